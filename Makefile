@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Meeting Sphinx — one Makefile for the kernel side, the agent, the policy
+# tool and the server. `make help` lists the targets.
+
+OUTPUT ?= build
+prefix ?= /usr/local
+PREFIX ?= $(prefix)
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/riscv64/riscv/')
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -I$(OUTPUT)
+LDFLAGS ?=
+
+ifneq ($(SANITIZE),)
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+.PHONY: all clean test install checksrc help run fuzz
+
+# ------------------------------------------------------------------ common
+COMMON_SRCS := common/log.c common/util.c
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(OUTPUT)/%.o)
+
+# ------------------------------------------------------------------ policy
+POLICY_LIBS := $(shell $(PKG_CONFIG) --libs yaml-0.1 jansson 2>/dev/null || echo -lyaml -ljansson)
+POLICY_SRCS := $(filter-out policy/sphinx-policy.c,$(wildcard policy/*.c))
+POLICY_OBJS := $(POLICY_SRCS:%.c=$(OUTPUT)/%.o)
+POLICY_LIB := $(OUTPUT)/libsphinxpolicy.a
+
+$(POLICY_LIB): $(POLICY_OBJS) $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/sphinx-policy: $(OUTPUT)/policy/sphinx-policy.o $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -o $@
+
+# ------------------------------------------------------------- kernel side
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(OUTPUT)/%.skel.h)
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# clang's own system includes, so BPF code finds <asm/...> like libbpf-tools.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+$(OUTPUT)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r $(VMLINUX_BTF) || { echo "no kernel BTF at $(VMLINUX_BTF)" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
+		-I$(OUTPUT) -Ibpf $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ------------------------------------------------------------------- agent
+AGENT_LIBS := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib jansson 2>/dev/null || echo -lbpf -lelf -lz -ljansson)
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(OUTPUT)/%.o)
+
+$(AGENT_OBJS): $(BPF_SKELS)
+
+$(OUTPUT)/sphinx-agent: $(AGENT_OBJS) $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(AGENT_LIBS) $(POLICY_LIBS) -o $@
+
+# --------------------------------------------------------- user-space objs
+$(OUTPUT)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+PROGRAMS := $(OUTPUT)/sphinx-agent $(OUTPUT)/sphinx-policy
+
+# The server has its own fragment; it adds to PROGRAMS and TEST_BINS.
+-include server/server.mk
+
+# ------------------------------------------------------------------- tests
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUTPUT)/tests/%)
+TEST_BINS += $(UNIT_BINS)
+
+$(OUTPUT)/tests/test_policy_%: $(OUTPUT)/tests/unit/test_policy_%.o $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
+
+all: $(PROGRAMS)
+
+test: all $(TEST_BINS)
+	$(Q)OUTPUT=$(OUTPUT) tests/run
+
+run: all
+	$(Q)scripts/run-demo.sh
+
+# Functions that invite overflows or silent garbage stay out of our code.
+checksrc:
+	$(Q)! grep -nE '\b(atoi|atol|strtok|sprintf|vsprintf|strcpy|strcat|gets)\s*\(' \
+		$$(git ls-files '*.c' '*.h') || { echo "checksrc: banned function above" >&2; exit 1; }
+	@echo "checksrc: ok"
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/sphinx/policy.d \
+		$(DESTDIR)$(DATADIR)/sphinx/policy
+	install -m 0755 $(OUTPUT)/sphinx-agent $(DESTDIR)$(SBINDIR)/sphinx-agent
+	install -m 0755 $(OUTPUT)/sphinx-policy $(DESTDIR)$(BINDIR)/sphinx-policy
+	install -m 0644 policy/default/*.yml $(DESTDIR)$(DATADIR)/sphinx/policy/
+	$(INSTALL_EXTRA)
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)
+
+help:
+	@echo "targets: all test run install checksrc clean   (V=1 verbose, SANITIZE=address,undefined)"
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One logging function for every program. Levels are syslog's. Messages go
+ * to stderr with a level prefix, or to the journal's stderr protocol
+ * ("<N>message") when JOURNAL_STREAM says systemd is listening, so the
+ * journal keeps the priority. Library code does not log; callers do, once.
+ */
+#ifndef SPHINX_LOG_H
+#define SPHINX_LOG_H
+
+#include <syslog.h>
+
+void log_init(const char *ident, int max_level);
+void log_set_level(int max_level);
+int log_get_level(void);
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define log_err(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

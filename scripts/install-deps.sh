@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install every Debian package Meeting Sphinx needs to build, run and test.
+#   scripts/install-deps.sh          build + run (agent, server, policy tool)
+#   scripts/install-deps.sh --test   also what the test suite drives
+set -eu
+
+BUILD="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
+ libyaml-dev libjansson-dev libsystemd-dev libwebsockets-dev
+ libwebsockets-evlib-ev libsqlite3-dev libsodium-dev libcjose-dev
+ libcurl4-openssl-dev libssl-dev xvfb x11-utils ffmpeg"
+
+TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
+ gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+ imagemagick scrot python3-xlib procps psmisc jq"
+
+pkgs=$BUILD
+[ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: must run as root (apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $pkgs
