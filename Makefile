@@ -20,7 +20,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -I$(OUTPUT)
+CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -Ibpf -I$(OUTPUT)
 LDFLAGS ?=
 
 ifneq ($(SANITIZE),)
@@ -76,7 +76,7 @@ $(OUTPUT)/vmlinux.h:
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
 		-I$(OUTPUT) -Ibpf $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@
 	$(Q)llvm-strip -g $@ 2>/dev/null || true
 
@@ -116,13 +116,17 @@ $(OUTPUT)/tests/test_policy_%: $(OUTPUT)/tests/unit/test_policy_%.o $(POLICY_LIB
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
 
+$(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agent/session.o $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
+
 all: $(PROGRAMS)
 
 test: all $(TEST_BINS)
 	$(Q)OUTPUT=$(OUTPUT) tests/run
 
 run: all
-	$(Q)scripts/run-demo.sh
+	$(Q)exec $(OUTPUT)/sphinx-agent --stdout --policy policy/default
 
 # Functions that invite overflows or silent garbage stay out of our code.
 checksrc:

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's state, shared by its modules: options, the loaded BPF object,
+ * the policy in force, the process table, and where detections go.
+ */
+#ifndef SPHINX_AGENT_H
+#define SPHINX_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy.h"
+#include "probe.h"
+#include "proc_table.h"
+
+#define AGENT_VERSION "0.1.0"
+
+struct agent_options {
+	const char *policy_path;
+	const char *record_path;
+	const char *status_path;	/* where the running agent writes its status */
+	uint64_t idle_ns;
+	bool to_stdout;
+	bool enforce;			/* honour action: kill */
+	bool status_only;
+	int verbosity;
+};
+
+enum probe_state {
+	PROBE_ATTACHED,
+	PROBE_NOT_AVAILABLE,		/* library, symbol or tracepoint absent */
+	PROBE_FAILED,			/* present, but the kernel said no */
+};
+
+struct probe_status {
+	const char *layer;		/* "exec", "device", "api" */
+	char name[64];			/* function or tracepoint */
+	char where[512];		/* library path or tracepoint path */
+	enum probe_state state;
+	char why[128];
+};
+
+#define AGENT_MAX_PROBES 64
+
+struct sphinx_bpf;
+struct ring_buffer;
+struct bpf_link;
+
+struct agent {
+	struct agent_options opts;
+	struct features features;
+	struct sphinx_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[AGENT_MAX_PROBES];
+	unsigned n_links;
+	struct probe_status probes[AGENT_MAX_PROBES];
+	unsigned n_probes;
+	struct policy *policy;
+	struct proc_table procs;
+	uint64_t boot_to_wall_ns;	/* add to CLOCK_BOOTTIME for wall clock */
+	char boot_id[40];
+	uint64_t seq;			/* event ids: boot_id:seq, never reused in a boot */
+	FILE *record;
+	uint64_t lost_events;
+};
+
+/* loader.c */
+int loader_open_load(struct agent *a);
+int loader_attach(struct agent *a);
+int loader_set_prefixes(struct agent *a);
+void loader_destroy(struct agent *a);
+/* The status table as text ("layer probe where state why" lines). */
+void loader_print_status(const struct agent *a, FILE *out);
+bool loader_layer_active(const struct agent *a, const char *layer);
+
+/* events.c */
+int events_handle(void *ctx, void *data, size_t size);
+void events_tick(struct agent *a, uint64_t now_boot_ns);
+void events_shutdown(struct agent *a);
+
+/* output.c */
+void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boot_ns);
+void output_record(struct agent *a, const struct policy_event *ev, uint32_t pid, uint64_t ts_boot_ns);
+
+#endif

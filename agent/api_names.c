@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <fcntl.h>
+
+#include "cleanup.h"
+#include "api_names.h"
+#include "sphinx.h"
+
+/* Indexed by enum sphinx_api: the names policy rules match on (Api). */
+static const char *const api_names[SPHINX_API__MAX] = {
+	[SPHINX_API_NONE] = "none",
+	[SPHINX_API_XCB_SHM_GET_IMAGE] = "xcb_shm_get_image",
+	[SPHINX_API_XCB_SHM_GET_IMAGE_UNCHECKED] = "xcb_shm_get_image_unchecked",
+	[SPHINX_API_XCB_GET_IMAGE] = "xcb_get_image",
+	[SPHINX_API_XCB_GET_IMAGE_UNCHECKED] = "xcb_get_image_unchecked",
+	[SPHINX_API_XCB_COPY_AREA] = "xcb_copy_area",
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP] = "xcb_composite_name_window_pixmap",
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED] = "xcb_composite_name_window_pixmap_checked",
+	[SPHINX_API_X_GET_IMAGE] = "XGetImage",
+	[SPHINX_API_X_GET_SUB_IMAGE] = "XGetSubImage",
+	[SPHINX_API_X_COPY_AREA] = "XCopyArea",
+	[SPHINX_API_X_SHM_GET_IMAGE] = "XShmGetImage",
+	[SPHINX_API_X_DAMAGE_CREATE] = "XDamageCreate",
+	[SPHINX_API_XCB_DAMAGE_CREATE] = "xcb_damage_create",
+	[SPHINX_API_PW_STREAM_CONNECT] = "pw_stream_connect",
+	[SPHINX_API_DRM_GETFB] = "DRM_IOCTL_MODE_GETFB",
+	[SPHINX_API_DRM_GETFB2] = "DRM_IOCTL_MODE_GETFB2",
+	[SPHINX_API_FBIOGET_VSCREENINFO] = "FBIOGET_VSCREENINFO",
+};
+
+static const char *const target_names[] = {
+	[SPHINX_TARGET_NONE] = "none",
+	[SPHINX_TARGET_ROOT] = "root",
+	[SPHINX_TARGET_WINDOW] = "window",
+	[SPHINX_TARGET_OWN] = "own",
+	[SPHINX_TARGET_DEVICE] = "device",
+	[SPHINX_TARGET_STREAM] = "stream",
+};
+
+/* Every function the api layer hooks, by library soname (research/capture-paths.md). */
+const struct capture_probe capture_probes[] = {
+	{ "libxcb.so.1", "xcb_get_setup", "xcb_get_setup_ret", true },
+	{ "libxcb.so.1", "xcb_get_image", "xcb_get_image", false },
+	{ "libxcb.so.1", "xcb_get_image_unchecked", "xcb_get_image_unchecked", false },
+	{ "libxcb.so.1", "xcb_copy_area", "xcb_copy_area", false },
+	{ "libxcb-shm.so.0", "xcb_shm_get_image", "xcb_shm_get_image", false },
+	{ "libxcb-shm.so.0", "xcb_shm_get_image_unchecked", "xcb_shm_get_image_unchecked", false },
+	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap",
+	  "xcb_composite_name_window_pixmap", false },
+	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap_checked",
+	  "xcb_composite_name_window_pixmap_checked", false },
+	{ "libxcb-damage.so.0", "xcb_damage_create", "xcb_damage_create", false },
+	{ "libX11.so.6", "XGetImage", "x_get_image", false },
+	{ "libX11.so.6", "XGetSubImage", "x_get_sub_image", false },
+	{ "libX11.so.6", "XCopyArea", "x_copy_area", false },
+	{ "libXext.so.6", "XShmGetImage", "x_shm_get_image", false },
+	{ "libXdamage.so.1", "XDamageCreate", "x_damage_create", false },
+	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false },
+};
+const unsigned n_capture_probes = ARRAY_SIZE(capture_probes);
+
+const char *api_name(unsigned api)
+{
+	return api < SPHINX_API__MAX && api_names[api] ? api_names[api] : "unknown";
+}
+
+const char *target_name(unsigned target)
+{
+	return target < ARRAY_SIZE(target_names) ? target_names[target] : "unknown";
+}
+
+const char *open_access_name(unsigned flags)
+{
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY: return "write";
+	case O_RDWR: return "readwrite";
+	default: return "read";
+	}
+}

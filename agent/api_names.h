@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Names for the kernel's enum values, as policy fields and JSON show them,
+ * and the table of capture functions the api layer attaches to.
+ */
+#ifndef SPHINX_API_NAMES_H
+#define SPHINX_API_NAMES_H
+
+#include <stdbool.h>
+
+struct capture_probe {
+	const char *library;	/* soname, resolved to a path at start */
+	const char *function;
+	const char *program;	/* BPF program name in the skeleton */
+	bool retprobe;
+};
+
+extern const struct capture_probe capture_probes[];
+extern const unsigned n_capture_probes;
+
+const char *api_name(unsigned api);
+const char *target_name(unsigned target);
+/* "read", "write" or "readwrite" from open flags. */
+const char *open_access_name(unsigned flags);
+
+#endif

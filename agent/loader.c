@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Open, configure, load and attach the BPF object, layer by layer. The exec
+ * layer is required; the device and api layers attach what they can and
+ * record the rest in the status table with the reason, so `--status` and
+ * the start-up log say plainly what this machine is watching.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "api_names.h"
+#include "cleanup.h"
+#include "libpath.h"
+#include "log.h"
+#include "sphinx.h"
+#include "sphinx.skel.h"
+
+static struct probe_status *add_status(struct agent *a, const char *layer, const char *name,
+				       const char *where)
+{
+	struct probe_status *s;
+
+	if (a->n_probes >= AGENT_MAX_PROBES)
+		return NULL;
+	s = &a->probes[a->n_probes++];
+	memset(s, 0, sizeof(*s));
+	s->layer = layer;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->where, sizeof(s->where), "%s", where);
+	return s;
+}
+
+static void set_state(struct probe_status *s, enum probe_state state, const char *why)
+{
+	if (!s)
+		return;
+	s->state = state;
+	snprintf(s->why, sizeof(s->why), "%s", why ? why : "");
+}
+
+static void keep_link(struct agent *a, struct bpf_link *link)
+{
+	if (a->n_links < AGENT_MAX_PROBES)
+		a->links[a->n_links++] = link;
+	else
+		bpf_link__destroy(link);
+}
+
+/* Syscall tracepoints this kernel lacks (openat2 before 5.6, open on
+ * arm64) are left out before load instead of failing the whole object. */
+struct tracepoint_prog {
+	const char *layer;
+	const char *category, *event;
+	struct bpf_program *(*prog)(struct sphinx_bpf *);
+};
+
+static struct bpf_program *p_exec(struct sphinx_bpf *s) { return s->progs.handle_exec; }
+static struct bpf_program *p_exit(struct sphinx_bpf *s) { return s->progs.handle_exit; }
+static struct bpf_program *p_oa_in(struct sphinx_bpf *s) { return s->progs.handle_openat_enter; }
+static struct bpf_program *p_oa_out(struct sphinx_bpf *s) { return s->progs.handle_openat_exit; }
+static struct bpf_program *p_oa2_in(struct sphinx_bpf *s) { return s->progs.handle_openat2_enter; }
+static struct bpf_program *p_oa2_out(struct sphinx_bpf *s) { return s->progs.handle_openat2_exit; }
+static struct bpf_program *p_o_in(struct sphinx_bpf *s) { return s->progs.handle_open_enter; }
+static struct bpf_program *p_o_out(struct sphinx_bpf *s) { return s->progs.handle_open_exit; }
+static struct bpf_program *p_ioctl(struct sphinx_bpf *s) { return s->progs.handle_ioctl; }
+
+static const struct tracepoint_prog tracepoints[] = {
+	{ "exec", "sched", "sched_process_exec", p_exec },
+	{ "exec", "sched", "sched_process_exit", p_exit },
+	{ "device", "syscalls", "sys_enter_openat", p_oa_in },
+	{ "device", "syscalls", "sys_exit_openat", p_oa_out },
+	{ "device", "syscalls", "sys_enter_openat2", p_oa2_in },
+	{ "device", "syscalls", "sys_exit_openat2", p_oa2_out },
+	{ "device", "syscalls", "sys_enter_open", p_o_in },
+	{ "device", "syscalls", "sys_exit_open", p_o_out },
+	{ "device", "syscalls", "sys_enter_ioctl", p_ioctl },
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	char buf[1024];
+
+	if (level == LIBBPF_DEBUG && log_get_level() < LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	log_msg(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+int loader_open_load(struct agent *a)
+{
+	struct sphinx_bpf *skel;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	skel = sphinx_bpf__open();
+	if (!skel) {
+		err = -errno;
+		log_err("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	skel->rodata->self_tgid = getpid();
+
+	for (size_t i = 0; i < ARRAY_SIZE(tracepoints); i++) {
+		const struct tracepoint_prog *t = &tracepoints[i];
+
+		if (!probe_tracepoint_exists(&a->features, t->category, t->event))
+			bpf_program__set_autoload(t->prog(skel), false);
+	}
+	if (!a->features.kprobe) {
+		struct bpf_program *prog;
+
+		/* No uprobes on this kernel: load the rest without them. */
+		bpf_object__for_each_program(prog, skel->obj)
+			if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+				bpf_program__set_autoload(prog, false);
+	}
+
+	err = sphinx_bpf__load(skel);
+	if (err) {
+		log_err("the kernel refused the BPF programs: %s (run with -v for the verifier log)",
+			strerror(-err));
+		sphinx_bpf__destroy(skel);
+		return err;
+	}
+	a->skel = skel;
+	return 0;
+}
+
+static void attach_tracepoints(struct agent *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tracepoints); i++) {
+		const struct tracepoint_prog *t = &tracepoints[i];
+		struct bpf_program *prog = t->prog(a->skel);
+		char where[128];
+		struct probe_status *s;
+		struct bpf_link *link;
+
+		snprintf(where, sizeof(where), "tracepoint/%s/%s", t->category, t->event);
+		s = add_status(a, t->layer, t->event, where);
+		if (!bpf_program__autoload(prog)) {
+			set_state(s, PROBE_NOT_AVAILABLE, "tracepoint not in this kernel");
+			continue;
+		}
+		link = bpf_program__attach(prog);
+		if (!link) {
+			set_state(s, PROBE_FAILED, strerror(errno));
+			continue;
+		}
+		keep_link(a, link);
+		set_state(s, PROBE_ATTACHED, NULL);
+	}
+}
+
+static struct bpf_program *find_prog(struct agent *a, const char *name)
+{
+	return bpf_object__find_program_by_name(a->skel->obj, name);
+}
+
+static void attach_uprobes(struct agent *a)
+{
+	for (unsigned i = 0; i < n_capture_probes; i++) {
+		const struct capture_probe *cp = &capture_probes[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = cp->function, .retprobe = cp->retprobe);
+		char path[512];
+		struct probe_status *s;
+		struct bpf_program *prog;
+		struct bpf_link *link;
+
+		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
+			s = add_status(a, "api", cp->function, cp->library);
+			set_state(s, PROBE_NOT_AVAILABLE, "library not installed");
+			continue;
+		}
+		s = add_status(a, "api", cp->function, path);
+		prog = find_prog(a, cp->program);
+		if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
+			set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
+			continue;
+		}
+		link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+		if (!link) {
+			int err = errno;
+
+			set_state(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
+				  err == ENOENT ? "symbol not found (stripped?)" : strerror(err));
+			continue;
+		}
+		keep_link(a, link);
+		set_state(s, PROBE_ATTACHED, NULL);
+	}
+}
+
+int loader_attach(struct agent *a)
+{
+	attach_tracepoints(a);
+	if (!loader_layer_active(a, "exec") ||
+	    a->probes[0].state != PROBE_ATTACHED || a->probes[1].state != PROBE_ATTACHED) {
+		log_err("cannot attach the exec layer (sched_process_exec/exit): %s",
+			a->probes[0].why[0] ? a->probes[0].why : a->probes[1].why);
+		return -ENOTSUP;
+	}
+	attach_uprobes(a);
+	return 0;
+}
+
+/* Map a prefix to the device class the ioctl check needs. */
+static __u32 device_class(const char *prefix)
+{
+	if (strncmp(prefix, "/dev/fb", 7) == 0)
+		return SPHINX_DEV_FB;
+	if (strncmp(prefix, "/dev/dri", 8) == 0)
+		return SPHINX_DEV_DRM;
+	return SPHINX_DEV_OTHER;
+}
+
+int loader_set_prefixes(struct agent *a)
+{
+	int fd = bpf_map__fd(a->skel->maps.watch_prefixes);
+	struct sphinx_prefix_key key, next;
+	char **prefixes = NULL;
+	int n, err = 0;
+
+	/* Empty the trie, then fill it from the policy in force. */
+	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
+		bpf_map_delete_elem(fd, &next);
+	n = policy_device_prefixes(a->policy, &prefixes);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(prefixes[i]);
+		__u32 dev = device_class(prefixes[i]);
+
+		if (len == 0 || len > SPHINX_PREFIX_LEN || strncmp(prefixes[i], "/dev/", 5) != 0) {
+			log_warn("policy: device prefix '%s' ignored: must start with /dev/ and be "
+				 "at most %d bytes", prefixes[i], SPHINX_PREFIX_LEN);
+			continue;
+		}
+		memset(&key, 0, sizeof(key));
+		key.prefixlen = len * 8;
+		memcpy(key.data, prefixes[i], len);
+		if (bpf_map_update_elem(fd, &key, &dev, BPF_ANY) < 0) {
+			err = -errno;
+			log_warn("policy: cannot watch prefix '%s': %s", prefixes[i], strerror(errno));
+		}
+	}
+	policy_strv_free(prefixes);
+	return err;
+}
+
+bool loader_layer_active(const struct agent *a, const char *layer)
+{
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].layer, layer) == 0 && a->probes[i].state == PROBE_ATTACHED)
+			return true;
+	return false;
+}
+
+void loader_print_status(const struct agent *a, FILE *out)
+{
+	static const char *const state_names[] = {
+		[PROBE_ATTACHED] = "attached",
+		[PROBE_NOT_AVAILABLE] = "not available",
+		[PROBE_FAILED] = "failed",
+	};
+	static const char *const layers[] = { "exec", "device", "api" };
+
+	fprintf(out, "layers:");
+	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
+		fprintf(out, " %s=%s", layers[i], loader_layer_active(a, layers[i]) ? "active" : "inactive");
+	fprintf(out, "\n");
+	for (unsigned i = 0; i < a->n_probes; i++) {
+		const struct probe_status *s = &a->probes[i];
+
+		fprintf(out, "%-7s %-42s %-14s %s%s%s\n", s->layer, s->name, state_names[s->state],
+			s->where, s->why[0] ? ": " : "", s->why);
+	}
+}
+
+void loader_destroy(struct agent *a)
+{
+	for (unsigned i = 0; i < a->n_links; i++)
+		bpf_link__destroy(a->links[i]);
+	a->n_links = 0;
+	sphinx_bpf__destroy(a->skel);
+	a->skel = NULL;
+}

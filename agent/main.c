@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sphinx-agent: sees screen capture on this machine the moment it starts
+ * and says who is doing it. main() reads top to bottom: options, feature
+ * probe, policy, process table, load, attach, poll; one cleanup path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "cleanup.h"
+#include "libpath.h"
+#include "log.h"
+#include "util.h"
+#include "sphinx.skel.h"
+
+#ifndef SPHINX_POLICY_DIR
+#define SPHINX_POLICY_DIR "/etc/sphinx/policy.d"
+#endif
+#define DEFAULT_STATUS_PATH "/run/sphinx/agent.status"
+#define TICK_NS (100 * 1000000ull)
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: sphinx-agent [OPTIONS]\n"
+"Detect screen capture (recorders, screenshot tools, capture APIs, capture\n"
+"devices) with eBPF and report it.\n\n"
+"  -p, --policy PATH        policy file or directory (default " SPHINX_POLICY_DIR ")\n"
+"      --stdout             write capture.begin / capture.end as JSON lines on stdout\n"
+"      --record FILE        also write every event the policy saw (JSON lines)\n"
+"                           for `sphinx-policy test`\n"
+"      --idle-timeout DUR   end a capture after this long without calls (default 3s)\n"
+"      --enforce            honour `action: kill` in rules\n"
+"      --status             print the active layers and probes, then exit\n"
+"      --status-file PATH   where the running agent keeps its status\n"
+"                           (default " DEFAULT_STATUS_PATH ")\n"
+"  -v, --verbose            more logging (twice: libbpf debug)\n"
+"  -h, --help               this text\n"
+"      --version            print the version\n\n"
+"Signals: SIGHUP reloads the policy (a broken one is refused and the old one\n"
+"kept); SIGTERM/SIGINT end open captures and exit, detaching every probe.\n");
+}
+
+static int parse_args(int argc, char **argv, struct agent_options *o)
+{
+	enum { OPT_STDOUT = 256, OPT_RECORD, OPT_IDLE, OPT_ENFORCE, OPT_STATUS, OPT_STATUS_FILE, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "stdout", no_argument, NULL, OPT_STDOUT },
+		{ "record", required_argument, NULL, OPT_RECORD },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "enforce", no_argument, NULL, OPT_ENFORCE },
+		{ "status", no_argument, NULL, OPT_STATUS },
+		{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{}
+	};
+	uint64_t ms;
+	int c;
+
+	o->policy_path = SPHINX_POLICY_DIR;
+	o->status_path = DEFAULT_STATUS_PATH;
+	o->idle_ns = 3000 * 1000000ull;
+	while ((c = getopt_long(argc, argv, "p:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->policy_path = optarg; break;
+		case OPT_STDOUT: o->to_stdout = true; break;
+		case OPT_RECORD: o->record_path = optarg; break;
+		case OPT_IDLE:
+			if (parse_duration_ms(optarg, &ms) < 0 || ms < 500 || ms > 3600000) {
+				fprintf(stderr, "sphinx-agent: --idle-timeout '%s': expected a duration "
+					"between 500ms and 1h, e.g. 3s\n", optarg);
+				return -EINVAL;
+			}
+			o->idle_ns = ms * 1000000ull;
+			break;
+		case OPT_ENFORCE: o->enforce = true; break;
+		case OPT_STATUS: o->status_only = true; break;
+		case OPT_STATUS_FILE: o->status_path = optarg; break;
+		case 'v': o->verbosity++; break;
+		case 'h': usage(stdout); exit(0);
+		case OPT_VERSION: printf("sphinx-agent %s\n", AGENT_VERSION); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sphinx-agent: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->status_only && !o->to_stdout && !o->record_path) {
+		fprintf(stderr, "sphinx-agent: nowhere to report detections: use --stdout "
+			"(or --record FILE)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_policy(const char *path, struct policy **ret)
+{
+	struct policy_diags diags = {};
+	char buf[1024];
+	int err = policy_load(path, ret, &diags);
+
+	for (size_t i = 0; i < diags.count; i++)
+		log_err("%s", policy_diag_format(&diags.items[i], buf, sizeof(buf)));
+	policy_diags_clear(&diags);
+	if (err)
+		log_err("policy %s: %s", path, err == -EINVAL ? "has errors (above)" : strerror(-err));
+	return err;
+}
+
+/* SIGHUP: swap in the new policy only if it loads cleanly. Sessions hold
+ * copies of what they need, so the old rules can go at once. */
+static void reload_policy(struct agent *a)
+{
+	struct policy *fresh = NULL;
+
+	if (load_policy(a->opts.policy_path, &fresh) < 0) {
+		log_err("policy reload refused; keeping the %zu rules in force",
+			policy_rule_count(a->policy));
+		return;
+	}
+	policy_free(a->policy);
+	a->policy = fresh;
+	loader_set_prefixes(a);
+	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh), a->opts.policy_path);
+}
+
+static void read_boot_id(char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (!f || !fgets(buf, len, f))
+		snprintf(buf, len, "unknown-boot");
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void write_status_file(struct agent *a)
+{
+	char tmp[512];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->opts.status_path);
+	mkdir("/run/sphinx", 0755);
+	f = fopen(tmp, "we");
+	if (!f)
+		return;
+	fprintf(f, "pid %d\n", getpid());
+	fprintf(f, "policy %s (%zu rules)\n", a->opts.policy_path, policy_rule_count(a->policy));
+	loader_print_status(a, f);
+	if (fclose(f) == 0)
+		rename(tmp, a->opts.status_path);
+}
+
+/* --status while an agent runs: show what it has attached. */
+static bool print_running_status(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[512];
+	int pid = 0;
+
+	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "pid %d", &pid) != 1 ||
+	    pid <= 0 || kill(pid, 0) != 0)
+		return false;
+	printf("running agent, %s", line);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stdout);
+	return true;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal must wake the ring buffer poll. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int run_loop(struct agent *a)
+{
+	uint64_t last_tick = 0;
+
+	while (!stop_requested) {
+		int err = ring_buffer__poll(a->rb, 100);
+		uint64_t now;
+
+		if (err < 0 && err != -EINTR) {
+			log_err("ring buffer poll failed: %s", strerror(-err));
+			return err;
+		}
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_policy(a);
+		}
+		now = boottime_ns();
+		if (now - last_tick >= TICK_NS) {
+			events_tick(a, now);
+			last_tick = now;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = {};
+	char why[256];
+	int err;
+
+	if (parse_args(argc, argv, &a.opts) < 0)
+		return 2;
+	log_init("sphinx-agent", a.opts.verbosity ? LOG_DEBUG : LOG_INFO);
+	if (a.opts.status_only && print_running_status(a.opts.status_path))
+		return 0;
+
+	err = probe_features(&a.features, why, sizeof(why));
+	if (err) {
+		log_err("%s", why);
+		return 1;
+	}
+	if (!a.opts.status_only) {
+		err = load_policy(a.opts.policy_path, &a.policy);
+		if (err)
+			goto cleanup;
+	}
+	if (a.opts.record_path) {
+		a.record = fopen(a.opts.record_path, "ae");
+		if (!a.record) {
+			err = -errno;
+			log_err("--record %s: %s", a.opts.record_path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	err = proc_table_init(&a.procs);
+	if (err)
+		goto cleanup;
+	read_boot_id(a.boot_id, sizeof(a.boot_id));
+	a.boot_to_wall_ns = boottime_to_realtime_offset_ns();
+	/* Ids stay unique across agent restarts within one boot. */
+	a.seq = boottime_ns();
+
+	err = loader_open_load(&a);
+	if (err)
+		goto cleanup;
+	err = loader_attach(&a);
+	if (err)
+		goto cleanup;
+	if (a.opts.status_only) {
+		printf("probe run (no agent running)\n");
+		loader_print_status(&a, stdout);
+		goto cleanup;
+	}
+	err = loader_set_prefixes(&a);
+	if (err)
+		log_warn("device layer: some policy prefixes could not be watched");
+	/* Attach first, then scan: a process born in between is seen twice,
+	 * never missed. */
+	proc_table_scan(&a.procs);
+	a.rb = ring_buffer__new(bpf_map__fd(a.skel->maps.events), events_handle, &a, NULL);
+	if (!a.rb) {
+		err = -errno;
+		log_err("cannot open the ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	install_signals();
+	write_status_file(&a);
+	log_info("started: policy %s (%zu rules), layers exec=%s device=%s api=%s",
+		 a.opts.policy_path, policy_rule_count(a.policy),
+		 loader_layer_active(&a, "exec") ? "active" : "inactive",
+		 loader_layer_active(&a, "device") ? "active" : "inactive",
+		 loader_layer_active(&a, "api") ? "active" : "inactive");
+	for (unsigned i = 0; i < a.n_probes; i++)
+		if (a.probes[i].state != PROBE_ATTACHED)
+			log_info("%s layer: %s (%s) not attached: %s", a.probes[i].layer,
+				 a.probes[i].name, a.probes[i].where, a.probes[i].why);
+
+	err = run_loop(&a);
+	/* Drain what the kernel already queued, then close open captures. */
+	ring_buffer__consume(a.rb);
+	events_shutdown(&a);
+	log_info("stopping: detaching all probes");
+	unlink(a.opts.status_path);
+
+cleanup:
+	ring_buffer__free(a.rb);
+	loader_destroy(&a);
+	proc_table_free(&a.procs);
+	policy_free(a.policy);
+	libpath_reset();
+	if (a.record)
+		fclose(a.record);
+	return err ? 1 : 0;
+}

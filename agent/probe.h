@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What this machine allows, checked before anything is loaded: privileges,
+ * kernel BTF, tracefs and bpffs (mounted when absent), the program and map
+ * types the agent needs. Each missing piece is a message that names it.
+ */
+#ifndef SPHINX_PROBE_H
+#define SPHINX_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct features {
+	bool tracepoint;	/* BPF_PROG_TYPE_TRACEPOINT loads */
+	bool kprobe;		/* BPF_PROG_TYPE_KPROBE loads: uprobes */
+	bool ringbuf;
+	bool lpm_trie;
+	char tracefs[64];	/* where tracefs is mounted */
+};
+
+/*
+ * Check the hard requirements. 0, or -errno with a one-line explanation
+ * in @why (for the caller to log).
+ */
+int probe_features(struct features *f, char *why, size_t len);
+/* Is this syscall/event tracepoint present, e.g. ("syscalls", "sys_enter_openat")? */
+bool probe_tracepoint_exists(const struct features *f, const char *category, const char *name);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Capture sessions: one per process at a time. A session begins when a
+ * policy rule matches something the process did, and ends when the process
+ * exits or, for api/device captures, stops capturing for the idle timeout.
+ *
+ * Rules of kind auto start a session in PENDING: the kernel reports the
+ * first calls one by one, and the session becomes a recording as soon as
+ * the rule's threshold (N calls within a window) is met, or a standing
+ * damage watch on root says "waiting for changes"; a window that closes
+ * with fewer calls makes it a screenshot, begun and ended at once.
+ * Exec rules name the kind themselves and last until the process exits.
+ *
+ * Pure logic over timestamps (CLOCK_BOOTTIME ns): no I/O, so the unit tests
+ * drive it directly. Begins and ends go out through session_hooks.
+ */
+#ifndef SPHINX_SESSION_H
+#define SPHINX_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define SPHINX_API_FIELD_LEN 272
+
+enum session_state {
+	SESSION_NONE,
+	SESSION_PENDING,	/* kind auto, not yet classified */
+	SESSION_ACTIVE,		/* begin emitted */
+};
+
+struct capture_session {
+	enum session_state state;
+	enum policy_kind kind;
+	enum policy_action action;
+	const char *layer;		/* "exec", "device", "api": static strings */
+	char rule_id[96];		/* copies: rules die on policy reload */
+	char rule_title[160];
+	unsigned threshold_calls;
+	uint64_t threshold_window_ns;
+	uint64_t first_ns, last_ns;
+	uint32_t calls_base, calls;	/* kernel's cumulative count: at start, latest */
+	bool until_exit;		/* exec rules and damage watchers: no idle end */
+	bool damage_root;		/* a standing XDamage watch on root */
+	bool attempt;			/* device open that failed */
+	char api[SPHINX_API_FIELD_LEN];	/* what was called, or "open PATH" */
+	char target[16];
+};
+
+struct proc;
+
+struct session_hooks {
+	void (*begin)(void *ctx, struct proc *p);
+	void (*end)(void *ctx, struct proc *p, uint64_t end_ns);
+	void *ctx;
+};
+
+/* A rule matched at @ts, kernel call count @calls (0 for exec/open). */
+void session_start(struct capture_session *s, struct proc *p, const struct policy_rule *rule,
+		   const char *layer, uint64_t ts, uint32_t calls, const struct session_hooks *h);
+/* More counted calls: @calls is the kernel's cumulative count. */
+void session_activity(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
+		      const struct session_hooks *h);
+/* The process set up a damage watch on root. */
+void session_damage(struct capture_session *s, struct proc *p, uint64_t ts,
+		    const struct session_hooks *h);
+/* Time passes: classify pending windows, end idle captures. */
+void session_tick(struct capture_session *s, struct proc *p, uint64_t now, uint64_t idle_ns,
+		  const struct session_hooks *h);
+/* The process exited (or exec'd another image) at @ts. */
+void session_finish(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
+		    const struct session_hooks *h);
+/* When session_tick() next has something to do; UINT64_MAX for never. */
+uint64_t session_deadline(const struct capture_session *s, uint64_t idle_ns);
+/* Counted calls in this session. */
+uint32_t session_calls(const struct capture_session *s);
+
+#endif

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Kernel side of sphinx-agent: sees screen capture the moment it starts.
+ *
+ * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each.
+ * Layer 2 (device): openat/openat2/open enter+exit, filtered by an LPM trie
+ *   of path prefixes that user space fills from the policy; DRM GETFB/GETFB2
+ *   and fbdev FBIOGET_VSCREENINFO ioctls on the fds those opens returned.
+ * Layer 3 (api): uprobes on the X11/XCB/PipeWire capture functions, attached
+ *   by library path for every process. A uretprobe on xcb_get_setup learns
+ *   each process's resource-id base and root window, so a read or copy whose
+ *   source is the caller's own drawable is dropped here, without a record.
+ *
+ * Counting: capture calls are counted per process (tgid) in proc_state.
+ * The first burst_calls calls are each reported (user space needs their
+ * timing to tell a recording from a screenshot); after that at most one
+ * record per refresh_ns. A 30 fps recorder costs ~1 record a second.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "sphinx.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+const volatile __u32 burst_calls = 8;
+const volatile __u64 refresh_ns = 1000000000ull;
+const volatile __u32 self_tgid = 0;	/* the agent: never report it */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+/* Path prefixes to watch (value: enum sphinx_device). Filled from policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 64);
+	__type(key, struct sphinx_prefix_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} watch_prefixes SEC(".maps");
+
+/* An open of a watched path, between syscall enter and exit (by tid). */
+struct pending_open {
+	__u32 flags;
+	__u32 device;
+	char path[SPHINX_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pending_open);
+} pending_opens SEC(".maps");
+
+/* (tgid << 32 | fd) -> enum sphinx_device, for the ioctl check. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} device_fds SEC(".maps");
+
+/* Per-process capture counters. */
+struct proc_state {
+	__u64 first_ns;
+	__u64 last_emit_ns;
+	__u32 calls;
+	__u32 damage_root;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPHINX_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct proc_state);
+} proc_state SEC(".maps");
+
+/* What a process's X connection told it: its XID space and its root. */
+struct x_setup {
+	__u32 resource_base;
+	__u32 resource_mask;
+	__u32 root;
+	__u16 width, height;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SPHINX_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct x_setup);
+} x_setups SEC(".maps");
+
+/* Scratch for path lookups: too big for the 512-byte stack. */
+struct open_scratch {
+	struct pending_open open;
+	struct sphinx_prefix_key key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_scratch);
+} scratch SEC(".maps");
+
+static __always_inline void fill_hdr(struct sphinx_event_hdr *hdr, __u32 type)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	hdr->type = type;
+	hdr->pid = id >> 32;
+	hdr->tid = (__u32)id;
+	hdr->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	hdr->uid = (__u32)bpf_get_current_uid_gid();
+	hdr->_pad = 0;
+	hdr->ts = bpf_ktime_get_boot_ns();
+	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+}
+
+static __always_inline bool is_self(void)
+{
+	return self_tgid && (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+/* ---------------------------------------------------------------- exec */
+
+SEC("tracepoint/sched/sched_process_exec")
+int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sphinx_exec_event *e;
+	unsigned long arg_start, arg_end, len;
+	unsigned int fname_off;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SPHINX_EV_EXEC);
+	e->start_ns = BPF_CORE_READ(task, start_boottime);
+
+	fname_off = ctx->__data_loc_filename & 0xFFFF;
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + fname_off);
+
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end - arg_start;
+	e->args_truncated = len > SPHINX_ARGS_LEN;
+	if (len > SPHINX_ARGS_LEN)
+		len = SPHINX_ARGS_LEN;
+	e->args_size = 0;
+	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
+		e->args_size = len;
+
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int handle_exit(struct trace_event_raw_sched_process_template *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct sphinx_exit_event *e;
+	struct proc_state *st;
+
+	/* Only the whole process ending matters, not each thread. */
+	if (tgid != (__u32)id)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SPHINX_EV_EXIT);
+	e->exit_code = (BPF_CORE_READ(task, exit_code) >> 8) & 0xff;
+	st = bpf_map_lookup_elem(&proc_state, &tgid);
+	e->calls = st ? st->calls : 0;
+	bpf_ringbuf_submit(e, 0);
+
+	bpf_map_delete_elem(&proc_state, &tgid);
+	bpf_map_delete_elem(&x_setups, &tgid);
+	return 0;
+}
+
+/* -------------------------------------------------------------- devices */
+
+static __always_inline int open_enter(const char *filename, __u32 flags)
+{
+	struct open_scratch *s;
+	struct pending_open *p;
+	__u32 zero = 0, tid;
+	__u32 *device;
+
+	if (is_self())
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	p = &s->open;
+	if (bpf_probe_read_user_str(p->path, sizeof(p->path), filename) <= 0)
+		return 0;
+	/* Cheap reject before the trie: every watched prefix starts "/dev/". */
+	if (p->path[0] != '/' || p->path[1] != 'd' || p->path[2] != 'e' ||
+	    p->path[3] != 'v' || p->path[4] != '/')
+		return 0;
+	/* Bytes after the NUL are stale but the trie compares only a match's
+	 * own prefix length, and no prefix contains a NUL. */
+	__builtin_memcpy(s->key.data, p->path, SPHINX_PREFIX_LEN);
+	s->key.prefixlen = SPHINX_PREFIX_LEN * 8;
+	device = bpf_map_lookup_elem(&watch_prefixes, &s->key);
+	if (!device)
+		return 0;
+
+	p->flags = flags;
+	p->device = *device;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	bpf_map_update_elem(&pending_opens, &tid, p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct sphinx_open_event *e;
+	struct pending_open *p;
+
+	p = bpf_map_lookup_elem(&pending_opens, &tid);
+	if (!p)
+		return 0;
+	if (ret >= 0) {
+		__u64 key = (id & 0xffffffff00000000ull) | (__u32)ret;
+
+		bpf_map_update_elem(&device_fds, &key, &p->device, BPF_ANY);
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		fill_hdr(&e->hdr, SPHINX_EV_OPEN);
+		e->ret = ret;
+		e->flags = p->flags;
+		e->device = p->device;
+		e->_pad = 0;
+		__builtin_memcpy(e->path, p->path, sizeof(e->path));
+		bpf_ringbuf_submit(e, 0);
+	}
+	bpf_map_delete_elem(&pending_opens, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int handle_openat_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter((const char *)ctx->args[1], (__u32)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int handle_openat_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int handle_openat2_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how *how = (struct open_how *)ctx->args[2];
+	__u64 flags = 0;
+
+	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
+	return open_enter((const char *)ctx->args[1], (__u32)flags);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int handle_openat2_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+/* Legacy open(2): static or old binaries still use it where it exists. */
+SEC("tracepoint/syscalls/sys_enter_open")
+int handle_open_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter((const char *)ctx->args[0], (__u32)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int handle_open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+/* ------------------------------------------------------------- counting */
+
+static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawable)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct sphinx_capture_event *e;
+	struct x_setup *xs;
+	struct proc_state *st, fresh = {};
+	__u32 calls;
+
+	st = bpf_map_lookup_elem(&proc_state, &tgid);
+	if (!st) {
+		fresh.first_ns = now;
+		bpf_map_update_elem(&proc_state, &tgid, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&proc_state, &tgid);
+		if (!st)
+			return;
+	}
+	if (!st->first_ns)
+		st->first_ns = now;
+	calls = __sync_add_and_fetch(&st->calls, 1);
+	if (calls > burst_calls && now - st->last_emit_ns < refresh_ns)
+		return;
+	st->last_emit_ns = now;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, SPHINX_EV_CAPTURE);
+	e->api = api;
+	e->target = target;
+	e->drawable = drawable;
+	e->first_ns = st->first_ns;
+	e->calls = calls;
+	e->width = e->height = 0;
+	xs = bpf_map_lookup_elem(&x_setups, &tgid);
+	if (xs) {
+		e->width = xs->width;
+		e->height = xs->height;
+	}
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Whose drawable is @xid? With the connection's setup known: the caller's
+ * own XID range, a root (server-owned, client bits zero), or another
+ * client's. Without it (the process started before the agent): only the
+ * server-owned range is certain to be a root; anything else counts as own.
+ */
+static __always_inline __u32 classify_xid(__u32 xid)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct x_setup *xs = bpf_map_lookup_elem(&x_setups, &tgid);
+
+	if (!xid)
+		return SPHINX_TARGET_NONE;
+	if (xs && xs->resource_mask) {
+		__u32 client = xid & ~xs->resource_mask;
+
+		if (xid == xs->root || client == 0)
+			return SPHINX_TARGET_ROOT;
+		return client == xs->resource_base ? SPHINX_TARGET_OWN : SPHINX_TARGET_WINDOW;
+	}
+	return (xid >> SPHINX_X_CLIENT_SHIFT_DEFAULT) == 0 ? SPHINX_TARGET_ROOT : SPHINX_TARGET_OWN;
+}
+
+static __always_inline int x_read(__u32 api, __u32 xid)
+{
+	__u32 target;
+
+	if (is_self())
+		return 0;
+	target = classify_xid(xid);
+	/* A client reading its own pixmaps is drawing, not capturing. */
+	if (target == SPHINX_TARGET_ROOT || target == SPHINX_TARGET_WINDOW)
+		count_capture(api, target, xid);
+	return 0;
+}
+
+/* ----------------------------------------------------------- X11 / XCB */
+
+/* xcb_setup_t: fixed 40 bytes, vendor (padded to 4), pixmap formats (8 each),
+ * then the screens; screen 0's root is its first u32, size at +20/+22. */
+SEC("uretprobe")
+int BPF_KRETPROBE(xcb_get_setup_ret, void *setup)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct x_setup xs = {};
+	__u16 vendor_len = 0;
+	__u8 n_formats = 0;
+	__u8 *screen;
+
+	if (!setup)
+		return 0;
+	bpf_probe_read_user(&xs.resource_base, 4, setup + 12);
+	bpf_probe_read_user(&xs.resource_mask, 4, setup + 16);
+	bpf_probe_read_user(&vendor_len, 2, setup + 24);
+	bpf_probe_read_user(&n_formats, 1, setup + 29);
+	screen = (__u8 *)setup + 40 + ((vendor_len + 3) & ~3) + 8 * n_formats;
+	bpf_probe_read_user(&xs.root, 4, screen);
+	bpf_probe_read_user(&xs.width, 2, screen + 20);
+	bpf_probe_read_user(&xs.height, 2, screen + 22);
+	bpf_map_update_elem(&x_setups, &tgid, &xs, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_shm_get_image, void *c, __u32 drawable)
+{
+	return x_read(SPHINX_API_XCB_SHM_GET_IMAGE, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_shm_get_image_unchecked, void *c, __u32 drawable)
+{
+	return x_read(SPHINX_API_XCB_SHM_GET_IMAGE_UNCHECKED, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_get_image, void *c, __u8 format, __u32 drawable)
+{
+	return x_read(SPHINX_API_XCB_GET_IMAGE, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_get_image_unchecked, void *c, __u8 format, __u32 drawable)
+{
+	return x_read(SPHINX_API_XCB_GET_IMAGE_UNCHECKED, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_copy_area, void *c, __u32 src, __u32 dst)
+{
+	return x_read(SPHINX_API_XCB_COPY_AREA, src);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_composite_name_window_pixmap, void *c, __u32 window)
+{
+	return x_read(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP, window);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_composite_name_window_pixmap_checked, void *c, __u32 window)
+{
+	return x_read(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED, window);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_get_image, void *dpy, unsigned long d)
+{
+	return x_read(SPHINX_API_X_GET_IMAGE, d);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_get_sub_image, void *dpy, unsigned long d)
+{
+	return x_read(SPHINX_API_X_GET_SUB_IMAGE, d);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_copy_area, void *dpy, unsigned long src, unsigned long dst)
+{
+	return x_read(SPHINX_API_X_COPY_AREA, src);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_shm_get_image, void *dpy, unsigned long d)
+{
+	return x_read(SPHINX_API_X_SHM_GET_IMAGE, d);
+}
+
+/*
+ * A standing damage watch on root is how damage-driven recorders (GStreamer
+ * ximagesrc, recordMyDesktop, Chromium) wait for changes: set-up of a
+ * recording even while the screen is still. Reported once per process.
+ */
+static __always_inline int damage_create(__u32 api, __u32 drawable)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct proc_state *st, fresh = {};
+	struct sphinx_capture_event *e;
+
+	if (is_self() || classify_xid(drawable) != SPHINX_TARGET_ROOT)
+		return 0;
+	st = bpf_map_lookup_elem(&proc_state, &tgid);
+	if (!st) {
+		bpf_map_update_elem(&proc_state, &tgid, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&proc_state, &tgid);
+		if (!st)
+			return 0;
+	}
+	if (st->damage_root)
+		return 0;
+	st->damage_root = 1;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SPHINX_EV_DAMAGE);
+	e->api = api;
+	e->target = SPHINX_TARGET_ROOT;
+	e->drawable = drawable;
+	e->first_ns = st->first_ns;
+	e->calls = st->calls;
+	e->width = e->height = 0;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_damage_create, void *dpy, unsigned long d)
+{
+	return damage_create(SPHINX_API_X_DAMAGE_CREATE, d);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_damage_create, void *c, __u32 damage, __u32 drawable)
+{
+	return damage_create(SPHINX_API_XCB_DAMAGE_CREATE, drawable);
+}
+
+/* ------------------------------------------------------------- PipeWire */
+
+/*
+ * pw_stream_connect(stream, direction, target, flags, params, n_params):
+ * only an INPUT (0) stream whose first format param says mediaType video
+ * (SPA object; first property key 1 = mediaType, value Id 2 = video) is a
+ * screen cast; audio recorders use the same call.
+ */
+SEC("uprobe")
+int BPF_KPROBE(pw_stream_connect, void *stream, int direction, __u32 target,
+	       __u32 flags, void **params)
+{
+	__u32 key = 0, media = 0;
+	void *pod = NULL;
+
+	/* n_params (the 6th argument) is not needed: params[0] is read
+	 * with a checked user read, and NULL params means no format. */
+	if (is_self() || direction != 0 || !params)
+		return 0;
+	if (bpf_probe_read_user(&pod, sizeof(pod), params) || !pod)
+		return 0;
+	/* spa_pod {size,type} spa_pod_object_body {type,id} spa_pod_prop {key,flags,pod{size,type},value} */
+	bpf_probe_read_user(&key, 4, pod + 16);
+	bpf_probe_read_user(&media, 4, pod + 32);
+	if (key != 1 || media != 2)
+		return 0;
+	count_capture(SPHINX_API_PW_STREAM_CONNECT, SPHINX_TARGET_STREAM, target);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- ioctl */
+
+SEC("tracepoint/syscalls/sys_enter_ioctl")
+int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 cmd = (__u32)ctx->args[1];
+	__u64 key;
+	__u32 api;
+
+	/* Hot path for every ioctl on the machine: decide on cmd first. */
+	if (cmd == SPHINX_DRM_IOCTL_MODE_GETFB2)
+		api = SPHINX_API_DRM_GETFB2;
+	else if (cmd == SPHINX_DRM_IOCTL_MODE_GETFB)
+		api = SPHINX_API_DRM_GETFB;
+	else if (cmd == SPHINX_FBIOGET_VSCREENINFO)
+		api = SPHINX_API_FBIOGET_VSCREENINFO;
+	else
+		return 0;
+	if (is_self())
+		return 0;
+	key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ull) | (__u32)ctx->args[0];
+	if (!bpf_map_lookup_elem(&device_fds, &key))
+		return 0;
+	count_capture(api, SPHINX_TARGET_DEVICE, (__u32)ctx->args[0]);
+	return 0;
+}

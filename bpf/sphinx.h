@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The contract between sphinx.bpf.c and the agent: fixed-size event records
+ * sent through one ring buffer, and the keys/values of the maps user space
+ * fills. Plain __u32/__u64 and defines only, so it compiles with both
+ * clang -target bpf and gcc.
+ *
+ * Volume: exec and exit are one record per process; opens only for paths
+ * under a policy prefix; capture-API calls are counted per process in the
+ * kernel and reported on the first few calls, then at most once per
+ * refresh interval (rodata), never per frame.
+ */
+#ifndef SPHINX_BPF_H
+#define SPHINX_BPF_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>	/* user space; BPF code has vmlinux.h */
+#endif
+
+#define SPHINX_COMM_LEN		16
+#define SPHINX_PATH_LEN		256
+#define SPHINX_ARGS_LEN		1024	/* argv bytes, NUL-separated */
+#define SPHINX_PREFIX_LEN	64	/* device prefix key bytes */
+#define SPHINX_MAX_PROCS	16384	/* processes tracked at once */
+
+enum sphinx_event_type {
+	SPHINX_EV_EXEC = 1,
+	SPHINX_EV_EXIT,
+	SPHINX_EV_OPEN,		/* open of a path under a device prefix */
+	SPHINX_EV_CAPTURE,	/* a counted capture call (API or device ioctl) */
+	SPHINX_EV_DAMAGE,	/* standing damage watch on root: recording set-up */
+};
+
+/* What was called. Names in agent/api_names.c, in this order. */
+enum sphinx_api {
+	SPHINX_API_NONE = 0,
+	SPHINX_API_XCB_SHM_GET_IMAGE,
+	SPHINX_API_XCB_SHM_GET_IMAGE_UNCHECKED,
+	SPHINX_API_XCB_GET_IMAGE,
+	SPHINX_API_XCB_GET_IMAGE_UNCHECKED,
+	SPHINX_API_XCB_COPY_AREA,
+	SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP,
+	SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED,
+	SPHINX_API_X_GET_IMAGE,
+	SPHINX_API_X_GET_SUB_IMAGE,
+	SPHINX_API_X_COPY_AREA,
+	SPHINX_API_X_SHM_GET_IMAGE,
+	SPHINX_API_X_DAMAGE_CREATE,
+	SPHINX_API_XCB_DAMAGE_CREATE,
+	SPHINX_API_PW_STREAM_CONNECT,
+	SPHINX_API_DRM_GETFB,
+	SPHINX_API_DRM_GETFB2,
+	SPHINX_API_FBIOGET_VSCREENINFO,
+	SPHINX_API__MAX,
+};
+
+/* Whose pixels: decided in the kernel from the X connection's setup. */
+enum sphinx_target {
+	SPHINX_TARGET_NONE = 0,
+	SPHINX_TARGET_ROOT,	/* a root window (server-owned XID) */
+	SPHINX_TARGET_WINDOW,	/* another client's drawable */
+	SPHINX_TARGET_OWN,	/* the caller's own drawable: never reported */
+	SPHINX_TARGET_DEVICE,	/* a capture device fd */
+	SPHINX_TARGET_STREAM,	/* a PipeWire video input stream */
+};
+
+/* Device classes stored as the value of the prefix trie. */
+enum sphinx_device {
+	SPHINX_DEV_OTHER = 1,
+	SPHINX_DEV_FB,
+	SPHINX_DEV_DRM,
+};
+
+/* X11: the core protocol's GetImage/CopyArea source check needs these. */
+#define SPHINX_X_CLIENT_SHIFT_DEFAULT	21	/* 256 clients: 29-bit XIDs */
+
+/* Linux ioctl numbers that read the screen (x86-64 values, see
+ * research/capture-paths.md): DRM scan-out buffer and fbdev geometry. */
+#define SPHINX_DRM_IOCTL_MODE_GETFB	0xc01c64adu
+#define SPHINX_DRM_IOCTL_MODE_GETFB2	0xc06864ceu
+#define SPHINX_FBIOGET_VSCREENINFO	0x4600u
+
+struct sphinx_event_hdr {
+	__u32 type;		/* enum sphinx_event_type */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 _pad;
+	__u64 ts;		/* CLOCK_BOOTTIME ns */
+	char comm[SPHINX_COMM_LEN];
+};
+
+struct sphinx_exec_event {
+	struct sphinx_event_hdr hdr;
+	__u64 start_ns;		/* task start, boottime: part of a capture id */
+	__u32 args_size;	/* bytes used in args */
+	__u32 args_truncated;
+	char filename[SPHINX_PATH_LEN];
+	char args[SPHINX_ARGS_LEN];
+};
+
+struct sphinx_exit_event {
+	struct sphinx_event_hdr hdr;
+	__s32 exit_code;
+	__u32 calls;		/* counted capture calls over the life */
+};
+
+struct sphinx_open_event {
+	struct sphinx_event_hdr hdr;
+	__s32 ret;		/* fd, or -errno: a failed attempt still counts */
+	__u32 flags;		/* open flags (O_ACCMODE etc.) */
+	__u32 device;		/* enum sphinx_device */
+	__u32 _pad;
+	char path[SPHINX_PATH_LEN];
+};
+
+struct sphinx_capture_event {
+	struct sphinx_event_hdr hdr;
+	__u32 api;		/* enum sphinx_api */
+	__u32 target;		/* enum sphinx_target */
+	__u64 drawable;		/* XID, fd or PipeWire target id */
+	__u64 first_ns;		/* first counted call, boottime */
+	__u32 calls;		/* counted calls so far, this process */
+	__u32 width, height;	/* screen size when known, else 0 */
+	__u32 _pad;
+};
+
+/* Key of the LPM trie of watched path prefixes. */
+struct sphinx_prefix_key {
+	__u32 prefixlen;	/* bits */
+	__u8 data[SPHINX_PREFIX_LEN];
+};
+
+#endif

@@ -1,0 +1,10 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Install everything the build and the tests need, build, run every test.
+# Ends with "N passed, N failed". Run as root on Debian 12: the tests load
+# the real BPF programs and drive real recorders on Xvfb.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+make -j"$(nproc)"
+make test
