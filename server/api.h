@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents them). */
+#ifndef SPHINX_API_H
+#define SPHINX_API_H
+
+#include "http.h"
+
+int api_health(struct http_req *r, const char *arg);
+int api_config(struct http_req *r, const char *arg);
+int api_signup(struct http_req *r, const char *arg);
+int api_login(struct http_req *r, const char *arg);
+int api_logout(struct http_req *r, const char *arg);
+int api_me(struct http_req *r, const char *arg);
+
+int api_meeting_create(struct http_req *r, const char *arg);
+int api_meeting_list(struct http_req *r, const char *arg);
+int api_meeting_join(struct http_req *r, const char *arg);
+int api_meeting_get(struct http_req *r, const char *arg);
+int api_meeting_attendance(struct http_req *r, const char *arg);
+int api_meeting_recordings(struct http_req *r, const char *arg);
+int api_meeting_chat(struct http_req *r, const char *arg);
+int api_meeting_end(struct http_req *r, const char *arg);
+int api_meeting_add_organiser(struct http_req *r, const char *arg);
+int api_meeting_ban(struct http_req *r, const char *arg);
+
+int api_admin_machine_create(struct http_req *r, const char *arg);
+int api_admin_machine_list(struct http_req *r, const char *arg);
+
+/* oidc.c */
+int oidc_start(struct http_req *r, const char *arg);
+int oidc_callback(struct http_req *r, const char *arg);
+bool oidc_enabled(void);
+
+/* Issue a session for user and set the cookie on the response. 0 or -errno. */
+int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret);
+/* {"id","username","email","name","picture","admin"} */
+json_t *api_user_json(const struct user *u);
+/* Create an enrollment token for a machine name; token out (caller frees). */
+int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id);
+
+#endif

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Meeting routes. Permission matrix (docs/api.md): a stranger may only join
+ * by code; attendees see the meeting, its people and chat; organisers also
+ * see attendance, the recording log and bans, and may end the meeting, add
+ * co-organisers and ban. A banned user is treated as a stranger who may not
+ * join again.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "log.h"
+#include "meeting.h"
+#include "server.h"
+
+enum role { ROLE_NONE, ROLE_ATTENDEE, ROLE_ORGANISER };
+
+static bool valid_code(const char *c)
+{
+	if (!c || strlen(c) != 6)
+		return false;
+	for (int i = 0; i < 6; i++)
+		if (c[i] < '0' || c[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * Load the meeting named by code and the caller's role. On failure the
+ * error response is already set and the return value is < 0.
+ */
+static int load(struct http_req *r, const char *code, struct meeting *m, enum role *role, enum role need)
+{
+	int org, mem, ban;
+
+	if (!valid_code(code)) {
+		http_error(r, 404, "unknown_meeting", "meeting codes are six digits");
+		return -ENOENT;
+	}
+	if (store_call(srv->store, meeting_by_code, code, m) < 0) {
+		http_error(r, 404, "unknown_meeting", "no meeting has this code");
+		return -ENOENT;
+	}
+	org = store_call(srv->store, is_organiser, m->id, r->user.id);
+	mem = store_call(srv->store, is_member, m->id, r->user.id);
+	ban = store_call(srv->store, is_banned, m->id, r->user.id);
+	*role = org > 0 ? ROLE_ORGANISER : (mem > 0 && ban == 0) ? ROLE_ATTENDEE : ROLE_NONE;
+	if (*role < need) {
+		meeting_clear(m);
+		if (ban > 0)
+			http_error(r, 403, "banned", "you are banned from this meeting");
+		else if (need == ROLE_ORGANISER && *role == ROLE_ATTENDEE)
+			http_error(r, 403, "organisers_only", "only the meeting's organisers may see or do this");
+		else
+			http_error(r, 403, "not_member", "not a member of this meeting: join it by its code first");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static json_t *meeting_json(const struct meeting *m, enum role role)
+{
+	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:I?, s:b, s:s}", "id", (json_int_t)m->id, "code", m->code,
+			 "title", m->title, "link", m->link, "in_app", m->link == NULL, "start_at",
+			 (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
+			 "ongoing", m->end_at == 0, "role", role == ROLE_ORGANISER ? "organiser" : "attendee");
+}
+
+int api_meeting_create(struct http_req *r, const char *arg)
+{
+	const char *title = http_body_str(r, "title"), *link = http_body_str(r, "link"), *why;
+	struct meeting m = { 0 };
+
+	if ((why = meeting_check_title(title)))
+		return http_error(r, 400, "bad_request", why);
+	if (link && !*link)
+		link = NULL;
+	if (link && (why = meeting_check_link(link)))
+		return http_error(r, 400, "bad_request", why);
+	if (json_object_get(r->json, "link") && !json_is_string(json_object_get(r->json, "link")) &&
+	    !json_is_null(json_object_get(r->json, "link")))
+		return http_error(r, 400, "bad_request", "link must be a string");
+	if (meeting_create(&r->user, title, link, &m) < 0)
+		return http_error(r, 500, "internal", "cannot create the meeting");
+	log_info("meeting %s created by user %lld", m.code, (long long)r->user.id);
+	http_json(r, 201, json_pack("{s:s, s:o}", "code", m.code, "meeting", meeting_json(&m, ROLE_ORGANISER)));
+	meeting_clear(&m);
+	return 0;
+}
+
+int api_meeting_list(struct http_req *r, const char *arg)
+{
+	json_t *ongoing = NULL, *past = NULL;
+
+	if (store_call(srv->store, meeting_list, r->user.id, now_ms(), &ongoing, &past) < 0)
+		return http_error(r, 500, "internal", "cannot list meetings");
+	return http_json(r, 200, json_pack("{s:o, s:o}", "ongoing", ongoing, "past", past));
+}
+
+int api_meeting_join(struct http_req *r, const char *arg)
+{
+	const char *code = http_body_str(r, "code");
+	struct meeting m = { 0 };
+	enum role role;
+	int e;
+
+	if (!code)
+		return http_error(r, 400, "bad_request", "\"code\" (six digits) is required");
+	e = load(r, code, &m, &role, ROLE_NONE);
+	if (e < 0)
+		return 0;
+	if (store_call(srv->store, is_banned, m.id, r->user.id) > 0) {
+		meeting_clear(&m);
+		return http_error(r, 403, "banned", "you are banned from this meeting");
+	}
+	if (m.end_at) {
+		meeting_clear(&m);
+		return http_error(r, 410, "meeting_ended", "this meeting has ended");
+	}
+	if (role == ROLE_NONE) {
+		if (store_call(srv->store, member_add, m.id, r->user.id, now_ms()) < 0) {
+			meeting_clear(&m);
+			return http_error(r, 500, "internal", "cannot join");
+		}
+		role = ROLE_ATTENDEE;
+	}
+	char path[32];
+	snprintf(path, sizeof(path), "/lobby/%s", m.code);
+	http_json(r, 200, json_pack("{s:o, s:s}", "meeting", meeting_json(&m, role), "lobby", path));
+	meeting_clear(&m);
+	return 0;
+}
+
+static json_t *people_for(int64_t meeting_id, enum role role)
+{
+	json_t *people = NULL, *p;
+	size_t i;
+
+	if (store_call(srv->store, people, meeting_id, &people) < 0)
+		return json_array();
+	if (role != ROLE_ORGANISER)
+		json_array_foreach(people, i, p) json_object_del(p, "email");
+	return people;
+}
+
+int api_meeting_get(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+	json_t *j, *v = NULL;
+
+	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+		return 0;
+	j = json_pack("{s:o, s:o}", "meeting", meeting_json(&m, role), "people", people_for(m.id, role));
+	if (role == ROLE_ORGANISER) {
+		if (store_call(srv->store, attendance, m.id, now_ms(), &v) == 0)
+			json_object_set_new(j, "attendance", v);
+		if (store_call(srv->store, recordings_of_meeting, m.id, &v) == 0)
+			json_object_set_new(j, "recordings", v);
+		if (store_call(srv->store, bans, m.id, &v) == 0)
+			json_object_set_new(j, "bans", v);
+	}
+	meeting_clear(&m);
+	return http_json(r, 200, j);
+}
+
+int api_meeting_attendance(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+	json_t *v = NULL;
+
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	int e = store_call(srv->store, attendance, m.id, now_ms(), &v);
+	meeting_clear(&m);
+	return e < 0 ? http_error(r, 500, "internal", "cannot read attendance")
+		     : http_json(r, 200, json_pack("{s:o}", "attendance", v));
+}
+
+int api_meeting_recordings(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+	json_t *v = NULL;
+
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	int e = store_call(srv->store, recordings_of_meeting, m.id, &v);
+	meeting_clear(&m);
+	return e < 0 ? http_error(r, 500, "internal", "cannot read recordings")
+		     : http_json(r, 200, json_pack("{s:o}", "recordings", v));
+}
+
+int api_meeting_chat(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+	json_t *v = NULL;
+
+	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+		return 0;
+	int e = store_call(srv->store, chat_history, m.id, &v);
+	meeting_clear(&m);
+	return e < 0 ? http_error(r, 500, "internal", "cannot read chat") : http_json(r, 200, json_pack("{s:o}", "chat", v));
+}
+
+static int op_status(struct http_req *r, int e)
+{
+	switch (e) {
+	case 0: return http_json(r, 200, json_pack("{s:b}", "ok", 1));
+	case -EPERM: return http_error(r, 403, "organisers_only", "only the meeting's organisers may do this");
+	case -EEXIST: return http_error(r, 409, "already", "already done");
+	case -ENOENT: return http_error(r, 404, "unknown_user", "no such user");
+	case -EINVAL: return http_error(r, 400, "bad_target", "not allowed on that user");
+	default: return http_error(r, 500, "internal", "internal error");
+	}
+}
+
+int api_meeting_end(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	int e = meeting_finish(&m, &r->user);
+	meeting_clear(&m);
+	return op_status(r, e);
+}
+
+/* The user named by "user_id", "username" or "email" in the body. */
+static int find_target(struct http_req *r, struct user *u)
+{
+	json_t *id = json_object_get(r->json, "user_id");
+	const char *s;
+
+	if (json_is_integer(id))
+		return store_call(srv->store, user_get, json_integer_value(id), u);
+	if ((s = http_body_str(r, "username")))
+		return store_call(srv->store, user_find, "username", s, u);
+	if ((s = http_body_str(r, "email")))
+		return store_call(srv->store, user_find, "email", s, u);
+	return -EINVAL;
+}
+
+int api_meeting_add_organiser(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	struct user target = { 0 };
+	enum role role;
+	int e;
+
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	e = find_target(r, &target);
+	if (e == -EINVAL) {
+		meeting_clear(&m);
+		return http_error(r, 400, "bad_request", "name the user by \"user_id\", \"username\" or \"email\"");
+	}
+	e = e < 0 ? -ENOENT : meeting_add_organiser(&m, &r->user, &target);
+	meeting_clear(&m);
+	user_clear(&target);
+	return op_status(r, e);
+}
+
+int api_meeting_ban(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	json_t *id = json_object_get(r->json, "user_id");
+	const char *reason = http_body_str(r, "reason");
+	enum role role;
+
+	if (!json_is_integer(id))
+		return http_error(r, 400, "bad_request", "\"user_id\" is required");
+	if (reason && strlen(reason) > 500)
+		return http_error(r, 400, "bad_request", "reason must be at most 500 bytes");
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	int e = meeting_ban(&m, &r->user, json_integer_value(id), reason);
+	meeting_clear(&m);
+	return op_status(r, e);
+}

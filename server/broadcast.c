@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libwebsockets.h>
+
+#include "broadcast.h"
+#include "log.h"
+#include "server.h"
+
+struct msg *msg_new(const char *s, size_t len)
+{
+	struct msg *m = malloc(sizeof(*m) + LWS_PRE + len + 1);
+
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->len = (uint32_t)len;
+	memcpy(m->buf + LWS_PRE, s, len);
+	m->buf[LWS_PRE + len] = '\0';
+	return m;
+}
+
+struct msg *msg_from_json(json_t *json)
+{
+	size_t n = json_dumpb(json, NULL, 0, JSON_COMPACT);
+	struct msg *m;
+
+	if (n == 0)
+		return NULL;
+	m = malloc(sizeof(*m) + LWS_PRE + n + 1);
+	if (!m)
+		return NULL;
+	m->refs = 1;
+	m->len = (uint32_t)json_dumpb(json, (char *)m->buf + LWS_PRE, n, JSON_COMPACT);
+	m->buf[LWS_PRE + m->len] = '\0';
+	return m;
+}
+
+void msg_ref(struct msg *m) { m->refs++; }
+
+void msg_unref(struct msg *m)
+{
+	if (m && --m->refs == 0)
+		free(m);
+}
+
+static void request_write(struct conn *c)
+{
+	if (c->wsi)
+		lws_callback_on_writable(c->wsi);
+}
+
+int conn_send(struct conn *c, struct msg *m)
+{
+	if (!m || c->closing)
+		return -EPIPE;
+	if (c->qlen >= srv->cfg->ws_queue_max) {
+		log_warn("ws: closing a client too slow to read (%u queued messages)", c->qlen);
+		conn_release(c);
+		conn_close(c, 4008, "too slow: send queue full");
+		return -ENOBUFS;
+	}
+	if (c->qlen == c->qcap) {
+		uint32_t ncap = c->qcap ? c->qcap * 2 : 4;
+		struct msg **nq = malloc(ncap * sizeof(*nq));
+		if (!nq)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < c->qlen; i++)
+			nq[i] = c->q[(c->qhead + i) % c->qcap];
+		free(c->q);
+		c->q = nq;
+		c->qcap = ncap;
+		c->qhead = 0;
+	}
+	c->q[(c->qhead + c->qlen) % c->qcap] = m;
+	c->qlen++;
+	msg_ref(m);
+	request_write(c);
+	return 0;
+}
+
+int conn_send_json(struct conn *c, json_t *json)
+{
+	struct msg *m = json ? msg_from_json(json) : NULL;
+	int r;
+
+	json_decref(json);
+	if (!m)
+		return -ENOMEM;
+	r = conn_send(c, m);
+	msg_unref(m);
+	return r;
+}
+
+int conn_error(struct conn *c, const char *code, const char *message)
+{
+	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s}", "type", "error", "v", 1, "code", code,
+					   "message", message));
+}
+
+void conn_close(struct conn *c, uint16_t code, const char *reason)
+{
+	if (c->closing)
+		return;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	c->closing = true;
+	request_write(c);
+}
+
+int conn_writeable(struct conn *c)
+{
+	if (c->qlen) {
+		struct msg *m = c->q[c->qhead];
+		int n, len = (int)m->len;
+
+		c->qhead = (c->qhead + 1) % c->qcap;
+		c->qlen--;
+		n = c->wsi ? lws_write(c->wsi, m->buf + LWS_PRE, (size_t)len, LWS_WRITE_TEXT) : len;
+		msg_unref(m);
+		if (n < len)
+			return -1;	/* lws buffers partial sends itself; less means the socket failed */
+		if (c->qlen || c->closing)
+			request_write(c);
+		return 0;
+	}
+	if (c->closing) {
+		if (c->wsi)
+			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+					 (unsigned char *)c->close_reason, strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+void conn_release(struct conn *c)
+{
+	while (c->qlen) {
+		msg_unref(c->q[c->qhead]);
+		c->qhead = (c->qhead + 1) % c->qcap;
+		c->qlen--;
+	}
+	free(c->q);
+	c->q = NULL;
+	c->qcap = c->qhead = 0;
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
+}
+
+bool conn_rate_ok(struct conn *c, int64_t now, double per_s, double burst)
+{
+	if (c->refill_ms == 0) {
+		c->tokens = burst;
+		c->refill_ms = now;
+	}
+	c->tokens += (double)(now - c->refill_ms) * per_s / 1000.0;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	c->refill_ms = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Table-driven config parser. Each entry: name, type, offset into struct
+ * config, default text, one-line description. Defaults are parsed through
+ * the same path as file values, so a default can never be invalid silently.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "util.h"
+
+enum ctype { C_STR, C_U64, C_BOOL, C_DUR };
+
+struct ckey {
+	const char *name;
+	enum ctype type;
+	size_t off;
+	const char *def;
+	uint64_t min, max;
+	const char *help;
+};
+
+#define S(f, d, h) { #f, C_STR, offsetof(struct config, f), d, 0, 0, h }
+#define U(f, d, lo, hi, h) { #f, C_U64, offsetof(struct config, f), d, lo, hi, h }
+#define B(f, d, h) { #f, C_BOOL, offsetof(struct config, f), d, 0, 0, h }
+#define D(n, f, d, h) { n, C_DUR, offsetof(struct config, f), d, 0, 0, h }
+
+static const struct ckey keys[] = {
+	S(listen_address, "", "address to bind; empty means every interface"),
+	U(port, "8080", 1, 65535, "TCP port for HTTP, WebSocket and static files"),
+	S(public_url, "", "origin browsers use, e.g. https://sphinx.example.org; empty: scheme://Host of each request"),
+	S(allowed_origins, "", "extra origins (space-separated) allowed for WebSocket upgrades and state-changing requests"),
+	S(tls_cert, "", "PEM certificate chain; TLS is on when tls_cert and tls_key are both set"),
+	S(tls_key, "", "PEM private key"),
+	S(event_lib, "libev", "event loop: libev (epoll, best above a few thousand connections) or poll"),
+	U(max_connections, "20000", 16, 1000000, "refuse connections above this many (needs ulimit -n above it)"),
+	S(data_dir, "/var/lib/sphinx", "directory for the database (sphinx.db, WAL mode)"),
+	S(web_root, "/usr/local/share/sphinx/web", "static files of the web app (served at /)"),
+	S(db_backend, "sqlite", "store back end: sqlite (postgresql is reserved for later)"),
+	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
+	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),
+	B(signup, "no", "allow anyone to create a local account at /api/auth/signup"),
+	S(password_strength, "interactive", "argon2id cost: interactive (64 MiB, t=2), moderate (256 MiB, t=3), min (tests only)"),
+	D("session_idle", session_idle_ms, "2h", "a session unused this long expires"),
+	D("session_max", session_max_ms, "12h", "a session expires this long after login, used or not"),
+	S(admin_users, "", "usernames (space-separated) allowed to use /api/admin/*"),
+	S(oidc_preset, "", "identity provider preset: google, or empty for a custom issuer"),
+	S(oidc_issuer, "", "OpenID Connect issuer URL; empty disables OIDC sign-in"),
+	S(oidc_client_id, "", "client id registered at the issuer"),
+	S(oidc_client_secret, "", "client secret (sent as client_secret_post)"),
+	S(oidc_redirect_uri, "", "redirect URI registered at the issuer; empty: public_url + /auth/oidc/callback"),
+	S(oidc_scopes, "openid email profile", "scopes requested"),
+	S(oidc_authorization_endpoint, "", "override discovery's authorization_endpoint"),
+	S(oidc_token_endpoint, "", "override discovery's token_endpoint"),
+	S(oidc_jwks_uri, "", "override discovery's jwks_uri"),
+	B(oidc_auto_create, "yes", "create an account on first OIDC sign-in"),
+	B(oidc_link_by_email, "yes", "sign a new OIDC identity into the existing account with the same verified e-mail"),
+	D("ws_ping", ws_ping_ms, "15s", "WebSocket: ping a connection idle this long"),
+	D("ws_timeout", ws_timeout_ms, "25s", "WebSocket: hang up a connection silent this long"),
+	U(ws_max_message, "65536", 256, 65536, "largest WebSocket message accepted (close 1009 above)"),
+	U(ws_rate, "20", 1, 100000, "messages per second a client may send, sustained"),
+	U(ws_burst, "100", 1, 100000, "messages a client may send in a burst"),
+	U(ws_queue_max, "1024", 16, 1000000, "outgoing messages queued for one client before it is closed as too slow (4008)"),
+	U(ws_rx_buffer, "512", 128, 65536, "receive chunk per connection in bytes (dominates memory per connection)"),
+	S(agent_user_map, "username", "map an agent's logged-in user to an account: username, or email@DOMAIN"),
+	D("agent_heartbeat", agent_heartbeat_ms, "5s", "heartbeat interval told to agents"),
+	S(log_level, "info", "err, warning, notice, info or debug"),
+};
+
+static void *field(struct config *c, const struct ckey *k) { return (char *)c + k->off; }
+
+static const struct ckey *find_key(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int parse_bool(const char *v, bool *ret)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(v, yes[i]) == 0) { *ret = true; return 0; }
+		if (strcasecmp(v, no[i]) == 0) { *ret = false; return 0; }
+	}
+	return -EINVAL;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct ckey *k = find_key(key);
+	uint64_t u;
+	bool b;
+
+	if (!k) {
+		if (err)
+			snprintf(err, errlen, "unknown key '%s'", key);
+		return -EINVAL;
+	}
+	switch (k->type) {
+	case C_STR: {
+		char *s = strdup(value), **dst = field(c, k);
+		if (!s)
+			return -ENOMEM;
+		free(*dst);
+		*dst = s;
+		return 0;
+	}
+	case C_U64:
+		if (parse_u64(value, k->min, k->max, &u) < 0) {
+			if (err)
+				snprintf(err, errlen, "%s: expected a number from %llu to %llu, got '%s'", key,
+					 (unsigned long long)k->min, (unsigned long long)k->max, value);
+			return -EINVAL;
+		}
+		*(uint64_t *)field(c, k) = u;
+		return 0;
+	case C_DUR:
+		if (parse_duration_ms(value, &u) < 0) {
+			if (err)
+				snprintf(err, errlen, "%s: expected a duration like 30s, 5m or 2h, got '%s'", key, value);
+			return -EINVAL;
+		}
+		*(uint64_t *)field(c, k) = u;
+		return 0;
+	case C_BOOL:
+		if (parse_bool(value, &b) < 0) {
+			if (err)
+				snprintf(err, errlen, "%s: expected yes or no, got '%s'", key, value);
+			return -EINVAL;
+		}
+		*(bool *)field(c, k) = b;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		int r = config_set(c, keys[i].name, keys[i].def, NULL, 0);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		if (keys[i].type == C_STR) {
+			char **p = field(c, &keys[i]);
+			free(*p);
+			*p = NULL;
+		}
+	}
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int config_load(struct config *c, const char *path, char *err, size_t errlen)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	char sub[256];
+
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		char *s, *eq, *key, *val;
+
+		lineno++;
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%u: expected 'key = value'", path, lineno);
+			return -EINVAL;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		/* Optional double quotes keep leading/trailing spaces. */
+		size_t n = strlen(val);
+		if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
+			val[n - 1] = '\0';
+			val++;
+		}
+		if (config_set(c, key, val, sub, sizeof(sub)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, lineno, sub);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	static const char *const levels[] = { "err", "warning", "notice", "info", "debug" };
+	bool ok = false;
+
+	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
+		snprintf(err, errlen, "tls_cert and tls_key must be set together");
+		return -EINVAL;
+	}
+	if (strcmp(c->event_lib, "poll") && strcmp(c->event_lib, "libev")) {
+		snprintf(err, errlen, "event_lib: expected poll or libev, got '%s'", c->event_lib);
+		return -EINVAL;
+	}
+	if (strcmp(c->db_backend, "sqlite")) {
+		snprintf(err, errlen, "db_backend: only 'sqlite' is built in, got '%s'", c->db_backend);
+		return -EINVAL;
+	}
+	if (strcmp(c->db_synchronous, "normal") && strcmp(c->db_synchronous, "full")) {
+		snprintf(err, errlen, "db_synchronous: expected normal or full, got '%s'", c->db_synchronous);
+		return -EINVAL;
+	}
+	if (strcmp(c->password_strength, "interactive") && strcmp(c->password_strength, "moderate") &&
+	    strcmp(c->password_strength, "min")) {
+		snprintf(err, errlen, "password_strength: expected interactive, moderate or min, got '%s'",
+			 c->password_strength);
+		return -EINVAL;
+	}
+	if (strcmp(c->agent_user_map, "username") &&
+	    !(str_has_prefix(c->agent_user_map, "email@") && c->agent_user_map[6])) {
+		snprintf(err, errlen, "agent_user_map: expected 'username' or 'email@DOMAIN', got '%s'",
+			 c->agent_user_map);
+		return -EINVAL;
+	}
+	if (strcmp(c->oidc_preset, "") && strcmp(c->oidc_preset, "google")) {
+		snprintf(err, errlen, "oidc_preset: expected google or empty, got '%s'", c->oidc_preset);
+		return -EINVAL;
+	}
+	if ((c->oidc_issuer[0] || c->oidc_preset[0]) && !c->oidc_client_id[0]) {
+		snprintf(err, errlen, "oidc_client_id must be set when an OIDC issuer is configured");
+		return -EINVAL;
+	}
+	if (c->ws_timeout_ms <= c->ws_ping_ms) {
+		snprintf(err, errlen, "ws_timeout must be longer than ws_ping");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
+		ok |= strcmp(c->log_level, levels[i]) == 0;
+	if (!ok) {
+		snprintf(err, errlen, "log_level: expected err, warning, notice, info or debug, got '%s'", c->log_level);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void config_print_example(FILE *f)
+{
+	fprintf(f, "# sphinx-server configuration. Every key is shown with its default,\n"
+		   "# commented out. Durations take ms, s, m or h. Booleans: yes/no.\n");
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		fprintf(f, "\n# %s\n#%s = %s\n", keys[i].help, keys[i].name, keys[i].def);
+}

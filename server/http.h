@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * HTTP plumbing on libwebsockets: one struct http_req per transaction holds
+ * the method, path, body (capped at 64 KiB) and the response being built.
+ * Routes (routes.c) are a table of method + path pattern + handler; a
+ * handler fills the response with http_json()/http_error()/http_redirect()
+ * and returns 0, and http.c writes it from the WRITEABLE callback.
+ * Everything else under / is a static file from web_root (static.c).
+ */
+#ifndef SPHINX_HTTP_H
+#define SPHINX_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "session.h"
+#include "store.h"
+
+struct lws;
+
+enum http_method { HM_OTHER, HM_GET, HM_POST, HM_PUT, HM_DELETE, HM_HEAD, HM_OPTIONS };
+
+#define HTTP_MAX_BODY (64 * 1024)
+#define HTTP_MAX_HEADERS 6
+
+struct http_req {
+	struct lws *wsi;
+	enum http_method method;
+	char path[512];
+	char *body;
+	size_t body_len, body_expected;
+	bool dispatched;
+	/* filled by the router before the handler runs */
+	bool authed;
+	struct session_info sess;
+	struct user user;
+	json_t *json;		/* parsed body, when the route wants JSON */
+	/* response */
+	unsigned status;
+	const char *ctype;
+	char *resp;
+	size_t resp_len, resp_off;
+	char *hdr_name[HTTP_MAX_HEADERS], *hdr_val[HTTP_MAX_HEADERS];
+	int nhdr;
+	bool headers_sent, file;
+};
+
+/* route flags */
+#define R_AUTH   0x1	/* needs a session */
+#define R_JSON   0x2	/* body must be a JSON object (r->json) */
+#define R_CSRF   0x4	/* state-changing: Origin/Sec-Fetch-Site + X-CSRF-Token when authed */
+
+struct route {
+	enum http_method method;
+	const char *pattern;	/* "/api/meetings/:/end": ':' matches one segment */
+	unsigned flags;
+	int (*fn)(struct http_req *r, const char *arg);
+};
+
+extern const struct route routes[];
+extern const size_t routes_count;
+
+/* Response helpers. json is stolen. Each returns 0. */
+int http_json(struct http_req *r, unsigned status, json_t *json);
+int http_error(struct http_req *r, unsigned status, const char *code, const char *message);
+int http_redirect(struct http_req *r, const char *location);
+int http_add_header(struct http_req *r, const char *name, const char *value);
+
+/* Copy query argument name ("code") into buf; 0 or -ENOENT. */
+int http_query(struct http_req *r, const char *name, char *buf, size_t len);
+
+/* Strings from the JSON body: NULL when absent or not a string. */
+const char *http_body_str(struct http_req *r, const char *key);
+
+/* lws callback entry points (called from ws.c). */
+struct pss;
+int http_on_request(struct lws *wsi, struct http_req **slot, const char *uri);
+int http_on_body(struct lws *wsi, struct http_req *r, const void *in, size_t len);
+int http_on_body_done(struct lws *wsi, struct http_req *r);
+int http_on_writeable(struct lws *wsi, struct http_req *r);
+void http_req_free(struct http_req *r);
+
+/* Write the prepared response (status, headers, then body when writable). */
+int http_send_prepared(struct lws *wsi, struct http_req *r);
+
+/* static.c: serve path from web_root (0, or -1 to close). */
+int static_serve(struct http_req *r);
+/* MIME type by file name. */
+const char *static_mime(const char *path);
+/* Validate a URL path for the file tree: NULL or why not. */
+const char *static_check_path(const char *path);
+
+#endif

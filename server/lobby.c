@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lobby.h"
+#include "log.h"
+#include "server.h"
+
+#define BUCKETS 1024
+
+static struct lobby *table[BUCKETS];
+static size_t live;
+
+static unsigned bucket(int64_t id) { return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS; }
+
+struct lobby *lobby_find(int64_t meeting_id)
+{
+	for (struct lobby *l = table[bucket(meeting_id)]; l; l = l->next)
+		if (l->meeting_id == meeting_id)
+			return l;
+	return NULL;
+}
+
+struct lobby *lobby_get(const struct meeting *m)
+{
+	struct lobby *l = lobby_find(m->id);
+	unsigned b;
+
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	if (store_call(srv->store, event_last_offset, m->id, &l->offset) < 0) {
+		free(l);
+		return NULL;
+	}
+	l->meeting_id = m->id;
+	memcpy(l->code, m->code, sizeof(l->code));
+	b = bucket(m->id);
+	l->next = table[b];
+	table[b] = l;
+	live++;
+	return l;
+}
+
+void lobby_gc(struct lobby *l)
+{
+	struct lobby **pp;
+
+	if (!l || l->n || l->pins)
+		return;
+	for (pp = &table[bucket(l->meeting_id)]; *pp; pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	}
+	while (l->people) {
+		struct presence *p = l->people;
+		l->people = p->next;
+		free(p);
+	}
+	free(l->conns);
+	free(l);
+	live--;
+}
+
+size_t lobby_count(void) { return live; }
+
+int lobby_attach(struct lobby *l, struct conn *c)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 8;
+		struct conn **nc = realloc(l->conns, ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		l->conns = nc;
+		l->cap = ncap;
+	}
+	c->lobby = l;
+	c->slot = l->n;
+	l->conns[l->n++] = c;
+	return 0;
+}
+
+void lobby_detach(struct conn *c)
+{
+	struct lobby *l = c->lobby;
+
+	if (!l)
+		return;
+	/* swap-remove: O(1) */
+	l->conns[c->slot] = l->conns[--l->n];
+	l->conns[c->slot]->slot = c->slot;
+	c->lobby = NULL;
+}
+
+struct presence *lobby_presence(struct lobby *l, int64_t user_id)
+{
+	for (struct presence *p = l->people; p; p = p->next)
+		if (p->user_id == user_id)
+			return p;
+	return NULL;
+}
+
+struct presence *lobby_presence_add(struct lobby *l, int64_t user_id)
+{
+	struct presence *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->user_id = user_id;
+	p->next = l->people;
+	l->people = p;
+	return p;
+}
+
+void lobby_presence_remove(struct lobby *l, int64_t user_id)
+{
+	for (struct presence **pp = &l->people; *pp; pp = &(*pp)->next) {
+		if ((*pp)->user_id == user_id) {
+			struct presence *p = *pp;
+			*pp = p->next;
+			free(p);
+			return;
+		}
+	}
+}
+
+void lobby_broadcast(struct lobby *l, struct msg *m)
+{
+	/* conn_send may close a slow client, but never detaches it here */
+	for (size_t i = 0; i < l->n; i++)
+		conn_send(l->conns[i], m);
+}
+
+void lobby_close_user(struct lobby *l, int64_t user_id, struct msg *m, uint16_t code, const char *reason)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct conn *c = l->conns[i];
+		if (user_id && c->user_id != user_id)
+			continue;
+		if (m)
+			conn_send(c, m);
+		conn_close(c, code, reason);
+	}
+}
+
+void lobby_close_user_everywhere(int64_t user_id, uint16_t code, const char *reason)
+{
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct lobby *l = table[b]; l; l = l->next)
+			if (lobby_presence(l, user_id))
+				lobby_close_user(l, user_id, NULL, code, reason);
+}
+
+void lobby_foreach_with_user(int64_t user_id, void (*fn)(struct lobby *l, void *ud), void *ud)
+{
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct lobby *l = table[b]; l; l = l->next)
+			if (lobby_presence(l, user_id))
+				fn(l, ud);
+}
+
+/* ------------------------------------------------------------------ outbox */
+
+int outbox_begin(struct outbox *ob)
+{
+	int r;
+
+	memset(ob, 0, sizeof(*ob));
+	r = store_call(srv->store, begin);
+	if (r < 0)
+		return r;
+	ob->open = true;
+	return 0;
+}
+
+int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *body, int64_t at)
+{
+	struct msg *m;
+	int r;
+
+	if (!body)
+		return -ENOMEM;
+	if (ob->n == ob->cap) {
+		size_t ncap = ob->cap ? ob->cap * 2 : 4;
+		struct outbox_item *ni = realloc(ob->items, ncap * sizeof(*ni));
+		if (!ni) {
+			json_decref(body);
+			return -ENOMEM;
+		}
+		ob->items = ni;
+		ob->cap = ncap;
+	}
+	json_object_set_new(body, "type", json_string(type));
+	json_object_set_new(body, "v", json_integer(1));
+	json_object_set_new(body, "offset", json_integer((json_int_t)(l->offset + 1)));
+	json_object_set_new(body, "ts", json_integer(at));
+	m = msg_from_json(body);
+	json_decref(body);
+	if (!m)
+		return -ENOMEM;
+	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), at);
+	if (r < 0) {
+		msg_unref(m);
+		return r;
+	}
+	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset };
+	l->offset++;
+	l->pins++;
+	return 0;
+}
+
+static void outbox_release(struct outbox *ob, bool sent)
+{
+	/* reverse order so each lobby's offset returns to its value before the first event */
+	for (size_t i = ob->n; i-- > 0;) {
+		struct outbox_item *it = &ob->items[i];
+		if (!sent)
+			it->l->offset = it->prev_offset;
+		msg_unref(it->m);
+		/* the earliest item of a lobby drops the last pin: no later item refers to it */
+		if (--it->l->pins == 0)
+			lobby_gc(it->l);
+	}
+	free(ob->items);
+	memset(ob, 0, sizeof(*ob));
+}
+
+int outbox_commit(struct outbox *ob)
+{
+	int r;
+
+	if (!ob->open)
+		return -EINVAL;
+	r = store_call(srv->store, commit);
+	if (r < 0) {
+		log_err("store: commit failed (%s); %zu lobby event(s) not sent", strerror(-r), ob->n);
+		outbox_release(ob, false);
+		return r;
+	}
+	for (size_t i = 0; i < ob->n; i++)
+		lobby_broadcast(ob->items[i].l, ob->items[i].m);
+	outbox_release(ob, true);
+	return 0;
+}
+
+void outbox_abort(struct outbox *ob)
+{
+	if (!ob->open)
+		return;
+	store_call(srv->store, rollback);
+	outbox_release(ob, false);
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Live lobbies: for each meeting with at least one open lobby socket (or an
+ * event being written), the connections, who is present (with their open
+ * attendance row) and the last event offset. Lobbies live in a hash by
+ * meeting id and are freed when empty.
+ *
+ * Persist, then broadcast: every lobby event goes through an outbox. Inside
+ * a store transaction, outbox_event() assigns the meeting's next offset,
+ * serializes the event once and appends it to the store's event log;
+ * outbox_commit() commits and only then hands each serialized message to
+ * the lobby's connections. If the commit fails nothing is sent and the
+ * offsets are rolled back, so a client never sees an event that is not on
+ * disk, and a reconnecting client can ask for every offset it missed.
+ */
+#ifndef SPHINX_LOBBY_H
+#define SPHINX_LOBBY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "broadcast.h"
+#include "store.h"
+
+struct presence {
+	int64_t user_id;
+	int sockets;
+	int64_t attendance_id;
+	struct presence *next;
+};
+
+struct lobby {
+	int64_t meeting_id;
+	char code[8];
+	uint64_t offset;	/* last offset used */
+	struct conn **conns;
+	size_t n, cap;
+	struct presence *people;
+	int pins;		/* outboxes holding it */
+	struct lobby *next;
+};
+
+/* Find the live lobby of a meeting, or NULL. */
+struct lobby *lobby_find(int64_t meeting_id);
+/* Find or create (loading the last offset from the store). NULL on error. */
+struct lobby *lobby_get(const struct meeting *m);
+/* Free the lobby if no connection and no outbox hold it. */
+void lobby_gc(struct lobby *l);
+
+int lobby_attach(struct lobby *l, struct conn *c);
+void lobby_detach(struct conn *c);
+
+struct presence *lobby_presence(struct lobby *l, int64_t user_id);
+struct presence *lobby_presence_add(struct lobby *l, int64_t user_id);
+void lobby_presence_remove(struct lobby *l, int64_t user_id);
+
+/* Queue m on every connection of the lobby. */
+void lobby_broadcast(struct lobby *l, struct msg *m);
+/* Queue m on, then close, every connection of user_id in the lobby (user_id 0: all). */
+void lobby_close_user(struct lobby *l, int64_t user_id, struct msg *m, uint16_t code, const char *reason);
+/* Close every lobby socket of a user in every lobby (logout). */
+void lobby_close_user_everywhere(int64_t user_id, uint16_t code, const char *reason);
+/* Call fn for every live lobby the user is present in. */
+void lobby_foreach_with_user(int64_t user_id, void (*fn)(struct lobby *l, void *ud), void *ud);
+/* Number of live lobbies / connections (for logs). */
+size_t lobby_count(void);
+
+struct outbox_item {
+	struct lobby *l;
+	struct msg *m;
+	uint64_t prev_offset;
+};
+
+struct outbox {
+	struct outbox_item *items;
+	size_t n, cap;
+	bool open;
+};
+
+/* Begin a store transaction. 0 or -errno. */
+int outbox_begin(struct outbox *ob);
+/*
+ * Append an event to the lobby's log: sets "type", "v", "offset" and "ts"
+ * on body (consumed) and stores it. 0 or -errno (the caller then aborts).
+ */
+int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *body, int64_t at);
+/* Commit, then broadcast. On failure rolls back and sends nothing. */
+int outbox_commit(struct outbox *ob);
+void outbox_abort(struct outbox *ob);
+
+#endif

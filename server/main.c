@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sphinx-server: configuration, admin commands, then the event loop.
+ *
+ *   sphinx-server [OPTIONS]                      serve
+ *   sphinx-server [OPTIONS] enroll-machine NAME  print a new enrollment token
+ *   sphinx-server [OPTIONS] revoke-machine NAME
+ *   sphinx-server [OPTIONS] list-machines
+ *   sphinx-server [OPTIONS] add-user USERNAME --email E [--name N] [--admin]
+ *                                                (password read from stdin)
+ *   sphinx-server [OPTIONS] set-password USERNAME (password read from stdin)
+ *
+ * Serving: open the store (migrating it), close attendance rows a crash
+ * left open at the last "alive" tick, create the lws context with our one
+ * protocol, then run the loop until SIGINT/SIGTERM.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <libwebsockets.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "auth_local.h"
+#include "cleanup.h"
+#include "config.h"
+#include "lobby.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+#include "ws.h"
+#include "ws_agent.h"
+
+#define VERSION "0.1.0"
+#define ALIVE_TICK_US (10 * LWS_US_PER_SEC)
+
+struct server *srv;
+static struct server the_server;
+static volatile sig_atomic_t stop_requested;
+static lws_sorted_usec_list_t alive_sul;
+
+int64_t now_ms(void) { return (int64_t)(now_realtime_ns() / 1000000); }
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sphinx-server [OPTIONS] [COMMAND ...]\n"
+		"Meeting Sphinx server: HTTP API, lobby and agent WebSockets, web app.\n\n"
+		"Options:\n"
+		"  -c, --config FILE      read configuration from FILE (see --print-config)\n"
+		"  -p, --port N           listen on port N (config: port, default 8080)\n"
+		"  -d, --data DIR         data directory (config: data_dir, default /var/lib/sphinx)\n"
+		"  -w, --web DIR          static web app directory (config: web_root)\n"
+		"  -b, --bind ADDR        listen address (config: listen_address, default all)\n"
+		"  -o, --set KEY=VALUE    set any configuration key\n"
+		"  -v, --verbose          debug logging\n"
+		"      --print-config     print every key with its default, commented, and exit\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n\n"
+		"Commands (default: serve):\n"
+		"  enroll-machine NAME    enroll a machine, print its agent token (shown once)\n"
+		"  revoke-machine NAME    revoke a machine's token\n"
+		"  list-machines          list enrolled machines (JSON)\n"
+		"  add-user USERNAME --email ADDR [--name NAME] [--admin]\n"
+		"                         create a local account; password read from stdin\n"
+		"  set-password USERNAME  set a local password, read from stdin\n\n"
+		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
+}
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+	if (srv && srv->ctx)
+		lws_cancel_service(srv->ctx);
+}
+
+static void lws_log_bridge(int level, const char *line)
+{
+	log_msg(level == LLL_ERR ? LOG_ERR : level == LLL_WARN ? LOG_WARNING : LOG_DEBUG, "lws: %s", line);
+}
+
+static void alive_tick(lws_sorted_usec_list_t *sul)
+{
+	char buf[32];
+	static int ticks;
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)now_ms());
+	store_call(srv->store, meta_set, "alive", buf);
+	if (++ticks % 360 == 0)
+		store_call(srv->store, session_purge, now_ms());
+	if (stop_requested)
+		lws_cancel_service(srv->ctx);
+	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, ALIVE_TICK_US);
+}
+
+/* Rows left open by a crash end at the last time the server was known alive. */
+static void recover(void)
+{
+	_cleanup_free_ char *alive = NULL;
+	uint64_t at = (uint64_t)now_ms();
+	int n;
+
+	if (store_call(srv->store, meta_get, "alive", &alive) == 0)
+		parse_u64(alive, 0, INT64_MAX, &at);
+	n = store_call(srv->store, attendance_close_dangling, (int64_t)at);
+	if (n > 0)
+		log_warn("recovery: closed %d attendance row(s) left open by an unclean stop", n);
+}
+
+static int serve(void)
+{
+	struct lws_context_creation_info info;
+	static lws_retry_bo_t retry;
+	static const struct lws_http_mount *mounts;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int r = 0;
+
+	memset(&info, 0, sizeof(info));
+	retry.secs_since_valid_ping = (uint16_t)(srv->cfg->ws_ping_ms / 1000 ?: 1);
+	retry.secs_since_valid_hangup = (uint16_t)(srv->cfg->ws_timeout_ms / 1000 ?: 2);
+	ws_protocols[0].rx_buffer_size = srv->cfg->ws_rx_buffer;
+	info.port = (int)srv->cfg->port;
+	info.iface = srv->cfg->listen_address[0] ? srv->cfg->listen_address : NULL;
+	info.protocols = ws_protocols;
+	info.mounts = mounts;
+	info.retry_and_idle_policy = &retry;
+	info.max_http_header_data = 8192;
+	info.max_http_header_pool = 256;
+	info.fd_limit_per_thread = (unsigned)srv->cfg->max_connections + 256;
+	info.timeout_secs = 20;
+	info.keepalive_timeout = 10;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
+	info.user = srv;
+	info.vhost_name = "sphinx";
+	info.server_string = "sphinx-server";
+	if (strcmp(srv->cfg->event_lib, "libev") == 0)
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+	if (srv->tls) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = srv->cfg->tls_cert;
+		info.ssl_private_key_filepath = srv->cfg->tls_key;
+		info.alpn = "http/1.1";
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	srv->ctx = lws_create_context(&info);
+	if (!srv->ctx) {
+		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib '%s' missing)",
+			(unsigned long long)srv->cfg->port, srv->cfg->event_lib);
+		return -EIO;
+	}
+	log_info("sphinx-server %s listening on %s:%llu (%s, %s loop, data %s, web %s)", VERSION,
+		 info.iface ? info.iface : "*", (unsigned long long)srv->cfg->port, srv->tls ? "https/wss" : "http/ws",
+		 srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
+	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	while (!stop_requested && r >= 0)
+		r = lws_service(srv->ctx, 0);
+	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
+	srv->stopping = true;
+	lws_context_destroy(srv->ctx);
+	srv->ctx = NULL;
+	return 0;
+}
+
+/* ---------------------------------------------------------- admin commands */
+
+static char *read_password(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	n = getline(&line, &cap, stdin);
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+	char *token = NULL;
+	int64_t id;
+	int r;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: sphinx-server --data DIR enroll-machine NAME\n");
+		return 2;
+	}
+	r = api_enroll_machine(argv[1], &token, &id);
+	if (r == -EEXIST) {
+		fprintf(stderr, "enroll-machine: '%s' is already enrolled (revoke-machine it first)\n", argv[1]);
+		return 1;
+	}
+	if (r < 0) {
+		fprintf(stderr, "enroll-machine: %s\n", r == -EINVAL ? "names are 1 to 64 of A-Z a-z 0-9 . - _" : strerror(-r));
+		return 1;
+	}
+	printf("%s\n", token);
+	free(token);
+	return 0;
+}
+
+static int cmd_revoke(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: sphinx-server --data DIR revoke-machine NAME\n");
+		return 2;
+	}
+	if (store_call(srv->store, machine_revoke, argv[1]) < 0) {
+		fprintf(stderr, "revoke-machine: no machine named '%s'\n", argv[1]);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_list_machines(int argc, char **argv)
+{
+	json_t *v = NULL;
+
+	if (store_call(srv->store, machines, &v) < 0)
+		return 1;
+	json_dumpf(v, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(v);
+	return 0;
+}
+
+static int cmd_add_user(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
+		{ "admin", no_argument, NULL, 'a' }, { NULL, 0, NULL, 0 },
+	};
+	const char *email = NULL, *name = NULL, *why;
+	bool admin = false;
+	_cleanup_free_ char *pw = NULL;
+	char hash[128];
+	int64_t id;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'e')
+			email = optarg;
+		else if (c == 'n')
+			name = optarg;
+		else if (c == 'a')
+			admin = true;
+		else
+			return 2;
+	}
+	if (optind != argc - 1 || !email) {
+		fprintf(stderr, "usage: sphinx-server --data DIR add-user USERNAME --email ADDR [--name NAME] [--admin] < password\n");
+		return 2;
+	}
+	if ((why = auth_local_check_username(argv[optind]))) {
+		fprintf(stderr, "add-user: %s\n", why);
+		return 1;
+	}
+	pw = read_password();
+	if (!pw || (why = auth_local_check_password(pw))) {
+		fprintf(stderr, "add-user: %s\n", pw ? why : "no password on stdin");
+		return 1;
+	}
+	if (auth_local_hash(pw, srv->pw_ops, srv->pw_mem, hash) < 0)
+		return 1;
+	r = store_call(srv->store, user_create, argv[optind], email, name ? name : argv[optind], NULL, hash, NULL, NULL,
+		       now_ms(), &id);
+	if (r < 0) {
+		fprintf(stderr, "add-user: %s\n", r == -EEXIST ? "username or e-mail already registered" : strerror(-r));
+		return 1;
+	}
+	if (admin)
+		store_call(srv->store, user_set_admin, id, true);
+	printf("%lld\n", (long long)id);
+	return 0;
+}
+
+static int cmd_set_password(int argc, char **argv)
+{
+	_cleanup_free_ char *pw = NULL;
+	struct user u = { 0 };
+	const char *why;
+	char hash[128];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: sphinx-server --data DIR set-password USERNAME < password\n");
+		return 2;
+	}
+	if (store_call(srv->store, user_find, "username", argv[1], &u) < 0) {
+		fprintf(stderr, "set-password: no user '%s'\n", argv[1]);
+		return 1;
+	}
+	pw = read_password();
+	if (!pw || (why = auth_local_check_password(pw))) {
+		fprintf(stderr, "set-password: %s\n", pw ? why : "no password on stdin");
+		user_clear(&u);
+		return 1;
+	}
+	auth_local_hash(pw, srv->pw_ops, srv->pw_mem, hash);
+	int r = store_call(srv->store, user_set_password, u.id, hash);
+	user_clear(&u);
+	return r < 0 ? 1 : 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "enroll-machine", cmd_enroll }, { "revoke-machine", cmd_revoke }, { "list-machines", cmd_list_machines },
+	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password },
+};
+
+static int level_of(const char *s)
+{
+	static const struct { const char *n; int l; } t[] = {
+		{ "err", LOG_ERR }, { "warning", LOG_WARNING }, { "notice", LOG_NOTICE },
+		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		if (strcmp(s, t[i].n) == 0)
+			return t[i].l;
+	return LOG_INFO;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "port", required_argument, NULL, 'p' },
+		{ "data", required_argument, NULL, 'd' }, { "web", required_argument, NULL, 'w' },
+		{ "bind", required_argument, NULL, 'b' }, { "set", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' }, { "print-config", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	/* overrides are applied after the file, in order */
+	struct { const char *key; char *val; } over[64];
+	size_t nover = 0;
+	const char *config_file = NULL;
+	struct config cfg;
+	char err[512];
+	bool verbose = false;
+	int c, r = 1;
+
+	log_init("sphinx-server", LOG_INFO);
+	if (config_init(&cfg) < 0)
+		return 1;
+	/* '+': stop at the first command word, so command options stay for the command */
+	while ((c = getopt_long(argc, argv, "+c:p:d:w:b:o:vhV", opts, NULL)) != -1) {
+		const char *key = NULL;
+		switch (c) {
+		case 'c': config_file = optarg; continue;
+		case 'p': key = "port"; break;
+		case 'd': key = "data_dir"; break;
+		case 'w': key = "web_root"; break;
+		case 'b': key = "listen_address"; break;
+		case 'o': key = ""; break;
+		case 'v': verbose = true; continue;
+		case 'P': config_print_example(stdout); config_free(&cfg); return 0;
+		case 'h': usage(stdout); config_free(&cfg); return 0;
+		case 'V': printf("sphinx-server %s (libwebsockets %s)\n", VERSION, lws_get_library_version()); config_free(&cfg); return 0;
+		default: usage(stderr); config_free(&cfg); return 2;
+		}
+		if (nover == ARRAY_SIZE(over)) {
+			fprintf(stderr, "sphinx-server: too many overrides\n");
+			return 2;
+		}
+		over[nover].key = key;
+		over[nover].val = optarg;
+		nover++;
+	}
+	if (config_file && config_load(&cfg, config_file, err, sizeof(err)) < 0) {
+		log_err("config: %s", err);
+		goto out;
+	}
+	for (size_t i = 0; i < nover; i++) {
+		_cleanup_free_ char *kv = NULL;
+		const char *key = over[i].key, *val = over[i].val;
+		if (!key[0]) {
+			char *eq;
+			kv = strdup(over[i].val);
+			if (!kv || !(eq = strchr(kv, '='))) {
+				log_err("--set: expected KEY=VALUE, got '%s'", over[i].val);
+				goto out;
+			}
+			*eq = '\0';
+			key = kv;
+			val = eq + 1;
+		}
+		if (config_set(&cfg, key, val, err, sizeof(err)) < 0) {
+			log_err("command line: %s", err);
+			goto out;
+		}
+	}
+	if (config_validate(&cfg, err, sizeof(err)) < 0) {
+		log_err("config%s%s: %s", config_file ? " " : "", config_file ? config_file : "", err);
+		goto out;
+	}
+	log_set_level(verbose ? LOG_DEBUG : level_of(cfg.log_level));
+	if (sodium_init() < 0) {
+		log_err("libsodium initialisation failed");
+		goto out;
+	}
+
+	srv = &the_server;
+	srv->cfg = &cfg;
+	srv->tls = cfg.tls_cert[0] && cfg.tls_key[0];
+	srv->cookie_name = srv->tls ? "__Host-sphinx_session" : "sphinx_session";
+	auth_local_costs(cfg.password_strength, &srv->pw_ops, &srv->pw_mem);
+	r = store_sqlite_open(cfg.data_dir, strcmp(cfg.db_synchronous, "full") == 0, &srv->store);
+	if (r < 0) {
+		log_err("store: cannot open %s/sphinx.db: %s", cfg.data_dir,
+			r == -EPROTO ? "written by a newer sphinx-server" : strerror(-r));
+		r = 1;
+		goto out;
+	}
+	if (optind < argc) {
+		size_t i;
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			if (strcmp(argv[optind], commands[i].name) == 0)
+				break;
+		if (i == ARRAY_SIZE(commands)) {
+			fprintf(stderr, "sphinx-server: unknown command '%s' (see --help)\n", argv[optind]);
+			r = 2;
+		} else {
+			r = commands[i].fn(argc - optind, argv + optind);
+		}
+	} else {
+		recover();
+		r = serve() < 0 ? 1 : 0;
+	}
+	store_call(srv->store, close);
+out:
+	config_free(&cfg);
+	return r;
+}

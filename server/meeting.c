@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "lobby.h"
+#include "log.h"
+#include "meeting.h"
+#include "server.h"
+#include "util.h"
+
+json_t *user_public_json(const struct user *u)
+{
+	return json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)u->id, "name", u->name ? u->name : "",
+			 "picture", u->picture);
+}
+
+json_t *recording_public_json(json_t *rec)
+{
+	static const char *const keys[] = { "id", "user_id", "name", "kind", "program", "rule_id", "rule_title",
+					    "layer", "start_at", "end_at", "duration_ms", "machine" };
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *v = json_object_get(rec, keys[i]);
+		if (v)
+			json_object_set(o, keys[i], v);
+	}
+	return o;
+}
+
+const char *meeting_check_title(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+
+	if (n == 0 || n > 200)
+		return "title must be 1 to 200 bytes";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] < 0x20)
+			return "title must not contain control characters";
+	return NULL;
+}
+
+const char *meeting_check_link(const char *l)
+{
+	size_t n = strlen(l);
+
+	if (n > 2048)
+		return "link must be under 2 KiB";
+	if (!str_has_prefix(l, "https://") && !str_has_prefix(l, "http://"))
+		return "link must be an http:// or https:// URL";
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)l[i] <= 0x20 || l[i] == '"' || l[i] == '<' || l[i] == '>')
+			return "link must not contain spaces, quotes or angle brackets";
+	return NULL;
+}
+
+int meeting_create(const struct user *actor, const char *title, const char *link, struct meeting *ret)
+{
+	int64_t now = now_ms(), id;
+	char code[8];
+	int r = -EEXIST;
+
+	for (int tries = 0; tries < 20 && r == -EEXIST; tries++) {
+		snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
+		if ((r = store_call(srv->store, begin)) < 0)
+			return r;
+		r = store_call(srv->store, meeting_create, code, title, link, actor->id, now, &id);
+		if (r < 0) {
+			store_call(srv->store, rollback);
+			continue;
+		}
+		r = store_call(srv->store, commit);
+	}
+	if (r < 0)
+		return r;
+	return store_call(srv->store, meeting_get, id, ret);
+}
+
+static int require_organiser(const struct meeting *m, const struct user *actor)
+{
+	int r = store_call(srv->store, is_organiser, m->id, actor->id);
+	return r < 0 ? r : r == 0 ? -EPERM : 0;
+}
+
+int meeting_finish(const struct meeting *m, const struct user *actor)
+{
+	struct outbox ob;
+	struct lobby *l;
+	int r;
+
+	if ((r = require_organiser(m, actor)) < 0)
+		return r;
+	if (m->end_at)
+		return -EEXIST;
+	if (!(l = lobby_get(m)))
+		return -ENOMEM;
+	if ((r = outbox_begin(&ob)) < 0) {
+		lobby_gc(l);
+		return r;
+	}
+	r = store_call(srv->store, meeting_end, m->id, now_ms());
+	if (r == 0)
+		r = outbox_event(&ob, l, "meeting.end", json_pack("{s:o}", "by", user_public_json(actor)), now_ms());
+	if (r < 0) {
+		outbox_abort(&ob);
+		lobby_gc(l);
+		return r == -EALREADY ? -EEXIST : r;
+	}
+	l->pins++;	/* keep it across the commit: we close its sockets next */
+	r = outbox_commit(&ob);
+	l->pins--;
+	if (r == 0) {
+		log_info("meeting %s ended by user %lld", m->code, (long long)actor->id);
+		lobby_close_user(l, 0, NULL, 4410, "meeting ended");
+	}
+	lobby_gc(l);
+	return r;
+}
+
+int meeting_add_organiser(const struct meeting *m, const struct user *actor, const struct user *target)
+{
+	struct outbox ob;
+	struct lobby *l;
+	int r;
+
+	if ((r = require_organiser(m, actor)) < 0)
+		return r;
+	if (store_call(srv->store, is_banned, m->id, target->id) > 0)
+		return -EINVAL;
+	if (!(l = lobby_get(m)))
+		return -ENOMEM;
+	if ((r = outbox_begin(&ob)) < 0) {
+		lobby_gc(l);
+		return r;
+	}
+	r = store_call(srv->store, organiser_add, m->id, target->id, actor->id, now_ms());
+	if (r == 0)
+		r = outbox_event(&ob, l, "organiser.add",
+				 json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
+				 now_ms());
+	if (r < 0) {
+		outbox_abort(&ob);
+		lobby_gc(l);
+		return r;
+	}
+	l->pins++;
+	r = outbox_commit(&ob);
+	l->pins--;
+	/* live sockets of the new organiser gain organiser rights at once */
+	for (size_t i = 0; r == 0 && i < l->n; i++)
+		if (l->conns[i]->user_id == target->id)
+			l->conns[i]->organiser = true;
+	lobby_gc(l);
+	return r;
+}
+
+int meeting_ban(const struct meeting *m, const struct user *actor, int64_t target_id, const char *reason)
+{
+	struct user target = { 0 };
+	struct outbox ob;
+	struct lobby *l;
+	int r;
+
+	if ((r = require_organiser(m, actor)) < 0)
+		return r;
+	if (target_id == actor->id)
+		return -EINVAL;
+	if (store_call(srv->store, is_organiser, m->id, target_id) > 0)
+		return -EINVAL;
+	if (store_call(srv->store, user_get, target_id, &target) < 0)
+		return -ENOENT;
+	if (!(l = lobby_get(m))) {
+		user_clear(&target);
+		return -ENOMEM;
+	}
+	if ((r = outbox_begin(&ob)) < 0)
+		goto out;
+	r = store_call(srv->store, ban_add, m->id, target_id, actor->id, reason, now_ms());
+	if (r == 0)
+		r = outbox_event(&ob, l, "ban",
+				 json_pack("{s:o, s:o, s:s?}", "user", user_public_json(&target), "by",
+					   user_public_json(actor), "reason", reason), now_ms());
+	if (r < 0) {
+		outbox_abort(&ob);
+		goto out;
+	}
+	l->pins++;
+	r = outbox_commit(&ob);
+	l->pins--;
+	if (r == 0) {
+		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", "type", "banned", "v", 1, "meeting", m->code,
+				      "reason", reason);
+		struct msg *msg = j ? msg_from_json(j) : NULL;
+		json_decref(j);
+		log_msg(LOG_NOTICE, "ban: user %lld banned from meeting %s by user %lld", (long long)target_id, m->code,
+			   (long long)actor->id);
+		lobby_close_user(l, target_id, msg, 4003, "banned from this meeting");
+		msg_unref(msg);
+	}
+out:
+	user_clear(&target);
+	lobby_gc(l);
+	return r;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The server-wide context shared by every module: configuration, store,
+ * lws context, secrets. There is one instance (struct server *srv), used
+ * only from the event-loop thread, so nothing here needs locking.
+ */
+#ifndef SPHINX_SERVER_H
+#define SPHINX_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "store.h"
+
+struct lws_context;
+struct lws_vhost;
+
+struct server {
+	struct config *cfg;
+	struct store *store;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	bool tls;
+	const char *cookie_name;	/* "__Host-sphinx_session" under TLS, else "sphinx_session" */
+	unsigned long long pw_ops;
+	size_t pw_mem;
+	uint64_t connections;
+	bool stopping;
+};
+
+extern struct server *srv;
+
+/* Milliseconds since the epoch. */
+int64_t now_ms(void);
+
+#endif

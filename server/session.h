@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Browser sessions. The cookie holds 256 random bits (base64url); the store
+ * keeps only its SHA-256 (hex), the user, a per-session CSRF token and the
+ * created / last-seen / expiry times. A session ends at logout, after
+ * session_idle without use, or session_max after login.
+ *
+ * Cookie: "__Host-sphinx_session" with Secure under TLS; the __Host- prefix
+ * requires Secure, so without TLS the plain name "sphinx_session" is used.
+ * Always HttpOnly, SameSite=Lax, Path=/.
+ */
+#ifndef SPHINX_SESSION_H
+#define SPHINX_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws;
+
+struct session_info {
+	int64_t user_id;
+	char id[65];		/* hex SHA-256 of the cookie value */
+	char csrf[64];
+};
+
+/* Random base64url token of nbytes random bytes into out (outlen >= 4/3 nbytes + 1). */
+void session_random_token(char *out, size_t outlen, size_t nbytes);
+/* Hex SHA-256 of s into out[65]. */
+void session_hash(const char *s, char out[65]);
+
+/* Create a session for user_id. ret_cookie receives the cookie value. 0 or -errno. */
+int session_create(int64_t user_id, char ret_cookie[64], struct session_info *ret);
+
+/* Look up the session named by the request's cookie. 0, -ENOENT (none/expired) or -errno. */
+int session_from_request(struct lws *wsi, struct session_info *ret);
+
+int session_destroy(const char *id_hash);
+
+/* Set-Cookie header value for cookie (NULL: a deletion). Caller frees. */
+char *session_cookie_header(const char *cookie);
+
+#endif

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The store: every durable thing the server knows (users, sessions,
+ * meetings, organisers, members, attendance, bans, chat, machines, agent
+ * events, recordings and the per-meeting event log) behind one table of
+ * operations. store_sqlite.c implements it on an embedded SQLite database
+ * in WAL mode; a PostgreSQL back end implements the same struct store_ops.
+ *
+ * Conventions: every operation returns >= 0 on success and -errno on
+ * failure (-ENOENT not found, -EEXIST unique conflict, -EIO database error).
+ * Times are milliseconds since the epoch. Lists come back as jansson arrays
+ * of objects whose keys are documented in docs/api.md; the caller owns them
+ * (json_decref). Strings in returned structs are owned by the struct and
+ * freed by the matching *_clear() function.
+ *
+ * The per-meeting event log is the "persist, then broadcast" seam: a lobby
+ * event is a row (meeting, offset, body) committed before any client sees
+ * it; offsets increase by one per meeting; a reconnecting client asks for
+ * everything after its last offset.
+ */
+#ifndef SPHINX_SERVER_STORE_H
+#define SPHINX_SERVER_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct user {
+	int64_t id;
+	char *username;		/* NULL for OIDC-only accounts without one */
+	char *email;
+	char *name;
+	char *picture;
+	bool is_admin;
+};
+
+struct meeting {
+	int64_t id;
+	char code[8];
+	char *title;
+	char *link;		/* NULL: the meeting happens in the app */
+	int64_t created_by;
+	int64_t start_at;
+	int64_t end_at;		/* 0: ongoing */
+};
+
+struct session_row {
+	int64_t user_id;
+	char csrf[64];
+	int64_t created_at, last_seen, expires_at;
+};
+
+/* One capture event from an agent, as stored. Strings borrowed. */
+struct capture {
+	int64_t machine_id;
+	int64_t user_id;	/* 0: no account matched */
+	const char *local_user;
+	const char *capture;	/* "<boot_id>:<pid>:<start_ns>" */
+	const char *kind;	/* recording | screenshot */
+	const char *program;	/* comm */
+	const char *exe;
+	const char *argv_json;
+	const char *rule_id, *rule_title, *layer;
+	int64_t pid;
+	int64_t at;		/* begin: start; end: end */
+	int64_t duration_ms;	/* end only */
+	int64_t calls;		/* end only */
+};
+
+struct store;
+
+struct store_ops {
+	void (*close)(struct store *s);
+	int (*begin)(struct store *s);
+	int (*commit)(struct store *s);
+	void (*rollback)(struct store *s);
+	int (*meta_get)(struct store *s, const char *key, char **ret);
+	int (*meta_set)(struct store *s, const char *key, const char *value);
+
+	/* users */
+	int (*user_create)(struct store *s, const char *username, const char *email, const char *name,
+			   const char *picture, const char *pw_hash, const char *oidc_iss, const char *oidc_sub,
+			   int64_t at, int64_t *ret_id);
+	int (*user_get)(struct store *s, int64_t id, struct user *ret);
+	/* field: "username", "email" (case-insensitive) */
+	int (*user_find)(struct store *s, const char *field, const char *value, struct user *ret);
+	int (*user_find_oidc)(struct store *s, const char *iss, const char *sub, struct user *ret);
+	int (*user_link_oidc)(struct store *s, int64_t id, const char *iss, const char *sub);
+	int (*user_update_profile)(struct store *s, int64_t id, const char *name, const char *picture);
+	int (*user_password_hash)(struct store *s, const char *username, int64_t *ret_id, char **ret_hash);
+	int (*user_set_password)(struct store *s, int64_t id, const char *pw_hash);
+	int (*user_set_admin)(struct store *s, int64_t id, bool admin);
+
+	/* sessions: id is the hex SHA-256 of the cookie value */
+	int (*session_put)(struct store *s, const char *id, const struct session_row *row);
+	int (*session_get)(struct store *s, const char *id, struct session_row *ret);
+	int (*session_touch)(struct store *s, const char *id, int64_t at);
+	int (*session_delete)(struct store *s, const char *id);
+	int (*session_purge)(struct store *s, int64_t now);
+
+	/* meetings */
+	int (*meeting_create)(struct store *s, const char *code, const char *title, const char *link,
+			      int64_t created_by, int64_t at, int64_t *ret_id);
+	int (*meeting_get)(struct store *s, int64_t id, struct meeting *ret);
+	int (*meeting_by_code)(struct store *s, const char *code, struct meeting *ret);
+	int (*meeting_end)(struct store *s, int64_t id, int64_t at);
+	int (*meeting_list)(struct store *s, int64_t user_id, int64_t now, json_t **ret_ongoing, json_t **ret_past);
+	int (*organiser_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, int64_t at);
+	int (*is_organiser)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
+	int (*member_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at);
+	int (*is_member)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
+	/* organisers and members with an "organiser" flag */
+	int (*people)(struct store *s, int64_t meeting_id, json_t **ret);
+	int (*ban_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason, int64_t at);
+	int (*is_banned)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
+	int (*bans)(struct store *s, int64_t meeting_id, json_t **ret);
+
+	/* attendance */
+	int (*attendance_open)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id);
+	int (*attendance_close)(struct store *s, int64_t id, int64_t at);
+	/* close rows left open by a crash at the last heartbeat time */
+	int (*attendance_close_dangling)(struct store *s, int64_t at);
+	int (*attendance)(struct store *s, int64_t meeting_id, int64_t now, json_t **ret);
+
+	/* chat and the event log */
+	int (*chat_add)(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, int64_t at,
+			int64_t *ret_id);
+	int (*chat_history)(struct store *s, int64_t meeting_id, json_t **ret);
+	int (*event_append)(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
+			    const char *body, int64_t at);
+	int (*event_last_offset)(struct store *s, int64_t meeting_id, uint64_t *ret);
+	/* calls fn for each event body after offset, in order; stops at fn < 0 */
+	int (*events_since)(struct store *s, int64_t meeting_id, uint64_t offset,
+			    int (*fn)(void *ud, uint64_t offset, const char *body), void *ud);
+
+	/* machines and agent events */
+	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
+	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
+	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
+	int (*machines)(struct store *s, json_t **ret);
+	int (*machine_revoke)(struct store *s, const char *name);
+	/* 1: new event id, 0: already seen (duplicate) */
+	int (*agent_event_claim)(struct store *s, int64_t machine_id, const char *event_id, int64_t at);
+
+	/* recordings */
+	int (*recording_begin)(struct store *s, const struct capture *c, int64_t *ret_id);
+	/* ret_id: the recording ended (created from the end event when its begin never came) */
+	int (*recording_end)(struct store *s, const struct capture *c, int64_t *ret_id);
+	int (*recording_get)(struct store *s, int64_t id, json_t **ret);
+	/* ongoing recordings of a user: array of recording objects */
+	int (*recordings_ongoing)(struct store *s, int64_t user_id, json_t **ret);
+	/* recordings of a machine still open from another boot: ended at `at` */
+	int (*recordings_close_stale)(struct store *s, int64_t machine_id, const char *boot_id, int64_t at,
+				      json_t **ret_closed);
+	int (*recording_link)(struct store *s, int64_t recording_id, int64_t meeting_id);	/* 1 new, 0 known */
+	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/* Open the SQLite store in data_dir (created 0700 when missing); migrates the schema. */
+int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret);
+
+void user_clear(struct user *u);
+void meeting_clear(struct meeting *m);
+
+#define store_call(s, op, ...) ((s)->ops->op((s), ##__VA_ARGS__))
+
+#endif

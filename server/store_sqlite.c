@@ -1,0 +1,966 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SQLite back end of the store (store.h). One connection, used only from
+ * the server's event-loop thread. WAL journal; synchronous=NORMAL by
+ * default (a committed row survives kill -9 of the server), FULL on request
+ * (also survives power loss). Schema changes are numbered migrations run in
+ * one transaction at open, recorded in PRAGMA user_version.
+ *
+ * Prepared statements are cached by the address of their SQL text (always a
+ * string literal here), so each statement is compiled once per process.
+ * Lists are built by rows_json(): every result column becomes a key; a
+ * column alias ending in "_b" becomes a boolean, "_json" embedded JSON.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sqlite3.h>
+
+#include "cleanup.h"
+#include "store.h"
+
+#define STMT_CACHE 96
+
+struct sqlite_store {
+	struct store base;
+	sqlite3 *db;
+	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
+	int in_tx;
+};
+
+#define DB(s) (((struct sqlite_store *)(s))->db)
+
+static const char *const migrations[] = {
+	/* 1: initial schema */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE users(id INTEGER PRIMARY KEY, username TEXT UNIQUE, email TEXT UNIQUE COLLATE NOCASE,"
+	" name TEXT NOT NULL, picture TEXT, password_hash TEXT, oidc_iss TEXT, oidc_sub TEXT,"
+	" is_admin INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, UNIQUE(oidc_iss, oidc_sub));"
+	"CREATE TABLE sessions(id TEXT PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),"
+	" csrf TEXT NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE TABLE meetings(id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, title TEXT NOT NULL, link TEXT,"
+	" created_by INTEGER NOT NULL REFERENCES users(id), start_at INTEGER NOT NULL, end_at INTEGER);"
+	"CREATE TABLE organisers(meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" user_id INTEGER NOT NULL REFERENCES users(id), added_by INTEGER, added_at INTEGER NOT NULL,"
+	" PRIMARY KEY(meeting_id, user_id)) WITHOUT ROWID;"
+	"CREATE INDEX organisers_user ON organisers(user_id);"
+	"CREATE TABLE members(meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" user_id INTEGER NOT NULL REFERENCES users(id), joined_at INTEGER NOT NULL,"
+	" PRIMARY KEY(meeting_id, user_id)) WITHOUT ROWID;"
+	"CREATE INDEX members_user ON members(user_id);"
+	"CREATE TABLE attendance(id INTEGER PRIMARY KEY, meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" user_id INTEGER NOT NULL REFERENCES users(id), join_at INTEGER NOT NULL, leave_at INTEGER);"
+	"CREATE INDEX attendance_meeting ON attendance(meeting_id, user_id);"
+	"CREATE TABLE bans(meeting_id INTEGER NOT NULL REFERENCES meetings(id), user_id INTEGER NOT NULL,"
+	" by_user INTEGER NOT NULL, reason TEXT, at INTEGER NOT NULL, PRIMARY KEY(meeting_id, user_id)) WITHOUT ROWID;"
+	"CREATE TABLE chat(id INTEGER PRIMARY KEY, meeting_id INTEGER NOT NULL REFERENCES meetings(id),"
+	" user_id INTEGER NOT NULL, content TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX chat_meeting ON chat(meeting_id, id);"
+	"CREATE TABLE events(meeting_id INTEGER NOT NULL, offset INTEGER NOT NULL, type TEXT NOT NULL,"
+	" body TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(meeting_id, offset)) WITHOUT ROWID;"
+	"CREATE TABLE machines(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,"
+	" created_at INTEGER NOT NULL, last_seen INTEGER, boot_id TEXT, agent_version TEXT,"
+	" revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE agent_events(machine_id INTEGER NOT NULL, event_id TEXT NOT NULL, at INTEGER NOT NULL,"
+	" PRIMARY KEY(machine_id, event_id)) WITHOUT ROWID;"
+	"CREATE TABLE recordings(id INTEGER PRIMARY KEY, machine_id INTEGER NOT NULL REFERENCES machines(id),"
+	" capture TEXT NOT NULL, user_id INTEGER REFERENCES users(id), local_user TEXT, kind TEXT NOT NULL,"
+	" program TEXT, exe TEXT, argv TEXT, pid INTEGER, rule_id TEXT, rule_title TEXT, layer TEXT,"
+	" start_at INTEGER NOT NULL, end_at INTEGER, duration_ms INTEGER, calls INTEGER,"
+	" UNIQUE(machine_id, capture));"
+	"CREATE INDEX recordings_user ON recordings(user_id, end_at);"
+	"CREATE TABLE recording_meetings(recording_id INTEGER NOT NULL REFERENCES recordings(id),"
+	" meeting_id INTEGER NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id)) WITHOUT ROWID;",
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static sqlite3_stmt *prep(struct store *s, const char *sql)
+{
+	struct sqlite_store *ss = (struct sqlite_store *)s;
+	size_t i;
+
+	for (i = 0; i < STMT_CACHE && ss->cache[i].sql; i++) {
+		if (ss->cache[i].sql == sql) {
+			sqlite3_reset(ss->cache[i].st);
+			sqlite3_clear_bindings(ss->cache[i].st);
+			return ss->cache[i].st;
+		}
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(ss->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i < STMT_CACHE) {
+		ss->cache[i].sql = sql;
+		ss->cache[i].st = st;
+	}
+	/* a full cache would leak; STMT_CACHE exceeds the number of statements */
+	return st;
+}
+
+/* Bind arguments described by fmt: i=int64, I=int64 with 0 as NULL, s=text (NULL binds NULL), n=NULL. */
+static int bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	for (int i = 1; *fmt; fmt++, i++) {
+		int r;
+		if (*fmt == 'i') {
+			r = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+		} else if (*fmt == 'I') {
+			int64_t v = va_arg(ap, int64_t);
+			r = v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+		} else if (*fmt == 's') {
+			const char *v = va_arg(ap, const char *);
+			r = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+		} else {
+			r = sqlite3_bind_null(st, i);
+		}
+		if (r != SQLITE_OK)
+			return -EIO;
+	}
+	return 0;
+}
+
+static int err_of(int rc)
+{
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc == SQLITE_FULL)
+		return -ENOSPC;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return -EBUSY;
+	return -EIO;
+}
+
+/* Run a statement that returns no rows. Returns number of changed rows or -errno. */
+static int exec_(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = prep(s, sql);
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	va_start(ap, fmt);
+	rc = bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return err_of(sqlite3_extended_errcode(DB(s)) & 0xff);
+	return sqlite3_changes(DB(s));
+}
+
+/* Prepare + bind + step once. Returns the statement positioned on a row, or NULL with *err. */
+static sqlite3_stmt *row_(struct store *s, int *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = prep(s, sql);
+	va_list ap;
+	int rc;
+
+	*err = -EIO;
+	if (!st)
+		return NULL;
+	va_start(ap, fmt);
+	rc = bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return NULL;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*err = 0;
+		return st;
+	}
+	*err = rc == SQLITE_DONE ? -ENOENT : -EIO;
+	sqlite3_reset(st);
+	return NULL;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static int rows_json(sqlite3_stmt *st, json_t **ret)
+{
+	json_t *arr = json_array();
+	int rc;
+
+	if (!arr)
+		return -ENOMEM;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *name = sqlite3_column_name(st, i);
+			size_t n = strlen(name);
+			char key[64];
+			json_t *v;
+
+			snprintf(key, sizeof(key), "%s", name);
+			if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+				v = json_null();
+				if (n > 2 && strcmp(name + n - 2, "_b") == 0)
+					key[n - 2] = '\0';
+				else if (n > 5 && strcmp(name + n - 5, "_json") == 0)
+					key[n - 5] = '\0';
+			} else if (n > 2 && strcmp(name + n - 2, "_b") == 0) {
+				key[n - 2] = '\0';
+				v = json_boolean(sqlite3_column_int(st, i));
+			} else if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
+				key[n - 5] = '\0';
+				v = json_loads((const char *)sqlite3_column_text(st, i), JSON_DECODE_ANY, NULL);
+				if (!v)
+					v = json_null();
+			} else if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
+				v = json_integer(sqlite3_column_int64(st, i));
+			} else if (sqlite3_column_type(st, i) == SQLITE_FLOAT) {
+				v = json_real(sqlite3_column_double(st, i));
+			} else {
+				v = json_string((const char *)sqlite3_column_text(st, i));
+			}
+			json_object_set_new(o, key, v ? v : json_null());
+		}
+		json_array_append_new(arr, o);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return -EIO;
+	}
+	*ret = arr;
+	return 0;
+}
+
+static int list_(struct store *s, json_t **ret, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st = prep(s, sql);
+	va_list ap;
+	int rc;
+
+	if (!st)
+		return -EIO;
+	va_start(ap, fmt);
+	rc = bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	return rows_json(st, ret);
+}
+
+static int64_t col_i(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
+
+/* ------------------------------------------------------------ transactions */
+
+static int sq_begin(struct store *s)
+{
+	int r = exec_(s, "BEGIN IMMEDIATE", "");
+	if (r >= 0)
+		((struct sqlite_store *)s)->in_tx = 1;
+	return r < 0 ? r : 0;
+}
+
+static int sq_commit(struct store *s)
+{
+	int r = exec_(s, "COMMIT", "");
+	((struct sqlite_store *)s)->in_tx = 0;
+	if (r < 0) {
+		exec_(s, "ROLLBACK", "");
+		return r;
+	}
+	return 0;
+}
+
+static void sq_rollback(struct store *s)
+{
+	if (((struct sqlite_store *)s)->in_tx)
+		exec_(s, "ROLLBACK", "");
+	((struct sqlite_store *)s)->in_tx = 0;
+}
+
+static int sq_meta_get(struct store *s, const char *key, char **ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT value FROM meta WHERE key = ?", "s", key);
+
+	if (!st)
+		return err;
+	*ret = col_dup(st, 0);
+	sqlite3_reset(st);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int sq_meta_set(struct store *s, const char *key, const char *value)
+{
+	int r = exec_(s, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		      "ss", key, value);
+	return r < 0 ? r : 0;
+}
+
+/* ------------------------------------------------------------------ users */
+
+#define USER_COLS "SELECT id, username, email, name, picture, is_admin FROM users "
+
+static int user_row(sqlite3_stmt *st, int err, struct user *ret)
+{
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	ret->id = col_i(st, 0);
+	ret->username = col_dup(st, 1);
+	ret->email = col_dup(st, 2);
+	ret->name = col_dup(st, 3);
+	ret->picture = col_dup(st, 4);
+	ret->is_admin = col_i(st, 5) != 0;
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_user_create(struct store *s, const char *username, const char *email, const char *name,
+			  const char *picture, const char *pw_hash, const char *oidc_iss, const char *oidc_sub,
+			  int64_t at, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
+		      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", "sssssssi",
+		      username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
+	if (r < 0)
+		return r;
+	if (ret_id)
+		*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_user_get(struct store *s, int64_t id, struct user *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, USER_COLS "WHERE id = ?", "i", id);
+	return user_row(st, err, ret);
+}
+
+static int sq_user_find(struct store *s, const char *field, const char *value, struct user *ret)
+{
+	int err;
+	sqlite3_stmt *st;
+
+	if (strcmp(field, "username") == 0)
+		st = row_(s, &err, USER_COLS "WHERE username = ?", "s", value);
+	else if (strcmp(field, "email") == 0)
+		st = row_(s, &err, USER_COLS "WHERE email = ?", "s", value);
+	else
+		return -EINVAL;
+	return user_row(st, err, ret);
+}
+
+static int sq_user_find_oidc(struct store *s, const char *iss, const char *sub, struct user *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, USER_COLS "WHERE oidc_iss = ? AND oidc_sub = ?", "ss", iss, sub);
+	return user_row(st, err, ret);
+}
+
+static int sq_user_link_oidc(struct store *s, int64_t id, const char *iss, const char *sub)
+{
+	int r = exec_(s, "UPDATE users SET oidc_iss = ?, oidc_sub = ? WHERE id = ?", "ssi", iss, sub, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int sq_user_update_profile(struct store *s, int64_t id, const char *name, const char *picture)
+{
+	int r = exec_(s, "UPDATE users SET name = coalesce(?, name), picture = coalesce(?, picture) WHERE id = ?",
+		      "ssi", name, picture, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_user_password_hash(struct store *s, const char *username, int64_t *ret_id, char **ret_hash)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT id, password_hash FROM users WHERE username = ?", "s", username);
+
+	if (!st)
+		return err;
+	*ret_id = col_i(st, 0);
+	*ret_hash = col_dup(st, 1);
+	sqlite3_reset(st);
+	return *ret_hash ? 0 : -ENOENT;
+}
+
+static int sq_user_set_password(struct store *s, int64_t id, const char *pw_hash)
+{
+	int r = exec_(s, "UPDATE users SET password_hash = ? WHERE id = ?", "si", pw_hash, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int sq_user_set_admin(struct store *s, int64_t id, bool admin)
+{
+	int r = exec_(s, "UPDATE users SET is_admin = ? WHERE id = ?", "ii", (int64_t)admin, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+/* --------------------------------------------------------------- sessions */
+
+static int sq_session_put(struct store *s, const char *id, const struct session_row *row)
+{
+	int r = exec_(s, "INSERT INTO sessions(id, user_id, csrf, created_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)",
+		      "sisiii", id, row->user_id, row->csrf, row->created_at, row->last_seen, row->expires_at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_session_get(struct store *s, const char *id, struct session_row *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = ?",
+				"s", id);
+	if (!st)
+		return err;
+	ret->user_id = col_i(st, 0);
+	snprintf(ret->csrf, sizeof(ret->csrf), "%s", (const char *)sqlite3_column_text(st, 1));
+	ret->created_at = col_i(st, 2);
+	ret->last_seen = col_i(st, 3);
+	ret->expires_at = col_i(st, 4);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_session_touch(struct store *s, const char *id, int64_t at)
+{
+	int r = exec_(s, "UPDATE sessions SET last_seen = ? WHERE id = ?", "is", at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_session_delete(struct store *s, const char *id)
+{
+	int r = exec_(s, "DELETE FROM sessions WHERE id = ?", "s", id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_session_purge(struct store *s, int64_t now)
+{
+	return exec_(s, "DELETE FROM sessions WHERE expires_at < ?", "i", now);
+}
+
+/* --------------------------------------------------------------- meetings */
+
+#define MEETING_COLS "SELECT id, code, title, link, created_by, start_at, coalesce(end_at, 0) FROM meetings "
+
+static int meeting_row(sqlite3_stmt *st, int err, struct meeting *ret)
+{
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	ret->id = col_i(st, 0);
+	snprintf(ret->code, sizeof(ret->code), "%s", (const char *)sqlite3_column_text(st, 1));
+	ret->title = col_dup(st, 2);
+	ret->link = col_dup(st, 3);
+	ret->created_by = col_i(st, 4);
+	ret->start_at = col_i(st, 5);
+	ret->end_at = col_i(st, 6);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_meeting_create(struct store *s, const char *code, const char *title, const char *link,
+			     int64_t created_by, int64_t at, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO meetings(code, title, link, created_by, start_at) VALUES(?, ?, ?, ?, ?)",
+		      "sssii", code, title, link, created_by, at);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	r = exec_(s, "INSERT INTO organisers(meeting_id, user_id, added_by, added_at) VALUES(?, ?, ?, ?)",
+		  "iiii", *ret_id, created_by, created_by, at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_meeting_get(struct store *s, int64_t id, struct meeting *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, MEETING_COLS "WHERE id = ?", "i", id);
+	return meeting_row(st, err, ret);
+}
+
+static int sq_meeting_by_code(struct store *s, const char *code, struct meeting *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, MEETING_COLS "WHERE code = ?", "s", code);
+	return meeting_row(st, err, ret);
+}
+
+static int sq_meeting_end(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE meetings SET end_at = ? WHERE id = ? AND end_at IS NULL", "ii", at, id);
+	return r < 0 ? r : r == 0 ? -EALREADY : 0;
+}
+
+#define MY_MEETINGS \
+	"SELECT m.id, m.code, m.title, m.link, m.start_at, m.end_at," \
+	" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = ?1) AS organiser_b" \
+	" FROM meetings m WHERE (m.id IN (SELECT meeting_id FROM organisers WHERE user_id = ?1)" \
+	" OR m.id IN (SELECT meeting_id FROM members WHERE user_id = ?1))" \
+	" AND NOT EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = m.id AND b.user_id = ?1) "
+
+static int sq_meeting_list(struct store *s, int64_t user_id, int64_t now, json_t **ret_ongoing, json_t **ret_past)
+{
+	int r = list_(s, ret_ongoing, MY_MEETINGS "AND m.end_at IS NULL ORDER BY m.start_at DESC", "i", user_id);
+	if (r < 0)
+		return r;
+	r = list_(s, ret_past, MY_MEETINGS "AND m.end_at IS NOT NULL ORDER BY m.end_at DESC LIMIT 500", "i", user_id);
+	if (r < 0) {
+		json_decref(*ret_ongoing);
+		*ret_ongoing = NULL;
+	}
+	return r;
+}
+
+static int sq_organiser_add(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, int64_t at)
+{
+	int r = exec_(s, "INSERT OR IGNORE INTO organisers(meeting_id, user_id, added_by, added_at) VALUES(?, ?, ?, ?)",
+		      "iiii", meeting_id, user_id, by, at);
+	return r < 0 ? r : r == 0 ? -EEXIST : 0;
+}
+
+static int exists_(struct store *s, const char *sql, int64_t a, int64_t b)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, sql, "ii", a, b);
+
+	if (!st)
+		return err == -ENOENT ? 0 : err;
+	sqlite3_reset(st);
+	return 1;
+}
+
+static int sq_is_organiser(struct store *s, int64_t meeting_id, int64_t user_id)
+{
+	return exists_(s, "SELECT 1 FROM organisers WHERE meeting_id = ? AND user_id = ?", meeting_id, user_id);
+}
+
+static int sq_member_add(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at)
+{
+	int r = exec_(s, "INSERT OR IGNORE INTO members(meeting_id, user_id, joined_at) VALUES(?, ?, ?)",
+		      "iii", meeting_id, user_id, at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_is_member(struct store *s, int64_t meeting_id, int64_t user_id)
+{
+	return exists_(s, "SELECT 1 FROM members WHERE meeting_id = ? AND user_id = ?", meeting_id, user_id);
+}
+
+static int sq_people(struct store *s, int64_t meeting_id, json_t **ret)
+{
+	return list_(s, ret,
+		     "SELECT u.id, u.name, u.email, u.picture,"
+		     " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id) AS organiser_b,"
+		     " EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id) AS banned_b"
+		     " FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1"
+		     " UNION SELECT user_id FROM members WHERE meeting_id = ?1) ORDER BY u.name, u.id",
+		     "i", meeting_id);
+}
+
+static int sq_ban_add(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason, int64_t at)
+{
+	int r = exec_(s, "INSERT OR IGNORE INTO bans(meeting_id, user_id, by_user, reason, at) VALUES(?, ?, ?, ?, ?)",
+		      "iiisi", meeting_id, user_id, by, reason, at);
+	return r < 0 ? r : r == 0 ? -EEXIST : 0;
+}
+
+static int sq_is_banned(struct store *s, int64_t meeting_id, int64_t user_id)
+{
+	return exists_(s, "SELECT 1 FROM bans WHERE meeting_id = ? AND user_id = ?", meeting_id, user_id);
+}
+
+static int sq_bans(struct store *s, int64_t meeting_id, json_t **ret)
+{
+	return list_(s, ret, "SELECT b.user_id, u.name, b.by_user, b.reason, b.at FROM bans b"
+		     " JOIN users u ON u.id = b.user_id WHERE b.meeting_id = ? ORDER BY b.at", "i", meeting_id);
+}
+
+/* ------------------------------------------------------------- attendance */
+
+static int sq_attendance_open(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO attendance(meeting_id, user_id, join_at) VALUES(?, ?, ?)",
+		      "iii", meeting_id, user_id, at);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_attendance_close(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE attendance SET leave_at = max(join_at, ?) WHERE id = ? AND leave_at IS NULL",
+		      "ii", at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_attendance_close_dangling(struct store *s, int64_t at)
+{
+	return exec_(s, "UPDATE attendance SET leave_at = max(join_at, ?) WHERE leave_at IS NULL", "i", at);
+}
+
+static int sq_attendance(struct store *s, int64_t meeting_id, int64_t now, json_t **ret)
+{
+	json_t *people = NULL, *rows = NULL;
+	int r;
+
+	r = list_(s, &people,
+		  "SELECT a.user_id, u.name, u.email, min(a.join_at) AS first_join,"
+		  " max(coalesce(a.leave_at, ?2)) AS last_leave,"
+		  " sum(coalesce(a.leave_at, ?2) - a.join_at) AS duration_ms, count(*) AS joins,"
+		  " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = a.user_id) AS organiser_b,"
+		  " sum(a.leave_at IS NULL) > 0 AS online_b"
+		  " FROM attendance a JOIN users u ON u.id = a.user_id WHERE a.meeting_id = ?1"
+		  " GROUP BY a.user_id ORDER BY first_join", "ii", meeting_id, now);
+	if (r < 0)
+		return r;
+	r = list_(s, &rows, "SELECT id, user_id, join_at, leave_at FROM attendance WHERE meeting_id = ? ORDER BY id",
+		  "i", meeting_id);
+	if (r < 0) {
+		json_decref(people);
+		return r;
+	}
+	/* attach each user's rows to their summary */
+	size_t i, j;
+	json_t *p, *row;
+	json_array_foreach(people, i, p) {
+		json_t *mine = json_array();
+		int64_t uid = json_integer_value(json_object_get(p, "user_id"));
+		json_array_foreach(rows, j, row) {
+			if (json_integer_value(json_object_get(row, "user_id")) == uid)
+				json_array_append(mine, row);
+		}
+		json_object_set_new(p, "sessions", mine);
+	}
+	json_decref(rows);
+	*ret = people;
+	return 0;
+}
+
+/* ---------------------------------------------------------- chat + events */
+
+static int sq_chat_add(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, int64_t at,
+		       int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at) VALUES(?, ?, ?, ?)",
+		      "iisi", meeting_id, user_id, text, at);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_chat_history(struct store *s, int64_t meeting_id, json_t **ret)
+{
+	return list_(s, ret, "SELECT c.id, c.user_id, u.name, c.content AS text, c.at FROM chat c"
+		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ? ORDER BY c.at, c.id", "i", meeting_id);
+}
+
+static int sq_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
+			   const char *body, int64_t at)
+{
+	int r = exec_(s, "INSERT INTO events(meeting_id, offset, type, body, at) VALUES(?, ?, ?, ?, ?)",
+		      "iissi", meeting_id, (int64_t)offset, type, body, at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT coalesce(max(offset), 0) FROM events WHERE meeting_id = ?", "i", meeting_id);
+
+	if (!st)
+		return err;
+	*ret = (uint64_t)col_i(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
+			   int (*fn)(void *ud, uint64_t offset, const char *body), void *ud)
+{
+	/* not cached: fn may call back into the store */
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(DB(s), "SELECT offset, body FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, meeting_id);
+	sqlite3_bind_int64(st, 2, (int64_t)offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (fn(ud, (uint64_t)col_i(st, 0), (const char *)sqlite3_column_text(st, 1)) < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* --------------------------------------------------------------- machines */
+
+static int sq_machine_create(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO machines(name, token_hash, created_at) VALUES(?, ?, ?)", "ssi", name, token_hash, at);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_machine_by_token(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT id, name FROM machines WHERE token_hash = ? AND revoked = 0", "s", token_hash);
+
+	if (!st)
+		return err;
+	*ret_id = col_i(st, 0);
+	*ret_name = col_dup(st, 1);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_machine_seen(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_seen = ?, boot_id = coalesce(?, boot_id),"
+		      " agent_version = coalesce(?, agent_version) WHERE id = ?", "issi", at, boot_id, version, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_machines(struct store *s, json_t **ret)
+{
+	return list_(s, ret, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked AS revoked_b"
+		     " FROM machines ORDER BY name", "");
+}
+
+static int sq_machine_revoke(struct store *s, const char *name)
+{
+	int r = exec_(s, "UPDATE machines SET revoked = 1 WHERE name = ?", "s", name);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int sq_agent_event_claim(struct store *s, int64_t machine_id, const char *event_id, int64_t at)
+{
+	return exec_(s, "INSERT OR IGNORE INTO agent_events(machine_id, event_id, at) VALUES(?, ?, ?)",
+		     "isi", machine_id, event_id, at);
+}
+
+/* ------------------------------------------------------------- recordings */
+
+#define REC_COLS \
+	"SELECT r.id, r.user_id, u.name, r.local_user, r.kind, r.program, r.exe, r.argv AS argv_json, r.pid," \
+	" r.rule_id, r.rule_title, r.layer, r.start_at, r.end_at, r.duration_ms, r.calls, r.machine_id," \
+	" m.name AS machine FROM recordings r LEFT JOIN users u ON u.id = r.user_id" \
+	" LEFT JOIN machines m ON m.id = r.machine_id "
+
+static int sq_recording_begin(struct store *s, const struct capture *c, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
+		      " rule_id, rule_title, layer, start_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		      " ON CONFLICT(machine_id, capture) DO NOTHING",
+		      "isIsssssisssi",
+		      c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
+		      c->exe, c->argv_json, c->pid, c->rule_id, c->rule_title, c->layer, c->at);
+	if (r < 0)
+		return r;
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT id FROM recordings WHERE machine_id = ? AND capture = ?",
+				"is", c->machine_id, c->capture);
+	if (!st)
+		return err;
+	*ret_id = col_i(st, 0);
+	sqlite3_reset(st);
+	return r;	/* 1: new, 0: already there */
+}
+
+static int sq_recording_end(struct store *s, const struct capture *c, int64_t *ret_id)
+{
+	int64_t id;
+	int r = sq_recording_begin(s, &(struct capture){
+		.machine_id = c->machine_id, .user_id = c->user_id, .local_user = c->local_user,
+		.capture = c->capture, .kind = c->kind, .program = c->program, .exe = c->exe,
+		.argv_json = c->argv_json, .rule_id = c->rule_id, .rule_title = c->rule_title,
+		.layer = c->layer, .pid = c->pid,
+		.at = c->at - (c->duration_ms > 0 ? c->duration_ms : 0) }, &id);
+	if (r < 0)
+		return r;
+	r = exec_(s, "UPDATE recordings SET end_at = max(start_at, ?), duration_ms = ?, calls = ? WHERE id = ?",
+		  "iiii", c->at, c->duration_ms, c->calls, id);
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
+static int sq_recording_get(struct store *s, int64_t id, json_t **ret)
+{
+	json_t *arr = NULL;
+	int r = list_(s, &arr, REC_COLS "WHERE r.id = ?", "i", id);
+
+	if (r < 0)
+		return r;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*ret = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+static int sq_recordings_ongoing(struct store *s, int64_t user_id, json_t **ret)
+{
+	return list_(s, ret, REC_COLS "WHERE r.user_id = ? AND r.end_at IS NULL ORDER BY r.start_at", "i", user_id);
+}
+
+static int sq_recordings_close_stale(struct store *s, int64_t machine_id, const char *boot_id, int64_t at,
+				     json_t **ret_closed)
+{
+	int r = list_(s, ret_closed, REC_COLS "WHERE r.machine_id = ?1 AND r.end_at IS NULL"
+		      " AND substr(r.capture, 1, length(?2) + 1) <> ?2 || ':'", "is", machine_id, boot_id);
+	if (r < 0)
+		return r;
+	r = exec_(s, "UPDATE recordings SET end_at = max(start_at, ?3) WHERE machine_id = ?1 AND end_at IS NULL"
+		  " AND substr(capture, 1, length(?2) + 1) <> ?2 || ':'", "isi", machine_id, boot_id, at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_recording_link(struct store *s, int64_t recording_id, int64_t meeting_id)
+{
+	return exec_(s, "INSERT OR IGNORE INTO recording_meetings(recording_id, meeting_id) VALUES(?, ?)",
+		     "ii", recording_id, meeting_id);
+}
+
+static int sq_recordings_of_meeting(struct store *s, int64_t meeting_id, json_t **ret)
+{
+	return list_(s, ret, REC_COLS "WHERE r.id IN (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?)"
+		     " ORDER BY r.start_at, r.id", "i", meeting_id);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static void sq_close(struct store *s)
+{
+	struct sqlite_store *ss = (struct sqlite_store *)s;
+
+	if (!ss)
+		return;
+	for (size_t i = 0; i < STMT_CACHE && ss->cache[i].sql; i++)
+		sqlite3_finalize(ss->cache[i].st);
+	sqlite3_close(ss->db);
+	free(ss);
+}
+
+static const struct store_ops sqlite_ops = {
+	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
+	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
+	.user_create = sq_user_create, .user_get = sq_user_get, .user_find = sq_user_find,
+	.user_find_oidc = sq_user_find_oidc, .user_link_oidc = sq_user_link_oidc,
+	.user_update_profile = sq_user_update_profile, .user_password_hash = sq_user_password_hash,
+	.user_set_password = sq_user_set_password, .user_set_admin = sq_user_set_admin,
+	.session_put = sq_session_put, .session_get = sq_session_get, .session_touch = sq_session_touch,
+	.session_delete = sq_session_delete, .session_purge = sq_session_purge,
+	.meeting_create = sq_meeting_create, .meeting_get = sq_meeting_get, .meeting_by_code = sq_meeting_by_code,
+	.meeting_end = sq_meeting_end, .meeting_list = sq_meeting_list, .organiser_add = sq_organiser_add,
+	.is_organiser = sq_is_organiser, .member_add = sq_member_add, .is_member = sq_is_member,
+	.people = sq_people, .ban_add = sq_ban_add, .is_banned = sq_is_banned, .bans = sq_bans,
+	.attendance_open = sq_attendance_open, .attendance_close = sq_attendance_close,
+	.attendance_close_dangling = sq_attendance_close_dangling, .attendance = sq_attendance,
+	.chat_add = sq_chat_add, .chat_history = sq_chat_history, .event_append = sq_event_append,
+	.event_last_offset = sq_event_last_offset, .events_since = sq_events_since,
+	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
+	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
+	.agent_event_claim = sq_agent_event_claim,
+	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
+	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
+	.recording_link = sq_recording_link, .recordings_of_meeting = sq_recordings_of_meeting,
+};
+
+static int migrate(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > (int)ARRAY_SIZE(migrations))
+		return -EPROTO;	/* written by a newer server */
+	for (int v = version; v < (int)ARRAY_SIZE(migrations); v++) {
+		char pragma[64];
+
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return -EIO;
+		if (sqlite3_exec(db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret)
+{
+	_cleanup_free_ char *path = NULL;
+	struct sqlite_store *ss;
+	int r;
+
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (asprintf(&path, "%s/sphinx.db", data_dir) < 0)
+		return -ENOMEM;
+	ss = calloc(1, sizeof(*ss));
+	if (!ss)
+		return -ENOMEM;
+	ss->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		sq_close(&ss->base);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(ss->db, 5000);
+	if (sqlite3_exec(ss->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ss->db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		sq_close(&ss->base);
+		return -EIO;
+	}
+	r = migrate(ss->db);
+	if (r < 0) {
+		sq_close(&ss->base);
+		return r;
+	}
+	*ret = &ss->base;
+	return 0;
+}
+
+void user_clear(struct user *u)
+{
+	if (!u)
+		return;
+	free(u->username);
+	free(u->email);
+	free(u->name);
+	free(u->picture);
+	memset(u, 0, sizeof(*u));
+}
+
+void meeting_clear(struct meeting *m)
+{
+	if (!m)
+		return;
+	free(m->title);
+	free(m->link);
+	m->title = m->link = NULL;
+}

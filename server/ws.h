@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one libwebsockets protocol of the server. It receives every HTTP
+ * transaction (handed to http.c) and every WebSocket upgrade, which it
+ * routes by path: /lobby/<code> (session cookie, Origin checked) and
+ * /agent (enrollment token). Upgrades without valid credentials are refused
+ * with an HTTP status before the handshake completes. For established
+ * sockets it enforces the transport rules: text frames only, messages
+ * reassembled up to ws_max_message (close 1009 above), a per-connection
+ * rate limit, one queued message written per WRITEABLE callback.
+ */
+#ifndef SPHINX_WS_H
+#define SPHINX_WS_H
+
+#include <libwebsockets.h>
+
+extern struct lws_protocols ws_protocols[];
+
+/* Deliver one complete message to the connection's handler (fuzz harness too). */
+struct conn;
+int ws_dispatch(struct conn *c, const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+
+#include "broadcast.h"
+#include "lobby.h"
+#include "log.h"
+#include "meeting.h"
+#include "server.h"
+#include "ws_agent.h"
+
+static struct conn *agents;
+static size_t nagents;
+
+size_t ws_agent_count(void) { return nagents; }
+
+int ws_agent_open(struct conn *c)
+{
+	c->kind = CONN_AGENT;
+	c->agent_next = agents;
+	agents = c;
+	nagents++;
+	c->last_heartbeat = now_ms();
+	log_info("agent: machine '%s' (id %lld) connected", c->machine, (long long)c->machine_id);
+	return 0;
+}
+
+void ws_agent_closed(struct conn *c)
+{
+	for (struct conn **pp = &agents; *pp; pp = &(*pp)->agent_next) {
+		if (*pp == c) {
+			*pp = c->agent_next;
+			nagents--;
+			log_info("agent: machine '%s' disconnected", c->machine);
+			break;
+		}
+	}
+}
+
+/* ----------------------------------------------------------- helpers */
+
+/* String field of at most max bytes; NULL when absent, sets *bad when present but wrong. */
+static const char *str_field(json_t *o, const char *key, size_t max, bool required, const char **bad)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+
+	if (!v) {
+		if (required && !*bad)
+			*bad = key;
+		return NULL;
+	}
+	s = json_string_value(v);
+	if ((!s || strlen(s) > max || (required && !*s)) && !*bad)
+		*bad = key;
+	return s;
+}
+
+static int ack(struct conn *c, const char *id, bool duplicate)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s}", "type", "ack", "v", 1, "id", id);
+	if (j && duplicate)
+		json_object_set_new(j, "duplicate", json_true());
+	return conn_send_json(c, j);
+}
+
+static int64_t map_user(const char *local_user)
+{
+	const char *rule = srv->cfg->agent_user_map;
+	struct user u = { 0 };
+	char email[256];
+	int r;
+
+	if (!local_user || !*local_user)
+		return 0;
+	if (strcmp(rule, "username") == 0) {
+		r = store_call(srv->store, user_find, "username", local_user, &u);
+	} else {
+		snprintf(email, sizeof(email), "%s@%s", local_user, rule + strlen("email@"));
+		r = store_call(srv->store, user_find, "email", email, &u);
+	}
+	if (r < 0)
+		return 0;
+	int64_t id = u.id;
+	user_clear(&u);
+	return id;
+}
+
+struct fanout {
+	struct outbox *ob;
+	json_t *rec;		/* stored recording */
+	const char *type;
+	int r;
+};
+
+static void fan_one(struct lobby *l, void *ud)
+{
+	struct fanout *f = ud;
+	int linked;
+
+	if (f->r < 0)
+		return;
+	linked = store_call(srv->store, recording_link, json_integer_value(json_object_get(f->rec, "id")), l->meeting_id);
+	if (linked < 0) {
+		f->r = linked;
+		return;
+	}
+	/* a begin already shown in this lobby is not shown twice */
+	if (linked == 0 && strcmp(f->type, "recording.begin") == 0)
+		return;
+	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)), now_ms());
+}
+
+/* Add one event per live lobby the recording's user is in. */
+static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
+{
+	struct fanout f = { .ob = ob, .type = type };
+	int64_t uid;
+	int r = store_call(srv->store, recording_get, recording_id, &f.rec);
+
+	if (r < 0)
+		return r;
+	uid = json_integer_value(json_object_get(f.rec, "user_id"));
+	if (uid)
+		lobby_foreach_with_user(uid, fan_one, &f);
+	json_decref(f.rec);
+	return f.r;
+}
+
+/* ---------------------------------------------------------- messages */
+
+static int on_hello(struct conn *c, json_t *msg)
+{
+	const char *bad = NULL;
+	const char *machine = str_field(msg, "machine", 64, false, &bad);
+	const char *boot = str_field(msg, "boot_id", 63, true, &bad);
+	const char *version = str_field(msg, "agent_version", 32, false, &bad);
+	json_t *layers = json_object_get(msg, "layers"), *closed = NULL, *rec;
+	struct outbox ob;
+	size_t i;
+	int r;
+
+	if (bad)
+		return conn_error(c, "bad_message", "hello: missing or invalid field");
+	if (layers && !json_is_array(layers))
+		return conn_error(c, "bad_message", "hello: \"layers\" must be an array");
+	c->hello = true;
+	snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot);
+	/* recordings left open by an earlier boot of this machine cannot still be running */
+	if ((r = outbox_begin(&ob)) == 0) {
+		r = store_call(srv->store, machine_seen, c->machine_id, boot, version, now_ms());
+		if (r == 0)
+			r = store_call(srv->store, recordings_close_stale, c->machine_id, boot, now_ms(), &closed);
+		json_array_foreach(closed, i, rec) {
+			if (r == 0)
+				r = fan_out(&ob, json_integer_value(json_object_get(rec, "id")), "recording.end");
+		}
+		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
+	}
+	json_decref(closed);
+	if (r < 0)
+		log_err("agent: machine '%s': hello not stored: %s", c->machine, strerror(-r));
+	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers)", c->machine,
+		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0);
+	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", "type", "welcome", "v", 1, "machine_id",
+					   (json_int_t)c->machine_id, "machine", c->machine, "heartbeat_s",
+					   (json_int_t)(srv->cfg->agent_heartbeat_ms / 1000 ? srv->cfg->agent_heartbeat_ms / 1000 : 1)));
+}
+
+static int on_heartbeat(struct conn *c, json_t *msg)
+{
+	int64_t now = now_ms();
+
+	/* the store learns of liveness at most once a minute */
+	if (now - c->last_heartbeat > 60000 || c->last_heartbeat == 0)
+		store_call(srv->store, machine_seen, c->machine_id, NULL, NULL, now);
+	c->last_heartbeat = now;
+	return 0;
+}
+
+static int on_capture(struct conn *c, json_t *msg, bool begin)
+{
+	const char *bad = NULL;
+	const char *id = str_field(msg, "id", 128, true, &bad);
+	const char *capture = str_field(msg, "capture", 160, true, &bad);
+	const char *kind = str_field(msg, "kind", 16, true, &bad);
+	const char *comm = str_field(msg, "comm", 64, false, &bad);
+	const char *exe = str_field(msg, "exe", 4096, false, &bad);
+	const char *user = str_field(msg, "user", 64, false, &bad);
+	const char *layer = str_field(msg, "layer", 32, false, &bad);
+	json_t *rule = json_object_get(msg, "rule"), *argv = json_object_get(msg, "argv");
+	json_t *ts = json_object_get(msg, "ts");
+	const char *rule_id = NULL, *rule_title = NULL;
+	char *argv_json = NULL;
+	struct outbox ob;
+	int64_t rid = 0;
+	int r;
+
+	if (!bad && rule) {
+		if (!json_is_object(rule))
+			bad = "rule";
+		rule_id = str_field(rule, "id", 128, false, &bad);
+		rule_title = str_field(rule, "title", 256, false, &bad);
+	}
+	if (!bad && kind && strcmp(kind, "recording") && strcmp(kind, "screenshot"))
+		bad = "kind";
+	if (!bad && ts && !json_is_integer(ts))
+		bad = "ts";
+	if (!bad && argv && !json_is_array(argv))
+		bad = "argv";
+	if (bad) {
+		char m[96];
+		snprintf(m, sizeof(m), "capture event: missing or invalid \"%s\"", bad);
+		return conn_error(c, "bad_message", m);
+	}
+	if (argv) {
+		argv_json = json_dumps(argv, JSON_COMPACT);
+		if (argv_json && strlen(argv_json) > 16384) {
+			free(argv_json);
+			return conn_error(c, "bad_message", "capture event: argv over 16 KiB");
+		}
+	}
+	int64_t at = ts && json_integer_value(ts) > 0 ? json_integer_value(ts) / 1000000 : now_ms();
+	json_t *dur = json_object_get(msg, "duration_ms"), *calls = json_object_get(msg, "calls"),
+	       *pid = json_object_get(msg, "pid");
+	struct capture cap = {
+		.machine_id = c->machine_id, .user_id = map_user(user), .local_user = user, .capture = capture,
+		.kind = kind, .program = comm, .exe = exe, .argv_json = argv_json, .rule_id = rule_id,
+		.rule_title = rule_title, .layer = layer, .at = at,
+		.pid = json_is_integer(pid) ? json_integer_value(pid) : 0,
+		.duration_ms = json_is_integer(dur) && json_integer_value(dur) > 0 ? json_integer_value(dur) : 0,
+		.calls = json_is_integer(calls) ? json_integer_value(calls) : 0,
+	};
+
+	if ((r = outbox_begin(&ob)) < 0)
+		goto fail;
+	r = store_call(srv->store, agent_event_claim, c->machine_id, id, now_ms());
+	if (r == 0) {
+		outbox_abort(&ob);
+		free(argv_json);
+		return ack(c, id, true);
+	}
+	if (r > 0)
+		r = begin ? store_call(srv->store, recording_begin, &cap, &rid) : store_call(srv->store, recording_end, &cap, &rid);
+	if (r >= 0)
+		r = fan_out(&ob, rid, begin ? "recording.begin" : "recording.end");
+	r = r >= 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
+	if (r < 0)
+		goto fail;
+	free(argv_json);
+	if (!cap.user_id)
+		log_warn("agent: machine '%s': capture by local user '%s' matches no account (agent_user_map = %s)",
+			 c->machine, user ? user : "", srv->cfg->agent_user_map);
+	log_info("agent: machine '%s': %s %s by '%s' (%s, rule %s)", c->machine, kind,
+		 begin ? "began" : "ended", user ? user : "?", comm ? comm : "?", rule_id ? rule_id : "-");
+	return ack(c, id, false);
+fail:
+	free(argv_json);
+	log_err("agent: machine '%s': event %s not stored: %s", c->machine, id, strerror(-r));
+	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", "error", "v", 1, "code", "store_failed",
+					   "message", "event not stored; send it again", "id", id));
+}
+
+static int on_capture_begin(struct conn *c, json_t *msg) { return on_capture(c, msg, true); }
+static int on_capture_end(struct conn *c, json_t *msg) { return on_capture(c, msg, false); }
+
+static const struct {
+	const char *type;
+	int (*fn)(struct conn *c, json_t *msg);
+	bool needs_hello;
+} handlers[] = {
+	{ "hello", on_hello, false },
+	{ "heartbeat", on_heartbeat, true },
+	{ "capture.begin", on_capture_begin, true },
+	{ "capture.end", on_capture_end, true },
+};
+
+int ws_agent_rx(struct conn *c, const char *buf, size_t len)
+{
+	json_error_t jerr;
+	json_t *msg, *v;
+	const char *type;
+	size_t i;
+
+	if (c->closing)
+		return 0;
+	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!msg)
+		return conn_error(c, "bad_json", jerr.text);
+	type = json_string_value(json_object_get(msg, "type"));
+	v = json_object_get(msg, "v");
+	if (!json_is_object(msg) || !type) {
+		conn_error(c, "bad_message", "a message is a JSON object with a \"type\"");
+	} else if (!json_is_integer(v) || json_integer_value(v) != 1) {
+		conn_error(c, "unsupported_version", "this server speaks protocol version 1 (\"v\":1)");
+	} else {
+		for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+			if (strcmp(type, handlers[i].type) == 0)
+				break;
+		if (i == sizeof(handlers) / sizeof(handlers[0]))
+			conn_error(c, "unknown_type", "unknown message type");
+		else if (handlers[i].needs_hello && !c->hello)
+			conn_error(c, "hello_required", "send hello first");
+		else
+			handlers[i].fn(c, msg);
+	}
+	json_decref(msg);
+	return 0;
+}

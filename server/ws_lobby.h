@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The lobby WebSocket (/lobby/<code>): one socket per browser tab of a
+ * signed-in organiser or attendee. Opening it records attendance (first
+ * socket of a user = join, last one closed = leave), flags any recording
+ * the user's agent reports as ongoing, and sends a snapshot; after that the
+ * client receives every lobby event with its offset, sends chat, WebRTC
+ * signalling (relayed to one peer), bans (organisers) and sync requests.
+ * Messages are documented in docs/protocol.md.
+ */
+#ifndef SPHINX_WS_LOBBY_H
+#define SPHINX_WS_LOBBY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+
+/* c->user_id set; code from the URL; since >= 0 replays events after it. */
+int ws_lobby_open(struct conn *c, const char *code, int64_t since);
+/* One complete text message. Returns 0 (errors go to the client), -1 to drop it. */
+int ws_lobby_rx(struct conn *c, const char *buf, size_t len);
+void ws_lobby_closed(struct conn *c);
+
+#endif
