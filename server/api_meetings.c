@@ -62,7 +62,7 @@ static int load(struct http_req *r, const char *code, struct meeting *m, enum ro
 
 static json_t *meeting_json(const struct meeting *m, enum role role)
 {
-	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:I?, s:b, s:s}", "id", (json_int_t)m->id, "code", m->code,
+	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?, s:b, s:s}", "id", (json_int_t)m->id, "code", m->code,
 			 "title", m->title, "link", m->link, "in_app", m->link == NULL, "start_at",
 			 (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
 			 "ongoing", m->end_at == 0, "role", role == ROLE_ORGANISER ? "organiser" : "attendee");

@@ -55,10 +55,10 @@ static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m
 	}
 	json_decref(recs);
 	json_decref(live);
-	return json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:s, s:s?, s:b, s:I, s:I}, s:{s:I, s:s, s:b}, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?}, s:{s:I, s:s, s:b}, s:o, s:o, s:o}",
 			 "type", "lobby", "v", 1, "offset", (json_int_t)l->offset,
 			 "meeting", "id", (json_int_t)m->id, "code", m->code, "title", m->title, "link", m->link,
-			 "in_app", m->link == NULL, "start_at", (json_int_t)m->start_at, "end_at", (json_int_t)m->end_at,
+			 "in_app", m->link == NULL, "start_at", (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
 			 "you", "id", (json_int_t)me->id, "name", me->name, "organiser", c->organiser,
 			 "organisers", organisers, "attendees", people, "chat", chat);
 }

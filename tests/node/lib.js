@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Test harness for sphinx-server: starts the real binary on a free port with
+// a fresh data directory, speaks real HTTP (fetch) and WebSocket (ws) to it,
+// and prints TAP lines ("ok - name" / "not ok - name") for tests/run.
+'use strict';
+const { spawn, spawnSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const WebSocket = require('ws');
+
+const ROOT = path.resolve(__dirname, '../..');
+const OUTPUT = process.env.OUTPUT || 'build';
+const BIN = path.resolve(ROOT, OUTPUT, 'sphinx-server');
+
+// ------------------------------------------------------------------ TAP
+const tests = [];
+function test(name, fn) { tests.push({ name, fn }); }
+async function run() {
+  let failed = 0, n = 0;
+  for (const t of tests) {
+    n++;
+    try {
+      await withTimeout(t.fn(), 30000, `test "${t.name}" timed out`);
+      console.log(`ok ${n} - ${t.name}`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok ${n} - ${t.name}`);
+      console.log(`# ${String(e && e.stack || e).split('\n').join('\n# ')}`);
+    }
+  }
+  console.log(`1..${n}`);
+  for (const s of servers) s.kill9();
+  process.exit(failed ? 1 : 0);
+}
+function withTimeout(p, ms, msg) {
+  let t;
+  return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(msg)), ms); })])
+    .finally(() => clearTimeout(t));
+}
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+function eq(a, b, msg) {
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    throw new Error(`${msg}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// --------------------------------------------------------------- server
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+const servers = [];
+class Server {
+  constructor(opts = {}) {
+    this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'sphinx-test-'));
+    this.extra = opts.args || [];
+    this.port = opts.port;
+    this.log = '';
+  }
+  async start() {
+    if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (run make)`);
+    if (!this.port) this.port = await freePort();
+    const args = ['--data', this.dataDir, '--port', String(this.port), '--bind', '127.0.0.1',
+      '--web', path.join(ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min', ...this.extra];
+    this.proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (d) => { this.log += d; });
+    this.proc.stderr.on('data', (d) => { this.log += d; if (process.env.SERVER_LOG) process.stderr.write(d); });
+    this.exited = new Promise((r) => this.proc.on('exit', (code, sig) => r({ code, sig })));
+    this.url = `http://127.0.0.1:${this.port}`;
+    this.wsUrl = `ws://127.0.0.1:${this.port}`;
+    servers.push(this);
+    for (let i = 0; i < 100; i++) {
+      try { const r = await fetch(this.url + '/api/health'); if (r.ok) return this; } catch (e) { /* not yet */ }
+      if (this.proc.exitCode !== null) throw new Error('server exited at start:\n' + this.log);
+      await sleep(50);
+    }
+    throw new Error('server did not come up:\n' + this.log);
+  }
+  kill9() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL'); return this.exited; }
+  async stop() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM'); return this.exited; }
+  admin(args, input) {
+    const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...args],
+      { input: input || '', encoding: 'utf8' });
+    return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+  }
+  alive() { return this.proc.exitCode === null; }
+}
+
+// ---------------------------------------------------------- HTTP client
+class Client {
+  constructor(server) { this.s = server; this.cookie = null; this.csrf = null; this.user = null; }
+  async req(method, p, body, opts = {}) {
+    const headers = Object.assign({}, opts.headers || {});
+    if (this.cookie && !opts.noCookie) headers.cookie = this.cookie;
+    if (this.csrf && method !== 'GET' && !opts.noCsrf) headers['x-csrf-token'] = this.csrf;
+    let data;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      data = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const r = await fetch(this.s.url + p, { method, headers, body: data, redirect: 'manual' });
+    const sc = r.headers.get('set-cookie');
+    if (sc && !opts.keepCookie) {
+      const m = /^([^=]+)=([^;]*)/.exec(sc);
+      if (m) this.cookie = m[2] ? `${m[1]}=${m[2]}` : null;
+    }
+    const text = await r.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+    return { status: r.status, json, text, headers: r.headers };
+  }
+  async signup(username, extra = {}) {
+    const r = await this.req('POST', '/api/auth/signup',
+      Object.assign({ username, email: `${username}@example.org`, password: 'password-' + username, name: username.toUpperCase() }, extra));
+    if (r.status !== 201) throw new Error(`signup ${username}: ${r.status} ${r.text}`);
+    this.csrf = r.json.csrf; this.user = r.json.user;
+    return this;
+  }
+  async login(username, password) {
+    const r = await this.req('POST', '/api/auth/login', { username, password: password || 'password-' + username });
+    if (r.status === 200) { this.csrf = r.json.csrf; this.user = r.json.user; }
+    return r;
+  }
+  async createMeeting(title = 'Test meeting', link) {
+    const r = await this.req('POST', '/api/meetings', link ? { title, link } : { title });
+    if (r.status !== 201) throw new Error(`create meeting: ${r.status} ${r.text}`);
+    return r.json.code;
+  }
+  async join(code) { return this.req('POST', '/api/meetings/join', { code }); }
+  lobby(code, opts = {}) { return new Sock(`${this.s.wsUrl}/lobby/${code}${opts.since !== undefined ? '?since=' + opts.since : ''}`,
+    Object.assign({ headers: this.cookie ? { cookie: this.cookie } : {} }, opts)); }
+}
+
+// ------------------------------------------------------- WebSocket client
+class Sock {
+  constructor(url, opts = {}) {
+    const headers = Object.assign({}, opts.headers || {});
+    this.ws = new WebSocket(url, { headers, origin: opts.origin, perMessageDeflate: false, maxPayload: 1 << 24 });
+    this.msgs = [];
+    this.waiters = [];
+    this.closed = new Promise((resolve) => {
+      this.ws.on('close', (code, reason) => { this.closeInfo = { code, reason: reason.toString() }; resolve(this.closeInfo); this._wake(); });
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.on('open', () => resolve(this));
+      this.ws.on('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => { const e = new Error(`upgrade refused: ${res.statusCode} ${body}`); e.status = res.statusCode; e.body = body; reject(e); });
+      });
+      this.ws.on('error', (e) => reject(e));
+    });
+    this.ws.on('message', (data) => {
+      const text = data.toString();
+      let m; try { m = JSON.parse(text); } catch (e) { m = { unparsable: text }; }
+      m.__recv = process.hrtime.bigint();
+      this.msgs.push(m);
+      this._wake();
+    });
+  }
+  _wake() { const w = this.waiters; this.waiters = []; w.forEach((f) => f()); }
+  send(obj) { this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj)); }
+  // Wait for (and remove) the first message matching pred (type string or function).
+  async next(pred, ms = 5000) {
+    const f = typeof pred === 'string' ? (m) => m.type === pred : pred || (() => true);
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.msgs.findIndex(f);
+      if (i >= 0) return this.msgs.splice(i, 1)[0];
+      if (this.closeInfo) throw new Error(`socket closed (${this.closeInfo.code} ${this.closeInfo.reason}) while waiting; have: ${JSON.stringify(this.msgs.map((m) => m.type))}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timeout waiting for message; have: ${JSON.stringify(this.msgs.map((m) => m.type || m))}`);
+      await new Promise((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
+    }
+  }
+  async none(pred, ms = 300) {
+    await sleep(ms);
+    const f = typeof pred === 'string' ? (m) => m.type === pred : pred;
+    const m = this.msgs.find(f);
+    if (m) throw new Error('unexpected message: ' + JSON.stringify(m));
+  }
+  close() { try { this.ws.close(); } catch (e) { /* already */ } return this.closed; }
+  terminate() { this.ws.terminate(); return this.closed; }
+}
+
+function agent(server, token, opts = {}) {
+  const headers = token ? { authorization: 'Bearer ' + token } : {};
+  return new Sock(`${server.wsUrl}/agent`, Object.assign({ headers }, opts));
+}
+
+function captureEvent(type, seq, fields = {}) {
+  const boot = fields.boot || 'b00t0000-0000-4000-8000-000000000001';
+  const pid = fields.pid || 4242;
+  return Object.assign({
+    type, v: 1, id: `${boot}:${seq}`, capture: `${boot}:${pid}:1000`, kind: 'recording',
+    ts: Date.now() * 1e6, pid, ppid: 1, comm: 'ffmpeg', exe: '/usr/bin/ffmpeg',
+    argv: ['ffmpeg', '-f', 'x11grab', '-i', ':0', 'out.mp4'], uid: 1000, user: fields.user || 'alice',
+    rule: { id: 'sphinx.exec.ffmpeg-x11grab', title: 'ffmpeg grabbing the X11 screen' }, layer: 'exec',
+  }, type === 'capture.end' ? { duration_ms: 3012, calls: 91 } : {}, fields.extra || {});
+}
+
+module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, captureEvent, freePort, ROOT, BIN };
