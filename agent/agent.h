@@ -77,6 +77,7 @@ bool loader_layer_active(const struct agent *a, const char *layer);
 /* events.c */
 int events_handle(void *ctx, void *data, size_t size);
 void events_tick(struct agent *a, uint64_t now_boot_ns);
+void events_match_running(struct agent *a, uint64_t now_boot_ns);
 void events_shutdown(struct agent *a);
 
 /* output.c */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "api_names.h"
@@ -63,14 +64,28 @@ static const struct policy_rule *match(struct agent *a, const struct policy_even
 	return policy_match(a->policy, ev);
 }
 
+/* Match a process as it was exec'd: at its exec, or at agent start. */
+static void match_process(struct agent *a, struct proc *p, uint64_t ts)
+{
+	struct session_hooks hk = hooks(a);
+	struct policy_event ev;
+	const struct policy_rule *rule;
+	char uid[16], pid[16];
+
+	policy_event_init(&ev, POLICY_CAT_PROCESS_CREATION);
+	add_process_fields(&ev, p, proc_table_get(&a->procs, p->ppid), uid, sizeof(uid));
+	snprintf(pid, sizeof(pid), "%u", p->pid);
+	policy_event_set(&ev, "Pid", pid);
+	rule = match(a, &ev, p->pid, ts);
+	if (rule)
+		session_start(&p->session, p, rule, "exec", ts, 0, &hk);
+}
+
 static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
 {
 	const struct sphinx_event_hdr *h = &e->hdr;
 	struct session_hooks hk = hooks(a);
-	struct policy_event ev;
-	const struct policy_rule *rule;
-	struct proc *p, *parent;
-	char uid[16], pid[16];
+	struct proc *p;
 	char filename[SPHINX_PATH_LEN], comm[SPHINX_COMM_LEN];
 
 	/* A process that exec's another image ends what the old one did. */
@@ -82,17 +97,19 @@ static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
 	snprintf(comm, sizeof(comm), "%s", h->comm);
 	p = proc_table_exec(&a->procs, h->pid, h->ppid, h->uid, e->start_ns, comm, filename,
 			    e->args, e->args_size < SPHINX_ARGS_LEN ? e->args_size : SPHINX_ARGS_LEN);
-	if (!p)
-		return;
-	parent = proc_table_get(&a->procs, h->ppid);
+	if (p)
+		match_process(a, p, h->ts);
+}
 
-	policy_event_init(&ev, POLICY_CAT_PROCESS_CREATION);
-	add_process_fields(&ev, p, parent, uid, sizeof(uid));
-	snprintf(pid, sizeof(pid), "%u", h->pid);
-	policy_event_set(&ev, "Pid", pid);
-	rule = match(a, &ev, h->pid, h->ts);
-	if (rule)
-		session_start(&p->session, p, rule, "exec", h->ts, 0, &hk);
+/*
+ * Recorders already running when the agent starts (a restart, an upgrade)
+ * are caught by their command line at once, not only at their next call.
+ */
+void events_match_running(struct agent *a, uint64_t now_boot_ns)
+{
+	proc_table_for_each(&a->procs, i, p)
+		if (p->session.state == SESSION_NONE && p->pid != (uint32_t)getpid())
+			match_process(a, p, now_boot_ns);
 }
 
 static void on_exit_event(struct agent *a, const struct sphinx_exit_event *e)

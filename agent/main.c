@@ -290,6 +290,7 @@ int main(int argc, char **argv)
 	/* Attach first, then scan: a process born in between is seen twice,
 	 * never missed. */
 	proc_table_scan(&a.procs);
+	events_match_running(&a, boottime_ns());
 	a.rb = ring_buffer__new(bpf_map__fd(a.skel->maps.events), events_handle, &a, NULL);
 	if (!a.rb) {
 		err = -errno;

@@ -17,7 +17,12 @@ ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; N_FAILED=$((N_FAILED + 1)); }
 check() { # check NAME COMMAND...
 	local name=$1; shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
+	if "$@" >/dev/null; then ok "$name"; else not_ok "$name"; fi
+}
+# check_sh NAME 'shell condition': for compound conditions (&&, ||, pipes).
+check_sh() {
+	local name=$1; shift
+	if eval "$1"; then ok "$name"; else not_ok "$name"; fi
 }
 diag() { echo "# $*"; }
 
