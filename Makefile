@@ -20,7 +20,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -Ibpf -I$(OUTPUT)
+CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -Ibpf -Iagent -I$(OUTPUT)
 LDFLAGS ?=
 
 ifneq ($(SANITIZE),)
@@ -120,9 +120,18 @@ $(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agen
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
 
+# Test helpers: real clients of the libraries the api layer hooks.
+PW_FLAGS := $(shell $(PKG_CONFIG) --cflags --libs libpipewire-0.3 2>/dev/null)
+$(OUTPUT)/tests/pw_stream_client: tests/helpers/pw_stream_client.c
+	$(call msg,BINARY,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -n "$(PW_FLAGS)" || { echo "libpipewire-0.3-dev is missing (scripts/install-deps.sh --test)" >&2; exit 1; }
+	$(Q)$(CC) -O2 -g -Wall -Wno-missing-field-initializers $< $(PW_FLAGS) -o $@
+TEST_HELPERS := $(OUTPUT)/tests/pw_stream_client
+
 all: $(PROGRAMS)
 
-test: all $(TEST_BINS)
+test: all $(TEST_BINS) $(TEST_HELPERS)
 	$(Q)OUTPUT=$(OUTPUT) tests/run
 
 run: all

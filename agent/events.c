@@ -78,7 +78,7 @@ static void match_process(struct agent *a, struct proc *p, uint64_t ts)
 	policy_event_set(&ev, "Pid", pid);
 	rule = match(a, &ev, p->pid, ts);
 	if (rule)
-		session_start(&p->session, p, rule, "exec", ts, 0, &hk);
+		session_start(&p->session, p, rule, "exec", NULL, NULL, ts, 0, &hk);
 }
 
 static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
@@ -129,7 +129,7 @@ static void on_open(struct agent *a, const struct sphinx_open_event *e)
 	struct policy_event ev;
 	const struct policy_rule *rule;
 	struct proc *p;
-	char uid[16], path[SPHINX_PATH_LEN];
+	char uid[16], path[SPHINX_PATH_LEN], what[SPHINX_PATH_LEN + 8];
 
 	p = proc_table_load(&a->procs, e->hdr.pid);
 	if (!p)
@@ -144,10 +144,10 @@ static void on_open(struct agent *a, const struct sphinx_open_event *e)
 	rule = match(a, &ev, e->hdr.pid, e->hdr.ts);
 	if (!rule || p->session.state != SESSION_NONE)
 		return;
-	session_start(&p->session, p, rule, "device", e->hdr.ts, 0, &hk);
+	/* Set before the start: a rule of fixed kind begins at once. */
 	p->session.attempt = e->ret < 0;
-	snprintf(p->session.api, sizeof(p->session.api), "open %s", path);
-	snprintf(p->session.target, sizeof(p->session.target), "device");
+	snprintf(what, sizeof(what), "open %s", path);
+	session_start(&p->session, p, rule, "device", what, "device", e->hdr.ts, 0, &hk);
 }
 
 static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
@@ -182,11 +182,10 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 	if (!rule)
 		return;
 	/* The first counted call dates the session; later ones say "now". */
-	session_start(s, p, rule, device ? "device" : "api",
-		      e->calls == 1 ? e->first_ns : e->hdr.ts, e->calls, &hk);
+	session_start(s, p, rule, device ? "device" : "api", api_name(e->api),
+		      target_name(e->target), e->calls == 1 ? e->first_ns : e->hdr.ts,
+		      e->calls, &hk);
 	session_activity(s, p, e->hdr.ts, e->calls, &hk);
-	snprintf(s->api, sizeof(s->api), "%s", api_name(e->api));
-	snprintf(s->target, sizeof(s->target), "%s", target_name(e->target));
 }
 
 static void on_damage(struct agent *a, const struct sphinx_capture_event *e)

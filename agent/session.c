@@ -31,6 +31,7 @@ static void end(struct capture_session *s, struct proc *p, uint64_t end_ns,
 {
 	h->end(h->ctx, p, end_ns);
 	s->state = SESSION_NONE;
+	s->attempt = false;
 }
 
 static bool threshold_met(const struct capture_session *s)
@@ -40,16 +41,21 @@ static bool threshold_met(const struct capture_session *s)
 }
 
 void session_start(struct capture_session *s, struct proc *p, const struct policy_rule *rule,
-		   const char *layer, uint64_t ts, uint32_t calls, const struct session_hooks *h)
+		   const char *layer, const char *api, const char *target, uint64_t ts,
+		   uint32_t calls, const struct session_hooks *h)
 {
 	bool damage = s->damage_root;	/* survives between sessions */
+	bool attempt = s->attempt;	/* set by the caller for this start */
 
 	memset(s, 0, sizeof(*s));
 	s->damage_root = damage;
+	s->attempt = attempt;
 	copy_str(s->rule_id, sizeof(s->rule_id), rule->id);
 	copy_str(s->rule_title, sizeof(s->rule_title), rule->title);
 	s->action = rule->action;
 	s->layer = layer;
+	copy_str(s->api, sizeof(s->api), api);
+	copy_str(s->target, sizeof(s->target), target);
 	s->threshold_calls = rule->threshold_calls ? rule->threshold_calls : 5;
 	s->threshold_window_ns = (rule->threshold_window_ms ? rule->threshold_window_ms : 2000) * 1000000ull;
 	s->first_ns = s->last_ns = ts;

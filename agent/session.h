@@ -56,9 +56,13 @@ struct session_hooks {
 	void *ctx;
 };
 
-/* A rule matched at @ts, kernel call count @calls (0 for exec/open). */
+/*
+ * A rule matched at @ts, kernel call count @calls (0 for exec/open). @api
+ * and @target (may be NULL) say what was called on what, for the record.
+ */
 void session_start(struct capture_session *s, struct proc *p, const struct policy_rule *rule,
-		   const char *layer, uint64_t ts, uint32_t calls, const struct session_hooks *h);
+		   const char *layer, const char *api, const char *target, uint64_t ts,
+		   uint32_t calls, const struct session_hooks *h);
 /* More counted calls: @calls is the kernel's cumulative count. */
 void session_activity(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
 		      const struct session_hooks *h);

@@ -59,7 +59,7 @@ static void recording_when_threshold_met(void **state)
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", 1000 * MS, 1, &h);
+	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
 	assert_int_equal(s.state, SESSION_PENDING);
 	for (uint32_t c = 2; c <= 4; c++)
 		session_activity(&s, P(&s), (1000 + 33 * c) * MS, c, &h);
@@ -85,7 +85,7 @@ static void single_grab_is_screenshot(void **state)
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", 1000 * MS, 1, &h);
+	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
 	session_tick(&s, P(&s), 2000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.begins, 0);
 	assert_int_equal(session_deadline(&s, 3000 * MS), 3000 * MS);
@@ -102,7 +102,7 @@ static void exit_settles_pending_window(void **state)
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", 1000 * MS, 1, &h);
+	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
 	session_finish(&s, P(&s), 1010 * MS, 1, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_SCREENSHOT);
@@ -119,7 +119,7 @@ static void damage_watcher_is_recording_until_exit(void **state)
 	/* Damage set up before the first grab (ximagesrc does this). */
 	session_damage(&s, P(&s), 900 * MS, &h);
 	assert_int_equal(r.begins, 0);
-	session_start(&s, P(&s), &ru, "api", 1000 * MS, 1, &h);
+	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_RECORDING);
 	/* A still screen: no calls for a minute, still recording. */
@@ -137,7 +137,7 @@ static void exec_rule_lasts_until_exit(void **state)
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_PROCESS_CREATION, POLICY_KIND_SCREENSHOT);
 
-	session_start(&s, P(&s), &ru, "exec", 1000 * MS, 0, &h);
+	session_start(&s, P(&s), &ru, "exec", NULL, NULL, 1000 * MS, 0, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_SCREENSHOT);
 	session_tick(&s, P(&s), 9000 * MS, 3000 * MS, &h);
@@ -157,7 +157,7 @@ static void resumed_capture_counts_from_its_own_start(void **state)
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
 	/* The kernel's count is cumulative: a session resumed at call 245. */
-	session_start(&s, P(&s), &ru, "api", 1000 * MS, 245, &h);
+	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 245, &h);
 	session_activity(&s, P(&s), 2000 * MS, 275, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(session_calls(&s), 31);
