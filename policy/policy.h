@@ -81,6 +81,8 @@ const char *policy_category_name(enum policy_category category);
 int policy_category_from_name(const char *name, enum policy_category *ret);
 const char *policy_kind_name(enum policy_kind kind);
 const char *policy_level_name(enum policy_level level);
+/* "alert" or "kill"; NULL for an out-of-range value. */
+const char *policy_action_name(enum policy_action action);
 
 /*
  * Events as JSON, the format of `sphinx-agent --record` and of
@@ -141,6 +143,13 @@ struct policy_diags {
  * policy_diags_clear().
  */
 int policy_load(const char *path, struct policy **ret, struct policy_diags *diags);
+/*
+ * As policy_load(), for several files or directories loaded as one set
+ * (e.g. the shipped defaults plus /etc/sphinx/policy.d): rules keep the
+ * order of @paths, ids must be unique across all of them.
+ */
+int policy_load_paths(const char *const *paths, size_t n_paths, struct policy **ret,
+		      struct policy_diags *diags);
 void policy_free(struct policy *policy);
 void policy_diags_clear(struct policy_diags *diags);
 /* "file:line:col: message" into @buf; returns @buf. */
@@ -148,6 +157,8 @@ const char *policy_diag_format(const struct policy_diag *d, char *buf, size_t le
 
 size_t policy_rule_count(const struct policy *policy);
 const struct policy_rule *policy_rule_at(const struct policy *policy, size_t i);
+/* The rule with this id, or NULL. */
+const struct policy_rule *policy_find_rule(const struct policy *policy, const char *id);
 
 /*
  * The best rule matching @ev, or NULL: only rules of the event's category
