@@ -33,7 +33,8 @@ out=$("$AGENT" --status --status-file "$TMP/none" 2>&1)
 check "--status (no agent running): lists layers" grep -q "layers: exec=active device=active api=active" <<<"$out"
 check "--status: exec tracepoint attached" grep -qE "^exec +sched_process_exec +attached" <<<"$out"
 check "--status: xcb_shm_get_image attached" grep -qE "^api +xcb_shm_get_image +attached" <<<"$out"
-check "--status: says why a probe is absent" grep -qE "not available +[^ ]+: " <<<"$out"
+check_sh "--status: every probe attached, or absent with the reason" \
+	'! grep -E "^(exec|device|api) " <<<"$out" | grep -vE " attached +[^ ]+$" | grep -vqE "(not available|failed) +[^ ]+: [a-z]"'
 
 # --- SIGHUP reload -------------------------------------------------------------
 mkdir -p "$TMP/pol"
