@@ -202,11 +202,14 @@ static __always_inline int open_enter(const char *filename, __u32 flags)
 	if (!s)
 		return 0;
 	p = &s->open;
-	if (bpf_probe_read_user_str(p->path, sizeof(p->path), filename) <= 0)
+	/* Every open on the machine passes here: look at 6 bytes first, as
+	 * every watched prefix starts "/dev/", and read the rest only then. */
+	if (bpf_probe_read_user_str(p->path, 6, filename) != 6)
 		return 0;
-	/* Cheap reject before the trie: every watched prefix starts "/dev/". */
 	if (p->path[0] != '/' || p->path[1] != 'd' || p->path[2] != 'e' ||
 	    p->path[3] != 'v' || p->path[4] != '/')
+		return 0;
+	if (bpf_probe_read_user_str(p->path, sizeof(p->path), filename) <= 0)
 		return 0;
 	/* Bytes after the NUL are stale but the trie compares only a match's
 	 * own prefix length, and no prefix contains a NUL. */
