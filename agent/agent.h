@@ -41,7 +41,7 @@ struct probe_status {
 	char why[128];
 };
 
-#define AGENT_MAX_PROBES 64
+#define AGENT_MAX_PROBES 96
 
 struct sphinx_bpf;
 struct ring_buffer;
@@ -68,6 +68,8 @@ struct agent {
 /* loader.c */
 int loader_open_load(struct agent *a);
 int loader_attach(struct agent *a);
+/* Hook the X server running as @pid (its binary, once). Attached count or -errno. */
+int loader_attach_xserver(struct agent *a, uint32_t pid);
 int loader_set_prefixes(struct agent *a);
 void loader_destroy(struct agent *a);
 /* The status table as text ("layer probe where state why" lines). */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <fcntl.h>
+#include <string.h>
 
 #include "cleanup.h"
 #include "api_names.h"
@@ -25,6 +26,9 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_DRM_GETFB] = "DRM_IOCTL_MODE_GETFB",
 	[SPHINX_API_DRM_GETFB2] = "DRM_IOCTL_MODE_GETFB2",
 	[SPHINX_API_FBIOGET_VSCREENINFO] = "FBIOGET_VSCREENINFO",
+	[SPHINX_API_XSERVER_GET_IMAGE] = "fbGetImage",
+	[SPHINX_API_XSERVER_COPY_AREA] = "fbCopyArea",
+	[SPHINX_API_XSERVER_COMPOSITE] = "CompositePicture",
 };
 
 static const char *const target_names[] = {
@@ -57,6 +61,32 @@ const struct capture_probe capture_probes[] = {
 	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false },
 };
 const unsigned n_capture_probes = ARRAY_SIZE(capture_probes);
+
+/* Inside the X server binary itself (exported for its driver modules). */
+const struct capture_probe xserver_probes[] = {
+	{ NULL, "ReadRequestFromClient", "x_read_request", false },
+	{ NULL, "fbGetImage", "x_server_get_image", false },
+	{ NULL, "fbCopyArea", "x_server_copy_area", false },
+	{ NULL, "CompositePicture", "x_server_composite", false },
+};
+const unsigned n_xserver_probes = ARRAY_SIZE(xserver_probes);
+
+static const char *const xserver_names[] = {
+	"Xorg", "Xvfb", "Xwayland", "Xephyr", "Xvnc", "Xtigervnc", "Xnest",
+};
+
+bool is_xserver_exe(const char *exe)
+{
+	const char *base = exe ? strrchr(exe, '/') : NULL;
+
+	base = base ? base + 1 : exe;
+	if (!base)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(xserver_names); i++)
+		if (strcmp(base, xserver_names[i]) == 0)
+			return true;
+	return false;
+}
 
 const char *api_name(unsigned api)
 {

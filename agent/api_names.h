@@ -17,6 +17,11 @@ struct capture_probe {
 
 extern const struct capture_probe capture_probes[];
 extern const unsigned n_capture_probes;
+extern const struct capture_probe xserver_probes[];
+extern const unsigned n_xserver_probes;
+
+/* Is @exe (a path) an X server whose internals the xserver layer hooks? */
+bool is_xserver_exe(const char *exe);
 
 const char *api_name(unsigned api);
 const char *target_name(unsigned target);

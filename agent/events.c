@@ -97,8 +97,11 @@ static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
 	snprintf(comm, sizeof(comm), "%s", h->comm);
 	p = proc_table_exec(&a->procs, h->pid, h->ppid, h->uid, e->start_ns, comm, filename,
 			    e->args, e->args_size < SPHINX_ARGS_LEN ? e->args_size : SPHINX_ARGS_LEN);
-	if (p)
-		match_process(a, p, h->ts);
+	if (!p)
+		return;
+	if (is_xserver_exe(p->exe))
+		loader_attach_xserver(a, p->pid);
+	match_process(a, p, h->ts);
 }
 
 /*
@@ -107,9 +110,12 @@ static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
  */
 void events_match_running(struct agent *a, uint64_t now_boot_ns)
 {
-	proc_table_for_each(&a->procs, i, p)
+	proc_table_for_each(&a->procs, i, p) {
+		if (is_xserver_exe(p->exe))
+			loader_attach_xserver(a, p->pid);
 		if (p->session.state == SESSION_NONE && p->pid != (uint32_t)getpid())
 			match_process(a, p, now_boot_ns);
+	}
 }
 
 static void on_exit_event(struct agent *a, const struct sphinx_exit_event *e)
@@ -154,6 +160,7 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 {
 	struct session_hooks hk = hooks(a);
 	bool device = e->target == SPHINX_TARGET_DEVICE;
+	bool xserver = e->api >= SPHINX_API_XSERVER_GET_IMAGE && e->api <= SPHINX_API_XSERVER_COMPOSITE;
 	struct capture_session *s;
 	struct policy_event ev;
 	const struct policy_rule *rule;
@@ -182,7 +189,7 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 	if (!rule)
 		return;
 	/* The first counted call dates the session; later ones say "now". */
-	session_start(s, p, rule, device ? "device" : "api", api_name(e->api),
+	session_start(s, p, rule, device ? "device" : xserver ? "xserver" : "api", api_name(e->api),
 		      target_name(e->target), e->calls == 1 ? e->first_ns : e->hdr.ts,
 		      e->calls, &hk);
 	session_activity(s, p, e->hdr.ts, e->calls, &hk);

@@ -197,6 +197,52 @@ static void attach_uprobes(struct agent *a)
 	}
 }
 
+/*
+ * The X server layer: uprobes in the server binary, found from the running
+ * server process (/proc/PID/exe), never a fixed path. Each binary once.
+ */
+int loader_attach_xserver(struct agent *a, uint32_t pid)
+{
+	char link[64], path[512];
+	ssize_t n;
+	int attached = 0;
+
+	snprintf(link, sizeof(link), "/proc/%u/exe", pid);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return -errno;
+	path[n] = '\0';
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
+			return 0;
+	for (unsigned i = 0; i < n_xserver_probes; i++) {
+		const struct capture_probe *xp = &xserver_probes[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = xp->function);
+		struct probe_status *s = add_status(a, "xserver", xp->function, path);
+		struct bpf_program *prog = find_prog(a, xp->program);
+		struct bpf_link *link_;
+
+		if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
+			set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
+			continue;
+		}
+		link_ = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+		if (!link_) {
+			int err = errno;
+
+			set_state(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
+				  err == ENOENT ? "symbol not exported by this server" : strerror(err));
+			continue;
+		}
+		keep_link(a, link_);
+		set_state(s, PROBE_ATTACHED, NULL);
+		attached++;
+	}
+	log_info("xserver layer: %d of %u probes attached in %s (pid %u)", attached,
+		 n_xserver_probes, path, pid);
+	return attached;
+}
+
 int loader_attach(struct agent *a)
 {
 	attach_tracepoints(a);
@@ -269,12 +315,15 @@ void loader_print_status(const struct agent *a, FILE *out)
 		[PROBE_NOT_AVAILABLE] = "not available",
 		[PROBE_FAILED] = "failed",
 	};
-	static const char *const layers[] = { "exec", "device", "api" };
+	static const char *const layers[] = { "exec", "device", "api", "xserver" };
 
 	fprintf(out, "layers:");
 	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
 		fprintf(out, " %s=%s", layers[i], loader_layer_active(a, layers[i]) ? "active" : "inactive");
 	fprintf(out, "\n");
+	if (!loader_layer_active(a, "xserver"))
+		fprintf(out, "%-7s %-42s %-14s %s\n", "xserver", "fbGetImage, fbCopyArea, ...",
+			"not available", "no X server running (attached when one starts)");
 	for (unsigned i = 0; i < a->n_probes; i++) {
 		const struct probe_status *s = &a->probes[i];
 

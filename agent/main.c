@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "api_names.h"
 #include "cleanup.h"
 #include "libpath.h"
 #include "log.h"
@@ -280,6 +281,10 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	if (a.opts.status_only) {
+		proc_table_scan(&a.procs);
+		proc_table_for_each(&a.procs, i, p)
+			if (is_xserver_exe(p->exe))
+				loader_attach_xserver(&a, p->pid);
 		printf("probe run (no agent running)\n");
 		loader_print_status(&a, stdout);
 		goto cleanup;

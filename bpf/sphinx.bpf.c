@@ -64,11 +64,18 @@ struct {
 	__type(value, __u32);
 } device_fds SEC(".maps");
 
-/* Per-process capture counters. */
+/*
+ * Per-process capture counters. The client libraries and the X server see
+ * the same requests, so each side counts on its own and the process's count
+ * is the larger: a pure-protocol client shows up in calls_server only,
+ * recordMyDesktop (one library call, then hand-built requests) in both.
+ */
 struct proc_state {
 	__u64 first_ns;
 	__u64 last_emit_ns;
-	__u32 calls;
+	__u32 calls;		/* max(calls_client, calls_server) */
+	__u32 calls_client;
+	__u32 calls_server;
 	__u32 damage_root;
 };
 
@@ -298,14 +305,14 @@ int handle_open_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* ------------------------------------------------------------- counting */
 
-static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawable)
+static __always_inline void count_capture_for(__u32 tgid, bool server_side, __u32 uid,
+					      __u32 api, __u32 target, __u64 drawable)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct sphinx_capture_event *e;
 	struct x_setup *xs;
 	struct proc_state *st, fresh = {};
-	__u32 calls;
+	__u32 calls, side;
 
 	st = bpf_map_lookup_elem(&proc_state, &tgid);
 	if (!st) {
@@ -317,7 +324,14 @@ static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawabl
 	}
 	if (!st->first_ns)
 		st->first_ns = now;
-	calls = __sync_add_and_fetch(&st->calls, 1);
+	if (server_side)
+		side = __sync_add_and_fetch(&st->calls_server, 1);
+	else
+		side = __sync_add_and_fetch(&st->calls_client, 1);
+	/* The other side already counted this request: nothing new. */
+	if (side <= st->calls)
+		return;
+	st->calls = calls = side;
 	if (calls > burst_calls && now - st->last_emit_ns < refresh_ns)
 		return;
 	st->last_emit_ns = now;
@@ -325,7 +339,15 @@ static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawabl
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, SPHINX_EV_CAPTURE);
+	if (server_side) {
+		__builtin_memset(&e->hdr, 0, sizeof(e->hdr));
+		e->hdr.type = SPHINX_EV_CAPTURE;
+		e->hdr.pid = tgid;
+		e->hdr.uid = uid;
+		e->hdr.ts = now;
+	} else {
+		fill_hdr(&e->hdr, SPHINX_EV_CAPTURE);
+	}
 	e->api = api;
 	e->target = target;
 	e->drawable = drawable;
@@ -339,6 +361,11 @@ static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawabl
 	}
 	e->_pad = 0;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawable)
+{
+	count_capture_for(bpf_get_current_pid_tgid() >> 32, false, 0, api, target, drawable);
 }
 
 /*
@@ -575,4 +602,163 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	count_capture(api, SPHINX_TARGET_DEVICE, (__u32)ctx->args[0]);
 	return 0;
+}
+
+/* ------------------------------------------------------------ X server */
+
+/*
+ * Uprobes inside the X server binary (Xvfb, Xorg, Xwayland export these for
+ * their driver modules). The server dispatches one client at a time:
+ * ReadRequestFromClient(client) starts each request, so the image-read and
+ * copy paths that follow belong to that client. Its connection's fd names
+ * a unix socket whose peer is the client process.
+ *
+ * Struct offsets are those of xorg-server 1.20 to 21.1 (x86-64; the server
+ * has no BTF): ClientRec { void *requestBuffer; OsCommPtr osPrivate;
+ * struct xorg_list ready, output_pending; CARD32 clientAsMask; short index;
+ * CARD8 majorOp, minorOp; }, checked at run time by index == mask >> 21,
+ * OsCommRec { int fd; ... }, DrawableRec { u8 type, class, depth, bpp;
+ * XID id; ... }, PictureRec { DrawablePtr pDrawable; ... }.
+ */
+#define X_CLIENT_OSPRIVATE	8
+#define X_CLIENT_MASK		48
+#define X_CLIENT_INDEX		52
+#define X_CLIENT_MAJOR_OP	54
+#define X_DRAWABLE_WINDOW	0
+#define X_DRAWABLE_ID		4
+#define X_REQ_COPY_AREA		62
+#define X_REQ_COPY_PLANE	63
+#define X_REQ_GET_IMAGE		73
+#define X_FIRST_EXTENSION	128
+
+struct x_dispatch {
+	__u64 client;		/* ClientPtr being served */
+	__u64 request;		/* increments per request */
+	__u64 counted;		/* last request already counted */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);	/* X server tgid */
+	__type(value, struct x_dispatch);
+} x_dispatch SEC(".maps");
+
+SEC("uprobe")
+int BPF_KPROBE(x_read_request, void *client)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct x_dispatch *d, fresh = {};
+
+	d = bpf_map_lookup_elem(&x_dispatch, &tgid);
+	if (!d) {
+		bpf_map_update_elem(&x_dispatch, &tgid, &fresh, BPF_NOEXIST);
+		d = bpf_map_lookup_elem(&x_dispatch, &tgid);
+		if (!d)
+			return 0;
+	}
+	d->client = (__u64)client;
+	d->request++;
+	return 0;
+}
+
+/* The process at the other end of this X server's client fd, via CO-RE. */
+static __always_inline __u32 peer_of_fd(int fd, __u32 *uid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	struct pid *pid;
+
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds))
+		return 0;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	pid = BPF_CORE_READ(sk, sk_peer_pid);
+	if (!pid)
+		return 0;
+	*uid = BPF_CORE_READ(sk, sk_peer_cred, euid.val);
+	return BPF_CORE_READ(pid, numbers[0].nr);
+}
+
+/*
+ * A read or copy from @drawable in the request being served: counted once
+ * per request when its source is a window that is a root (server-owned XID)
+ * or another client's; the client's own windows and all pixmaps are not.
+ */
+static __always_inline int x_server_read(__u32 api, void *drawable)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 mask = 0, id = 0, client_bits, target, peer, uid = 0;
+	__u8 type = 0xff, major = 0;
+	__s16 index = -1;
+	void *os = NULL;
+	struct x_dispatch *d;
+	int fd = -1;
+
+	d = bpf_map_lookup_elem(&x_dispatch, &tgid);
+	if (!d || !d->client || !drawable || d->counted == d->request)
+		return 0;
+	bpf_probe_read_user(&type, 1, drawable);
+	if (type != X_DRAWABLE_WINDOW)
+		return 0;
+	bpf_probe_read_user(&id, 4, drawable + X_DRAWABLE_ID);
+	bpf_probe_read_user(&mask, 4, (void *)d->client + X_CLIENT_MASK);
+	bpf_probe_read_user(&index, 2, (void *)d->client + X_CLIENT_INDEX);
+	bpf_probe_read_user(&major, 1, (void *)d->client + X_CLIENT_MAJOR_OP);
+	/* A server built with another ClientRec layout: attribute nothing
+	 * rather than the wrong process. */
+	if (index <= 0 || (__u32)index != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
+		return 0;
+	/* Only requests that read pixels: not the server's own housekeeping. */
+	if (major != X_REQ_GET_IMAGE && major != X_REQ_COPY_AREA &&
+	    major != X_REQ_COPY_PLANE && major < X_FIRST_EXTENSION)
+		return 0;
+	client_bits = id >> SPHINX_X_CLIENT_SHIFT_DEFAULT;
+	if (client_bits == 0)
+		target = SPHINX_TARGET_ROOT;
+	else if (client_bits != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
+		target = SPHINX_TARGET_WINDOW;
+	else
+		return 0;
+	d->counted = d->request;
+
+	bpf_probe_read_user(&os, sizeof(os), (void *)d->client + X_CLIENT_OSPRIVATE);
+	if (!os || bpf_probe_read_user(&fd, sizeof(fd), os))
+		return 0;
+	peer = peer_of_fd(fd, &uid);
+	if (!peer || peer == self_tgid)
+		return 0;
+	count_capture_for(peer, true, uid, api, target, id);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_get_image, void *drawable)
+{
+	return x_server_read(SPHINX_API_XSERVER_GET_IMAGE, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_copy_area, void *src, void *dst)
+{
+	return x_server_read(SPHINX_API_XSERVER_COPY_AREA, src);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture)
+{
+	void *drawable = NULL;
+
+	if (!src_picture || bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
+		return 0;
+	return x_server_read(SPHINX_API_XSERVER_COMPOSITE, drawable);
 }

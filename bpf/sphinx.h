@@ -51,6 +51,9 @@ enum sphinx_api {
 	SPHINX_API_DRM_GETFB,
 	SPHINX_API_DRM_GETFB2,
 	SPHINX_API_FBIOGET_VSCREENINFO,
+	SPHINX_API_XSERVER_GET_IMAGE,		/* fbGetImage in the X server */
+	SPHINX_API_XSERVER_COPY_AREA,		/* fbCopyArea */
+	SPHINX_API_XSERVER_COMPOSITE,		/* CompositePicture (RENDER) */
 	SPHINX_API__MAX,
 };
 
@@ -115,6 +118,11 @@ struct sphinx_open_event {
 	char path[SPHINX_PATH_LEN];
 };
 
+/*
+ * For captures seen inside the X server, hdr.pid is the requesting client
+ * (the X socket's peer), hdr.tid is 0 and hdr.comm is empty: the X server
+ * is the one running, never the one reported.
+ */
 struct sphinx_capture_event {
 	struct sphinx_event_hdr hdr;
 	__u32 api;		/* enum sphinx_api */

@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The X-server-side layer: uprobes inside the running Xvfb see a client that
+# speaks X11 on the socket itself (python3-xlib), count requests (not the
+# server's per-band calls), and name the client — never the X server.
+source "$(dirname "$0")/lib.sh"
+
+require_root
+require Xvfb jq /usr/bin/python3
+/usr/bin/python3 -c 'import Xlib' 2>/dev/null || { not_ok "python3-xlib installed"; finish; }
+GRAB=$ROOT/tests/helpers/xlib_grab.py
+start_xvfb
+XPID=$(pgrep -n -x Xvfb)
+
+check "agent starts" start_agent xs --policy "$ROOT/policy/default"
+check "xserver layer attached to the running Xvfb" \
+	grep -q "xserver layer: 4 of 4 probes attached in /usr/bin/Xvfb" "$AGENT_LOG"
+
+/usr/bin/python3 "$GRAB" 20 root & pid=$!
+line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
+f() { printf '%s' "${line#* }" | jq -r "$1"; }
+check "pure-protocol grab loop: recording begin" [ -n "$line" -a "$(f .kind)" = recording ]
+check "pure-protocol grab loop: seen by the xserver layer" [ "$(f .layer)" = xserver ]
+check "pure-protocol grab loop: names the client, not the X server" \
+	[ "$(f .pid)" = "$pid" -a "$(f .exe)" = /usr/bin/python3 -a "$(f .pid)" != "$XPID" ]
+wait $pid
+line=$(wait_event ".type==\"capture.end\" and .pid==$pid" 5)
+check "pure-protocol grab loop: 20 requests counted, not scan-line bands ($(f .calls))" \
+	[ "$(f .calls)" = 20 ]
+
+/usr/bin/python3 "$GRAB" 1 root & pid=$!
+wait $pid
+line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
+check "pure-protocol single grab: screenshot" [ -n "$line" -a "$(f .kind)" = screenshot ]
+
+/usr/bin/python3 "$GRAB" 20 own & pid=$!
+wait $pid
+sleep 2.5
+check "reading its own window: no event" [ "$(count_events ".pid==$pid")" -eq 0 ]
+check "nothing is ever attributed to the X server" [ "$(count_events ".pid==$XPID")" -eq 0 ]
+
+check "agent exits" stop_agent
+finish
