@@ -24,5 +24,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# Node (tests, web tooling) only when the machine has none: a newer one
+# from elsewhere may already be installed and conflicts with Debian's npm.
+if [ "${1:-}" = "--test" ] && ! command -v node >/dev/null 2>&1; then
+	pkgs="$pkgs nodejs npm"
+fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $pkgs
