@@ -125,7 +125,14 @@ int conn_writeable(struct conn *c)
 			request_write(c);
 		return 0;
 	}
-	if (c->closing) {
+	if (c->closing && !c->close_sent) {
+		/*
+		 * Once: lws then sends the close frame and waits for the peer's
+		 * ack. Returning -1 again on a later WRITEABLE would kill the
+		 * socket with unread data in it, and the peer would get a RST
+		 * instead of our close code.
+		 */
+		c->close_sent = true;
 		if (c->wsi)
 			lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 					 (unsigned char *)c->close_reason, strlen(c->close_reason));

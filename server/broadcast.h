@@ -42,6 +42,7 @@ struct conn {
 	uint16_t close_code;
 	char close_reason[96];
 	bool closing;
+	bool close_sent;
 	/* receive */
 	char *rx;
 	size_t rx_len;

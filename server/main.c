@@ -81,7 +81,7 @@ static void on_signal(int sig)
 
 static void lws_log_bridge(int level, const char *line)
 {
-	log_msg(level == LLL_ERR ? LOG_ERR : level == LLL_WARN ? LOG_WARNING : LOG_DEBUG, "lws: %s", line);
+	log_msg(level == LLL_ERR ? LOG_ERR : level == LLL_WARN ? LOG_WARNING : LOG_INFO, "lws: %s", line);
 }
 
 static void alive_tick(lws_sorted_usec_list_t *sul)
@@ -146,7 +146,11 @@ static int serve(void)
 		info.ssl_private_key_filepath = srv->cfg->tls_key;
 		info.alpn = "http/1.1";
 	}
-	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+	/* SPHINX_LWS_LOG=<lws level bits> shows libwebsockets' own diagnostics */
+	uint64_t lws_levels = LLL_ERR | LLL_WARN;
+	if (getenv("SPHINX_LWS_LOG"))
+		parse_u64(getenv("SPHINX_LWS_LOG"), 0, 0xffff, &lws_levels);
+	lws_set_log_level((int)lws_levels, lws_log_bridge);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -252,7 +256,7 @@ static int cmd_add_user(int argc, char **argv)
 	int64_t id;
 	int c, r;
 
-	optind = 1;
+	optind = 0;	/* 0: glibc re-initialises its scan state */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'e')
 			email = optarg;

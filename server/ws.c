@@ -164,15 +164,23 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 
 	if (!c)
 		return -1;
+	/*
+	 * A refused message is drained, not answered by hanging up at once:
+	 * closing with unread data makes the kernel send RST and the client
+	 * would never see our close code.
+	 */
+	if (c->closing)
+		return 0;
 	if (lws_frame_is_binary(wsi)) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, (unsigned char *)"text frames only", 16);
-		return -1;
+		conn_release(c);
+		conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
+		return 0;
 	}
 	if (c->rx_len + len + remaining > max) {
-		static const char why[] = "message over 64 KiB";
 		log_warn("ws: closing a client that sent a message over %zu bytes", max);
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why, sizeof(why) - 1);
-		return -1;
+		conn_release(c);
+		conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
+		return 0;
 	}
 	if (final && c->rx_len == 0)
 		return message(c, in, len);	/* whole message in one chunk: no copy */

@@ -183,7 +183,7 @@ class Sock {
     await sleep(ms);
     const f = typeof pred === 'string' ? (m) => m.type === pred : pred;
     const m = this.msgs.find(f);
-    if (m) throw new Error('unexpected message: ' + JSON.stringify(m));
+    if (m) throw new Error('unexpected message: ' + JSON.stringify(m, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
   }
   close() { try { this.ws.close(); } catch (e) { /* already */ } return this.closed; }
   terminate() { this.ws.terminate(); return this.closed; }
