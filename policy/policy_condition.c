@@ -236,7 +236,8 @@ static int parse_quantified(struct parser *p)
 
 	advance(p);
 	if (p->tok.type != TOK_OF)
-		return fail_unexpected(p, quant.type == TOK_ONE ? "'of' after '1'" : "'of' after 'all'");
+		return fail_unexpected(p, quant.type == TOK_ONE ? "'of' after '1'"
+							      : "'of' after 'all'");
 	advance(p);
 	pat = p->tok;
 	if (pat.type != TOK_NAME && pat.type != TOK_THEM)
@@ -284,7 +285,8 @@ static int parse_name(struct parser *p)
 			return add_selection(p, (unsigned)i);
 	hint = policy_suggest(name, p->names, p->n_names);
 	if (hint)
-		return fail_at(p, t.offset, "unknown selection '%s' (did you mean '%s'?)", name, hint);
+		return fail_at(p, t.offset, "unknown selection '%s' (did you mean '%s'?)", name,
+			       hint);
 	return fail_at(p, t.offset, "unknown selection '%s'", name);
 }
 

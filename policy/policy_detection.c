@@ -60,7 +60,8 @@ static const struct modifier {
 
 static bool op_is_numeric(enum policy_op op)
 {
-	return op == POLICY_OP_GT || op == POLICY_OP_GTE || op == POLICY_OP_LT || op == POLICY_OP_LTE;
+	return op == POLICY_OP_GT || op == POLICY_OP_GTE || op == POLICY_OP_LT ||
+	       op == POLICY_OP_LTE;
 }
 
 /* A parsed "Field|mod|mod" key. */
@@ -133,57 +134,45 @@ static int compile_regex(struct policy_rule_ctx *c, struct policy_value *v, cons
 		regerror(r, v->re, msg, sizeof(msg));
 		free(v->re);
 		v->re = NULL;
-		policy_parse_error(c, n, "bad regular expression '%.80s': %s", s, msg);
+		rule_error(c, n, "bad regular expression '%.80s': %s", s, msg);
 		return -EINVAL;
 	}
 	return 0;
-}
-
-static bool parse_i64(const char *s, int64_t *ret)
-{
-	char *end;
-	long long v;
-
-	if (!*s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end)
-		return false;
-	*ret = v;
-	return true;
 }
 
 /* Count one more compiled value against the per-rule and global caps. */
 static bool take_value_budget(struct policy_rule_ctx *c, const yaml_node_t *n)
 {
 	if (++c->n_values == POLICY_MAX_RULE_VALUES + 1)
-		policy_parse_error(c, n, "more than %d values in one rule", POLICY_MAX_RULE_VALUES);
+		rule_error(c, n, "more than %d values in one rule", POLICY_MAX_RULE_VALUES);
 	if (++c->l->n_values == POLICY_MAX_VALUES + 1)
-		policy_parse_error(c, n, "more than %d values in the whole policy", POLICY_MAX_VALUES);
+		rule_error(c, n, "more than %d values in the whole policy", POLICY_MAX_VALUES);
 	return c->n_values <= POLICY_MAX_RULE_VALUES && c->l->n_values <= POLICY_MAX_VALUES;
 }
 
-/* Compile one scalar @n for @key into @v. -EINVAL (reported) or -ENOMEM. */
-static int compile_value(struct policy_rule_ctx *c, const struct field_key *key, const char *key_text,
-			 const yaml_node_t *n, struct policy_value *v)
+/*
+ * Compile one scalar @n for @key into @v. -EINVAL (reported), -E2BIG (the
+ * value budget is spent, reported: stop parsing the rule) or -ENOMEM.
+ */
+static int compile_value(struct policy_rule_ctx *c, const struct field_key *key,
+			 const char *key_text, const yaml_node_t *n, struct policy_value *v)
 {
 	const char *s;
 
 	if (!take_value_budget(c, n))
-		return -EINVAL;
+		return -E2BIG;
 	if (policy_yaml_is_null(n)) {
 		if (key->op_name) {
-			policy_parse_error(c, n, "null cannot be used with modifier '%s' in '%s'",
-				 key->op_name, key_text);
+			rule_error(c, n, "null cannot be used with modifier '%s' in '%s'",
+				   key->op_name, key_text);
 			return -EINVAL;
 		}
 		v->op = POLICY_OP_NULL;
 		return 0;
 	}
 	if (n->type != YAML_SCALAR_NODE) {
-		policy_parse_error(c, n, "expected a string, number or null for '%s', got %s", key_text,
-			 policy_yaml_kind(n));
+		rule_error(c, n, "expected a string, number or null for '%s', got %s",
+			   key_text, policy_yaml_kind(n));
 		return -EINVAL;
 	}
 	s = policy_yaml_string(c, n, key_text);
@@ -191,8 +180,9 @@ static int compile_value(struct policy_rule_ctx *c, const struct field_key *key,
 		return -EINVAL;
 	if (op_is_numeric(key->op)) {
 		v->op = key->op;
-		if (!parse_i64(s, &v->number)) {
-			policy_parse_error(c, n, "expected an integer for '%s', got '%.64s'", key_text, s);
+		if (!policy_parse_i64(s, &v->number)) {
+			rule_error(c, n, "expected an integer for '%s', got '%.64s'",
+				   key_text, s);
 			return -EINVAL;
 		}
 		return 0;
@@ -217,7 +207,7 @@ static int compile_value(struct policy_rule_ctx *c, const struct field_key *key,
 
 static bool valid_name(const char *s, size_t len)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+	static const char ok[] = POLICY_NAME_CHARS;
 
 	if (len == 0 || len > POLICY_MAX_NAME)
 		return false;
@@ -230,14 +220,15 @@ static bool valid_name(const char *s, size_t len)
 static int add_modifier(struct policy_rule_ctx *c, const yaml_node_t *kn, size_t offset,
 			const char *mod, size_t len, struct field_key *key)
 {
+	yaml_mark_t at = policy_yaml_mark_inside(kn, offset);
 	char name[POLICY_MAX_NAME + 1];
 	const char *names[ARRAY_SIZE(modifiers)];
 	const struct modifier *m = NULL;
 	const char *hint;
 
 	if (len == 0 || len > POLICY_MAX_NAME) {
-		policy_parse_error_mark(c, policy_yaml_mark_inside(kn, offset), "%s modifier in '%s'",
-			   len ? "over-long" : "empty", (const char *)kn->data.scalar.value);
+		rule_error_mark(c, at, "%s modifier in '%.80s'", len ? "over-long" : "empty",
+				(const char *)kn->data.scalar.value);
 		return -EINVAL;
 	}
 	memcpy(name, mod, len);
@@ -250,20 +241,19 @@ static int add_modifier(struct policy_rule_ctx *c, const yaml_node_t *kn, size_t
 	if (!m) {
 		hint = policy_suggest(name, names, ARRAY_SIZE(modifiers));
 		if (hint)
-			policy_parse_error_mark(c, policy_yaml_mark_inside(kn, offset),
-				   "unknown modifier '%s' (did you mean '%s'?)", name, hint);
+			rule_error_mark(c, at, "unknown modifier '%s' (did you mean '%s'?)",
+					name, hint);
 		else
-			policy_parse_error_mark(c, policy_yaml_mark_inside(kn, offset), "unknown modifier '%s'", name);
+			rule_error_mark(c, at, "unknown modifier '%s'", name);
 		return -EINVAL;
 	}
-	if ((m->flag && (key->flags & m->flag)) || (m->op != POLICY_OP_EQUAL && key->op_name &&
-						    strcmp(key->op_name, m->name) == 0)) {
-		policy_parse_error_mark(c, policy_yaml_mark_inside(kn, offset), "modifier '%s' given twice", name);
+	if ((key->flags & m->flag) || (key->op_name && strcmp(key->op_name, m->name) == 0)) {
+		rule_error_mark(c, at, "modifier '%s' given twice", name);
 		return -EINVAL;
 	}
 	if (m->op != POLICY_OP_EQUAL && key->op_name) {
-		policy_parse_error_mark(c, policy_yaml_mark_inside(kn, offset), "modifiers '%s' and '%s' cannot be combined",
-			   key->op_name, m->name);
+		rule_error_mark(c, at, "modifiers '%s' and '%s' cannot be combined",
+				key->op_name, m->name);
 		return -EINVAL;
 	}
 	if (m->op != POLICY_OP_EQUAL) {
@@ -284,8 +274,9 @@ static int parse_field_key(struct policy_rule_ctx *c, const yaml_node_t *kn, str
 
 	*key = (struct field_key) { .op = POLICY_OP_EQUAL };
 	if (!valid_name(text, flen)) {
-		policy_parse_error(c, kn, "invalid field name '%.*s': use 1 to %d letters, digits, '.', '_' "
-			 "or '-'", (int)(flen > 64 ? 64 : flen), text, POLICY_MAX_NAME);
+		rule_error(c, kn, "invalid field name '%.*s': use 1 to %d letters, digits, "
+			   "'.', '_' or '-'", (int)(flen > 64 ? 64 : flen), text,
+			   POLICY_MAX_NAME);
 		return -EINVAL;
 	}
 	memcpy(key->field, text, flen);
@@ -296,7 +287,7 @@ static int parse_field_key(struct policy_rule_ctx *c, const yaml_node_t *kn, str
 
 		bar = strchr(mod, '|');
 		if (++n_mods > MAX_MODIFIERS) {
-			policy_parse_error(c, kn, "more than %d modifiers", MAX_MODIFIERS);
+			rule_error(c, kn, "more than %d modifiers", MAX_MODIFIERS);
 			return -EINVAL;
 		}
 		r = add_modifier(c, kn, (size_t)(mod - text), mod,
@@ -305,12 +296,13 @@ static int parse_field_key(struct policy_rule_ctx *c, const yaml_node_t *kn, str
 			return r;
 	}
 	if ((key->flags & MOD_CASED) && (key->op == POLICY_OP_RE || op_is_numeric(key->op))) {
-		policy_parse_error(c, kn, "modifier 'cased' does not apply to '%s' (regular expressions are "
-			 "case-sensitive unless '|i'; numbers have no case)", key->op_name);
+		rule_error(c, kn, "modifier 'cased' does not apply to '%s' (regular "
+			   "expressions are case-sensitive unless '|i'; numbers have no case)",
+			   key->op_name);
 		return -EINVAL;
 	}
 	if ((key->flags & MOD_ICASE) && key->op != POLICY_OP_RE) {
-		policy_parse_error(c, kn, "modifier 'i' only applies to 're'");
+		rule_error(c, kn, "modifier 'i' only applies to 're'");
 		return -EINVAL;
 	}
 	return 0;
@@ -340,16 +332,16 @@ static int parse_field_match(struct policy_rule_ctx *c, yaml_node_t *kn, yaml_no
 		items = vn->data.sequence.items.start;
 		n = (size_t)(vn->data.sequence.items.top - items);
 		if (n == 0) {
-			policy_parse_error(c, vn, "empty list for '%s'", key_text);
+			rule_error(c, vn, "empty list for '%s'", key_text);
 			return -EINVAL;
 		}
 	} else if (vn->type != YAML_SCALAR_NODE) {
-		policy_parse_error(c, vn, "expected a string, number, null or a list of them for '%s', got %s",
-			 key_text, policy_yaml_kind(vn));
+		rule_error(c, vn, "expected a string, number, null or a list of them for '%s', "
+			   "got %s", key_text, policy_yaml_kind(vn));
 		return -EINVAL;
 	}
 	if (n > POLICY_MAX_RULE_VALUES) {
-		policy_parse_error(c, vn, "more than %d values in one rule", POLICY_MAX_RULE_VALUES);
+		rule_error(c, vn, "more than %d values in one rule", POLICY_MAX_RULE_VALUES);
 		return -EINVAL;
 	}
 	m->values = calloc(n, sizeof(*m->values));
@@ -360,7 +352,7 @@ static int parse_field_match(struct policy_rule_ctx *c, yaml_node_t *kn, yaml_no
 		yaml_node_t *item = items ? policy_yaml_node(c, items[i]) : vn;
 
 		r = item ? compile_value(c, &key, key_text, item, &m->values[i]) : -EINVAL;
-		if (r == -ENOMEM)
+		if (r == -ENOMEM || r == -E2BIG)
 			return r;
 		if (r < 0)
 			ret = r;	/* keep going: report every bad value */
@@ -376,21 +368,29 @@ static int parse_selection_map(struct policy_rule_ctx *c, const char *sel_name, 
 	int ret = 0;
 
 	if (n == 0) {
-		policy_parse_error(c, map, "empty map in selection '%s'", sel_name);
+		rule_error(c, map, "empty map in selection '%s'", sel_name);
+		return -EINVAL;
+	}
+	/* Events have POLICY_EVENT_MAX_FIELDS fields; this also bounds the
+	 * duplicate check below. */
+	if (n > POLICY_MAX_MAP_ENTRIES) {
+		rule_error(c, map, "more than %d entries in one map of selection '%s'",
+			   POLICY_MAX_MAP_ENTRIES, sel_name);
 		return -EINVAL;
 	}
 	out->matches = calloc(n, sizeof(*out->matches));
 	if (!out->matches)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *k = policy_yaml_node(c, pairs[i].key), *v = policy_yaml_node(c, pairs[i].value);
+		yaml_node_t *k = policy_yaml_node(c, pairs[i].key);
+		yaml_node_t *v = policy_yaml_node(c, pairs[i].value);
 		int r;
 
 		if (!k || !v)
 			continue;
 		if (k->type != YAML_SCALAR_NODE || policy_yaml_is_null(k)) {
-			policy_parse_error(c, k, "expected a field name like 'Image|endswith', got %s",
-				 policy_yaml_kind(k));
+			rule_error(c, k, "expected a field name like 'Image|endswith', got %s",
+				   policy_yaml_kind(k));
 			ret = -EINVAL;
 			continue;
 		}
@@ -400,16 +400,16 @@ static int parse_selection_map(struct policy_rule_ctx *c, const char *sel_name, 
 			if (prev && prev->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)prev->data.scalar.value,
 				   (const char *)k->data.scalar.value) == 0) {
-				policy_parse_error(c, k, "duplicate key '%.64s' (first at line %zu)",
-					 (const char *)k->data.scalar.value,
-					 prev->start_mark.line + 1);
+				rule_error(c, k, "duplicate key '%.64s' (first at line %zu)",
+					   (const char *)k->data.scalar.value,
+					   prev->start_mark.line + 1);
 				ret = -EINVAL;
 				break;
 			}
 		}
 		/* Entries are stored as they come so that free() sees them all. */
 		r = parse_field_match(c, k, v, &out->matches[out->n_matches++]);
-		if (r == -ENOMEM)
+		if (r == -ENOMEM || r == -E2BIG)
 			return r;
 		if (r < 0)
 			ret = r;
@@ -431,14 +431,14 @@ static int parse_selection(struct policy_rule_ctx *c, yaml_node_t *n, struct pol
 		return parse_selection_map(c, sel->name, n, &sel->maps[0]);
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
-		policy_parse_error(c, n, "expected a map or a list of maps for selection '%s', got %s",
-			 sel->name, policy_yaml_kind(n));
+		rule_error(c, n, "expected a map or a list of maps for selection '%s', got %s",
+			   sel->name, policy_yaml_kind(n));
 		return -EINVAL;
 	}
 	items = n->data.sequence.items.start;
 	count = (size_t)(n->data.sequence.items.top - items);
 	if (count == 0) {
-		policy_parse_error(c, n, "empty selection '%s'", sel->name);
+		rule_error(c, n, "empty selection '%s'", sel->name);
 		return -EINVAL;
 	}
 	sel->maps = calloc(count, sizeof(*sel->maps));
@@ -451,15 +451,15 @@ static int parse_selection(struct policy_rule_ctx *c, yaml_node_t *n, struct pol
 		if (!item)
 			continue;
 		if (item->type != YAML_MAPPING_NODE) {
-			policy_parse_error(c, item, "selection '%s' must list maps (field: value), got %s%s",
-				 sel->name, policy_yaml_kind(item),
-				 item->type == YAML_SCALAR_NODE ? "; keyword searches are not "
-				 "supported, use e.g. 'CommandLine|contains: [...]'" : "");
+			rule_error(c, item, "selection '%s' must list maps (field: value), "
+				   "got %s%s", sel->name, policy_yaml_kind(item),
+				   item->type == YAML_SCALAR_NODE ? "; keyword searches are not "
+				   "supported, use e.g. 'CommandLine|contains: [...]'" : "");
 			ret = -EINVAL;
 			continue;
 		}
 		r = parse_selection_map(c, sel->name, item, &sel->maps[sel->n_maps++]);
-		if (r == -ENOMEM)
+		if (r == -ENOMEM || r == -E2BIG)
 			return r;
 		if (r < 0)
 			ret = r;
@@ -473,13 +473,14 @@ static bool check_selection_name(struct policy_rule_ctx *c, const yaml_node_t *k
 	static const char *const keywords[] = { "and", "or", "not", "of", "all", "them", "1" };
 
 	if (!valid_name(name, strlen(name))) {
-		policy_parse_error(c, k, "invalid selection name '%.64s': use 1 to %d letters, digits, '.', "
-			 "'_' or '-'", name, POLICY_MAX_NAME);
+		rule_error(c, k, "invalid selection name '%.64s': use 1 to %d letters, digits, "
+			   "'.', '_' or '-'", name, POLICY_MAX_NAME);
 		return false;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(keywords); i++) {
 		if (strcmp(name, keywords[i]) == 0) {
-			policy_parse_error(c, k, "'%s' is a condition keyword and cannot name a selection", name);
+			rule_error(c, k, "'%s' is a condition keyword and cannot name a selection",
+				   name);
 			return false;
 		}
 	}
@@ -506,13 +507,14 @@ static void parse_condition(struct policy_rule_ctx *c, yaml_node_t *n, yaml_node
 		return;
 	}
 	if (r < 0) {
-		policy_parse_error_mark(c, policy_yaml_mark_inside(n, err.offset), "condition: %s", err.message);
+		rule_error_mark(c, policy_yaml_mark_inside(n, err.offset), "condition: %s",
+				err.message);
 		return;
 	}
 	for (size_t i = 0; i < d->n_selections; i++)
 		if (!(d->condition->used & (UINT64_C(1) << i)))
-			policy_parse_error(c, sel_keys[i], "selection '%s' is not used by the condition",
-				 d->selections[i].name);
+			rule_error(c, sel_keys[i], "selection '%s' is not used by the condition",
+				   d->selections[i].name);
 }
 
 void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
@@ -524,7 +526,7 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 	bool sel_errors = false;
 
 	if (n->type != YAML_MAPPING_NODE) {
-		policy_parse_error(c, n, "expected a map for 'detection', got %s", policy_yaml_kind(n));
+		rule_error(c, n, "expected a map for 'detection', got %s", policy_yaml_kind(n));
 		return;
 	}
 	pairs = n->data.mapping.pairs.start;
@@ -535,7 +537,8 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
-		yaml_node_t *k = policy_yaml_node(c, pairs[i].key), *v = policy_yaml_node(c, pairs[i].value);
+		yaml_node_t *k = policy_yaml_node(c, pairs[i].key);
+		yaml_node_t *v = policy_yaml_node(c, pairs[i].value);
 		const char *name;
 		struct policy_selection *sel;
 		int r;
@@ -543,15 +546,16 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 		if (!k || !v)
 			continue;
 		if (k->type != YAML_SCALAR_NODE || policy_yaml_is_null(k)) {
-			policy_parse_error(c, k, "expected a selection name in 'detection', got %s", policy_yaml_kind(k));
+			rule_error(c, k, "expected a selection name in 'detection', got %s",
+				   policy_yaml_kind(k));
 			sel_errors = true;
 			continue;
 		}
 		name = (const char *)k->data.scalar.value;
 		if (strcmp(name, "condition") == 0) {
 			if (cond)
-				policy_parse_error(c, k, "duplicate key 'condition' (first at line %zu)",
-					 cond->start_mark.line + 1);
+				rule_error(c, k, "duplicate key 'condition' (first at line %zu)",
+					   cond->start_mark.line + 1);
 			else
 				cond = v;
 			continue;
@@ -562,8 +566,8 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 		}
 		for (size_t j = 0; j < d->n_selections; j++) {
 			if (strcmp(d->selections[j].name, name) == 0) {
-				policy_parse_error(c, k, "duplicate selection '%s' (first at line %zu)", name,
-					 sel_keys[j]->start_mark.line + 1);
+				rule_error(c, k, "duplicate selection '%s' (first at line %zu)",
+					   name, sel_keys[j]->start_mark.line + 1);
 				name = NULL;
 				break;
 			}
@@ -573,7 +577,8 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 			continue;
 		}
 		if (d->n_selections == POLICY_MAX_SELECTIONS) {
-			policy_parse_error(c, k, "more than %d selections in one rule", POLICY_MAX_SELECTIONS);
+			rule_error(c, k, "more than %d selections in one rule",
+				   POLICY_MAX_SELECTIONS);
 			return;
 		}
 		sel_keys[d->n_selections] = k;
@@ -584,18 +589,18 @@ void policy_parse_detection(struct policy_rule_ctx *c, yaml_node_t *n)
 			return;
 		}
 		r = parse_selection(c, v, sel);
-		if (r == -ENOMEM) {
+		if (r == -ENOMEM)
 			c->oom = true;
+		if (r == -ENOMEM || r == -E2BIG)
 			return;
-		}
 	}
 	if (!cond) {
-		policy_parse_error(c, n, "missing required key 'condition' in 'detection'");
+		rule_error(c, n, "missing required key 'condition' in 'detection'");
 		return;
 	}
 	if (d->n_selections == 0) {
 		if (!sel_errors)
-			policy_parse_error(c, n, "'detection' has no selections, only a condition");
+			rule_error(c, n, "'detection' has no selections, only a condition");
 		return;
 	}
 	/* A bad selection name would also be reported as unknown: once is enough. */

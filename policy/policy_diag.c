@@ -78,6 +78,11 @@ oom:
 		l->io_error = -ENOMEM;
 }
 
+bool policy_loader_quiet(const struct policy_loader *l)
+{
+	return !l->diags || l->diags->count >= POLICY_MAX_DIAGS;
+}
+
 void policy_diags_clear(struct policy_diags *diags)
 {
 	if (!diags)

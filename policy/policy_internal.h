@@ -29,6 +29,7 @@
 
 /* Caps beyond those in policy.h; docs/policy.md lists them all. */
 #define POLICY_MAX_SELECTIONS	64	/* per rule: the evaluator memoises in a u64 */
+#define POLICY_MAX_MAP_ENTRIES	64	/* "Field|mod: value" entries in one map */
 #define POLICY_MAX_RULE_VALUES	4096	/* compiled values in one rule */
 #define POLICY_MAX_VALUES	65536	/* compiled values in a whole policy */
 #define POLICY_MAX_STRING	4096	/* bytes in any one YAML string */
@@ -37,6 +38,10 @@
 #define POLICY_MAX_CONDITION	1024	/* bytes in a condition */
 #define POLICY_MAX_COND_DEPTH	32	/* nesting of (), not */
 #define POLICY_MAX_DIAGS	500	/* errors kept before giving up */
+
+/* What ids, selection names and field names are made of. */
+#define POLICY_NAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 
 /* ---------------------------------------------------------- compiled rule */
 
@@ -150,6 +155,12 @@ void policy_condition_free(struct policy_condition *cond);
 /* Evaluate @d's condition for @ev; each selection is tried at most once. */
 bool policy_detection_matches(const struct policy_detection *d, const struct policy_event *ev);
 
+/*
+ * A whole decimal integer with an optional sign, nothing before or after:
+ * true and *ret, or false. Used for rule values and, per event, fields.
+ */
+bool policy_parse_i64(const char *s, int64_t *ret);
+
 /* True when @sel matches @ev (any map, all entries of it). */
 bool policy_selection_matches(const struct policy_selection *sel, const struct policy_event *ev);
 
@@ -169,6 +180,9 @@ struct policy_loader {
  */
 void policy_error(struct policy_loader *l, const char *file, unsigned line, unsigned col,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* True when further errors would not be kept: skip costly hints. */
+bool policy_loader_quiet(const struct policy_loader *l);
 
 /* Put items [@first, count) in line, column order (stable). */
 void policy_diags_sort(struct policy_diags *diags, size_t first);
@@ -202,9 +216,9 @@ struct policy_rule_ctx {
 };
 
 /* Report an error at @node's start (or at @mark). */
-void policy_parse_error(struct policy_rule_ctx *c, const yaml_node_t *node, const char *fmt, ...)
+void rule_error(struct policy_rule_ctx *c, const yaml_node_t *node, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void policy_parse_error_mark(struct policy_rule_ctx *c, yaml_mark_t mark, const char *fmt, ...)
+void rule_error_mark(struct policy_rule_ctx *c, yaml_mark_t mark, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*

@@ -190,7 +190,9 @@ static int read_file(struct policy_loader *l, const char *path, char **ret, size
 
 			if (cap >= POLICY_MAX_FILE_SIZE + 2)
 				goto too_big;
-			cap = cap * 2 > POLICY_MAX_FILE_SIZE + 2 ? POLICY_MAX_FILE_SIZE + 2 : cap * 2;
+			cap *= 2;
+			if (cap > POLICY_MAX_FILE_SIZE + 2)
+				cap = POLICY_MAX_FILE_SIZE + 2;
 			bigger = realloc(buf, cap);
 			if (!bigger)
 				return -ENOMEM;

@@ -25,13 +25,13 @@
 
 #include "policy_internal.h"
 
-/* A whole decimal integer (optionally signed), or false. No allocation. */
-static bool parse_number(const char *s, int64_t *ret)
+bool policy_parse_i64(const char *s, int64_t *ret)
 {
 	char *end;
 	long long v;
 
-	if (!*s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
+	/* strtoll() would also skip leading blanks: a field " 5" is no number. */
+	if (!(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
 		return false;
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -67,13 +67,13 @@ static bool value_matches(const struct policy_value *v, bool cased, const char *
 	case POLICY_OP_RE:
 		return regexec(v->re, s, 0, NULL, 0) == 0;
 	case POLICY_OP_GT:
-		return parse_number(s, &n) && n > v->number;
+		return policy_parse_i64(s, &n) && n > v->number;
 	case POLICY_OP_GTE:
-		return parse_number(s, &n) && n >= v->number;
+		return policy_parse_i64(s, &n) && n >= v->number;
 	case POLICY_OP_LT:
-		return parse_number(s, &n) && n < v->number;
+		return policy_parse_i64(s, &n) && n < v->number;
 	case POLICY_OP_LTE:
-		return parse_number(s, &n) && n <= v->number;
+		return policy_parse_i64(s, &n) && n <= v->number;
 	}
 	return false;
 }

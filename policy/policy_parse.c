@@ -45,7 +45,7 @@ static void verror_at(struct policy_rule_ctx *c, yaml_mark_t mark, const char *f
 	policy_error(c->l, c->file, (unsigned)mark.line + 1, (unsigned)mark.column + 1, "%s", msg);
 }
 
-void policy_parse_error_mark(struct policy_rule_ctx *c, yaml_mark_t mark, const char *fmt, ...)
+void rule_error_mark(struct policy_rule_ctx *c, yaml_mark_t mark, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +54,7 @@ void policy_parse_error_mark(struct policy_rule_ctx *c, yaml_mark_t mark, const 
 	va_end(ap);
 }
 
-void policy_parse_error(struct policy_rule_ctx *c, const yaml_node_t *node, const char *fmt, ...)
+void rule_error(struct policy_rule_ctx *c, const yaml_node_t *node, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -66,11 +66,12 @@ void policy_parse_error(struct policy_rule_ctx *c, const yaml_node_t *node, cons
 yaml_mark_t policy_yaml_mark_inside(const yaml_node_t *node, size_t offset)
 {
 	yaml_mark_t m = node->start_mark;
-	yaml_scalar_style_t style = node->data.scalar.style;
+	yaml_scalar_style_t style;
 
 	/* Offset 0 is the scalar itself: point at its start, quote and all. */
 	if (node->type != YAML_SCALAR_NODE || node->end_mark.line != m.line || offset == 0)
 		return m;
+	style = node->data.scalar.style;
 	if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE || style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
 		m.column++;
 	else if (style != YAML_PLAIN_SCALAR_STYLE)
@@ -123,17 +124,17 @@ const char *policy_yaml_string(struct policy_rule_ctx *c, const yaml_node_t *n, 
 	const char *v;
 
 	if (n->type != YAML_SCALAR_NODE || policy_yaml_is_null(n)) {
-		policy_parse_error(c, n, "expected a string for '%s', got %s", what,
-				   policy_yaml_kind(n));
+		rule_error(c, n, "expected a string for '%s', got %s", what,
+			   policy_yaml_kind(n));
 		return NULL;
 	}
 	v = (const char *)n->data.scalar.value;
 	if (strlen(v) != n->data.scalar.length) {
-		policy_parse_error(c, n, "'%s' contains a NUL byte", what);
+		rule_error(c, n, "'%s' contains a NUL byte", what);
 		return NULL;
 	}
 	if (n->data.scalar.length > POLICY_MAX_STRING) {
-		policy_parse_error(c, n, "'%s' is longer than %d bytes", what, POLICY_MAX_STRING);
+		rule_error(c, n, "'%s' is longer than %d bytes", what, POLICY_MAX_STRING);
 		return NULL;
 	}
 	return v;
@@ -183,14 +184,16 @@ static int get_enum(struct policy_rule_ctx *c, const yaml_node_t *n, const char 
 	hint = policy_suggest(v, t->names, t->n);
 	join_names(t, expected, sizeof(expected));
 	if (hint)
-		policy_parse_error(c, n, "unknown %s '%s' (did you mean '%s'?); expected %s", what, v, hint,
-			 expected);
+		rule_error(c, n, "unknown %s '%.64s' (did you mean '%s'?); expected %s", what, v,
+			   hint, expected);
 	else
-		policy_parse_error(c, n, "unknown %s '%.64s'; expected %s", what, v, expected);
+		rule_error(c, n, "unknown %s '%.64s'; expected %s", what, v, expected);
 	return -EINVAL;
 }
 
 /* --------------------------------------------------------------- key tables */
+
+#define MAX_KEYS	32	/* entries in a key table */
 
 struct key_def {
 	const char *name;
@@ -209,22 +212,24 @@ static bool sort_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *w
 		      const struct key_def *keys, size_t n_keys,
 		      yaml_node_t **found, yaml_node_t **found_key)
 {
-	const char *names[32];
+	const char *names[MAX_KEYS];
 	const char *in = *where ? " in '" : "", *in_end = *where ? "'" : "";
 
 	if (map->type != YAML_MAPPING_NODE) {
 		if (*where)
-			policy_parse_error(c, map, "expected a map for '%s', got %s", where, policy_yaml_kind(map));
+			rule_error(c, map, "expected a map for '%s', got %s", where,
+				   policy_yaml_kind(map));
 		else
-			policy_parse_error(c, map, "expected a map (one rule per YAML document), got %s",
-				 policy_yaml_kind(map));
+			rule_error(c, map, "expected a map (one rule per YAML document), got %s",
+				   policy_yaml_kind(map));
 		return false;
 	}
-	for (size_t i = 0; i < n_keys && i < ARRAY_SIZE(names); i++) {
+	for (size_t i = 0; i < n_keys; i++) {
 		names[i] = keys[i].name;
 		found[i] = found_key[i] = NULL;
 	}
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = policy_yaml_node(c, p->key), *v = policy_yaml_node(c, p->value);
 		const char *name, *hint;
 		size_t i;
@@ -232,8 +237,8 @@ static bool sort_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *w
 		if (!k || !v)
 			continue;
 		if (k->type != YAML_SCALAR_NODE || policy_yaml_is_null(k)) {
-			policy_parse_error(c, k, "expected a string key%s%s%s, got %s", in, where, in_end,
-				 policy_yaml_kind(k));
+			rule_error(c, k, "expected a string key%s%s%s, got %s", in, where, in_end,
+				   policy_yaml_kind(k));
 			continue;
 		}
 		name = (const char *)k->data.scalar.value;
@@ -241,17 +246,18 @@ static bool sort_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *w
 			if (strcmp(name, keys[i].name) == 0)
 				break;
 		if (i == n_keys) {
-			hint = policy_suggest(name, names, n_keys);
+			hint = policy_loader_quiet(c->l) ? NULL : policy_suggest(name, names, n_keys);
 			if (hint)
-				policy_parse_error(c, k, "unknown key '%.64s'%s%s%s (did you mean '%s'?)", name,
-					 in, where, in_end, hint);
+				rule_error(c, k, "unknown key '%.64s'%s%s%s (did you mean '%s'?)",
+					   name, in, where, in_end, hint);
 			else
-				policy_parse_error(c, k, "unknown key '%.64s'%s%s%s", name, in, where, in_end);
+				rule_error(c, k, "unknown key '%.64s'%s%s%s", name, in, where,
+					   in_end);
 			continue;
 		}
 		if (found[i]) {
-			policy_parse_error(c, k, "duplicate key '%s' (first at line %zu)", name,
-				 found_key[i]->start_mark.line + 1);
+			rule_error(c, k, "duplicate key '%s' (first at line %zu)", name,
+				   found_key[i]->start_mark.line + 1);
 			continue;
 		}
 		found[i] = v;
@@ -264,16 +270,17 @@ static bool sort_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *w
 static void parse_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *where,
 		       const struct key_def *keys, size_t n_keys)
 {
-	yaml_node_t *found[32], *found_key[32];
+	yaml_node_t *found[MAX_KEYS], *found_key[MAX_KEYS];
 
 	if (!sort_keys(c, map, where, keys, n_keys, found, found_key))
 		return;
 	for (size_t i = 0; i < n_keys; i++) {
 		if (!found[i]) {
 			if (keys[i].required && *where)
-				policy_parse_error(c, map, "missing required key '%s' in '%s'", keys[i].name, where);
+				rule_error(c, map, "missing required key '%s' in '%s'",
+					   keys[i].name, where);
 			else if (keys[i].required)
-				policy_parse_error(c, map, "missing required key '%s'", keys[i].name);
+				rule_error(c, map, "missing required key '%s'", keys[i].name);
 			continue;
 		}
 		if (keys[i].parse)
@@ -291,17 +298,17 @@ static void parse_id(struct policy_rule_ctx *c, yaml_node_t *n)
 	if (!v)
 		return;
 	if (!*v || strlen(v) > POLICY_MAX_ID) {
-		policy_parse_error(c, n, "'id' must be 1 to %d characters", POLICY_MAX_ID);
+		rule_error(c, n, "'id' must be 1 to %d characters", POLICY_MAX_ID);
 		return;
 	}
-	if (v[strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")]) {
-		policy_parse_error(c, n, "invalid id '%s': use only letters, digits, '.', '_' and '-'", v);
+	if (v[strspn(v, POLICY_NAME_CHARS)]) {
+		rule_error(c, n, "invalid id '%s': use only letters, digits, '.', '_' and '-'", v);
 		return;
 	}
 	first = policy_find_rule(c->policy, v);
 	if (first) {
-		policy_parse_error(c, n, "duplicate id '%s' (first defined at %s:%u)", v, first->file,
-			 first->line);
+		rule_error(c, n, "duplicate id '%s' (first defined at %s:%u)", v, first->file,
+			   first->line);
 		return;
 	}
 	c->rule->id = strdup(v);
@@ -345,8 +352,8 @@ static void parse_kind(struct policy_rule_ctx *c, yaml_node_t *n)
 	c->rule->kind = (enum policy_kind)v;
 	if (c->rule->kind == POLICY_KIND_AUTO && c->category_ok &&
 	    c->rule->category == POLICY_CAT_PROCESS_CREATION)
-		policy_parse_error(c, n, "kind 'auto' is decided by call rate: only screen_capture and "
-			 "file_access rules can use it");
+		rule_error(c, n, "kind 'auto' is decided by call rate: only screen_capture and "
+			   "file_access rules can use it");
 }
 
 /* ------------------------------------------------------------- logsource */
@@ -366,7 +373,7 @@ static void parse_product(struct policy_rule_ctx *c, yaml_node_t *n)
 	const char *v = policy_yaml_string(c, n, "product");
 
 	if (v && strcmp(v, "linux") != 0)
-		policy_parse_error(c, n, "product must be 'linux', got '%.64s'", v);
+		rule_error(c, n, "product must be 'linux', got '%.64s'", v);
 }
 
 static const struct key_def logsource_keys[] = {
@@ -394,8 +401,8 @@ static void parse_calls(struct policy_rule_ctx *c, yaml_node_t *n)
 	if (!v)
 		return;
 	if (parse_u64(v, 1, THRESHOLD_MAX_CALLS, &calls) < 0) {
-		policy_parse_error(c, n, "expected a whole number from 1 to %d for 'calls', got '%.64s'",
-			 THRESHOLD_MAX_CALLS, v);
+		rule_error(c, n, "expected a whole number from 1 to %d for 'calls', got '%.64s'",
+			   THRESHOLD_MAX_CALLS, v);
 		return;
 	}
 	c->rule->threshold_calls = (unsigned)calls;
@@ -409,8 +416,8 @@ static void parse_window(struct policy_rule_ctx *c, yaml_node_t *n)
 	if (!v)
 		return;
 	if (parse_duration_ms(v, &ms) < 0 || ms == 0 || ms > THRESHOLD_MAX_WINDOW_MS) {
-		policy_parse_error(c, n, "expected a duration from 1ms to 1h like '2s' or '500ms' for "
-			 "'window', got '%.64s'", v);
+		rule_error(c, n, "expected a duration from 1ms to 1h like '2s' or '500ms' for "
+			   "'window', got '%.64s'", v);
 		return;
 	}
 	c->rule->threshold_window_ms = ms;
@@ -425,8 +432,8 @@ static void parse_threshold(struct policy_rule_ctx *c, yaml_node_t *n)
 {
 	parse_keys(c, n, "threshold", threshold_keys, ARRAY_SIZE(threshold_keys));
 	if (c->rule->kind != POLICY_KIND_AUTO)
-		policy_parse_error(c, n, "'threshold' is only used by rules of kind 'auto' (this one is '%s')",
-			 policy_kind_name(c->rule->kind));
+		rule_error(c, n, "'threshold' is only used by rules of kind 'auto' (this one is "
+			   "'%s')", policy_kind_name(c->rule->kind));
 }
 
 /* ------------------------------------------------------------------ rules */
@@ -454,6 +461,8 @@ static const struct key_def rule_keys[] = {
 	{ "related", false, NULL },
 };
 
+_Static_assert(ARRAY_SIZE(rule_keys) <= MAX_KEYS, "rule_keys outgrew MAX_KEYS");
+
 /*
  * Parse the document rooted at @root into @rule (zeroed by the caller).
  * Returns 0 when the rule is complete, -EINVAL when errors were reported
@@ -462,7 +471,9 @@ static const struct key_def rule_keys[] = {
 static int parse_rule(struct policy_loader *l, const struct policy *policy, const char *file,
 		      yaml_document_t *doc, yaml_node_t *root, struct policy_rule *rule)
 {
-	struct policy_rule_ctx c = { .l = l, .policy = policy, .file = file, .doc = doc, .rule = rule };
+	struct policy_rule_ctx c = {
+		.l = l, .policy = policy, .file = file, .doc = doc, .rule = rule,
+	};
 	size_t errors = l->n_errors;
 
 	rule->level = POLICY_LEVEL_MEDIUM;
@@ -523,7 +534,8 @@ static void report_yaml_error(struct policy_loader *l, const char *file, const y
 	line = (unsigned)p->problem_mark.line + 1;
 	col = (unsigned)p->problem_mark.column + 1;
 	if (p->context)
-		policy_error(l, file, line, col, "YAML syntax error: %s (%s at line %zu, column %zu)",
+		policy_error(l, file, line, col,
+			     "YAML syntax error: %s (%s at line %zu, column %zu)",
 			     p->problem ? p->problem : "unknown problem", p->context,
 			     p->context_mark.line + 1, p->context_mark.column + 1);
 	else

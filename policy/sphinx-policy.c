@@ -201,7 +201,8 @@ static int cmd_test(int argc, char **argv)
 
 		lineno++;
 		if (len == -2) {
-			fprintf(stderr, "%s:%lu: line longer than %u bytes\n", argv[1], lineno, MAX_LINE);
+			fprintf(stderr, "%s:%lu: line longer than %u bytes\n", argv[1], lineno,
+				MAX_LINE);
 			errors++;
 			continue;
 		}
@@ -239,7 +240,8 @@ static int cmd_list(int argc, char **argv)
 		return EXIT_FAILURE;
 	for (size_t i = 0; i < policy_rule_count(policy); i++) {
 		const struct policy_rule *r = policy_rule_at(policy, i);
-		int l_id = (int)strlen(r->id), l_cat = (int)strlen(policy_category_name(r->category));
+		int l_id = (int)strlen(r->id);
+		int l_cat = (int)strlen(policy_category_name(r->category));
 
 		w_id = l_id > w_id ? l_id : w_id;
 		w_cat = l_cat > w_cat ? l_cat : w_cat;

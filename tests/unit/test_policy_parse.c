@@ -604,6 +604,17 @@ static void test_value_budget(void **state)
 	expect_errors(yaml, "7:486: more than 4096 values in one rule");
 }
 
+static void test_too_many_map_entries(void **state)
+{
+	char yaml[8192];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml), RULE_HEAD("t.wide") "detection:\n  s:\n");
+
+	for (int i = 0; i < 65; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "    F%d: a\n", i);
+	snprintf(yaml + n, sizeof(yaml) - n, "  condition: s\n");
+	expect_errors(yaml, "7:5: more than 64 entries in one map of selection 's'");
+}
+
 static void test_too_many_selections(void **state)
 {
 	char yaml[8192];
@@ -843,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_bad_regex),
 		cmocka_unit_test(test_selection_shapes),
 		cmocka_unit_test(test_value_budget),
+		cmocka_unit_test(test_too_many_map_entries),
 		cmocka_unit_test(test_too_many_selections),
 		cmocka_unit_test(test_condition_errors),
 		cmocka_unit_test(test_condition_nesting_limit),

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# sphinx-policy from the outside: check (good and broken files, messages and
+# exit codes), test (a small JSONL with a malformed line), list, prefixes,
+# usage errors. Prints "ok - name" / "not ok - name"; exits 1 on a failure.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+OUTPUT=${OUTPUT:-build}
+case $OUTPUT in /*) ;; *) OUTPUT=$ROOT/$OUTPUT ;; esac
+TOOL=$OUTPUT/sphinx-policy
+DEFAULTS=$ROOT/policy/default
+TMP=$(mktemp -d /tmp/sphinx-policy-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+failed=0
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+# expect NAME WANTED_STATUS COMMAND...: runs it, output in $TMP/out, $TMP/err.
+expect() {
+	local name=$1 want=$2 rc; shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok "$name (exit $rc)"
+	else
+		not_ok "$name (exit $rc, wanted $want)"
+		sed 's/^/# /' "$TMP/out" "$TMP/err"
+	fi
+}
+# has NAME FILE TEXT: FILE contains the line TEXT exactly.
+has() {
+	if grep -qxF -- "$3" "$2"; then ok "$1"; else not_ok "$1"; echo "# wanted: $3"; sed 's/^/# got: /' "$2"; fi
+}
+
+if [ ! -x "$TOOL" ]; then
+	not_ok "sphinx-policy is built ($TOOL)"
+	exit 1
+fi
+
+# ------------------------------------------------------------------ check
+expect "check the default policy" 0 "$TOOL" check "$DEFAULTS"
+n=$(find "$DEFAULTS" -name '*.yml' -exec grep -c '^id:' {} + | awk -F: '{s += $NF} END {print s}')
+has "check counts every default rule" "$TMP/out" "$DEFAULTS: $n rules OK"
+
+cat >"$TMP/broken.yml" <<'EOF'
+id: t.broken
+title: Broken
+levle: high
+logsource:
+  category: process_creation
+detection:
+  selection:
+    Image|endwith: /ffmpeg
+  condition: selction
+EOF
+expect "check a broken file fails" 1 "$TOOL" check "$TMP/broken.yml"
+has "unknown key named with line:col and a suggestion" "$TMP/err" \
+	"$TMP/broken.yml:3:1: unknown key 'levle' (did you mean 'level'?)"
+has "unknown modifier named at its column" "$TMP/err" \
+	"$TMP/broken.yml:8:11: unknown modifier 'endwith' (did you mean 'endswith'?)"
+has "unknown selection named inside the condition" "$TMP/err" \
+	"$TMP/broken.yml:9:14: condition: unknown selection 'selction' (did you mean 'selection'?)"
+if [ ! -s "$TMP/out" ]; then ok "nothing on stdout for a broken file"; else not_ok "nothing on stdout for a broken file"; fi
+
+printf 'id: t.yaml\ntitle: [oops\n' >"$TMP/syntax.yml"
+expect "check a YAML syntax error fails" 1 "$TOOL" check "$TMP/syntax.yml"
+if grep -q "^$TMP/syntax.yml:[0-9]*:[0-9]*: YAML syntax error: " "$TMP/err"; then
+	ok "YAML syntax error has file:line:col"
+else
+	not_ok "YAML syntax error has file:line:col"
+fi
+
+expect "check several paths: one bad one fails all" 1 "$TOOL" check "$DEFAULTS" "$TMP/broken.yml"
+has "the good path is still reported" "$TMP/out" "$DEFAULTS: $n rules OK"
+expect "check a missing file" 1 "$TOOL" check "$TMP/missing.yml"
+has "missing file message" "$TMP/err" "$TMP/missing.yml: cannot read: No such file or directory"
+
+# ------------------------------------------------------------------- test
+cat >"$TMP/events.jsonl" <<'EOF'
+{"category":"process_creation","fields":{"Image":"/usr/bin/ffmpeg","CommandLine":"ffmpeg -f x11grab -i :0 out.mkv"}}
+{"category":"process_creation","fields":{"Image":"/usr/bin/ffmpeg","CommandLine":"ffmpeg -i in.mp4 out.mkv"}}
+
+{"category":"process_creation","fields":{"Image":"/usr/bin/xwd","CommandLine":"xwd -root -silent"}}
+this is not json
+{"category":"screen_capture","fields":{"Api":"XShmGetImage","Target":"root","Calls":"3"},"ts":123}
+{"category":"telepathy","fields":{}}
+{"category":"file_access","fields":{"TargetFilename":"/dev/dri/card0","Operation":"open","Image":"/usr/bin/Xvfb"}}
+EOF
+expect "test reports malformed lines" 1 "$TOOL" test "$DEFAULTS" "$TMP/events.jsonl"
+has "ffmpeg x11grab fires" "$TMP/out" \
+	'1: process_creation sphinx.exec.ffmpeg-screen-grab "FFmpeg grabbing the screen (x11grab, kmsgrab or fbdev)" kind=recording level=high'
+has "ffmpeg transcoding does not" "$TMP/out" "2: process_creation no match"
+has "xwd -root is a screenshot" "$TMP/out" \
+	'4: process_creation sphinx.exec.xwd-root "xwd dumping the whole screen (-root)" kind=screenshot level=medium'
+has "root grab is kind auto" "$TMP/out" \
+	'6: screen_capture sphinx.api.grab-root "Image of the whole screen read or copied (root window)" kind=auto level=high'
+has "Xvfb opening the DRM card is no capture" "$TMP/out" "8: file_access no match"
+has "bad JSON named by line" "$TMP/err" \
+	"$TMP/events.jsonl:5: invalid JSON at column 4: '[' or '{' expected near 'this'"
+has "bad category named by line" "$TMP/err" \
+	"$TMP/events.jsonl:7: unknown category 'telepathy' (expected process_creation, file_access or screen_capture)"
+has "summary line (malformed lines count as events)" "$TMP/out" "7 events, 3 matched, 2 errors"
+
+grep -v 'not json\|telepathy' "$TMP/events.jsonl" >"$TMP/clean.jsonl"
+expect "test with clean events succeeds" 0 "$TOOL" test "$DEFAULTS" "$TMP/clean.jsonl"
+has "clean summary" "$TMP/out" "5 events, 3 matched, 0 errors"
+expect "test reads events from stdin" 0 bash -c "'$TOOL' test '$DEFAULTS' - <'$TMP/clean.jsonl'"
+expect "test with a broken policy fails" 1 "$TOOL" test "$TMP/broken.yml" "$TMP/clean.jsonl"
+
+# Every matching rule is shown, the one the agent acts on first.
+cat >"$TMP/two.yml" <<'EOF'
+id: t.first
+title: First
+level: low
+logsource: {category: process_creation}
+detection: {s: {Image|endswith: /ffmpeg}, condition: s}
+---
+id: t.second
+title: Second
+level: high
+logsource: {category: process_creation}
+detection: {s: {CommandLine|contains: x11grab}, condition: s}
+EOF
+expect "test with two matching rules" 0 "$TOOL" test "$TMP/two.yml" "$TMP/clean.jsonl"
+if [ "$(grep -c '^1: ' "$TMP/out")" -eq 2 ] && head -1 "$TMP/out" | grep -q '^1: process_creation t.second '; then
+	ok "all matches listed, best first"
+else
+	not_ok "all matches listed, best first"
+	sed 's/^/# /' "$TMP/out"
+fi
+
+# ------------------------------------------------------------------- list
+expect "list the default policy" 0 "$TOOL" list "$DEFAULTS"
+if [ "$(($(wc -l <"$TMP/out") - 1))" -eq "$n" ]; then ok "list has a header and one line per rule"; else not_ok "list has a header and one line per rule"; fi
+if grep -qE '^sphinx\.exec\.xwd-root +process_creation +screenshot +medium +xwd dumping the whole screen \(-root\)$' "$TMP/out"; then
+	ok "list shows id, category, kind, level, title"
+else
+	not_ok "list shows id, category, kind, level, title"
+fi
+
+expect "prefixes of the default policy" 0 "$TOOL" prefixes "$DEFAULTS"
+if [ "$(tr '\n' ' ' <"$TMP/out")" = "/dev/fb /dev/dri/card " ]; then ok "prefixes are /dev/fb and /dev/dri/card"; else not_ok "prefixes are /dev/fb and /dev/dri/card"; fi
+
+# ------------------------------------------------------------------ usage
+expect "--help" 0 "$TOOL" --help
+if grep -q '^Usage: sphinx-policy' "$TMP/out"; then ok "--help prints usage on stdout"; else not_ok "--help prints usage on stdout"; fi
+expect "help after a command" 0 "$TOOL" check --help
+expect "no command" 2 "$TOOL"
+expect "unknown command" 2 "$TOOL" frobnicate
+expect "unknown option" 2 "$TOOL" --frobnicate
+expect "check without paths" 2 "$TOOL" check
+expect "test with one argument" 2 "$TOOL" test "$DEFAULTS"
+expect "list with two arguments" 2 "$TOOL" list "$DEFAULTS" "$DEFAULTS"
+
+[ "$failed" -eq 0 ]
