@@ -212,6 +212,7 @@ struct policy_rule_ctx {
 	struct policy_rule *rule;
 	size_t n_values;		/* compiled values in this rule */
 	bool category_ok;		/* logsource parsed: rule->category is valid */
+	bool kind_bad;			/* kind given but wrong (reported) */
 	bool oom;			/* an allocation failed: abandon the load */
 };
 

@@ -347,8 +347,10 @@ static void parse_kind(struct policy_rule_ctx *c, yaml_node_t *n)
 {
 	unsigned v;
 
-	if (get_enum(c, n, "kind", &policy_kind_names, &v) < 0)
+	if (get_enum(c, n, "kind", &policy_kind_names, &v) < 0) {
+		c->kind_bad = true;
 		return;
+	}
 	c->rule->kind = (enum policy_kind)v;
 	if (c->rule->kind == POLICY_KIND_AUTO && c->category_ok &&
 	    c->rule->category == POLICY_CAT_PROCESS_CREATION)
@@ -431,7 +433,7 @@ static const struct key_def threshold_keys[] = {
 static void parse_threshold(struct policy_rule_ctx *c, yaml_node_t *n)
 {
 	parse_keys(c, n, "threshold", threshold_keys, ARRAY_SIZE(threshold_keys));
-	if (c->rule->kind != POLICY_KIND_AUTO)
+	if (c->rule->kind != POLICY_KIND_AUTO && !c->kind_bad)
 		rule_error(c, n, "'threshold' is only used by rules of kind 'auto' (this one is "
 			   "'%s')", policy_kind_name(c->rule->kind));
 }
