@@ -90,7 +90,9 @@ const char *policy_action_name(enum policy_action action);
  * plus whatever extra members the writer adds (ignored on read).
  * policy_event_to_json() returns a new reference (caller json_decref()s).
  * policy_event_from_json() borrows strings from @obj: keep it alive while
- * the event is used. Returns 0, or -EINVAL with a message in @err.
+ * the event is used. Field values may be strings, or numbers and booleans,
+ * which are replaced in @obj by their string form; null means absent.
+ * Returns 0, or -EINVAL with a message in @err.
  */
 json_t *policy_event_to_json(const struct policy_event *ev);
 int policy_event_from_json(json_t *obj, struct policy_event *ev, char *err, size_t errlen);
