@@ -76,7 +76,28 @@ static void on_signal(int sig)
 {
 	stop_requested = 1;
 	if (srv && srv->ctx)
-		lws_cancel_service(srv->ctx);
+		lws_cancel_service(srv->ctx);	/* async-signal-safe: writes a pipe */
+}
+
+/*
+ * Called in the loop thread (EVENT_WAIT_CANCELLED, or the event library's
+ * own SIGINT watcher). With libev, lws_service() runs the loop until the
+ * context is destroyed, so the first stage of lws_context_destroy() has to
+ * be called from inside it; main() completes the destruction afterwards.
+ */
+void server_check_stop(void)
+{
+	if (!stop_requested || !srv || !srv->ctx || srv->stopping)
+		return;
+	srv->stopping = true;
+	if (strcmp(srv->cfg->event_lib, "libev") == 0)
+		lws_context_destroy(srv->ctx);
+}
+
+static void on_evlib_signal(void *handle, int sig)
+{
+	stop_requested = 1;
+	server_check_stop();
 }
 
 static void lws_log_bridge(int level, const char *line)
@@ -136,6 +157,7 @@ static int serve(void)
 	info.keepalive_timeout = 10;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
 	info.user = srv;
+	info.signal_cb = on_evlib_signal;
 	info.vhost_name = "sphinx";
 	info.server_string = "sphinx-server";
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
@@ -169,7 +191,7 @@ static int serve(void)
 		r = lws_service(srv->ctx, 0);
 	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
 	srv->stopping = true;
-	lws_context_destroy(srv->ctx);
+	lws_context_destroy(srv->ctx);	/* closes every socket: leaves are recorded */
 	srv->ctx = NULL;
 	return 0;
 }

@@ -31,6 +31,9 @@ struct server {
 
 extern struct server *srv;
 
+/* In the loop thread: begin shutting down if a stop signal arrived (main.c). */
+void server_check_stop(void);
+
 /* Milliseconds since the epoch. */
 int64_t now_ms(void);
 

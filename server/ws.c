@@ -259,6 +259,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_CLOSED:
 		closed(pss);
 		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		server_check_stop();
+		break;
 	default:
 		break;
 	}
