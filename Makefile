@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
-.PHONY: all clean test install checksrc help run fuzz
+.PHONY: all clean test test-bins install checksrc help run fuzz
 
 # ------------------------------------------------------------------ common
 COMMON_SRCS := common/log.c common/util.c
@@ -129,7 +129,27 @@ $(OUTPUT)/tests/pw_stream_client: tests/helpers/pw_stream_client.c
 	$(Q)$(CC) -O2 -g -Wall -Wno-missing-field-initializers $< $(PW_FLAGS) -o $@
 TEST_HELPERS := $(OUTPUT)/tests/pw_stream_client
 
+# The fuzz target's seed corpus, replayed as a unit test (no libFuzzer).
+$(OUTPUT)/tests/test_fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $(LDFLAGS) $< $(POLICY_LIB) $(POLICY_LIBS) -o $@
+TEST_BINS += $(OUTPUT)/tests/test_fuzz_policy
+
+# Real fuzzing with libFuzzer: make fuzz, then
+#   build-fuzz/fuzz_policy NEW_DIR tests/fuzz/corpus/policy
+FUZZ_OUTPUT ?= build-fuzz
+fuzz:
+	$(Q)$(MAKE) OUTPUT=$(FUZZ_OUTPUT) CC=clang SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_OUTPUT)/libsphinxpolicy.a
+	$(Q)clang -g -O1 -D_GNU_SOURCE -Icommon -Ipolicy -fsanitize=fuzzer,address,undefined \
+		tests/fuzz/fuzz_policy.c $(FUZZ_OUTPUT)/libsphinxpolicy.a $(POLICY_LIBS) -o $(FUZZ_OUTPUT)/fuzz_policy
+	$(FUZZ_EXTRA)
+
 all: $(PROGRAMS)
+
+# Every test binary and helper, without running them (CI builds a second
+# set with SANITIZE=address,undefined and replays its unit tests too).
+test-bins: $(TEST_BINS) $(TEST_HELPERS)
 
 test: all $(TEST_BINS) $(TEST_HELPERS)
 	$(Q)OUTPUT=$(OUTPUT) tests/run

@@ -6,5 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
-make -j"$(nproc)"
-make test
+make -j"$(nproc)" all test-bins
+# The unit tests again under AddressSanitizer + UBSan, in the same summary.
+make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined test-bins
+SANITIZER_OUTPUT=build-asan make test
