@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Minimal blocking HTTP client (libcurl) for the identity provider:
+ * discovery, JWKS and token requests. Responses are capped at 256 KiB and
+ * every request at 5 seconds; only http and https are allowed, TLS peers
+ * are verified. Blocking is acceptable here because these calls happen
+ * only during an OIDC sign-in (documented in docs/server.md).
+ */
+#ifndef SPHINX_HTTPC_H
+#define SPHINX_HTTPC_H
+
+#include <jansson.h>
+
+/*
+ * GET url (form == NULL) or POST form (application/x-www-form-urlencoded).
+ * On success returns the HTTP status and sets *ret_json to the parsed body
+ * (NULL when it is not JSON). -errno on transport failure.
+ */
+int httpc_json(const char *url, const char *form, json_t **ret_json);
+
+/* URL-encode s (caller frees). */
+char *httpc_escape(const char *s);
+
+#endif
