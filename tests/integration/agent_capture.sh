@@ -3,7 +3,7 @@
 # The real agent, loaded into this kernel, watching real recorders and
 # screenshot tools on a private Xvfb display — and staying silent for
 # benign work. Needs root (BPF) and the test packages.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 require_root
 require Xvfb ffmpeg gst-launch-1.0 xwd xlogo import jq bpftool setpriv

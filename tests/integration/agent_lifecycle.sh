@@ -3,7 +3,7 @@
 # The agent's life around detection: refusing to start with a clear reason,
 # --status, SIGHUP policy reload (a broken policy keeps the old one, a good
 # one takes effect), SIGTERM detaching everything.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 require_root
 require Xvfb xwd xlogo jq bpftool setpriv

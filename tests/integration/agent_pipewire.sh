@@ -3,7 +3,7 @@
 # pw_stream_connect through the real libpipewire: a video input stream is a
 # screen cast (caught in the kernel by its format's mediaType), an audio
 # input stream (a voice recorder) is not.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 require_root
 require jq

@@ -3,7 +3,7 @@
 # The X-server-side layer: uprobes inside the running Xvfb see a client that
 # speaks X11 on the socket itself (python3-xlib), count requests (not the
 # server's per-band calls), and name the client — never the X server.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 
 require_root
 require Xvfb jq /usr/bin/python3
