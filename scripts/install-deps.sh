@@ -13,7 +13,8 @@ BUILD="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
  imagemagick scrot python3-xlib procps psmisc jq libxcb-composite0
- libpipewire-0.3-dev libspa-0.2-dev libpipewire-0.3-modules"
+ libpipewire-0.3-dev libspa-0.2-dev libpipewire-0.3-modules
+ libx11-dev libxext-dev libxrender-dev libxdamage-dev"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"
