@@ -163,37 +163,47 @@ static struct bpf_program *find_prog(struct agent *a, const char *name)
 	return bpf_object__find_program_by_name(a->skel->obj, name);
 }
 
+/*
+ * One uprobe of @layer on @function in the binary at @path, its outcome in
+ * the status table. True when attached.
+ */
+static bool attach_uprobe(struct agent *a, const char *layer, const struct capture_probe *cp,
+			  const char *path)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = cp->function, .retprobe = cp->retprobe);
+	struct probe_status *s = add_status(a, layer, cp->function, path);
+	struct bpf_program *prog = find_prog(a, cp->program);
+	struct bpf_link *link;
+
+	if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
+		set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
+		return false;
+	}
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	if (!link) {
+		int err = errno;
+
+		set_state(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
+			  err == ENOENT ? "symbol not found (stripped or not exported)" : strerror(err));
+		return false;
+	}
+	keep_link(a, link);
+	set_state(s, PROBE_ATTACHED, NULL);
+	return true;
+}
+
 static void attach_uprobes(struct agent *a)
 {
 	for (unsigned i = 0; i < n_capture_probes; i++) {
 		const struct capture_probe *cp = &capture_probes[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = cp->function, .retprobe = cp->retprobe);
 		char path[512];
-		struct probe_status *s;
-		struct bpf_program *prog;
-		struct bpf_link *link;
 
 		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
-			s = add_status(a, "api", cp->function, cp->library);
-			set_state(s, PROBE_NOT_AVAILABLE, "library not installed");
+			set_state(add_status(a, "api", cp->function, cp->library),
+				  PROBE_NOT_AVAILABLE, "library not installed");
 			continue;
 		}
-		s = add_status(a, "api", cp->function, path);
-		prog = find_prog(a, cp->program);
-		if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
-			set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
-			continue;
-		}
-		link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
-		if (!link) {
-			int err = errno;
-
-			set_state(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
-				  err == ENOENT ? "symbol not found (stripped?)" : strerror(err));
-			continue;
-		}
-		keep_link(a, link);
-		set_state(s, PROBE_ATTACHED, NULL);
+		attach_uprobe(a, "api", cp, path);
 	}
 }
 
@@ -215,29 +225,8 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	for (unsigned i = 0; i < a->n_probes; i++)
 		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
 			return 0;
-	for (unsigned i = 0; i < n_xserver_probes; i++) {
-		const struct capture_probe *xp = &xserver_probes[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = xp->function);
-		struct probe_status *s = add_status(a, "xserver", xp->function, path);
-		struct bpf_program *prog = find_prog(a, xp->program);
-		struct bpf_link *link_;
-
-		if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
-			set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
-			continue;
-		}
-		link_ = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
-		if (!link_) {
-			int err = errno;
-
-			set_state(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
-				  err == ENOENT ? "symbol not exported by this server" : strerror(err));
-			continue;
-		}
-		keep_link(a, link_);
-		set_state(s, PROBE_ATTACHED, NULL);
-		attached++;
-	}
+	for (unsigned i = 0; i < n_xserver_probes; i++)
+		attached += attach_uprobe(a, "xserver", &xserver_probes[i], path);
 	log_info("xserver layer: %d of %u probes attached in %s (pid %u)", attached,
 		 n_xserver_probes, path, pid);
 	return attached;

@@ -114,6 +114,18 @@ struct {
 	__type(value, struct open_scratch);
 } scratch SEC(".maps");
 
+/* The process's counters, created on first use. */
+static __always_inline struct proc_state *proc_state_get(__u32 tgid)
+{
+	struct proc_state *st = bpf_map_lookup_elem(&proc_state, &tgid);
+	struct proc_state fresh = {};
+
+	if (st)
+		return st;
+	bpf_map_update_elem(&proc_state, &tgid, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&proc_state, &tgid);
+}
+
 static __always_inline void fill_hdr(struct sphinx_event_hdr *hdr, __u32 type)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -311,17 +323,12 @@ static __always_inline void count_capture_for(__u32 tgid, bool server_side, __u3
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct sphinx_capture_event *e;
 	struct x_setup *xs;
-	struct proc_state *st, fresh = {};
+	struct proc_state *st;
 	__u32 calls, side;
 
-	st = bpf_map_lookup_elem(&proc_state, &tgid);
-	if (!st) {
-		fresh.first_ns = now;
-		bpf_map_update_elem(&proc_state, &tgid, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&proc_state, &tgid);
-		if (!st)
-			return;
-	}
+	st = proc_state_get(tgid);
+	if (!st)
+		return;
 	if (!st->first_ns)
 		st->first_ns = now;
 	if (server_side)
@@ -505,19 +512,13 @@ int BPF_KPROBE(x_shm_get_image, void *dpy, unsigned long d)
 static __always_inline int damage_create(__u32 api, __u32 drawable)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct proc_state *st, fresh = {};
 	struct sphinx_capture_event *e;
+	struct proc_state *st;
 
 	if (is_self() || classify_xid(drawable) != SPHINX_TARGET_ROOT)
 		return 0;
-	st = bpf_map_lookup_elem(&proc_state, &tgid);
-	if (!st) {
-		bpf_map_update_elem(&proc_state, &tgid, &fresh, BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&proc_state, &tgid);
-		if (!st)
-			return 0;
-	}
-	if (st->damage_root)
+	st = proc_state_get(tgid);
+	if (!st || st->damage_root)
 		return 0;
 	st->damage_root = 1;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
