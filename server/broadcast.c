@@ -104,7 +104,7 @@ void conn_close(struct conn *c, uint16_t code, const char *reason)
 	if (c->closing)
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason);
+	c->close_reason = reason;
 	c->closing = true;
 	request_write(c);
 }
@@ -121,8 +121,14 @@ int conn_writeable(struct conn *c)
 		msg_unref(m);
 		if (n < len)
 			return -1;	/* lws buffers partial sends itself; less means the socket failed */
-		if (c->qlen || c->closing)
+		if (c->qlen || c->closing) {
 			request_write(c);
+		} else {
+			/* an idle socket keeps no queue storage */
+			free(c->q);
+			c->q = NULL;
+			c->qcap = c->qhead = 0;
+		}
 		return 0;
 	}
 	if (c->closing && !c->close_sent) {

@@ -40,7 +40,7 @@ struct conn {
 	struct msg **q;
 	uint32_t qhead, qlen, qcap;
 	uint16_t close_code;
-	char close_reason[96];
+	const char *close_reason;	/* a string literal */
 	bool closing;
 	bool close_sent;
 	/* receive */
@@ -56,13 +56,17 @@ struct conn {
 	size_t slot;		/* index in lobby->conns */
 	bool organiser;
 	bool joined;
-	/* agent */
+	/* agent connections only (lobby sockets stay small: 10 000 of them is normal) */
+	struct agent_state *agent;
+};
+
+struct agent_state {
 	int64_t machine_id;
 	char machine[64];
-	bool hello;
 	char boot_id[64];
+	bool hello;
 	int64_t last_heartbeat;
-	struct conn *agent_next;
+	struct conn *next;
 };
 
 /* New message holding a copy of s[0..len). refs = 1. NULL on ENOMEM. */
@@ -79,7 +83,7 @@ int conn_send(struct conn *c, struct msg *m);
 int conn_send_json(struct conn *c, json_t *json);	/* json consumed */
 /* Queue {"type":"error","v":1,"code":..,"message":..}. */
 int conn_error(struct conn *c, const char *code, const char *message);
-/* Close after the queued messages are written. */
+/* Close after the queued messages are written. reason must be a string literal. */
 void conn_close(struct conn *c, uint16_t code, const char *reason);
 /* Write one queued message. Returns -1 when the connection must close now. */
 int conn_writeable(struct conn *c);

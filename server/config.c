@@ -66,7 +66,7 @@ static const struct ckey keys[] = {
 	U(ws_rate, "20", 1, 100000, "messages per second a client may send, sustained"),
 	U(ws_burst, "100", 1, 100000, "messages a client may send in a burst"),
 	U(ws_queue_max, "1024", 16, 1000000, "outgoing messages queued for one client before it is closed as too slow (4008)"),
-	U(ws_rx_buffer, "512", 128, 65536, "receive chunk per connection in bytes (dominates memory per connection)"),
+	U(ws_rx_buffer, "128", 128, 65536, "WebSocket receive chunk per connection in bytes; messages are reassembled up to ws_max_message, so this only trades memory per idle connection against callbacks per large message"),
 	S(agent_user_map, "username", "map an agent's logged-in user to an account: username, or email@DOMAIN"),
 	D("agent_heartbeat", agent_heartbeat_ms, "5s", "heartbeat interval told to agents"),
 	S(log_level, "info", "err, warning, notice, info or debug"),

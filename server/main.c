@@ -145,6 +145,8 @@ static int serve(void)
 	retry.secs_since_valid_ping = (uint16_t)(srv->cfg->ws_ping_ms / 1000 ?: 1);
 	retry.secs_since_valid_hangup = (uint16_t)(srv->cfg->ws_timeout_ms / 1000 ?: 2);
 	ws_protocols[0].rx_buffer_size = srv->cfg->ws_rx_buffer;
+	/* 0 would cap each send() at rx_buffer_size and split every alert into many writes */
+	ws_protocols[0].tx_packet_size = 65536 + 1024;
 	info.port = (int)srv->cfg->port;
 	info.iface = srv->cfg->listen_address[0] ? srv->cfg->listen_address : NULL;
 	info.protocols = ws_protocols;

@@ -16,3 +16,14 @@ $(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) -o $@
 
 PROGRAMS += $(OUTPUT)/sphinx-server
+
+# ------------------------------------------------------------------ bench
+# Not part of `all`: `make bench-server` builds and runs bench/run-lobby.sh.
+$(OUTPUT)/bench/lobby_bench: bench/lobby_bench.c
+	$(call msg,BINARY,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE $< -o $@
+
+.PHONY: bench-server
+bench-server: $(OUTPUT)/sphinx-server $(OUTPUT)/bench/lobby_bench
+	$(Q)OUTPUT=$(OUTPUT) bench/run-lobby.sh

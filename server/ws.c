@@ -124,8 +124,11 @@ static int established(struct lws *wsi, struct pss *pss)
 	pss->conn = c;
 	srv->connections++;
 	if (u.kind == CONN_AGENT) {
-		c->machine_id = u.machine_id;
-		memcpy(c->machine, u.machine, sizeof(c->machine));
+		c->agent = calloc(1, sizeof(*c->agent));
+		if (!c->agent)
+			return -1;
+		c->agent->machine_id = u.machine_id;
+		memcpy(c->agent->machine, u.machine, sizeof(c->agent->machine));
 		return ws_agent_open(c);
 	}
 	c->user_id = u.user_id;
@@ -213,6 +216,7 @@ static void closed(struct pss *pss)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
+	free(c->agent);
 	free(c);
 	srv->connections--;
 }

@@ -17,21 +17,21 @@ size_t ws_agent_count(void) { return nagents; }
 int ws_agent_open(struct conn *c)
 {
 	c->kind = CONN_AGENT;
-	c->agent_next = agents;
+	c->agent->next = agents;
 	agents = c;
 	nagents++;
-	c->last_heartbeat = now_ms();
-	log_info("agent: machine '%s' (id %lld) connected", c->machine, (long long)c->machine_id);
+	c->agent->last_heartbeat = now_ms();
+	log_info("agent: machine '%s' (id %lld) connected", c->agent->machine, (long long)c->agent->machine_id);
 	return 0;
 }
 
 void ws_agent_closed(struct conn *c)
 {
-	for (struct conn **pp = &agents; *pp; pp = &(*pp)->agent_next) {
+	for (struct conn **pp = &agents; *pp; pp = &(*pp)->agent->next) {
 		if (*pp == c) {
-			*pp = c->agent_next;
+			*pp = c->agent->next;
 			nagents--;
-			log_info("agent: machine '%s' disconnected", c->machine);
+			log_info("agent: machine '%s' disconnected", c->agent->machine);
 			break;
 		}
 	}
@@ -144,13 +144,13 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, "bad_message", "hello: missing or invalid field");
 	if (layers && !json_is_array(layers))
 		return conn_error(c, "bad_message", "hello: \"layers\" must be an array");
-	c->hello = true;
-	snprintf(c->boot_id, sizeof(c->boot_id), "%s", boot);
+	c->agent->hello = true;
+	snprintf(c->agent->boot_id, sizeof(c->agent->boot_id), "%s", boot);
 	/* recordings left open by an earlier boot of this machine cannot still be running */
 	if ((r = outbox_begin(&ob)) == 0) {
-		r = store_call(srv->store, machine_seen, c->machine_id, boot, version, now_ms());
+		r = store_call(srv->store, machine_seen, c->agent->machine_id, boot, version, now_ms());
 		if (r == 0)
-			r = store_call(srv->store, recordings_close_stale, c->machine_id, boot, now_ms(), &closed);
+			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(), &closed);
 		json_array_foreach(closed, i, rec) {
 			if (r == 0)
 				r = fan_out(&ob, json_integer_value(json_object_get(rec, "id")), "recording.end");
@@ -159,11 +159,11 @@ static int on_hello(struct conn *c, json_t *msg)
 	}
 	json_decref(closed);
 	if (r < 0)
-		log_err("agent: machine '%s': hello not stored: %s", c->machine, strerror(-r));
-	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers)", c->machine,
+		log_err("agent: machine '%s': hello not stored: %s", c->agent->machine, strerror(-r));
+	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers)", c->agent->machine,
 		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0);
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", "type", "welcome", "v", 1, "machine_id",
-					   (json_int_t)c->machine_id, "machine", c->machine, "heartbeat_s",
+					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
 					   (json_int_t)(srv->cfg->agent_heartbeat_ms / 1000 ? srv->cfg->agent_heartbeat_ms / 1000 : 1)));
 }
 
@@ -172,9 +172,9 @@ static int on_heartbeat(struct conn *c, json_t *msg)
 	int64_t now = now_ms();
 
 	/* the store learns of liveness at most once a minute */
-	if (now - c->last_heartbeat > 60000 || c->last_heartbeat == 0)
-		store_call(srv->store, machine_seen, c->machine_id, NULL, NULL, now);
-	c->last_heartbeat = now;
+	if (now - c->agent->last_heartbeat > 60000 || c->agent->last_heartbeat == 0)
+		store_call(srv->store, machine_seen, c->agent->machine_id, NULL, NULL, now);
+	c->agent->last_heartbeat = now;
 	return 0;
 }
 
@@ -224,7 +224,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	json_t *dur = json_object_get(msg, "duration_ms"), *calls = json_object_get(msg, "calls"),
 	       *pid = json_object_get(msg, "pid");
 	struct capture cap = {
-		.machine_id = c->machine_id, .user_id = map_user(user), .local_user = user, .capture = capture,
+		.machine_id = c->agent->machine_id, .user_id = map_user(user), .local_user = user, .capture = capture,
 		.kind = kind, .program = comm, .exe = exe, .argv_json = argv_json, .rule_id = rule_id,
 		.rule_title = rule_title, .layer = layer, .at = at,
 		.pid = json_is_integer(pid) ? json_integer_value(pid) : 0,
@@ -234,7 +234,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 
 	if ((r = outbox_begin(&ob)) < 0)
 		goto fail;
-	r = store_call(srv->store, agent_event_claim, c->machine_id, id, now_ms());
+	r = store_call(srv->store, agent_event_claim, c->agent->machine_id, id, now_ms());
 	if (r == 0) {
 		outbox_abort(&ob);
 		free(argv_json);
@@ -250,13 +250,13 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	free(argv_json);
 	if (!cap.user_id)
 		log_warn("agent: machine '%s': capture by local user '%s' matches no account (agent_user_map = %s)",
-			 c->machine, user ? user : "", srv->cfg->agent_user_map);
-	log_info("agent: machine '%s': %s %s by '%s' (%s, rule %s)", c->machine, kind,
+			 c->agent->machine, user ? user : "", srv->cfg->agent_user_map);
+	log_info("agent: machine '%s': %s %s by '%s' (%s, rule %s)", c->agent->machine, kind,
 		 begin ? "began" : "ended", user ? user : "?", comm ? comm : "?", rule_id ? rule_id : "-");
 	return ack(c, id, false);
 fail:
 	free(argv_json);
-	log_err("agent: machine '%s': event %s not stored: %s", c->machine, id, strerror(-r));
+	log_err("agent: machine '%s': event %s not stored: %s", c->agent->machine, id, strerror(-r));
 	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", "error", "v", 1, "code", "store_failed",
 					   "message", "event not stored; send it again", "id", id));
 }
@@ -299,7 +299,7 @@ int ws_agent_rx(struct conn *c, const char *buf, size_t len)
 				break;
 		if (i == sizeof(handlers) / sizeof(handlers[0]))
 			conn_error(c, "unknown_type", "unknown message type");
-		else if (handlers[i].needs_hello && !c->hello)
+		else if (handlers[i].needs_hello && !c->agent->hello)
 			conn_error(c, "hello_required", "send hello first");
 		else
 			handlers[i].fn(c, msg);
