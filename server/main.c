@@ -39,12 +39,9 @@
 #define VERSION "0.1.0"
 #define ALIVE_TICK_US (10 * LWS_US_PER_SEC)
 
-struct server *srv;
 static struct server the_server;
 static volatile sig_atomic_t stop_requested;
 static lws_sorted_usec_list_t alive_sul;
-
-int64_t now_ms(void) { return (int64_t)(now_realtime_ns() / 1000000); }
 
 static void usage(FILE *f)
 {

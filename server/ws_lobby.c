@@ -47,7 +47,7 @@ static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m
 			json_object_del(p, "email");
 		json_object_set_new(p, "online", json_boolean(pr != NULL));
 		json_object_set_new(p, "recording", json_boolean(pr && mine && json_array_size(mine)));
-		json_object_set(p, "recordings", pr && mine ? mine : json_array());
+		json_object_set_new(p, "recordings", pr && mine ? json_incref(mine) : json_array());
 		if (json_is_true(json_object_get(p, "organiser")))
 			json_array_append_new(organisers, json_pack("{s:O, s:O, s:O}", "id", json_object_get(p, "id"),
 								    "name", json_object_get(p, "name"),
