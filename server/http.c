@@ -150,6 +150,8 @@ int http_on_writeable(struct lws *wsi, struct http_req *r)
 		return 0;
 	}
 	r->headers_sent = false;
+	if (r->close_after)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -270,6 +272,14 @@ int http_on_request(struct lws *wsi, struct http_req **slot, const char *uri)
 	if (lws_hdr_copy(wsi, clen, sizeof(clen), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    parse_u64(clen, 0, UINT64_MAX, &len) < 0) {
 		http_error(r, 400, "bad_request", "bad Content-Length");
+		return http_send_prepared(wsi, r);
+	}
+	if (!lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
+		http_error(r, 411, "length_required", "send the body with a Content-Length (chunked bodies are not accepted)");
+		/* the unread body would be parsed as the next request: end the connection */
+		r->close_after = true;
+		http_add_header(r, "connection:", "close");
 		return http_send_prepared(wsi, r);
 	}
 	if (len > HTTP_MAX_BODY) {

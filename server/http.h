@@ -43,7 +43,7 @@ struct http_req {
 	size_t resp_len, resp_off;
 	char *hdr_name[HTTP_MAX_HEADERS], *hdr_val[HTTP_MAX_HEADERS];
 	int nhdr;
-	bool headers_sent, file;
+	bool headers_sent, file, close_after;
 };
 
 /* route flags */
