@@ -65,3 +65,11 @@ $(OUTPUT)/fuzz/fuzz_server_%: tests/fuzz/fuzz_server_%.c $(SERVER_FUZZ_SRCS)
 .PHONY: fuzz-server
 fuzz-server: $(SERVER_FUZZ_NAMES:%=$(OUTPUT)/fuzz/fuzz_server_%)
 fuzz: fuzz-server
+
+# ---------------------------------------------------------------- install
+# server binary, web app, documented example config (each command ends in ';'
+# so other fragments may append to INSTALL_EXTRA too)
+INSTALL_EXTRA += install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sphinx/web $(DESTDIR)$(DATADIR)/doc/sphinx ; \
+	install -m 0755 $(OUTPUT)/sphinx-server $(DESTDIR)$(SBINDIR)/sphinx-server ; \
+	cp -R server/web/. $(DESTDIR)$(DATADIR)/sphinx/web/ ; \
+	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;

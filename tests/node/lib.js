@@ -30,6 +30,16 @@ async function run() {
       console.log(`# ${String(e && e.stack || e).split('\n').join('\n# ')}`);
     }
   }
+  // a sanitizer build (make SANITIZE=address,undefined) reports into the server log
+  n++;
+  const reports = servers.filter((x) => /ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer/.test(x.log));
+  if (reports.length) {
+    failed++;
+    console.log(`not ok ${n} - no sanitizer reports in the server logs`);
+    for (const x of reports) console.log('# ' + x.log.split('\n').filter((l) => /Sanitizer|runtime error|#\d/.test(l)).slice(0, 30).join('\n# '));
+  } else {
+    console.log(`ok ${n} - no sanitizer reports in the server logs`);
+  }
   console.log(`1..${n}`);
   for (const s of servers) s.kill9();
   process.exit(failed ? 1 : 0);

@@ -76,8 +76,8 @@ test('join broadcast; chat broadcast to everyone with increasing offsets, persis
   const j = await o1.next('join');
   eq(j.user.id, arthur.user.id, 'join names arthur');
   a1.send({ type: 'chat', v: 1, text: 'first' });
-  o1.send({ type: 'chat', v: 1, text: 'second' });
   const c1 = await o1.next((m) => m.type === 'chat' && m.text === 'first');
+  o1.send({ type: 'chat', v: 1, text: 'second' });
   const c2 = await o1.next((m) => m.type === 'chat' && m.text === 'second');
   const d1 = await a1.next((m) => m.type === 'chat' && m.text === 'first');
   await a1.next((m) => m.type === 'chat' && m.text === 'second');
