@@ -29,7 +29,7 @@ start_server() {
 	data=$(mktemp -d)
 	port=$((20000 + RANDOM % 20000))
 	"$BIN" --data "$data" --port "$port" --bind 127.0.0.1 -o signup=yes -o password_strength=min \
-		-o event_lib="$EVLIB" -o max_connections=60000 -o log_level=warning ${SERVER_ARGS:-} >"$data/log" 2>&1 &
+		-o event_lib="$EVLIB" -o max_connections=60000 -o lobby_user_sockets=1000000 -o log_level=warning ${SERVER_ARGS:-} >"$data/log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.05; done
 	kill -0 "$pid" 2>/dev/null || { cat "$data/log" >&2; exit 1; }

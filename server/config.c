@@ -67,6 +67,7 @@ static const struct ckey keys[] = {
 	U(ws_burst, "100", 1, 100000, "messages a client may send in a burst"),
 	U(ws_queue_max, "1024", 16, 1000000, "outgoing messages queued for one client before it is closed as too slow (4008)"),
 	U(ws_rx_buffer, "128", 128, 65536, "WebSocket receive chunk per connection in bytes; messages are reassembled up to ws_max_message, so this only trades memory per idle connection against callbacks per large message"),
+	U(lobby_user_sockets, "32", 1, 1000000, "lobby connections one user may hold in one meeting (browser tabs); more are closed with 4029"),
 	S(agent_user_map, "username", "map an agent's logged-in user to an account: username, or email@DOMAIN"),
 	D("agent_heartbeat", agent_heartbeat_ms, "5s", "heartbeat interval told to agents"),
 	S(log_level, "info", "err, warning, notice, info or debug"),

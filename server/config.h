@@ -55,6 +55,7 @@ struct config {
 	uint64_t ws_burst;
 	uint64_t ws_queue_max;		/* queued outgoing messages before "slow" */
 	uint64_t ws_rx_buffer;
+	uint64_t lobby_user_sockets;	/* lobby sockets of one user in one meeting */
 	/* agents */
 	char *agent_user_map;		/* "username" or "email@DOMAIN" */
 	uint64_t agent_heartbeat_ms;

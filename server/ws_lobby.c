@@ -11,6 +11,7 @@
 
 #define CHAT_MAX 4000
 
+
 /* ----------------------------------------------------------- snapshot */
 
 static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m, const struct user *me)
@@ -76,9 +77,26 @@ static int replay_one(void *ud, uint64_t offset, const char *body)
 	return r;
 }
 
-static void replay(struct conn *c, uint64_t since)
+/*
+ * Send the events after since. A client that missed more than half its send
+ * queue can hold is not fed event by event (it would be closed as too slow):
+ * it gets recovered:false and relies on a snapshot instead.
+ */
+static bool replay(struct conn *c, uint64_t since)
 {
+	uint64_t last = c->lobby ? c->lobby->offset : 0;
+	uint64_t budget = srv->cfg->ws_queue_max / 2;
+
+	if (since < last && last - since > budget)
+		return false;
 	store_call(srv->store, events_since, c->meeting_id, since, replay_one, c);
+	return true;
+}
+
+static int synced(struct conn *c, bool recovered)
+{
+	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:b}", "type", "synced", "v", 1, "offset",
+					   (json_int_t)c->lobby->offset, "recovered", recovered));
 }
 
 /* --------------------------------------------------------------- open */
@@ -148,6 +166,12 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	}
 	c->organiser = org > 0;
 	c->meeting_id = m.id;
+	p = lobby_presence(l, c->user_id);
+	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
+		meeting_clear(&m);
+		user_clear(&me);
+		return refuse(c, "too_many_sockets", 4029, "too many lobby connections for one user");
+	}
 
 	r = outbox_begin(&ob);
 	p = lobby_presence(l, c->user_id);
@@ -184,7 +208,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	c->joined = true;
 	conn_send_json(c, snapshot(c, l, &m, &me));
 	if (since >= 0)
-		replay(c, (uint64_t)since);
+		synced(c, replay(c, (uint64_t)since));	/* the snapshot above is the fallback */
 	log_debug("lobby: user %lld joined %s (%zu sockets)", (long long)c->user_id, code, l->n);
 	meeting_clear(&m);
 	user_clear(&me);
@@ -290,9 +314,17 @@ static int on_sync(struct conn *c, json_t *msg)
 
 	if (!json_is_integer(since) || json_integer_value(since) < 0)
 		return conn_error(c, "bad_message", "sync needs \"since\" (the last offset you saw, >= 0)");
-	replay(c, (uint64_t)json_integer_value(since));
-	return conn_send_json(c, json_pack("{s:s, s:i, s:I}", "type", "synced", "v", 1, "offset",
-					   (json_int_t)c->lobby->offset));
+	if (replay(c, (uint64_t)json_integer_value(since)))
+		return synced(c, true);
+	/* too much missed: a fresh snapshot instead */
+	struct meeting m = { 0 };
+	struct user me = { 0 };
+	if (store_call(srv->store, meeting_get, c->meeting_id, &m) == 0 &&
+	    store_call(srv->store, user_get, c->user_id, &me) == 0)
+		conn_send_json(c, snapshot(c, c->lobby, &m, &me));
+	meeting_clear(&m);
+	user_clear(&me);
+	return synced(c, false);
 }
 
 static int on_ping(struct conn *c, json_t *msg)

@@ -237,6 +237,35 @@ test('end meeting: lobby sockets get meeting.end and close 4410', async () => {
   eq((await again.next('error')).code, 'meeting_ended', 'cannot reopen');
 });
 
+test('replay limits: a client that missed too much gets recovered:false (and a snapshot on sync)', async () => {
+  const s2 = await new Server({ args: ['-o', 'ws_queue_max=16'] }).start();
+  const o = await new Client(s2).signup('owner');
+  const k = await o.createMeeting('busy');
+  const x = o.lobby(k); await x.opened; await x.next('lobby');
+  for (let i = 0; i < 12; i++) { x.send({ type: 'chat', v: 1, text: 'm' + i }); await x.next('chat'); }
+  const y = o.lobby(k, { since: 10 }); await y.opened; await y.next('lobby');
+  eq((await y.next('synced')).recovered, true, 'small gap replayed');
+  const z = o.lobby(k, { since: 0 }); await z.opened; await z.next('lobby');
+  const sy = await z.next('synced');
+  eq(sy.recovered, false, 'large gap: use the snapshot'); await z.none('chat');
+  z.send({ type: 'sync', v: 1, since: 0 });
+  eq((await z.next('lobby')).chat.length, 12, 'fresh snapshot on sync');
+  eq((await z.next('synced')).recovered, false, 'not recovered');
+  s2.kill9();
+});
+
+test('one user may hold lobby_user_sockets sockets per lobby; one more is closed 4029', async () => {
+  const s3 = await new Server({ args: ['-o', 'lobby_user_sockets=2'] }).start();
+  const o = await new Client(s3).signup('tabby');
+  const k = await o.createMeeting('tabs');
+  const t1 = o.lobby(k); await t1.opened; await t1.next('lobby');
+  const t2 = o.lobby(k); await t2.opened; await t2.next('lobby');
+  const t3 = o.lobby(k); await t3.opened;
+  eq((await t3.next('error')).code, 'too_many_sockets', 'error');
+  eq((await t3.closed).code, 4029, 'closed 4029');
+  s3.kill9();
+});
+
 test('logout closes the user\'s lobby sockets (4001)', async () => {
   const c = new Client(s); await c.login('arthur');
   const x = c.lobby(code); await x.opened; await x.next('lobby');
