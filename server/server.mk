@@ -73,3 +73,11 @@ INSTALL_EXTRA += install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sphinx/web
 	install -m 0755 $(OUTPUT)/sphinx-server $(DESTDIR)$(SBINDIR)/sphinx-server ; \
 	cp -R server/web/. $(DESTDIR)$(DATADIR)/sphinx/web/ ; \
 	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;
+
+# ------------------------------------------------------------- unit tests
+# tests/unit/test_server_*.c link the real server objects (all but main.o).
+$(OUTPUT)/tests/unit/test_server_%.o: CFLAGS += $(SERVER_CFLAGS) -Iserver
+
+$(OUTPUT)/tests/test_server_%: $(OUTPUT)/tests/unit/test_server_%.o $(SERVER_LIB_OBJS) $(COMMON_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) $(CMOCKA_LIBS) -o $@

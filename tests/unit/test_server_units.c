@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests (cmocka) for sphinx-server's pure helpers: config parsing and
+ * validation, static path checks and MIME types, password hashing and
+ * account-name rules, session hashing, meeting title/link validation,
+ * ID-token claim checks through jwks_verify_id_token's refusals.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "auth_local.h"
+#include "config.h"
+#include "http.h"
+#include "jwks.h"
+#include "meeting.h"
+#include "server.h"
+#include "session.h"
+
+void server_check_stop(void) {}
+
+static void test_config_defaults_valid(void **state)
+{
+	struct config c;
+	char err[256];
+
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.port, 8080);
+	assert_int_equal(c.ws_max_message, 65536);
+	assert_int_equal(c.ws_ping_ms, 15000);
+	assert_string_equal(c.agent_user_map, "username");
+	assert_false(c.signup);
+	config_free(&c);
+}
+
+static void test_config_errors_name_the_key(void **state)
+{
+	struct config c;
+	char err[256];
+
+	config_init(&c);
+	assert_int_equal(config_set(&c, "port", "70000", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "port"));
+	assert_int_equal(config_set(&c, "nope", "1", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown key 'nope'"));
+	assert_int_equal(config_set(&c, "session_idle", "soon", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "signup", "maybe", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "ws_max_message", "100000", err, sizeof(err)), -EINVAL);
+	assert_int_equal(config_set(&c, "session_idle", "90m", err, sizeof(err)), 0);
+	assert_int_equal(c.session_idle_ms, 90 * 60 * 1000);
+	assert_int_equal(config_set(&c, "agent_user_map", "email@", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "agent_user_map"));
+	config_set(&c, "agent_user_map", "email@example.org", err, sizeof(err));
+	config_set(&c, "ws_timeout", "10s", err, sizeof(err));
+	assert_int_equal(config_validate(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ws_timeout"));
+	config_free(&c);
+}
+
+static void test_config_file_lines(void **state)
+{
+	char path[] = "/tmp/sphinx-conf-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	struct config c;
+	const char text[] = "# comment\n\n  port = 9000  \nweb_root = \" /srv/web \"\nthis is wrong\n";
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof(text) - 1), (ssize_t)sizeof(text) - 1);
+	close(fd);
+	config_init(&c);
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -EINVAL);
+	assert_int_equal(c.port, 9000);
+	assert_string_equal(c.web_root, " /srv/web ");
+	assert_non_null(strstr(err, ":5: expected 'key = value'"));
+	unlink(path);
+	assert_true(config_load(&c, path, err, sizeof(err)) < 0);
+	config_free(&c);
+}
+
+static void test_static_paths(void **state)
+{
+	static const char *const bad[] = { "/../etc/passwd", "/a/../../b", "/./x", "//etc", "/a//b", "/a\\b",
+					   "/a\x01", "relative", "/..", "/." };
+	static const char *const good[] = { "/", "/index.html", "/js/app.js", "/a/b.c/d", "/..a", "/a..", "/.well-known/x" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_non_null(static_check_path(bad[i]));
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(static_check_path(good[i]));
+	assert_string_equal(static_mime("/a/b.JS"), "text/javascript; charset=utf-8");
+	assert_string_equal(static_mime("/index.html"), "text/html; charset=utf-8");
+	assert_string_equal(static_mime("/x.svg"), "image/svg+xml");
+	assert_string_equal(static_mime("/noext"), "application/octet-stream");
+	assert_string_equal(static_mime("/dir.d/noext"), "application/octet-stream");
+}
+
+static void test_passwords(void **state)
+{
+	unsigned long long ops;
+	size_t mem;
+	char hash[128];
+
+	assert_int_equal(auth_local_costs("min", &ops, &mem), 0);
+	assert_int_equal(auth_local_costs("bogus", &ops, &mem), -EINVAL);
+	assert_int_equal(auth_local_hash("correct horse", ops, mem, hash), 0);
+	assert_non_null(strstr(hash, "$argon2id$"));
+	assert_int_equal(auth_local_verify(hash, "correct horse", ops, mem), 0);
+	assert_int_equal(auth_local_verify(hash, "wrong horse", ops, mem), -EACCES);
+	assert_int_equal(auth_local_verify(NULL, "whatever", ops, mem), -EACCES);
+	assert_null(auth_local_check_username("alice.b-c_1"));
+	assert_non_null(auth_local_check_username("Alice"));
+	assert_non_null(auth_local_check_username(".alice"));
+	assert_non_null(auth_local_check_username(""));
+	assert_non_null(auth_local_check_password("short"));
+	assert_null(auth_local_check_password("long enough"));
+}
+
+static void test_session_hash(void **state)
+{
+	char h[65], t1[64], t2[64];
+
+	session_hash("abc", h);
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	session_random_token(t1, sizeof(t1), 32);
+	session_random_token(t2, sizeof(t2), 32);
+	assert_int_equal(strlen(t1), 43);
+	assert_string_not_equal(t1, t2);
+}
+
+static void test_meeting_fields(void **state)
+{
+	assert_null(meeting_check_title("Linear algebra"));
+	assert_non_null(meeting_check_title(""));
+	assert_non_null(meeting_check_title(NULL));
+	assert_non_null(meeting_check_title("a\nb"));
+	assert_null(meeting_check_link("https://teams.example/l/meetup-join/19%3a"));
+	assert_non_null(meeting_check_link("javascript:alert(1)"));
+	assert_non_null(meeting_check_link("https://x.example/\"><script>"));
+	assert_non_null(meeting_check_link("https://x.example/a b"));
+}
+
+static void test_id_token_malformed(void **state)
+{
+	struct id_token_expect e = { .issuer = "https://idp.example", .client_id = "c", .nonce = "n",
+				     .jwks_uri = "http://127.0.0.1:1/jwks", .now_s = 1700000000 };
+	json_t *claims = NULL;
+	const char *why = NULL;
+
+	assert_int_equal(jwks_verify_id_token("not a token", &e, &claims, &why), -EACCES);
+	assert_string_equal(why, "malformed token");
+	/* header {"alg":"none"} . payload {} . empty signature */
+	assert_int_equal(jwks_verify_id_token("eyJhbGciOiJub25lIn0.e30.", &e, &claims, &why), -EACCES);
+	assert_null(claims);
+	/* {"alg":"HS256"}: refused before any key is fetched */
+	assert_int_equal(jwks_verify_id_token("eyJhbGciOiJIUzI1NiJ9.e30.c2ln", &e, &claims, &why), -EACCES);
+	assert_string_equal(why, "algorithm not allowed (only RS256 and ES256)");
+}
+
+int main(void)
+{
+	static struct server s;
+	static struct config cfg;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config_defaults_valid),
+		cmocka_unit_test(test_config_errors_name_the_key),
+		cmocka_unit_test(test_config_file_lines),
+		cmocka_unit_test(test_static_paths),
+		cmocka_unit_test(test_passwords),
+		cmocka_unit_test(test_session_hash),
+		cmocka_unit_test(test_meeting_fields),
+		cmocka_unit_test(test_id_token_malformed),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	config_init(&cfg);
+	s.cfg = &cfg;
+	srv = &s;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
