@@ -27,7 +27,10 @@ trap 'echo "run-lobby: failed; server log:" >&2; cat "$data/log" >&2 2>/dev/null
 start_server() {
 	cleanup
 	data=$(mktemp -d)
-	port=$((20000 + RANDOM % 20000))
+	while :; do
+		port=$((20000 + RANDOM % 20000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+	done
 	"$BIN" --data "$data" --port "$port" --bind 127.0.0.1 -o signup=yes -o password_strength=min \
 		-o event_lib="$EVLIB" -o max_connections=60000 -o lobby_user_sockets=1000000 -o log_level=warning ${SERVER_ARGS:-} >"$data/log" 2>&1 &
 	pid=$!
