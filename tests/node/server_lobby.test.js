@@ -266,6 +266,21 @@ test('one user may hold lobby_user_sockets sockets per lobby; one more is closed
   s3.kill9();
 });
 
+test('end over the lobby: attendees refused, organiser ends it for everyone', async () => {
+  const k = await olga.createMeeting('ended from the lobby');
+  await arthur.join(k);
+  const o = olga.lobby(k); await o.opened; await o.next('lobby');
+  const a = arthur.lobby(k); await a.opened; await a.next('lobby');
+  a.send({ type: 'end', v: 1 });
+  eq((await a.next('error')).code, 'forbidden', 'attendee cannot end');
+  o.send({ type: 'end', v: 1 });
+  eq((await a.next('meeting.end')).by.id, olga.user.id, 'everyone told who ended it');
+  eq((await a.closed).code, 4410, 'attendee closed 4410');
+  eq((await o.closed).code, 4410, 'organiser closed 4410');
+  const m = await olga.req('GET', `/api/meetings/${k}`);
+  assert(m.json.meeting.end_at, 'stored as ended');
+});
+
 test('logout closes the user\'s lobby sockets (4001)', async () => {
   const c = new Client(s); await c.login('arthur');
   const x = c.lobby(code); await x.opened; await x.next('lobby');
