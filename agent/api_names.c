@@ -29,6 +29,11 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_XSERVER_GET_IMAGE] = "fbGetImage",
 	[SPHINX_API_XSERVER_COPY_AREA] = "fbCopyArea",
 	[SPHINX_API_XSERVER_COMPOSITE] = "CompositePicture",
+	[SPHINX_API_XSERVER_GLAMOR_GET_IMAGE] = "glamor_get_image",
+	[SPHINX_API_XSERVER_GLAMOR_COPY_AREA] = "glamor_copy_area",
+	[SPHINX_API_XSERVER_GLAMOR_COMPOSITE] = "glamor_composite",
+	[SPHINX_API_X_FIXES_GET_CURSOR_IMAGE] = "XFixesGetCursorImage",
+	[SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE] = "xcb_xfixes_get_cursor_image",
 };
 
 static const char *const target_names[] = {
@@ -58,6 +63,8 @@ const struct capture_probe capture_probes[] = {
 	{ "libX11.so.6", "XCopyArea", "x_copy_area", false },
 	{ "libXext.so.6", "XShmGetImage", "x_shm_get_image", false },
 	{ "libXdamage.so.1", "XDamageCreate", "x_damage_create", false },
+	{ "libXfixes.so.3", "XFixesGetCursorImage", "x_fixes_get_cursor_image", false },
+	{ "libxcb-xfixes.so.0", "xcb_xfixes_get_cursor_image", "xcb_xfixes_get_cursor_image", false },
 	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false },
 };
 const unsigned n_capture_probes = ARRAY_SIZE(capture_probes);
@@ -68,6 +75,10 @@ const struct capture_probe xserver_probes[] = {
 	{ NULL, "fbGetImage", "x_server_get_image", false },
 	{ NULL, "fbCopyArea", "x_server_copy_area", false },
 	{ NULL, "CompositePicture", "x_server_composite", false },
+	/* glamor: in the binary (Xwayland) or the module (Xorg, below). */
+	{ NULL, "glamor_get_image", "x_server_glamor_get_image", false },
+	{ NULL, "glamor_copy_area", "x_server_glamor_copy_area", false },
+	{ NULL, "glamor_composite", "x_server_glamor_composite", false },
 };
 const unsigned n_xserver_probes = ARRAY_SIZE(xserver_probes);
 

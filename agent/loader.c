@@ -207,6 +207,15 @@ static void attach_uprobes(struct agent *a)
 	}
 }
 
+#define XORG_GLAMOR_MODULE "/usr/lib/xorg/modules/libglamoregl.so"
+
+static bool is_xorg(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strcmp(base ? base + 1 : path, "Xorg") == 0;
+}
+
 /*
  * The X server layer: uprobes in the server binary, found from the running
  * server process (/proc/PID/exe), never a fixed path. Each binary once.
@@ -225,8 +234,16 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	for (unsigned i = 0; i < a->n_probes; i++)
 		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
 			return 0;
-	for (unsigned i = 0; i < n_xserver_probes; i++)
-		attached += attach_uprobe(a, "xserver", &xserver_probes[i], path);
+	for (unsigned i = 0; i < n_xserver_probes; i++) {
+		const struct capture_probe *xp = &xserver_probes[i];
+		const char *where = path;
+
+		/* Xorg loads glamor as a module; Xwayland has it built in. */
+		if (strncmp(xp->function, "glamor_", 7) == 0 && is_xorg(path) &&
+		    access(XORG_GLAMOR_MODULE, R_OK) == 0)
+			where = XORG_GLAMOR_MODULE;
+		attached += attach_uprobe(a, "xserver", xp, where);
+	}
 	log_info("xserver layer: %d of %u probes attached in %s (pid %u)", attached,
 		 n_xserver_probes, path, pid);
 	return attached;

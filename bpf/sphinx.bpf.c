@@ -76,7 +76,9 @@ struct proc_state {
 	__u32 calls;		/* max(calls_client, calls_server) */
 	__u32 calls_client;
 	__u32 calls_server;
-	__u32 damage_root;
+	__u32 damage_root;	/* recording set-up seen (reported once) */
+	__u32 cursor_calls;	/* XFixesGetCursorImage in the current window */
+	__u64 cursor_first_ns;
 };
 
 struct {
@@ -398,14 +400,27 @@ static __always_inline __u32 classify_xid(__u32 xid)
 	return (xid >> SPHINX_X_CLIENT_SHIFT_DEFAULT) == 0 ? SPHINX_TARGET_ROOT : SPHINX_TARGET_OWN;
 }
 
+/*
+ * A read or copy from @xid. The client side cannot tell another client's
+ * window from its pixmap (a window manager reads icon pixmaps), so image
+ * reads count here only from a root; the X server side, which knows the
+ * drawable's type, counts reads of other clients' windows.
+ */
 static __always_inline int x_read(__u32 api, __u32 xid)
+{
+	if (!is_self() && classify_xid(xid) == SPHINX_TARGET_ROOT)
+		count_capture(api, SPHINX_TARGET_ROOT, xid);
+	return 0;
+}
+
+/* Naming a window's pixmap is always about a window: root or foreign. */
+static __always_inline int x_name_pixmap(__u32 api, __u32 xid)
 {
 	__u32 target;
 
 	if (is_self())
 		return 0;
 	target = classify_xid(xid);
-	/* A client reading its own pixmaps is drawing, not capturing. */
 	if (target == SPHINX_TARGET_ROOT || target == SPHINX_TARGET_WINDOW)
 		count_capture(api, target, xid);
 	return 0;
@@ -471,13 +486,13 @@ int BPF_KPROBE(xcb_copy_area, void *c, __u32 src, __u32 dst)
 SEC("uprobe")
 int BPF_KPROBE(xcb_composite_name_window_pixmap, void *c, __u32 window)
 {
-	return x_read(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP, window);
+	return x_name_pixmap(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP, window);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(xcb_composite_name_window_pixmap_checked, void *c, __u32 window)
 {
-	return x_read(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED, window);
+	return x_name_pixmap(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED, window);
 }
 
 SEC("uprobe")
@@ -505,25 +520,22 @@ int BPF_KPROBE(x_shm_get_image, void *dpy, unsigned long d)
 }
 
 /*
- * A standing damage watch on root is how damage-driven recorders (GStreamer
- * ximagesrc, recordMyDesktop, Chromium) wait for changes: set-up of a
- * recording even while the screen is still. Reported once per process.
+ * Recording set-up, reported once per process: a standing damage watch on
+ * root is how damage-driven recorders (GStreamer ximagesrc, recordMyDesktop,
+ * Chromium) wait for changes, and a steady cursor-image poll is how
+ * recorders draw the pointer — both mark a recording even while the screen
+ * is still and grabs are rare.
  */
-static __always_inline int damage_create(__u32 api, __u32 drawable)
+static __always_inline void report_setup(struct proc_state *st, __u32 api, __u32 drawable)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sphinx_capture_event *e;
-	struct proc_state *st;
 
-	if (is_self() || classify_xid(drawable) != SPHINX_TARGET_ROOT)
-		return 0;
-	st = proc_state_get(tgid);
-	if (!st || st->damage_root)
-		return 0;
+	if (st->damage_root)
+		return;
 	st->damage_root = 1;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
-		return 0;
+		return;
 	fill_hdr(&e->hdr, SPHINX_EV_DAMAGE);
 	e->api = api;
 	e->target = SPHINX_TARGET_ROOT;
@@ -533,7 +545,53 @@ static __always_inline int damage_create(__u32 api, __u32 drawable)
 	e->width = e->height = 0;
 	e->_pad = 0;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int damage_create(__u32 api, __u32 drawable)
+{
+	struct proc_state *st;
+
+	if (is_self() || classify_xid(drawable) != SPHINX_TARGET_ROOT)
+		return 0;
+	st = proc_state_get(bpf_get_current_pid_tgid() >> 32);
+	if (st)
+		report_setup(st, api, drawable);
 	return 0;
+}
+
+/* 15 cursor images within 2 s: a recorder's frame loop (15-30/s seen). */
+#define CURSOR_POLL_CALLS	15
+#define CURSOR_POLL_WINDOW_NS	2000000000ull
+
+static __always_inline int cursor_poll(__u32 api)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct proc_state *st;
+
+	if (is_self())
+		return 0;
+	st = proc_state_get(bpf_get_current_pid_tgid() >> 32);
+	if (!st || st->damage_root)
+		return 0;
+	if (now - st->cursor_first_ns > CURSOR_POLL_WINDOW_NS) {
+		st->cursor_first_ns = now;
+		st->cursor_calls = 0;
+	}
+	if (++st->cursor_calls >= CURSOR_POLL_CALLS)
+		report_setup(st, api, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_fixes_get_cursor_image)
+{
+	return cursor_poll(SPHINX_API_X_FIXES_GET_CURSOR_IMAGE);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_xfixes_get_cursor_image)
+{
+	return cursor_poll(SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE);
 }
 
 SEC("uprobe")
@@ -754,12 +812,37 @@ int BPF_KPROBE(x_server_copy_area, void *src, void *dst)
 	return x_server_read(SPHINX_API_XSERVER_COPY_AREA, src);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture)
+static __always_inline int x_server_render(__u32 api, void *src_picture)
 {
 	void *drawable = NULL;
 
+	/* Solid fills and gradients have no drawable. */
 	if (!src_picture || bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
 		return 0;
-	return x_server_read(SPHINX_API_XSERVER_COMPOSITE, drawable);
+	return x_server_read(api, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture)
+{
+	return x_server_render(SPHINX_API_XSERVER_COMPOSITE, src_picture);
+}
+
+/* The glamor (GL) paths of Xorg's modesetting driver and Xwayland. */
+SEC("uprobe")
+int BPF_KPROBE(x_server_glamor_get_image, void *drawable)
+{
+	return x_server_read(SPHINX_API_XSERVER_GLAMOR_GET_IMAGE, drawable);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_glamor_copy_area, void *src, void *dst)
+{
+	return x_server_read(SPHINX_API_XSERVER_GLAMOR_COPY_AREA, src);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_server_glamor_composite, __u8 op, void *src_picture)
+{
+	return x_server_render(SPHINX_API_XSERVER_GLAMOR_COMPOSITE, src_picture);
 }

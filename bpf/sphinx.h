@@ -28,7 +28,8 @@ enum sphinx_event_type {
 	SPHINX_EV_EXIT,
 	SPHINX_EV_OPEN,		/* open of a path under a device prefix */
 	SPHINX_EV_CAPTURE,	/* a counted capture call (API or device ioctl) */
-	SPHINX_EV_DAMAGE,	/* standing damage watch on root: recording set-up */
+	SPHINX_EV_DAMAGE,	/* recording set-up: a damage watch on root, or a
+				 * steady cursor-image poll */
 };
 
 /* What was called. Names in agent/api_names.c, in this order. */
@@ -54,6 +55,11 @@ enum sphinx_api {
 	SPHINX_API_XSERVER_GET_IMAGE,		/* fbGetImage in the X server */
 	SPHINX_API_XSERVER_COPY_AREA,		/* fbCopyArea */
 	SPHINX_API_XSERVER_COMPOSITE,		/* CompositePicture (RENDER) */
+	SPHINX_API_XSERVER_GLAMOR_GET_IMAGE,	/* glamor_get_image (Xorg/Xwayland GL) */
+	SPHINX_API_XSERVER_GLAMOR_COPY_AREA,	/* glamor_copy_area */
+	SPHINX_API_XSERVER_GLAMOR_COMPOSITE,	/* glamor_composite */
+	SPHINX_API_X_FIXES_GET_CURSOR_IMAGE,	/* a steady rate marks a recorder */
+	SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE,
 	SPHINX_API__MAX,
 };
 

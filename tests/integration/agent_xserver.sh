@@ -14,7 +14,7 @@ XPID=$(pgrep -n -x Xvfb)
 
 check "agent starts" start_agent xs --policy "$ROOT/policy/default"
 check "xserver layer attached to the running Xvfb" \
-	grep -q "xserver layer: 4 of 4 probes attached in /usr/bin/Xvfb" "$AGENT_LOG"
+	grep -q "xserver layer: [4-9] of [0-9]* probes attached in /usr/bin/Xvfb" "$AGENT_LOG"
 
 /usr/bin/python3 "$GRAB" 20 root & pid=$!
 line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
