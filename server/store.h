@@ -61,6 +61,7 @@ struct capture {
 	const char *exe;
 	const char *argv_json;
 	const char *rule_id, *rule_title, *layer;
+	const char *detail_json;	/* {"api","target","attempt","action"} as the agent sent them, or NULL */
 	int64_t pid;
 	int64_t at;		/* begin: start; end: end */
 	int64_t duration_ms;	/* end only */

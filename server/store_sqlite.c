@@ -75,6 +75,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX recordings_user ON recordings(user_id, end_at);"
 	"CREATE TABLE recording_meetings(recording_id INTEGER NOT NULL REFERENCES recordings(id),"
 	" meeting_id INTEGER NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id)) WITHOUT ROWID;",
+	/* 2: what else the agent reports about a capture (api, target, attempt, action) */
+	"ALTER TABLE recordings ADD COLUMN detail TEXT;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -755,17 +757,18 @@ static int sq_agent_event_claim(struct store *s, int64_t machine_id, const char 
 #define REC_COLS \
 	"SELECT r.id, r.user_id, u.name, r.local_user, r.kind, r.program, r.exe, r.argv AS argv_json, r.pid," \
 	" r.rule_id, r.rule_title, r.layer, r.start_at, r.end_at, r.duration_ms, r.calls, r.machine_id," \
+	" r.detail AS detail_json," \
 	" m.name AS machine FROM recordings r LEFT JOIN users u ON u.id = r.user_id" \
 	" LEFT JOIN machines m ON m.id = r.machine_id "
 
 static int sq_recording_begin(struct store *s, const struct capture *c, int64_t *ret_id)
 {
 	int r = exec_(s, "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
-		      " rule_id, rule_title, layer, start_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		      " rule_id, rule_title, layer, start_at, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		      " ON CONFLICT(machine_id, capture) DO NOTHING",
-		      "isIsssssisssi",
+		      "isIsssssisssis",
 		      c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
-		      c->exe, c->argv_json, c->pid, c->rule_id, c->rule_title, c->layer, c->at);
+		      c->exe, c->argv_json, c->pid, c->rule_id, c->rule_title, c->layer, c->at, c->detail_json);
 	if (r < 0)
 		return r;
 	int err;
@@ -785,7 +788,7 @@ static int sq_recording_end(struct store *s, const struct capture *c, int64_t *r
 		.machine_id = c->machine_id, .user_id = c->user_id, .local_user = c->local_user,
 		.capture = c->capture, .kind = c->kind, .program = c->program, .exe = c->exe,
 		.argv_json = c->argv_json, .rule_id = c->rule_id, .rule_title = c->rule_title,
-		.layer = c->layer, .pid = c->pid,
+		.layer = c->layer, .pid = c->pid, .detail_json = c->detail_json,
 		.at = c->at - (c->duration_ms > 0 ? c->duration_ms : 0) }, &id);
 	if (r < 0)
 		return r;

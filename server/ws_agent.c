@@ -9,6 +9,9 @@
 #include "server.h"
 #include "ws_agent.h"
 
+/* stored argv JSON is cut to this many bytes */
+#define ARGV_MAX 16384
+
 static struct conn *agents;
 static size_t nagents;
 
@@ -202,22 +205,52 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 		rule_id = str_field(rule, "id", 128, false, &bad);
 		rule_title = str_field(rule, "title", 256, false, &bad);
 	}
+	/* "auto" is a policy kind the agent should have resolved; count it as a recording, never lose it */
+	if (!bad && kind && strcmp(kind, "auto") == 0)
+		kind = "recording";
 	if (!bad && kind && strcmp(kind, "recording") && strcmp(kind, "screenshot"))
 		bad = "kind";
 	if (!bad && ts && !json_is_integer(ts))
 		bad = "ts";
 	if (!bad && argv && !json_is_array(argv))
 		bad = "argv";
+	/* evidence the agent adds: which API, which target, an attempt only, alert or kill */
+	json_t *detail = json_object();
+	static const char *const extra[] = { "api", "target", "action" };
+	for (size_t i = 0; !bad && i < sizeof(extra) / sizeof(extra[0]); i++) {
+		const char *v = str_field(msg, extra[i], 256, false, &bad);
+		if (v)
+			json_object_set_new(detail, extra[i], json_string(v));
+	}
+	if (json_is_boolean(json_object_get(msg, "attempt")))
+		json_object_set(detail, "attempt", json_object_get(msg, "attempt"));
 	if (bad) {
 		char m[96];
+		json_decref(detail);
 		snprintf(m, sizeof(m), "capture event: missing or invalid \"%s\"", bad);
-		return conn_error(c, "bad_message", m);
+		/* the id (when readable) lets the agent drop an event the server will never accept */
+		return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s?}", "type", "error", "v", 1, "code",
+						   "bad_message", "message", m, "id", id && strlen(id) <= 128 ? id : NULL));
 	}
+	char *detail_json = json_object_size(detail) ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
 	if (argv) {
 		argv_json = json_dumps(argv, JSON_COMPACT);
-		if (argv_json && strlen(argv_json) > 16384) {
+		if (argv_json && strlen(argv_json) > ARGV_MAX) {
+			/* keep what fits: evidence is never refused for being long */
+			json_t *cut = json_array(), *a;
+			size_t i, total = 0;
+			json_array_foreach(argv, i, a) {
+				size_t n = json_is_string(a) ? json_string_length(a) + 4 : 8;
+				if (total + n > ARGV_MAX - 64)
+					break;
+				total += n;
+				json_array_append(cut, a);
+			}
+			json_array_append_new(cut, json_string("[argv truncated]"));
 			free(argv_json);
-			return conn_error(c, "bad_message", "capture event: argv over 16 KiB");
+			argv_json = json_dumps(cut, JSON_COMPACT);
+			json_decref(cut);
 		}
 	}
 	int64_t at = ts && json_integer_value(ts) > 0 ? json_integer_value(ts) / 1000000 : now_ms();
@@ -226,7 +259,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	struct capture cap = {
 		.machine_id = c->agent->machine_id, .user_id = map_user(user), .local_user = user, .capture = capture,
 		.kind = kind, .program = comm, .exe = exe, .argv_json = argv_json, .rule_id = rule_id,
-		.rule_title = rule_title, .layer = layer, .at = at,
+		.rule_title = rule_title, .layer = layer, .at = at, .detail_json = detail_json,
 		.pid = json_is_integer(pid) ? json_integer_value(pid) : 0,
 		.duration_ms = json_is_integer(dur) && json_integer_value(dur) > 0 ? json_integer_value(dur) : 0,
 		.calls = json_is_integer(calls) ? json_integer_value(calls) : 0,
@@ -238,6 +271,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	if (r == 0) {
 		outbox_abort(&ob);
 		free(argv_json);
+		free(detail_json);
 		return ack(c, id, true);
 	}
 	if (r > 0)
@@ -248,6 +282,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	if (r < 0)
 		goto fail;
 	free(argv_json);
+	free(detail_json);
 	if (!cap.user_id)
 		log_warn("agent: machine '%s': capture by local user '%s' matches no account (agent_user_map = %s)",
 			 c->agent->machine, user ? user : "", srv->cfg->agent_user_map);
@@ -256,6 +291,7 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 	return ack(c, id, false);
 fail:
 	free(argv_json);
+	free(detail_json);
 	log_err("agent: machine '%s': event %s not stored: %s", c->agent->machine, id, strerror(-r));
 	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", "error", "v", 1, "code", "store_failed",
 					   "message", "event not stored; send it again", "id", id));

@@ -146,6 +146,17 @@ test('screenshot kind and hostile fields', async () => {
     ag.send(ev);
     eq((await ag.next('error')).code, 'bad_message', what);
   }
+  const long = captureEvent('capture.begin', 13, { pid: 999, extra: { argv: Array.from({ length: 3000 }, (_, i) => 'arg' + i),
+    api: 'XShmGetImage', target: 'root', attempt: false, action: 'alert', kind: 'auto' } });
+  ag.send(long);
+  eq((await ag.next('ack')).id, long.id, 'long argv accepted (cut), kind auto counted as a recording');
+  const rb = await lo.next('recording.begin');
+  eq(rb.recording.kind, 'recording', 'auto -> recording');
+  const stored = (await olga.req('GET', `/api/meetings/${code}/recordings`)).json.recordings.find((r) => r.id === rb.recording.id);
+  eq(stored.argv[stored.argv.length - 1], '[argv truncated]', 'argv cut');
+  eq(stored.detail, { api: 'XShmGetImage', target: 'root', action: 'alert', attempt: false }, 'agent detail kept');
+  ag.send(Object.assign(captureEvent('capture.begin', 14), { kind: 'movie' }));
+  eq((await ag.next('error')).id, captureEvent('capture.begin', 14).id, 'bad_message names the id so the agent can drop it');
   ag.send('{"type":');
   eq((await ag.next('error')).code, 'bad_json', 'bad json');
   ag.send({ type: 'capture.middle', v: 1 });
