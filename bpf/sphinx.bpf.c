@@ -683,12 +683,14 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 #define X_CLIENT_MASK		48
 #define X_CLIENT_INDEX		52
 #define X_CLIENT_MAJOR_OP	54
+#define X_CLIENT_MINOR_OP	55
 #define X_DRAWABLE_WINDOW	0
 #define X_DRAWABLE_ID		4
 #define X_REQ_COPY_AREA		62
 #define X_REQ_COPY_PLANE	63
 #define X_REQ_GET_IMAGE		73
 #define X_FIRST_EXTENSION	128
+#define X_RENDER_COMPOSITE	8	/* minor opcode of RENDER's Composite */
 
 struct x_dispatch {
 	__u64 client;		/* ClientPtr being served */
@@ -749,6 +751,27 @@ static __always_inline __u32 peer_of_fd(int fd, __u32 *uid)
 }
 
 /*
+ * Did the request being served ask for these pixels, or is the server doing
+ * its own housekeeping inside it (a compositing manager's redirect makes the
+ * server copy from root; a window manager's requests repaint)? Image reads
+ * come from GetImage or an extension (MIT-SHM); copies only from the core
+ * CopyArea/CopyPlane requests; RENDER only from its Composite request.
+ */
+static __always_inline bool client_asked_for(__u32 api, __u8 major, __u8 minor)
+{
+	switch (api) {
+	case SPHINX_API_XSERVER_COPY_AREA:
+	case SPHINX_API_XSERVER_GLAMOR_COPY_AREA:
+		return major == X_REQ_COPY_AREA || major == X_REQ_COPY_PLANE;
+	case SPHINX_API_XSERVER_COMPOSITE:
+	case SPHINX_API_XSERVER_GLAMOR_COMPOSITE:
+		return major >= X_FIRST_EXTENSION && minor == X_RENDER_COMPOSITE;
+	default:
+		return major == X_REQ_GET_IMAGE || major >= X_FIRST_EXTENSION;
+	}
+}
+
+/*
  * A read or copy from @drawable in the request being served: counted once
  * per request when its source is a window that is a root (server-owned XID)
  * or another client's; the client's own windows and all pixmaps are not.
@@ -757,7 +780,7 @@ static __always_inline int x_server_read(__u32 api, void *drawable)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 mask = 0, id = 0, client_bits, target, peer, uid = 0;
-	__u8 type = 0xff, major = 0;
+	__u8 type = 0xff, major = 0, minor = 0;
 	__s16 index = -1;
 	void *os = NULL;
 	struct x_dispatch *d;
@@ -773,13 +796,12 @@ static __always_inline int x_server_read(__u32 api, void *drawable)
 	bpf_probe_read_user(&mask, 4, (void *)d->client + X_CLIENT_MASK);
 	bpf_probe_read_user(&index, 2, (void *)d->client + X_CLIENT_INDEX);
 	bpf_probe_read_user(&major, 1, (void *)d->client + X_CLIENT_MAJOR_OP);
+	bpf_probe_read_user(&minor, 1, (void *)d->client + X_CLIENT_MINOR_OP);
 	/* A server built with another ClientRec layout: attribute nothing
 	 * rather than the wrong process. */
 	if (index <= 0 || (__u32)index != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
 		return 0;
-	/* Only requests that read pixels: not the server's own housekeeping. */
-	if (major != X_REQ_GET_IMAGE && major != X_REQ_COPY_AREA &&
-	    major != X_REQ_COPY_PLANE && major < X_FIRST_EXTENSION)
+	if (!client_asked_for(api, major, minor))
 		return 0;
 	client_bits = id >> SPHINX_X_CLIENT_SHIFT_DEFAULT;
 	if (client_bits == 0)
