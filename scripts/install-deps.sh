@@ -14,7 +14,9 @@ TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
  imagemagick scrot python3-xlib procps psmisc jq libxcb-composite0
  libpipewire-0.3-dev libspa-0.2-dev libpipewire-0.3-modules
- libx11-dev libxext-dev libxrender-dev libxdamage-dev"
+ libx11-dev libxext-dev libxrender-dev libxdamage-dev libxcb-xfixes0
+ byzanz recordmydesktop maim mpv xterm openbox picom x11vnc xtightvncviewer
+ pipewire-bin curl openssl"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"
