@@ -39,7 +39,8 @@ for p in $AGENT_PKG $SERVER_PKG; do
 done
 chmod 0755 "$TMP"
 purge_all() { dpkg --purge $AGENT_PKG $SERVER_PKG >/dev/null 2>&1; }
-trap 'purge_all; [ -n "${KEEP_TMP:-}" ] && TMP=/nonexistent; cleanup' EXIT
+# KEEP_TMP=1 keeps the build directories for a look afterwards.
+trap 'purge_all; [ -n "${KEEP_TMP:-}" ] && { diag "kept $TMP"; TMP=/nonexistent; }; cleanup' EXIT
 
 # ----------------------------------------------------------------- build
 # The committed tree (git archive HEAD), so edits in progress elsewhere in
@@ -90,7 +91,7 @@ check "the build made both binary packages" test -f "$(deb v1 $AGENT_PKG "$V1")"
 check_sh "the work tree is untouched (no debian/build, debian/tmp)" \
 	'[ ! -e "$ROOT/debian/build" ] && [ ! -e "$ROOT/debian/tmp" ]'
 
-lintian --no-tag-display-limit "$TMP"/v1/*.changes >"$TMP/lintian.out" 2>&1
+lintian --tag-display-limit 0 "$TMP"/v1/*.changes >"$TMP/lintian.out" 2>&1
 sed 's/^/# lintian: /' "$TMP/lintian.out" | grep -v 'running with root' 
 check_sh "lintian: no errors" '! grep -q "^E:" "$TMP/lintian.out"'
 check_sh "lintian: no warnings" '! grep -q "^W:" "$TMP/lintian.out"'
