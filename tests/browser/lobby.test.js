@@ -98,6 +98,9 @@ step('chromium starts headless with fake media devices', async () => {
 });
 
 step('sign-in page: a wrong password is refused in words, in place', async () => {
+	await olga.page.goto(URL0 + '/');
+	await olga.page.waitForSelector('#login-username', { timeout: T });
+	await shot(olga.page, 'signin.png');
 	await signIn(olga, 'not-the-password');
 	const err = olga.page.locator('#login-error');
 	await err.waitFor({ state: 'visible', timeout: T });
@@ -110,6 +113,7 @@ step('organiser signs in with a local account and sees the home page', async () 
 	await olga.page.press('#login-password', 'Enter');
 	await olga.page.waitForSelector('h1:has-text("Your meetings")', { timeout: T });
 	assert(/Olga Organiser/.test(await olga.page.innerText('#topbar-user')), 'name in the top bar');
+	await shot(olga.page, 'home.png');
 });
 
 step('organiser creates an in-app meeting and lands in its lobby', async () => {
@@ -187,7 +191,8 @@ step('chat both ways', async () => {
 step('recording: the attendee\'s card turns red, names the program, and a notice appears within a second', async () => {
 	agent = new Agent();
 	await agent.opened;
-	agent.send({ type: 'hello', v: 1, machine: 'lab-12', boot_id: 'b00t-browser', agent_version: 'test', layers: ['exec'] });
+	// "users": the local users with a graphical session on the machine (makes alice monitored)
+	agent.send({ type: 'hello', v: 1, machine: 'lab-12', boot_id: 'b00t-browser', agent_version: 'test', layers: ['exec'], users: ['alice'] });
 	await agent.next('welcome');
 	const t0 = Date.now();
 	const ev = agent.capture('capture.begin', 'alice');
@@ -215,6 +220,25 @@ step('recording end: the card is normal again and the chat says so', async () =>
 	await agent.next('ack');
 	await olga.page.waitForSelector('#feed .notice:has-text("Alice Attendee stopped recording")', { timeout: T });
 	await olga.page.waitForFunction(() => !document.querySelector('#people li.card.recording'), null, { timeout: T });
+});
+
+step('monitored / unmonitored: shown on the attendee\'s card in words, with a notice to the organiser', async () => {
+	// alice is reported by the agent's hello (users: ["alice"]): monitored
+	const card = await cardOf(olga.page, 'Alice Attendee');
+	await card.locator('.badge:has-text("Monitored")').waitFor({ timeout: 3000 }).catch(() => {
+		throw new Error('no "Monitored" badge: the server does not send the attendee field "monitored" or the "monitor" event yet (docs/protocol.md)');
+	});
+	assert((await card.getAttribute('data-monitored')) === 'true', 'data-monitored=true');
+	// the agent goes away: alice is no longer monitored, at once, for everyone
+	agent.close();
+	await card.locator('.badge:has-text("Unmonitored")').waitFor({ timeout: T });
+	assert(/agent on their computer disconnected/.test(await card.innerText()), `reason in words: ${await card.innerText()}`);
+	assert(await card.evaluate((el) => el.classList.contains('unmonitored')), 'amber card');
+	await (await cardOf(alice.page, 'Alice Attendee (you)')).locator('.badge:has-text("Unmonitored")').waitFor({ timeout: T });
+	await olga.page.waitForSelector('#feed .notice.warn:has-text("Alice Attendee is no longer monitored")', { timeout: T });
+	assert(await alice.page.locator('#feed .notice:has-text("no longer monitored")').count() === 0, 'the notice is for organisers');
+	assert(await olga.page.locator('#people .card:has-text("Olga Organiser") .badge:has-text("monitored")').count() === 0, 'no badge on organisers');
+	await shot(olga.page, 'lobby-unmonitored.png');
 });
 
 step('the lobby reconnects by itself after the server restarts, and nothing is lost', async () => {
@@ -338,23 +362,37 @@ step('ban: the attendee is sent home, told why, and cannot rejoin', async () => 
 	await a.waitForSelector('#lobby-error:has-text("banned")', { timeout: T });
 });
 
-step('monitored / unmonitored is shown on the cards', async () => {
-	// The server side of this (attendee field "monitored" and the "monitor"
-	// event) belongs to the integration work; see the check below.
-	const proto = fs.readFileSync(path.resolve(__dirname, '../../docs/protocol.md'), 'utf8');
-	if (!/`monitor`/.test(proto) || /Reserved for a later version: a per-attendee `monitored`/.test(proto))
-		throw new Error('the server does not send "monitored" yet (docs/protocol.md still lists it as reserved): nothing to show');
-	const has = await olga.page.locator('#people li.card[data-monitored]').count();
-	assert(has > 0, 'cards carry data-monitored');
-	assert(await olga.page.locator('#people .badge:has-text("Unmonitored")').count() > 0, 'an unmonitored person is marked in words');
-});
-
 step('organiser ends the meeting and lands on its details', async () => {
 	const o = olga.page;
 	await o.click('#end-meeting');
 	await o.click('dialog[open] button[type=submit]');
 	await o.waitForURL(new RegExp(`#/m/${code}/details$`), { timeout: T });
 	await o.waitForSelector('.details-meta:has-text("Ended")', { timeout: T });
+});
+
+step('external meeting: the lobby links to it; a link the server refuses is explained in words; projector size', async () => {
+	const p = olga.page;
+	await p.goto(URL0 + '/#/');
+	await p.waitForSelector('#create-title', { timeout: T });
+	await p.fill('#create-title', 'Seminar on Meet');
+	await p.check('#where-link');
+	await p.fill('#create-link', 'https://meet.google.com/abc-"defg');
+	await p.click('#create-panel button[type=submit]');
+	const err = p.locator('#create-error');
+	await err.waitFor({ state: 'visible', timeout: T });
+	const t = await err.innerText();
+	assert(/link/i.test(t) && !/HTTP 400/.test(t), `server's reason shown: ${t}`);
+	await p.fill('#create-link', 'https://meet.google.com/abc-defg-hij');
+	await p.click('#create-panel button[type=submit]');
+	await p.waitForSelector('#external-link', { timeout: T });
+	assert((await p.getAttribute('#external-link', 'href')) === 'https://meet.google.com/abc-defg-hij', 'link');
+	assert(/Open Google Meet/.test(await p.innerText('#external-link')), 'names the service');
+	assert(await p.locator('#call').count() === 0, 'no in-app call');
+	await p.setViewportSize({ width: 1920, height: 1080 });
+	await p.waitForSelector('#conn-state:has-text("Live")', { timeout: T });
+	const fs0 = await p.evaluate(() => getComputedStyle(document.documentElement).fontSize);
+	assert(fs0 === '18px', `larger text on a projector-size screen: ${fs0}`);
+	await shot(p, 'lobby-external-1920.png');
 });
 
 step('no script errors in the pages', async () => {

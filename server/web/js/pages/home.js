@@ -17,7 +17,8 @@ export async function render(main, params, app) {
 
 	const lists = h('div', { class: 'stack' });
 	const forms = h('div', { class: 'stack' }, joinPanel(app), createPanel(app));
-	main.append(h('div', { class: 'grid-2' }, h('div', null, lists), h('div', null, forms)));
+	/* joining by code comes first: it is what most people open the app for */
+	main.append(h('div', { class: 'home-grid' }, h('div', null, forms), h('div', null, lists)));
 
 	let data;
 	try {

@@ -284,8 +284,12 @@ class Lobby {
 					recs.set(r.id, r);
 			this.people.set(p.id, Object.assign({}, p, { recordings: recs }));
 		}
-		for (const c of s.chat || [])
-			this.addChat(c.id, c.user_id, c.name, c.text, c.at);
+		for (const c of s.chat || []) {
+			if (c.kind === 'system')
+				this.addSystem(c.id, c.text, c.at);
+			else
+				this.addChat(c.id, c.user_id, c.name, c.text, c.at);
+		}
 		this.updateHeader();
 		this.renderPeople();
 		if (this.call) {
@@ -303,6 +307,10 @@ class Lobby {
 		if (!p) {
 			p = { id: u.id, name: u.name, picture: u.picture || null, organiser: !!u.organiser, banned: false,
 				online: false, recordings: new Map() };
+			if (typeof u.monitored === 'boolean') {
+				p.monitored = u.monitored;
+				p.monitor_reason = u.monitor_reason || null;
+			}
 			this.people.set(u.id, p);
 		}
 		return p;
@@ -315,7 +323,10 @@ class Lobby {
 		const live = e.offset > this.snapOffset;
 		const key = `e${e.offset}`;
 		if (e.type === 'chat') {
-			this.addChat(e.id, e.user.id, e.user.name, e.text, e.ts);
+			if (e.kind === 'system' || !e.user)
+				this.addSystem(e.id, e.text, e.ts);
+			else
+				this.addChat(e.id, e.user.id, e.user.name, e.text, e.ts);
 			return;
 		}
 		const n = notice(e, this.you);
@@ -330,6 +341,10 @@ class Lobby {
 			p.online = true;
 			if (e.user.organiser)
 				p.organiser = true;
+			if (typeof e.user.monitored === 'boolean') {
+				p.monitored = e.user.monitored;
+				p.monitor_reason = e.user.monitor_reason || null;
+			}
 			break;
 		}
 		case 'leave': {
@@ -374,7 +389,7 @@ class Lobby {
 		case 'monitor': {
 			const p = this.person(e.user);
 			p.monitored = !!e.monitored;
-			p.monitorReason = e.reason || null;
+			p.monitor_reason = e.monitored ? null : e.reason || null;
 			break;
 		}
 		case 'meeting.end':
@@ -399,6 +414,17 @@ class Lobby {
 			h('time', { class: 'when', datetime: isoTime(at) }, clock(at)),
 			h('div', { class: 'text' }, text));
 		this.addFeed({ key, at, node });
+	}
+
+	/* A system chat row (e.g. "Alice is no longer monitored …"), sent by the server to organisers. */
+	addSystem(id, text, at) {
+		const key = `c${id}`;
+		if (this.feedKeys.has(key))
+			return;
+		const warn = /no longer monitored|not monitored/i.test(text);
+		this.addFeed({ key, at, node: noticeNode({ kind: warn ? 'warn' : '', icon: warn ? 'shieldOff' : 'shield', text: String(text).replace(/\.$/, '') }, at) });
+		if (warn && this.synced)
+			this.alertRegion.textContent = text;
 	}
 
 	addFeed(item) {
@@ -464,15 +490,18 @@ class Lobby {
 			p.online ? 'Online' : 'Offline'));
 		if (p.organiser)
 			badges.append(h('span', { class: 'badge' }, icon('crown'), 'Organiser'));
-		if (p.monitored === true)
-			badges.append(h('span', { class: 'badge badge-ok', title: 'An agent watches the computer this person uses' }, icon('shield'), 'Monitored'));
-		else if (p.monitored === false)
-			badges.append(h('span', { class: 'badge badge-warn', title: p.monitorReason || 'No agent reports for this person: a recording would not be seen' },
-				icon('shieldOff'), 'Unmonitored'));
-		const li = h('li', { class: `card ${rec ? 'recording' : p.online ? 'online' : 'offline'}`, 'data-user': String(p.id),
+		/* organisers are not watched: the badge is about attendees */
+		const watch = !p.organiser && typeof p.monitored === 'boolean';
+		if (watch && p.monitored)
+			badges.append(h('span', { class: 'badge badge-ok' }, icon('shield'), 'Monitored'));
+		else if (watch)
+			badges.append(h('span', { class: 'badge badge-warn' }, icon('shieldOff'), 'Unmonitored'));
+		const unwatched = watch && !p.monitored && p.online;
+		const li = h('li', { class: `card ${rec ? 'recording' : unwatched ? 'unmonitored' : p.online ? 'online' : 'offline'}`, 'data-user': String(p.id),
 			'data-recording': rec ? 'true' : 'false', 'data-monitored': p.monitored === undefined ? null : String(p.monitored) },
 			avatar(p),
-			h('div', null, h('div', { class: 'name' }, p.name || 'Unnamed', me ? ' (you)' : ''), badges));
+			h('div', null, h('div', { class: 'name' }, p.name || 'Unnamed', me ? ' (you)' : ''), badges,
+				watch && !p.monitored ? h('div', { class: 'small monitor-why' }, monitorWhy(p.monitor_reason)) : null));
 		if (rec) {
 			const lines = [...p.recordings.values()].map((r) => {
 				const what = r.kind === 'screenshot' ? `Took a screenshot with ${r.program || 'an unknown program'}`
@@ -494,6 +523,9 @@ class Lobby {
 			}
 		}
 		if (this.you.organiser && !me && !p.organiser)
+			actions.push(button('Make organiser', { icon: 'crown', class: 'btn btn-small', 'aria-label': `Make ${p.name} an organiser`,
+				'data-focus-key': `org-${p.id}`, onclick: () => this.makeOrganiser(p) }));
+		if (this.you.organiser && !me && !p.organiser)
 			actions.push(button('Ban', { icon: 'ban', class: 'btn btn-small btn-danger', 'aria-label': `Ban ${p.name}`,
 				'data-focus-key': `ban-${p.id}`, onclick: () => this.confirmBan(p) }));
 		if (actions.length)
@@ -502,9 +534,9 @@ class Lobby {
 	}
 
 	/* ------------------------------------------------------------ dialogs */
-	dialog(titleText, body, confirmLabel, onConfirm) {
+	dialog(titleText, body, confirmLabel, onConfirm, danger = true) {
 		const err = h('div', { class: 'form-error', role: 'alert', hidden: true });
-		const ok = h('button', { type: 'submit', class: 'btn btn-danger-solid' }, confirmLabel);
+		const ok = h('button', { type: 'submit', class: danger ? 'btn btn-danger-solid' : 'btn btn-primary' }, confirmLabel);
 		const cancel = h('button', { type: 'button', class: 'btn' }, 'Cancel');
 		const id = `dlg-${Math.random().toString(36).slice(2)}`;
 		const form = h('form', { method: 'dialog' }, h('h2', { id }, titleText), body, err, h('div', { class: 'form-actions' }, ok, cancel));
@@ -537,6 +569,11 @@ class Lobby {
 			h('p', null, `${p.name} will be removed from this meeting now and cannot join it again.`),
 			h('div', { class: 'field' }, h('label', { for: 'ban-reason' }, 'Reason (optional, shown to them)'), reason),
 		], 'Ban', () => api('POST', `/api/meetings/${this.code}/bans`, { user_id: p.id, reason: reason.value.trim() || undefined }));
+	}
+
+	makeOrganiser(p) {
+		this.dialog(`Make ${p.name} an organiser?`, h('p', null, `${p.name} will be able to ban people, end the meeting and read the attendance and the recording log.`),
+			'Make organiser', () => api('POST', `/api/meetings/${this.code}/organisers`, { user_id: p.id }), false);
 	}
 
 	confirmEnd() {
@@ -613,7 +650,7 @@ class Lobby {
 				text = 'The organiser is not in the lobby yet.';
 			else
 				text = 'Waiting for the organiser’s video…';
-			stage.append(h('div', { class: 'video-main', id: 'main-video' }, h('p', { class: 'video-placeholder' }, text)));
+			stage.append(h('div', { class: 'video-main empty', id: 'main-video' }, icon('camera', 'big'), h('p', { class: 'video-placeholder' }, text)));
 		}
 		const strip = h('div', { class: 'video-strip' });
 		if (call.local && call.local.getVideoTracks().length && mainId !== this.you.id)
@@ -697,6 +734,17 @@ class Lobby {
 	}
 }
 
+/* Words for the server's unmonitored reasons (docs/protocol.md). */
+function monitorWhy(reason) {
+	switch (reason) {
+	case 'no_agent': return 'No agent reports this person’s computer: a recording would not be seen.';
+	case 'shutdown': return 'The agent on their computer was stopped.';
+	case 'silent': return 'The agent on their computer went silent.';
+	case 'disconnected': return 'The agent on their computer disconnected.';
+	default: return reason ? `Not watched by an agent (${reason}).` : 'Not watched by an agent.';
+	}
+}
+
 function recording(p) { return !!(p.online && p.recordings && p.recordings.size); }
 
 function stateText(s) {
@@ -727,8 +775,7 @@ function notice(e, you) {
 	}
 	case 'ban': return { kind: 'warn', icon: 'ban', text: `${nm(e.user)} ${e.user.id === you.id ? 'were' : 'was'} banned by ${e.by ? e.by.name : 'an organiser'}${e.reason ? `: ${e.reason}` : ''}` };
 	case 'organiser.add': return { kind: '', icon: 'crown', text: `${e.by ? e.by.name : 'An organiser'} made ${nm(e.user)} an organiser` };
-	case 'monitor': return e.monitored ? { kind: '', icon: 'shield', text: `${nm(e.user)} ${e.user.id === you.id ? 'are' : 'is'} monitored again` }
-		: { kind: 'warn', icon: 'shieldOff', text: `${nm(e.user)} ${e.user.id === you.id ? 'are' : 'is'} not monitored${e.reason ? `: ${e.reason}` : ''}` };
+	/* monitor: the server adds its own system chat notice (organisers only) */
 	case 'meeting.end': return { kind: 'warn', icon: 'end', text: `${e.by ? e.by.name : 'An organiser'} ended the meeting` };
 	default: return null;
 	}
