@@ -138,6 +138,33 @@ static struct pending *pending_slot(int64_t now)
 	return oldest;	/* full: the oldest pending login is dropped */
 }
 
+/* A page load by a browser (Sec-Fetch-Mode: navigate), not an API client. */
+static bool browser_navigation(struct http_req *r)
+{
+	char mode[16];
+
+	return lws_hdr_custom_copy(r->wsi, mode, sizeof(mode), "sec-fetch-mode:", 15) > 0 && strcmp(mode, "navigate") == 0;
+}
+
+/*
+ * A browser that comes back from the issuer with a refusal lands on the web
+ * app's sign-in page, which shows the reason in words, rather than on a JSON
+ * document. API clients keep the JSON error.
+ */
+static int to_signin_page(struct http_req *r, const char *code, const char *why)
+{
+	_cleanup_free_ char *e_code = httpc_escape(code), *e_why = httpc_escape(why), *loc = NULL;
+
+	if (!e_code || !e_why || asprintf(&loc, "/#/signin?error=%s&message=%s", e_code, e_why) < 0)
+		return http_error(r, 500, "internal", "out of memory");
+	return http_redirect(r, loc);
+}
+
+static int fail(struct http_req *r, unsigned status, const char *code, const char *why)
+{
+	return browser_navigation(r) ? to_signin_page(r, code, why) : http_error(r, status, code, why);
+}
+
 int oidc_start(struct http_req *r, const char *arg)
 {
 	_cleanup_free_ char *url = NULL, *e_client = NULL, *e_redirect = NULL, *e_scope = NULL, *cookie = NULL;
@@ -147,9 +174,9 @@ int oidc_start(struct http_req *r, const char *arg)
 	int64_t now = now_ms();
 
 	if (!oidc_enabled())
-		return http_error(r, 404, "oidc_disabled", "OpenID Connect sign-in is not configured");
+		return fail(r, 404, "oidc_disabled", "OpenID Connect sign-in is not configured");
 	if (discover() < 0)
-		return http_error(r, 502, "oidc_unavailable", "the identity provider cannot be reached");
+		return fail(r, 502, "oidc_unavailable", "the identity provider cannot be reached");
 	/* only a local path may be the destination after sign-in (no open redirect) */
 	if (http_query(r, "return", ret, sizeof(ret)) < 0 || ret[0] != '/' || ret[1] == '/' || ret[1] == '\\' ||
 	    strpbrk(ret, "\r\n"))
@@ -259,7 +286,7 @@ static int refuse(struct http_req *r, unsigned status, const char *code, const c
 	log_warn("oidc: sign-in refused from %s: %s", ip, why);
 	if (clear)
 		http_add_header(r, "set-cookie:", clear);
-	return http_error(r, status, code, why);
+	return fail(r, status, code, why);
 }
 
 int oidc_callback(struct http_req *r, const char *arg)
@@ -276,7 +303,7 @@ int oidc_callback(struct http_req *r, const char *arg)
 	int st;
 
 	if (!oidc_enabled())
-		return http_error(r, 404, "oidc_disabled", "OpenID Connect sign-in is not configured");
+		return fail(r, 404, "oidc_disabled", "OpenID Connect sign-in is not configured");
 	if (http_query(r, "error", err, sizeof(err)) == 0)
 		return refuse(r, 401, "oidc_denied", "the identity provider returned an error");
 	if (http_query(r, "code", code, sizeof(code)) < 0 || http_query(r, "state", state, sizeof(state)) < 0)
@@ -291,7 +318,7 @@ int oidc_callback(struct http_req *r, const char *arg)
 	if (now_ms() - p.created > PENDING_TTL_MS)
 		return refuse(r, 400, "oidc_state", "sign-in took longer than 5 minutes; start again");
 	if (discover() < 0)
-		return http_error(r, 502, "oidc_unavailable", "the identity provider cannot be reached");
+		return fail(r, 502, "oidc_unavailable", "the identity provider cannot be reached");
 	redirect_uri(r, redirect, sizeof(redirect));
 	e_code = httpc_escape(code);
 	e_redirect = httpc_escape(redirect);

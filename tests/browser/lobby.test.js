@@ -395,6 +395,42 @@ step('external meeting: the lobby links to it; a link the server refuses is expl
 	await shot(p, 'lobby-external-1920.png');
 });
 
+step('"Sign in with <provider>" (OpenID Connect); a refused ID token is explained on the sign-in page', async () => {
+	// a second server, configured for the fake provider of the server tests
+	const { FakeOidc } = require('../node/fake_oidc');
+	const os = require('os');
+	const idp = await new FakeOidc().start();
+	const port = await new Promise((res) => { const x = require('net').createServer().listen(0, '127.0.0.1', () => { const p = x.address().port; x.close(() => res(p)); }); });
+	const data = fs.mkdtempSync(path.join(os.tmpdir(), 'sphinx-browser-oidc-'));
+	const base = `http://127.0.0.1:${port}`;
+	const srv = spawn(process.env.SPHINX_BIN, ['--data', data, '--port', String(port), '--bind', '127.0.0.1', '--web', path.resolve(__dirname, '../../server/web'),
+		'-o', `oidc_issuer=${idp.issuer}`, '-o', 'oidc_client_id=sphinx-test', '-o', 'oidc_client_secret=test-secret', '-o', `public_url=${base}`],
+	{ stdio: 'ignore' });
+	const u = await newUser('ada');
+	try {
+		for (let i = 0; i < 100; i++) { try { if ((await fetch(base + '/api/health')).ok) break; } catch (e) { /* not yet */ } await sleep(50); }
+		await u.page.goto(base + '/');
+		const btn = u.page.locator('#oidc-signin');
+		await btn.waitFor({ timeout: T });
+		assert(/Sign in with single sign-on/.test(await btn.innerText()), `button: ${await btn.innerText()}`);
+		await shot(u.page, 'signin-oidc.png');
+		idp.mode = 'wrong_aud';
+		await btn.click();
+		await u.page.waitForSelector('#signin-error', { timeout: T });
+		const t = await u.page.innerText('#signin-error');
+		assert(/Sign-in was refused: ID token refused: wrong audience/.test(t), `error in words: ${t}`);
+		idp.mode = 'ok';
+		await u.page.click('#oidc-signin');
+		await u.page.waitForSelector('h1:has-text("Your meetings")', { timeout: T });
+		assert(/Ada Lovelace/.test(await u.page.innerText('#topbar-user')), 'signed in as the provider\'s user');
+	} finally {
+		await u.ctx.close();
+		srv.kill('SIGTERM');
+		idp.stop();
+		fs.rmSync(data, { recursive: true, force: true });
+	}
+});
+
 step('no script errors in the pages', async () => {
 	const errs = [olga, alice, carol].filter(Boolean).flatMap((u) => u.page.errors.map((e) => `${u.name}: ${e}`));
 	assert(errs.length === 0, errs.join('\n'));

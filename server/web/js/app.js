@@ -46,7 +46,7 @@ export const app = {
 	/* Called by pages on a 401: remember where we were, go to sign-in. */
 	needSignIn() {
 		const here = location.hash.replace(/^#/, '') || '/';
-		if (here !== '/signin')
+		if (!here.startsWith('/signin'))
 			sessionStorage.setItem('sphinx.return', here);
 		setSession(null);
 		renderUser();
@@ -82,7 +82,10 @@ async function signOut() {
 }
 
 async function route() {
-	const path = location.hash.replace(/^#/, '') || '/';
+	const full = location.hash.replace(/^#/, '') || '/';
+	const q = full.indexOf('?');
+	const path = q < 0 ? full : full.slice(0, q);
+	app.query = new URLSearchParams(q < 0 ? '' : full.slice(q + 1));
 	let match = null, r;
 	for (r of routes) {
 		match = r.re.exec(path);
@@ -141,12 +144,18 @@ async function boot() {
 		}
 	}
 	renderUser();
+	/* back from an OpenID Connect sign-in (the server returns to "/"): go where we were */
+	const back = sessionStorage.getItem('sphinx.return');
+	if (currentUser() && back && (!location.hash || location.hash === '#/')) {
+		sessionStorage.removeItem('sphinx.return');
+		history.replaceState(null, '', '#' + back);
+	}
 	window.addEventListener('hashchange', route);
-	if (!currentUser() && location.hash.replace(/^#/, '') !== '/signin') {
+	if (!currentUser() && !/^#\/signin(\?|$)/.test(location.hash)) {
 		app.needSignIn();
 		return;
 	}
-	if (currentUser() && location.hash === '#/signin')
+	if (currentUser() && /^#\/signin(\?|$)/.test(location.hash))
 		location.hash = '/';
 	route();
 }

@@ -3,7 +3,7 @@
 // /auth/oidc/start) and the local account form; a sign-up form when the
 // server allows it (GET /api/config says which).
 import { api, ApiError } from '../api.js';
-import { button, h, setTitle, showError } from '../dom.js';
+import { h, sentence, setTitle, showError } from '../dom.js';
 import { icon } from '../icons.js';
 
 const providers = { google: 'Google', microsoft: 'Microsoft', oidc: 'single sign-on' };
@@ -21,6 +21,10 @@ export async function render(main, params, app) {
 	const box = h('div', { class: 'signin' });
 	box.append(h('h1', null, 'Sign in'),
 		h('p', { class: 'lead' }, 'Meetings and classes with an alert when someone records the screen.'));
+	/* the server sends a refused OpenID Connect sign-in back here: /#/signin?error=…&message=… */
+	if (app.query && app.query.get('error'))
+		box.append(h('div', { class: 'banner banner-error', role: 'alert', id: 'signin-error' }, icon('alert'),
+			h('p', null, `Sign-in was refused: ${sentence(app.query.get('message') || app.query.get('error'))}`)));
 	const f = app.takeFlash();
 	if (f)
 		box.append(h('div', { class: `banner banner-${f.kind}`, role: 'status' }, h('p', null, f.text)));
@@ -29,16 +33,15 @@ export async function render(main, params, app) {
 	box.append(panel);
 	if (cfg.oidc) {
 		const name = providers[cfg.oidc_provider] || cfg.oidc_provider || 'single sign-on';
-		const back = sessionStorage.getItem('sphinx.return') || '/';
 		/* The OIDC return path is a server path; the page to go back to stays in sessionStorage. */
 		panel.append(h('a', { class: 'btn btn-primary btn-block', id: 'oidc-signin',
-			href: `${cfg.oidc_start || '/auth/oidc/start'}?return=${encodeURIComponent('/')}`,
-			'data-return': back }, icon('key'), h('span', null, `Sign in with ${name}`)));
+			href: `${cfg.oidc_start || '/auth/oidc/start'}?return=${encodeURIComponent('/')}` },
+		icon('key'), h('span', null, `Sign in with ${name}`)));
 	}
 	if (cfg.local_auth) {
 		if (cfg.oidc)
 			panel.append(h('div', { class: 'or' }, 'or with a local account'));
-		panel.append(loginForm(app));
+		panel.append(loginForm(app, !cfg.oidc));
 		if (cfg.signup)
 			box.append(signupPanel(app));
 	}
@@ -47,13 +50,13 @@ export async function render(main, params, app) {
 	main.append(box);
 }
 
-function loginForm(app) {
+function loginForm(app, primary) {
 	const err = h('div', { class: 'form-error', role: 'alert', id: 'login-error', hidden: true });
 	const user = h('input', { type: 'text', id: 'login-username', name: 'username', autocomplete: 'username',
 		required: true, autocapitalize: 'none', spellcheck: 'false', 'aria-describedby': 'login-error' });
 	const pass = h('input', { type: 'password', id: 'login-password', name: 'password',
 		autocomplete: 'current-password', required: true, 'aria-describedby': 'login-error' });
-	const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign in');
+	const submit = h('button', { type: 'submit', class: primary ? 'btn btn-primary btn-block' : 'btn btn-block' }, 'Sign in');
 	const form = h('form', { 'aria-label': 'Sign in with a local account', novalidate: true },
 		h('div', { class: 'field' }, h('label', { for: 'login-username' }, 'Username'), user),
 		h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Password'), pass),
