@@ -85,7 +85,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # ------------------------------------------------------------------- agent
-AGENT_LIBS := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib jansson libsystemd 2>/dev/null || echo -lbpf -lelf -lz -ljansson -lsystemd)
+AGENT_LIBS := $(shell $(PKG_CONFIG) --libs libbpf libelf zlib jansson libsystemd libwebsockets 2>/dev/null || echo -lbpf -lelf -lz -ljansson -lsystemd -lwebsockets) -lpthread
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(OUTPUT)/%.o)
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "policy.h"
 #include "probe.h"
 #include "proc_table.h"
@@ -17,6 +18,7 @@
 #define AGENT_VERSION "0.1.0"
 
 struct agent_options {
+	const char *config_path;	/* agent.conf: server link, spool, policy */
 	const char *policy_path;
 	const char *record_path;
 	const char *status_path;	/* where the running agent writes its status */
@@ -46,6 +48,8 @@ struct probe_status {
 struct sphinx_bpf;
 struct ring_buffer;
 struct bpf_link;
+struct spool;
+struct uplink;
 
 struct agent {
 	struct agent_options opts;
@@ -63,6 +67,9 @@ struct agent {
 	uint64_t seq;			/* event ids: boot_id:seq, never reused in a boot */
 	FILE *record;
 	uint64_t lost_events;
+	struct agent_config cfg;	/* from --config; zeroed without one */
+	struct spool *spool;		/* set when a server is configured */
+	struct uplink *uplink;
 };
 
 /* loader.c */

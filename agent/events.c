@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "api_names.h"
+#include "attribution.h"
 #include "log.h"
 #include "session.h"
 #include "sphinx.h"
@@ -23,6 +24,7 @@ static void hook_begin(void *ctx, struct proc *p)
 	struct agent *a = ctx;
 	struct capture_session *s = &p->session;
 
+	attribution_user(p->pid, p->uid, s->user, sizeof(s->user));
 	if (s->action == POLICY_ACTION_KILL && a->opts.enforce) {
 		if (kill(p->pid, SIGKILL) == 0)
 			log_warn("killed pid %u (%s) under rule %s", p->pid, p->comm, s->rule_id);

@@ -17,6 +17,10 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "attribution.h"
+#include "notify.h"
+#include "spool.h"
+#include "uplink.h"
 #include "api_names.h"
 #include "cleanup.h"
 #include "libpath.h"
@@ -46,6 +50,8 @@ static void usage(FILE *out)
 "Usage: sphinx-agent [OPTIONS]\n"
 "Detect screen capture (recorders, screenshot tools, capture APIs, capture\n"
 "devices) with eBPF and report it.\n\n"
+"  -c, --config FILE        agent configuration: server URL, token, spool, policy\n"
+"                           (see docs/agent.md; default " AGENT_CONFIG_DEFAULT " if present)\n"
 "  -p, --policy PATH        policy file or directory (default " SPHINX_POLICY_DIR ")\n"
 "      --stdout             write capture.begin / capture.end as JSON lines on stdout\n"
 "      --record FILE        also write every event the policy saw (JSON lines)\n"
@@ -66,6 +72,7 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 {
 	enum { OPT_STDOUT = 256, OPT_RECORD, OPT_IDLE, OPT_ENFORCE, OPT_STATUS, OPT_STATUS_FILE, OPT_VERSION };
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "stdout", no_argument, NULL, OPT_STDOUT },
 		{ "record", required_argument, NULL, OPT_RECORD },
@@ -81,11 +88,12 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 	uint64_t ms;
 	int c;
 
-	o->policy_path = SPHINX_POLICY_DIR;
+	o->policy_path = NULL;	/* --policy, else the config's, else SPHINX_POLICY_DIR */
 	o->status_path = DEFAULT_STATUS_PATH;
 	o->idle_ns = 3000 * 1000000ull;
-	while ((c = getopt_long(argc, argv, "p:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:p:vh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c': o->config_path = optarg; break;
 		case 'p': o->policy_path = optarg; break;
 		case OPT_STDOUT: o->to_stdout = true; break;
 		case OPT_RECORD: o->record_path = optarg; break;
@@ -110,11 +118,8 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 		fprintf(stderr, "sphinx-agent: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->status_only && !o->to_stdout && !o->record_path) {
-		fprintf(stderr, "sphinx-agent: nowhere to report detections: use --stdout "
-			"(or --record FILE)\n");
-		return -EINVAL;
-	}
+	if (!o->config_path && access(AGENT_CONFIG_DEFAULT, F_OK) == 0)
+		o->config_path = AGENT_CONFIG_DEFAULT;
 	return 0;
 }
 
@@ -225,8 +230,11 @@ static int run_loop(struct agent *a)
 		}
 		if (reload_requested) {
 			reload_requested = 0;
+			notify_reloading();
 			reload_policy(a);
+			notify_ready("watching: policy reloaded");
 		}
+		notify_watchdog();
 		now = boottime_ns();
 		if (now - last_tick >= TICK_NS) {
 			events_tick(a, now);
@@ -236,17 +244,71 @@ static int run_loop(struct agent *a)
 	return 0;
 }
 
+/* The server link: spool (replayed from disk), then the uplink thread. */
+static int start_uplink(struct agent *a)
+{
+	char *names[AGENT_CONFIG_MAX_USERS + 1] = {};
+	struct uplink_info info = {
+		.boot_id = a->boot_id,
+		.version = AGENT_VERSION,
+	};
+	char layers[64] = "";
+	int err;
+
+	err = spool_open(a->cfg.spool_dir, a->cfg.spool_max, &a->spool);
+	if (err) {
+		log_err("spool_dir %s: %s", a->cfg.spool_dir, strerror(-err));
+		return err;
+	}
+	for (const char *const *l = (const char *const[]){ "exec", "device", "api", "xserver", NULL }; *l; l++)
+		if (loader_layer_active(a, *l))
+			snprintf(layers + strlen(layers), sizeof(layers) - strlen(layers), "%s%s",
+				 layers[0] ? " " : "", *l);
+	info.layers = layers;
+	/* Who sits at this machine: logind's graphical sessions, else the config. */
+	if (attribution_session_users(names, AGENT_CONFIG_MAX_USERS) > 0)
+		info.users = (const char *const *)names;
+	else
+		info.users = (const char *const *)a->cfg.users;
+	err = uplink_start(&a->cfg, a->spool, &info, &a->uplink);
+	attribution_free_users(names);
+	if (err)
+		log_err("cannot start the server link to %s: %s", a->cfg.server_url, strerror(-err));
+	else
+		log_info("server link to %s as machine '%s' (%zu events spooled, %llu ever dropped)",
+			 a->cfg.server_url, a->cfg.machine, spool_count(a->spool),
+			 (unsigned long long)spool_dropped(a->spool));
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = {};
-	char why[256];
+	char why[1024];
 	int err;
 
 	if (parse_args(argc, argv, &a.opts) < 0)
 		return 2;
 	log_init("sphinx-agent", a.opts.verbosity ? LOG_DEBUG : LOG_INFO);
+	notify_init();
 	if (a.opts.status_only && print_running_status(a.opts.status_path))
 		return 0;
+	if (a.opts.config_path) {
+		err = agent_config_load(a.opts.config_path, &a.cfg, why, sizeof(why));
+		if (err) {
+			log_err("%s", why);
+			agent_config_free(&a.cfg);
+			return 1;
+		}
+	}
+	if (!a.opts.policy_path)
+		a.opts.policy_path = a.cfg.policy ? a.cfg.policy : SPHINX_POLICY_DIR;
+	if (!a.opts.status_only && !a.opts.to_stdout && !a.opts.record_path && !a.cfg.server_url) {
+		log_err("nowhere to report detections: set server_url in %s, or use --stdout "
+			"(or --record FILE)", a.opts.config_path ? a.opts.config_path : AGENT_CONFIG_DEFAULT);
+		agent_config_free(&a.cfg);
+		return 2;
+	}
 
 	err = probe_features(&a.features, why, sizeof(why));
 	if (err) {
@@ -304,6 +366,11 @@ int main(int argc, char **argv)
 	}
 	install_signals();
 	write_status_file(&a);
+	if (a.cfg.server_url) {
+		err = start_uplink(&a);
+		if (err)
+			goto cleanup;
+	}
 	log_info("started: policy %s (%zu rules), layers exec=%s device=%s api=%s",
 		 a.opts.policy_path, policy_rule_count(a.policy),
 		 loader_layer_active(&a, "exec") ? "active" : "inactive",
@@ -314,14 +381,22 @@ int main(int argc, char **argv)
 			log_info("%s layer: %s (%s) not attached: %s", a.probes[i].layer,
 				 a.probes[i].name, a.probes[i].where, a.probes[i].why);
 
+	notify_ready("watching: every probe attached");
 	err = run_loop(&a);
+	notify_stopping("ending open captures, detaching");
 	/* Drain what the kernel already queued, then close open captures. */
 	ring_buffer__consume(a.rb);
 	events_shutdown(&a);
+	/* The ends above are spooled; the uplink sends what it can, says goodbye. */
+	uplink_stop(a.uplink);
+	a.uplink = NULL;
 	log_info("stopping: detaching all probes");
 	unlink(a.opts.status_path);
 
 cleanup:
+	uplink_stop(a.uplink);
+	spool_close(a.spool);
+	agent_config_free(&a.cfg);
 	ring_buffer__free(a.rb);
 	loader_destroy(&a);
 	proc_table_free(&a.procs);

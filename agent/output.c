@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Where detections go: one JSON object per line on stdout (--stdout), the
- * log, and — with --record — every policy event the matcher saw, in the
- * format `sphinx-policy test` replays. The server link (issue: agent to
- * server) will hang off output_capture() too.
+ * log, the server (through the spool and the uplink thread), and — with
+ * --record — every policy event the matcher saw, in the format
+ * `sphinx-policy test` replays.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -13,6 +14,8 @@
 #include "agent.h"
 #include "log.h"
 #include "policy.h"
+#include "spool.h"
+#include "uplink.h"
 
 static json_t *argv_json(const struct proc *p)
 {
@@ -33,6 +36,21 @@ static void write_line(FILE *f, json_t *obj)
 	fputc('\n', f);
 	fflush(f);
 	free(line);
+}
+
+/* Spool first (durable), then wake the uplink: nothing is lost to an outage. */
+static void deliver(struct agent *a, json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	int err;
+
+	if (!text)
+		return;
+	err = spool_append(a->spool, text, NULL);
+	if (err < 0)
+		log_err("cannot spool an event (%s): it is not delivered to the server", strerror(-err));
+	free(text);
+	uplink_kick(a->uplink);
 }
 
 void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boot_ns)
@@ -58,7 +76,7 @@ void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boo
 			"exe", p->exe ? p->exe : "",
 			"argv", argv_json(p),
 			"uid", (int)p->uid,
-			"user", p->user,
+			"user", s->user[0] ? s->user : p->user,
 			"rule", "id", s->rule_id, "title", s->rule_title,
 			"layer", s->layer ? s->layer : "");
 	if (!obj)
@@ -69,6 +87,12 @@ void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boo
 		json_object_set_new(obj, "target", json_string(s->target));
 	if (s->attempt)
 		json_object_set_new(obj, "attempt", json_true());
+	/* The person at the screen may not own the process (ssh, a service). */
+	if (s->user[0] && strcmp(s->user, p->user) != 0)
+		json_object_set_new(obj, "process_user", json_string(p->user));
+	if (a->cfg.email_domain)
+		json_object_set_new(obj, "email", json_sprintf("%s@%s", s->user[0] ? s->user : p->user,
+							       a->cfg.email_domain));
 	json_object_set_new(obj, "action", json_string(s->action == POLICY_ACTION_KILL &&
 						       a->opts.enforce ? "kill" : "alert"));
 	if (!begin) {
@@ -82,6 +106,8 @@ void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boo
 		 policy_kind_name(s->kind), p->pid, p->comm, p->user, s->rule_id, s->layer);
 	if (a->opts.to_stdout)
 		write_line(stdout, obj);
+	if (a->spool)
+		deliver(a, obj);
 	json_decref(obj);
 }
 

@@ -46,6 +46,7 @@ struct capture_session {
 	bool attempt;			/* device open that failed */
 	char api[SPHINX_API_FIELD_LEN];	/* what was called, or "open PATH" */
 	char target[16];
+	char user[64];			/* who is recording (attribution.c), set at begin */
 };
 
 struct proc;

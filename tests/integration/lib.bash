@@ -100,6 +100,7 @@ start_agent() {
 	done
 	AGENT_PID=$(pgrep -n -f "^$AGENT --stdout" || true)
 	[ -n "$AGENT_PID" ] && PIDS_TO_KILL+=($AGENT_PID)
+	AGENT_PROG_IDS=$([ -n "$AGENT_PID" ] && prog_ids_of "$AGENT_PID" | tr '\n' ' ')
 	grep -q "started:" "$AGENT_LOG"
 }
 
@@ -111,6 +112,27 @@ stop_agent() {
 	done
 	wait "$AGENT_PIPE_PID" 2>/dev/null
 	! kill -0 "$AGENT_PID" 2>/dev/null
+}
+
+# The ids of the BPF programs process $1 holds (from its fds' fdinfo).
+prog_ids_of() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
+}
+
+# None of the programs the agent held at start ($AGENT_PROG_IDS) is still
+# in the kernel, within 5 s (the kernel frees detached uprobes after an RCU
+# grace period). Fails when there were none to begin with.
+programs_gone() {
+	[ -n "${AGENT_PROG_IDS:-}" ] || return 1
+	for _ in $(seq 50); do
+		local left=0
+		for id in $AGENT_PROG_IDS; do
+			bpftool prog show id "$id" >/dev/null 2>&1 && left=$((left + 1))
+		done
+		[ $left -eq 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # Lines (JSON only, arrival stripped) matching a jq filter.

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent's configuration file (/etc/sphinx/agent.conf): `key = value`
+ * lines, `#` comments, every key optional. Errors name file:line and the key.
+ *
+ *   server_url = wss://sphinx.example.edu/agent   # ws:// or wss://
+ *   token      = <enrollment token>               # from `sphinx-server enroll-machine`
+ *   ca_file    = /etc/sphinx/ca.pem               # TLS trust for wss:// (default: system)
+ *   policy     = /etc/sphinx/policy.d             # file or directory
+ *   spool_dir  = /var/lib/sphinx-agent/spool
+ *   spool_max  = 10000                            # events kept while the server is away
+ *   machine    = lab-12                           # default: the host name
+ *   user_map   = username | email@DOMAIN          # how users are named to the server
+ *   users      = alice, bob                       # monitored users when logind has no sessions
+ */
+#ifndef SPHINX_AGENT_CONFIG_H
+#define SPHINX_AGENT_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_CONFIG_DEFAULT "/etc/sphinx/agent.conf"
+#define AGENT_SPOOL_DEFAULT "/var/lib/sphinx-agent/spool"
+#define AGENT_CONFIG_MAX_USERS 32
+
+struct agent_config {
+	char *server_url;
+	char *token;
+	char *ca_file;
+	char *policy;
+	char *spool_dir;
+	char *machine;
+	char *email_domain;		/* user_map = email@DOMAIN */
+	char *users[AGENT_CONFIG_MAX_USERS + 1];	/* NULL-terminated */
+	uint64_t spool_max;
+};
+
+/*
+ * Read @path into @cfg (zeroed first; defaults filled in). 0, or -errno
+ * with "file:line: message" in @err. The caller frees with
+ * agent_config_free() either way.
+ */
+int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+void agent_config_free(struct agent_config *cfg);
+
+#endif

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * See uplink.h. All lws calls happen on the uplink thread, except
+ * lws_cancel_service(), the one call lws allows from other threads: it
+ * wakes the loop with LWS_CALLBACK_EVENT_WAIT_CANCELLED, where the thread
+ * looks at the spool and at the stop flag.
+ *
+ * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
+ * then goodbye when stopping, then a heartbeat when due, then the next
+ * spooled event after the last one sent on this connection. In-flight
+ * events are remembered by id so an ack can name its spool entry.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "log.h"
+#include "spool.h"
+#include "uplink.h"
+
+#define INFLIGHT_MAX	256		/* unacked events on the wire */
+#define RX_MAX		(64 * 1024)	/* the protocol's message limit */
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	30000
+
+struct inflight {
+	uint64_t seq;
+	char id[96];
+};
+
+struct uplink {
+	/* Immutable after start. */
+	char *url, *token, *ca_file, *machine, *email_domain;
+	char host[256], path[256];
+	int port;
+	bool tls;
+	struct uplink_info info;
+	char *boot_id, *layers, **users;
+	struct spool *spool;
+
+	/* Shared with other threads. */
+	atomic_bool stop, connected;
+	pthread_t thread;
+
+	/* Uplink thread only. */
+	struct lws_context *ctx;
+	struct lws *wsi;
+	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up;
+	unsigned backoff_ms;
+	unsigned heartbeat_s;
+	bool hello_sent, goodbye_sent, heartbeat_due;
+	uint64_t last_sent_seq;
+	struct inflight inflight[INFLIGHT_MAX];
+	unsigned n_inflight;
+	char *rx;
+	size_t rx_len;
+};
+
+/* ------------------------------------------------------------- messages */
+
+static char *hello_json(struct uplink *u)
+{
+	json_t *users = json_array();
+
+	for (size_t i = 0; u->users && u->users[i]; i++) {
+		if (u->email_domain)
+			json_array_append_new(users, json_sprintf("%s@%s", u->users[i], u->email_domain));
+		else
+			json_array_append_new(users, json_string(u->users[i]));
+	}
+	json_t *layers = json_array();
+	char *copy = strdup(u->layers ? u->layers : ""), *save = NULL;
+
+	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
+		json_array_append_new(layers, json_string(t));
+	free(copy);
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "hello", "v", 1,
+				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
+				u->info.version, "layers", layers, "users", users,
+				"spool_dropped", (json_int_t)spool_dropped(u->spool));
+	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	json_decref(obj);
+	return s;
+}
+
+static char *simple_json(const char *type, const char *reason)
+{
+	struct timespec ts;
+	json_t *obj;
+	char *s;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	obj = reason ? json_pack("{s:s, s:i, s:s}", "type", type, "v", 1, "reason", reason)
+		     : json_pack("{s:s, s:i, s:I}", "type", type, "v", 1, "ts",
+				 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	json_decref(obj);
+	return s;
+}
+
+/* lws wants LWS_PRE bytes of headroom before the payload. */
+static int send_text(struct lws *wsi, const char *text)
+{
+	size_t len = strlen(text);
+	unsigned char *buf = malloc(LWS_PRE + len);
+	int n;
+
+	if (!buf)
+		return -1;
+	memcpy(buf + LWS_PRE, text, len);
+	n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+	free(buf);
+	return n < (int)len ? -1 : 0;
+}
+
+/* The event id inside a spooled message, for matching its ack. */
+static void event_id(const char *json, char *id, size_t len)
+{
+	json_t *obj = json_loads(json, 0, NULL);
+	const char *s = obj ? json_string_value(json_object_get(obj, "id")) : NULL;
+
+	snprintf(id, len, "%s", s ? s : "");
+	json_decref(obj);
+}
+
+/* One message per call; asks for another turn while more is waiting. */
+static int on_writeable(struct uplink *u)
+{
+	char *text = NULL;
+	uint64_t seq;
+
+	if (!u->hello_sent) {
+		text = hello_json(u);
+		u->hello_sent = true;
+	} else if (atomic_load(&u->stop) && !u->goodbye_sent) {
+		text = simple_json("goodbye", "shutdown");
+		u->goodbye_sent = true;
+	} else if (u->heartbeat_due) {
+		text = simple_json("heartbeat", NULL);
+		u->heartbeat_due = false;
+	} else if (u->n_inflight < INFLIGHT_MAX &&
+		   spool_next(u->spool, u->last_sent_seq, &seq, &text) == 0) {
+		struct inflight *f = &u->inflight[u->n_inflight++];
+
+		f->seq = seq;
+		event_id(text, f->id, sizeof(f->id));
+		u->last_sent_seq = seq;
+	}
+	if (!text)
+		return 0;
+	if (send_text(u->wsi, text) < 0) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	lws_callback_on_writable(u->wsi);
+	return 0;
+}
+
+static void on_ack(struct uplink *u, const char *id)
+{
+	for (unsigned i = 0; i < u->n_inflight; i++) {
+		if (strcmp(u->inflight[i].id, id) == 0) {
+			spool_ack(u->spool, u->inflight[i].seq);
+			u->inflight[i] = u->inflight[--u->n_inflight];
+			return;
+		}
+	}
+}
+
+static void heartbeat_tick(lws_sorted_usec_list_t *sul);
+
+static void on_message(struct uplink *u, const char *text, size_t len)
+{
+	json_t *obj = json_loadb(text, len, 0, NULL);
+	const char *type = obj ? json_string_value(json_object_get(obj, "type")) : NULL;
+
+	if (!type) {
+		log_warn("server sent a message that is not a JSON object with a type");
+	} else if (strcmp(type, "ack") == 0) {
+		const char *id = json_string_value(json_object_get(obj, "id"));
+
+		if (id)
+			on_ack(u, id);
+	} else if (strcmp(type, "welcome") == 0) {
+		json_int_t hb = json_integer_value(json_object_get(obj, "heartbeat_s"));
+
+		u->heartbeat_s = hb >= 1 && hb <= 300 ? (unsigned)hb : 5;
+		log_info("server welcomed this machine (heartbeat every %us)", u->heartbeat_s);
+		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
+				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
+	} else if (strcmp(type, "error") == 0) {
+		const char *code = json_string_value(json_object_get(obj, "code"));
+		const char *msg = json_string_value(json_object_get(obj, "message"));
+		const char *id = json_string_value(json_object_get(obj, "id"));
+
+		log_warn("server error %s: %s", code ? code : "?", msg ? msg : "");
+		/* An event the server will never accept must not block the spool. */
+		if (id && code && strcmp(code, "bad_message") == 0)
+			on_ack(u, id);
+	}
+	json_decref(obj);
+}
+
+/* ---------------------------------------------------------- connection */
+
+static void connect_now(lws_sorted_usec_list_t *sul);
+
+static void schedule_reconnect(struct uplink *u)
+{
+	unsigned jitter, delay;
+
+	if (atomic_load(&u->stop))
+		return;
+	u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (u->backoff_ms > BACKOFF_MAX_MS)
+		u->backoff_ms = BACKOFF_MAX_MS;
+	/* ±25 % so a lab of machines does not reconnect in lockstep. */
+	jitter = u->backoff_ms / 4;
+	delay = u->backoff_ms - jitter + (jitter ? (unsigned)(lws_now_usecs() % (2 * jitter)) : 0);
+	lws_sul_schedule(u->ctx, 0, &u->sul_reconnect, connect_now, (lws_usec_t)delay * 1000);
+}
+
+static void heartbeat_tick(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_heartbeat);
+
+	if (u->wsi && atomic_load(&u->connected)) {
+		u->heartbeat_due = true;
+		lws_callback_on_writable(u->wsi);
+	}
+	lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
+			 (lws_usec_t)(u->heartbeat_s ? u->heartbeat_s : 5) * LWS_US_PER_SEC);
+}
+
+static void connect_now(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_reconnect);
+	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = u->ctx;
+	ci.address = u->host;
+	ci.port = u->port;
+	ci.path = u->path;
+	ci.host = u->host;
+	ci.origin = NULL;
+	ci.ssl_connection = u->tls ? LCCSCF_USE_SSL : 0;
+	ci.local_protocol_name = "sphinx-agent";
+	ci.pwsi = &u->wsi;
+	ci.userdata = u;
+	if (!lws_client_connect_via_info(&ci))
+		schedule_reconnect(u);
+}
+
+static void on_connected(struct uplink *u)
+{
+	u->backoff_ms = 0;
+	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
+	u->n_inflight = 0;
+	u->last_sent_seq = 0;	/* replay the spool from its start */
+	atomic_store(&u->connected, true);
+	log_info("connected to %s (%zu events spooled)", u->url, spool_count(u->spool));
+	lws_callback_on_writable(u->wsi);
+}
+
+static void on_lost(struct uplink *u, const char *why)
+{
+	bool was = atomic_exchange(&u->connected, false);
+
+	u->wsi = NULL;
+	u->rx_len = 0;
+	if (atomic_load(&u->stop))
+		return;
+	if (was || u->backoff_ms == 0)
+		log_warn("server %s: %s; retrying with backoff", u->url, why);
+	schedule_reconnect(u);
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct uplink *u = lws_context_user(lws_get_context(wsi));
+	char auth[600];
+
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		unsigned char **p = in, *end = *p + len;
+
+		snprintf(auth, sizeof(auth), "Bearer %s", u->token);
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"authorization:",
+						(const unsigned char *)auth, strlen(auth), p, end))
+			return -1;
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		u->wsi = wsi;
+		on_connected(u);
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		if (u->rx_len + len > RX_MAX) {
+			log_warn("server message over %d bytes: dropping the connection", RX_MAX);
+			return -1;
+		}
+		memcpy(u->rx + u->rx_len, in, len);
+		u->rx_len += len;
+		if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+			on_message(u, u->rx, u->rx_len);
+			u->rx_len = 0;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		if (on_writeable(u) < 0)
+			return -1;
+		if (u->goodbye_sent && atomic_load(&u->stop)) {
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"shutdown", 8);
+			return -1;
+		}
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		on_lost(u, in ? (const char *)in : "connection failed");
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		on_lost(u, "connection closed");
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (u->wsi && atomic_load(&u->connected))
+			lws_callback_on_writable(u->wsi);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+	{ .name = "sphinx-agent", .callback = callback, .rx_buffer_size = 4096 },
+	{ 0 }
+};
+
+/* -------------------------------------------------------------- thread */
+
+static void *run(void *arg)
+{
+	struct uplink *u = arg;
+	lws_usec_t stop_deadline = 0;
+
+	lws_sul_schedule(u->ctx, 0, &u->sul_reconnect, connect_now, 1);
+	lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick, 5 * LWS_US_PER_SEC);
+	for (;;) {
+		if (atomic_load(&u->stop)) {
+			/* Up to a second to say goodbye, then go. */
+			if (!stop_deadline)
+				stop_deadline = lws_now_usecs() + LWS_US_PER_SEC;
+			if (!u->wsi || !atomic_load(&u->connected) || lws_now_usecs() > stop_deadline)
+				break;
+		}
+		if (lws_service(u->ctx, 0) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int parse_url(struct uplink *u)
+{
+	char copy[1024];
+	const char *prot, *addr, *path;
+	int port;
+
+	snprintf(copy, sizeof(copy), "%s", u->url);
+	if (lws_parse_uri(copy, &prot, &addr, &port, &path))
+		return -EINVAL;
+	u->tls = strcmp(prot, "wss") == 0;
+	if (!u->tls && strcmp(prot, "ws") != 0)
+		return -EINVAL;
+	snprintf(u->host, sizeof(u->host), "%s", addr);
+	snprintf(u->path, sizeof(u->path), "/%s", path);
+	u->port = port;
+	return 0;
+}
+
+static char **copy_strv(const char *const *v)
+{
+	size_t n = 0;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	for (size_t i = 0; out && i < n; i++)
+		out[i] = strdup(v[i]);
+	return out;
+}
+
+static void uplink_free(struct uplink *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; u->users && u->users[i]; i++)
+		free(u->users[i]);
+	free(u->users);
+	free(u->url);
+	free(u->token);
+	free(u->ca_file);
+	free(u->machine);
+	free(u->email_domain);
+	free(u->boot_id);
+	free(u->layers);
+	free(u->rx);
+	free(u);
+}
+
+static void lws_log(int level, const char *line)
+{
+	log_msg(level == LLL_ERR ? LOG_WARNING : LOG_DEBUG, "lws: %s", line);
+}
+
+int uplink_start(const struct agent_config *cfg, struct spool *spool,
+		 const struct uplink_info *info, struct uplink **ret)
+{
+	struct lws_context_creation_info ci;
+	struct uplink *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	u->url = strdup(cfg->server_url);
+	u->token = strdup(cfg->token);
+	u->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
+	u->machine = strdup(cfg->machine);
+	u->email_domain = cfg->email_domain ? strdup(cfg->email_domain) : NULL;
+	u->boot_id = strdup(info->boot_id);
+	u->layers = strdup(info->layers ? info->layers : "");
+	u->users = copy_strv(info->users);
+	u->rx = malloc(RX_MAX);
+	u->info = *info;
+	u->spool = spool;
+	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users) {
+		uplink_free(u);
+		return -ENOMEM;
+	}
+	if (parse_url(u) < 0) {
+		log_err("server_url '%s': expected ws://HOST[:PORT]/PATH or wss://...", u->url);
+		uplink_free(u);
+		return -EINVAL;
+	}
+
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
+	memset(&ci, 0, sizeof(ci));
+	ci.port = CONTEXT_PORT_NO_LISTEN;
+	ci.protocols = protocols;
+	ci.user = u;
+	ci.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (u->ca_file)
+		ci.client_ssl_ca_filepath = u->ca_file;
+	u->ctx = lws_create_context(&ci);
+	if (!u->ctx) {
+		log_err("cannot create the WebSocket client context");
+		uplink_free(u);
+		return -ENOMEM;
+	}
+	if (pthread_create(&u->thread, NULL, run, u) != 0) {
+		lws_context_destroy(u->ctx);
+		uplink_free(u);
+		return -EAGAIN;
+	}
+	*ret = u;
+	return 0;
+}
+
+void uplink_kick(struct uplink *u)
+{
+	if (u)
+		lws_cancel_service(u->ctx);
+}
+
+bool uplink_connected(struct uplink *u)
+{
+	return u && atomic_load(&u->connected);
+}
+
+void uplink_stop(struct uplink *u)
+{
+	if (!u)
+		return;
+	atomic_store(&u->stop, true);
+	lws_cancel_service(u->ctx);
+	pthread_join(u->thread, NULL);
+	lws_context_destroy(u->ctx);
+	uplink_free(u);
+}

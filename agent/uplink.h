@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Delivery to sphinx-server over a WebSocket (libwebsockets client, TLS
+ * with certificate verification for wss://), on a thread of its own so the
+ * detection loop never waits on the network.
+ *
+ * The spool is the queue between the threads: the main thread appends and
+ * calls uplink_kick(); the uplink thread sends hello, then every spooled
+ * event in order, and deletes an event only when the server acks it. On a
+ * drop it reconnects with exponential backoff and jitter and replays the
+ * spool from its start (the server drops duplicates by id). Heartbeats go
+ * at the interval the server's welcome names; a clean stop says goodbye.
+ */
+#ifndef SPHINX_UPLINK_H
+#define SPHINX_UPLINK_H
+
+#include <stdbool.h>
+
+struct spool;
+struct agent_config;
+struct uplink;
+
+struct uplink_info {
+	const char *boot_id;
+	const char *version;
+	const char *layers;	/* space-separated active layers */
+	const char *const *users;	/* monitored users, NULL-terminated */
+};
+
+/* Start the thread. 0 and *ret, or -errno (bad URL, no memory). */
+int uplink_start(const struct agent_config *cfg, struct spool *spool,
+		 const struct uplink_info *info, struct uplink **ret);
+/* New events are in the spool. Async-signal-unsafe; thread-safe. */
+void uplink_kick(struct uplink *u);
+/* Send goodbye (when connected, waiting at most ~1 s), stop, join. NULL ok. */
+void uplink_stop(struct uplink *u);
+bool uplink_connected(struct uplink *u);
+
+#endif
