@@ -120,6 +120,10 @@ $(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agen
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
 
+$(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/spool.o $(COMMON_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -lpthread -o $@
+
 # Test helpers: real clients of the libraries the api layer hooks.
 PW_FLAGS := $(shell $(PKG_CONFIG) --cflags --libs libpipewire-0.3 2>/dev/null)
 $(OUTPUT)/tests/pw_stream_client: tests/helpers/pw_stream_client.c
