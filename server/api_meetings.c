@@ -145,6 +145,43 @@ static json_t *people_for(int64_t meeting_id, enum role role)
 	return people;
 }
 
+/* The meeting's monitor transitions, from its event log: [{user_id, name, monitored, reason, machine, at}]. */
+static json_t *monitoring_of(int64_t meeting_id)
+{
+	json_t *events = NULL, *out, *e;
+	size_t i;
+
+	if (store_call(srv->store, events_of_type, meeting_id, "monitor", &events) < 0)
+		return NULL;
+	out = json_array();
+	json_array_foreach(events, i, e) {
+		json_t *b = json_object_get(e, "body");
+		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
+						     "user_id", json_object_get(json_object_get(b, "user"), "id"),
+						     "name", json_object_get(json_object_get(b, "user"), "name"),
+						     "monitored", json_object_get(b, "monitored"),
+						     "reason", json_object_get(b, "reason"),
+						     "machine", json_object_get(b, "machine"),
+						     "at", json_object_get(b, "ts")));
+	}
+	json_decref(events);
+	return out;
+}
+
+int api_meeting_monitoring(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	enum role role;
+	json_t *v;
+
+	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
+		return 0;
+	v = monitoring_of(m.id);
+	meeting_clear(&m);
+	return !v ? http_error(r, 500, "internal", "cannot read the monitoring log")
+		  : http_json(r, 200, json_pack("{s:o}", "monitoring", v));
+}
+
 int api_meeting_get(struct http_req *r, const char *code)
 {
 	struct meeting m = { 0 };
@@ -161,6 +198,8 @@ int api_meeting_get(struct http_req *r, const char *code)
 			json_object_set_new(j, "recordings", v);
 		if (store_call(srv->store, bans, m.id, &v) == 0)
 			json_object_set_new(j, "bans", v);
+		if ((v = monitoring_of(m.id)))
+			json_object_set_new(j, "monitoring", v);
 	}
 	meeting_clear(&m);
 	return http_json(r, 200, j);
@@ -202,7 +241,7 @@ int api_meeting_chat(struct http_req *r, const char *code)
 
 	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
-	int e = store_call(srv->store, chat_history, m.id, &v);
+	int e = store_call(srv->store, chat_history, m.id, role == ROLE_ORGANISER, &v);
 	meeting_clear(&m);
 	return e < 0 ? http_error(r, 500, "internal", "cannot read chat") : http_json(r, 200, json_pack("{s:o}", "chat", v));
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <libwebsockets.h>
 
 struct lws;
 struct lobby;
@@ -65,7 +66,13 @@ struct agent_state {
 	char machine[64];
 	char boot_id[64];
 	bool hello;
-	int64_t last_heartbeat;
+	bool online;		/* counted by presence.c: said hello, not silent, no goodbye */
+	int64_t last_heartbeat;	/* last liveness write to the store */
+	int64_t last_rx;	/* last message of any kind (the silence timer's reference) */
+	int64_t *uids;		/* accounts this machine reports (presence.c owns it) */
+	uint32_t nuids;
+	struct conn *conn;
+	lws_sorted_usec_list_t silence;	/* fires when no message came for the silence window */
 	struct conn *next;
 };
 
@@ -93,7 +100,6 @@ void conn_release(struct conn *c);
 /* Token bucket: true when one more message is allowed now. */
 bool conn_rate_ok(struct conn *c, int64_t now_ms, double per_s, double burst);
 
-#include <libwebsockets.h>
 static inline const char *msg_text(const struct msg *m) { return (const char *)m->buf + LWS_PRE; }
 
 #endif

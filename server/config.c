@@ -69,7 +69,8 @@ static const struct ckey keys[] = {
 	U(ws_rx_buffer, "128", 128, 65536, "WebSocket receive chunk per connection in bytes; messages are reassembled up to ws_max_message, so this only trades memory per idle connection against callbacks per large message"),
 	U(lobby_user_sockets, "32", 1, 1000000, "lobby connections one user may hold in one meeting (browser tabs); more are closed with 4029"),
 	S(agent_user_map, "username", "map an agent's logged-in user to an account: username, or email@DOMAIN"),
-	D("agent_heartbeat", agent_heartbeat_ms, "5s", "heartbeat interval told to agents"),
+	D("agent_heartbeat", agent_heartbeat_ms, "2s", "heartbeat interval told to agents (whole seconds, at least 1)"),
+	U(agent_missed_heartbeats, "3", 1, 100, "a machine whose agent sends nothing for this many heartbeat intervals (+0.5 s) is offline (silent) and its users unmonitored"),
 	S(log_level, "info", "err, warning, notice, info or debug"),
 };
 

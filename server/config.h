@@ -59,6 +59,7 @@ struct config {
 	/* agents */
 	char *agent_user_map;		/* "username" or "email@DOMAIN" */
 	uint64_t agent_heartbeat_ms;
+	uint64_t agent_missed_heartbeats;	/* silent after this many intervals without a message */
 	/* logging */
 	char *log_level;
 };

@@ -136,6 +136,13 @@ void lobby_broadcast(struct lobby *l, struct msg *m)
 		conn_send(l->conns[i], m);
 }
 
+void lobby_broadcast_organisers(struct lobby *l, struct msg *m)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->conns[i]->organiser)
+			conn_send(l->conns[i], m);
+}
+
 void lobby_close_user(struct lobby *l, int64_t user_id, struct msg *m, uint16_t code, const char *reason)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -180,6 +187,12 @@ int outbox_begin(struct outbox *ob)
 
 int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *body, int64_t at)
 {
+	return outbox_event_for(ob, l, type, body, AUDIENCE_ALL, at);
+}
+
+int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_t *body, enum audience audience,
+		     int64_t at)
+{
 	struct msg *m;
 	int r;
 
@@ -203,12 +216,12 @@ int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *b
 	json_decref(body);
 	if (!m)
 		return -ENOMEM;
-	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), at);
+	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), audience, at);
 	if (r < 0) {
 		msg_unref(m);
 		return r;
 	}
-	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset };
+	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience };
 	l->offset++;
 	l->pins++;
 	return 0;
@@ -242,8 +255,12 @@ int outbox_commit(struct outbox *ob)
 		outbox_release(ob, false);
 		return r;
 	}
-	for (size_t i = 0; i < ob->n; i++)
-		lobby_broadcast(ob->items[i].l, ob->items[i].m);
+	for (size_t i = 0; i < ob->n; i++) {
+		if (ob->items[i].audience == AUDIENCE_ORGANISERS)
+			lobby_broadcast_organisers(ob->items[i].l, ob->items[i].m);
+		else
+			lobby_broadcast(ob->items[i].l, ob->items[i].m);
+	}
 	outbox_release(ob, true);
 	return 0;
 }

@@ -57,6 +57,8 @@ void lobby_presence_remove(struct lobby *l, int64_t user_id);
 
 /* Queue m on every connection of the lobby. */
 void lobby_broadcast(struct lobby *l, struct msg *m);
+/* Queue m on the organisers' connections only. */
+void lobby_broadcast_organisers(struct lobby *l, struct msg *m);
 /* Queue m on, then close, every connection of user_id in the lobby (user_id 0: all). */
 void lobby_close_user(struct lobby *l, int64_t user_id, struct msg *m, uint16_t code, const char *reason);
 /* Close every lobby socket of a user in every lobby (logout). */
@@ -70,6 +72,7 @@ struct outbox_item {
 	struct lobby *l;
 	struct msg *m;
 	uint64_t prev_offset;
+	enum audience audience;
 };
 
 struct outbox {
@@ -85,6 +88,13 @@ int outbox_begin(struct outbox *ob);
  * on body (consumed) and stores it. 0 or -errno (the caller then aborts).
  */
 int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *body, int64_t at);
+/*
+ * The same for one audience: AUDIENCE_ORGANISERS events are stored with the
+ * others (they take an offset) but sent, and replayed, to organisers only;
+ * other sockets see a gap in the offsets.
+ */
+int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_t *body, enum audience audience,
+		     int64_t at);
 /* Commit, then broadcast. On failure rolls back and sends nothing. */
 int outbox_commit(struct outbox *ob);
 void outbox_abort(struct outbox *ob);

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "lobby.h"
 #include "log.h"
+#include "presence.h"
 #include "server.h"
 #include "util.h"
 #include "ws.h"
@@ -42,6 +43,7 @@
 static struct server the_server;
 static volatile sig_atomic_t stop_requested;
 static lws_sorted_usec_list_t alive_sul;
+static lws_sorted_usec_list_t clock_sul;
 
 static void usage(FILE *f)
 {
@@ -116,6 +118,22 @@ static void alive_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, ALIVE_TICK_US);
 }
 
+/*
+ * lws 4.1's libev glue re-arms its single ev_timer with ev_timer_set() and
+ * ev_timer_start() while that timer is still active, which libev ignores:
+ * a sul scheduled from an I/O callback earlier than the one the timer is
+ * armed for runs only when that later one is due (up to the 10 s alive
+ * tick). Agents' silence timers (and lws' own ping and close timeouts)
+ * would fire seconds late. This tick keeps the armed time at most CLOCK_MS
+ * away, so every sul runs at most that late. It does nothing else.
+ */
+#define CLOCK_US (250 * LWS_US_PER_MS)
+
+static void clock_tick(lws_sorted_usec_list_t *sul)
+{
+	lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
+}
+
 /* Rows left open by a crash end at the last time the server was known alive. */
 static void recover(void)
 {
@@ -186,6 +204,8 @@ static int serve(void)
 		 info.iface ? info.iface : "*", (unsigned long long)srv->cfg->port, srv->tls ? "https/wss" : "http/ws",
 		 srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	if (strcmp(srv->cfg->event_lib, "libev") == 0)
+		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
 	while (!stop_requested && r >= 0)
 		r = lws_service(srv->ctx, 0);
 	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
@@ -466,7 +486,10 @@ int main(int argc, char **argv)
 		}
 	} else {
 		recover();
+		if ((r = presence_init()) < 0)
+			log_err("presence: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;
+		presence_free();
 	}
 	store_call(srv->store, close);
 out:

@@ -19,6 +19,7 @@ const struct route routes[] = {
 	{ HM_GET, "/api/meetings/:/attendance", R_AUTH, api_meeting_attendance },
 	{ HM_GET, "/api/meetings/:/recordings", R_AUTH, api_meeting_recordings },
 	{ HM_GET, "/api/meetings/:/chat", R_AUTH, api_meeting_chat },
+	{ HM_GET, "/api/meetings/:/monitoring", R_AUTH, api_meeting_monitoring },
 	{ HM_POST, "/api/meetings/:/end", R_AUTH | R_CSRF, api_meeting_end },
 	{ HM_POST, "/api/meetings/:/organisers", R_AUTH | R_JSON | R_CSRF, api_meeting_add_organiser },
 	{ HM_POST, "/api/meetings/:/bans", R_AUTH | R_JSON | R_CSRF, api_meeting_ban },

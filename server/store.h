@@ -68,6 +68,12 @@ struct capture {
 	int64_t calls;		/* end only */
 };
 
+/* Who may see a lobby event or a chat row. */
+enum audience {
+	AUDIENCE_ALL = 0,
+	AUDIENCE_ORGANISERS = 1,
+};
+
 struct store;
 
 struct store_ops {
@@ -126,19 +132,36 @@ struct store_ops {
 	/* chat and the event log */
 	int (*chat_add)(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, int64_t at,
 			int64_t *ret_id);
-	int (*chat_history)(struct store *s, int64_t meeting_id, json_t **ret);
+	/* a system notice about user `about` (kind "system"), seen by `audience` */
+	int (*chat_add_system)(struct store *s, int64_t meeting_id, int64_t about, const char *text,
+			       enum audience audience, int64_t at, int64_t *ret_id);
+	/* rows of kind "user" and "system"; organiser-only rows only when organiser is true */
+	int (*chat_history)(struct store *s, int64_t meeting_id, bool organiser, json_t **ret);
 	int (*event_append)(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
-			    const char *body, int64_t at);
+			    const char *body, enum audience audience, int64_t at);
 	int (*event_last_offset)(struct store *s, int64_t meeting_id, uint64_t *ret);
 	/* calls fn for each event body after offset, in order; stops at fn < 0 */
 	int (*events_since)(struct store *s, int64_t meeting_id, uint64_t offset,
-			    int (*fn)(void *ud, uint64_t offset, const char *body), void *ud);
+			    int (*fn)(void *ud, uint64_t offset, enum audience audience, const char *body), void *ud);
+	/* [{offset, body}] of the meeting's events of one type, in order */
+	int (*events_of_type)(struct store *s, int64_t meeting_id, const char *type, json_t **ret);
 
 	/* machines and agent events */
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
 	int (*machines)(struct store *s, json_t **ret);
+	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */
+	int (*machine_state)(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
+			     int64_t at);
+	/* every machine still marked online goes offline with reason (server start): number changed */
+	int (*machines_reset)(struct store *s, const char *reason, int64_t at);
+	/* per-account monitoring state (is some online agent reporting this user) */
+	int (*monitor_set)(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
+			   int64_t at);
+	/* [{user_id, monitored, reason, machine_id, at}] */
+	int (*monitor_states)(struct store *s, json_t **ret);
+	int (*monitor_reset)(struct store *s, const char *reason, int64_t at);
 	int (*machine_revoke)(struct store *s, const char *name);
 	/* 1: new event id, 0: already seen (duplicate) */
 	int (*agent_event_claim)(struct store *s, int64_t machine_id, const char *event_id, int64_t at);
@@ -155,6 +178,8 @@ struct store_ops {
 				      json_t **ret_closed);
 	int (*recording_link)(struct store *s, int64_t recording_id, int64_t meeting_id);	/* 1 new, 0 known */
 	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
+	/* [{meeting_id}] of the ongoing meetings a recording is linked to */
+	int (*recording_meetings)(struct store *s, int64_t recording_id, json_t **ret);
 };
 
 struct store {

@@ -22,7 +22,7 @@
 #include "cleanup.h"
 #include "store.h"
 
-#define STMT_CACHE 96
+#define STMT_CACHE 128
 
 struct sqlite_store {
 	struct store base;
@@ -77,6 +77,19 @@ static const char *const migrations[] = {
 	" meeting_id INTEGER NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id)) WITHOUT ROWID;",
 	/* 2: what else the agent reports about a capture (api, target, attempt, action) */
 	"ALTER TABLE recordings ADD COLUMN detail TEXT;",
+	/*
+	 * 3: machine presence (online, why offline, the local users it reports),
+	 * per-user monitoring state, organiser-only events and system chat rows
+	 */
+	"ALTER TABLE machines ADD COLUMN online INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE machines ADD COLUMN offline_reason TEXT;"
+	"ALTER TABLE machines ADD COLUMN state_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN users TEXT;"
+	"ALTER TABLE events ADD COLUMN audience INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE chat ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';"
+	"ALTER TABLE chat ADD COLUMN audience INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE monitor_state(user_id INTEGER PRIMARY KEY REFERENCES users(id), monitored INTEGER NOT NULL,"
+	" reason TEXT, machine_id INTEGER, at INTEGER NOT NULL);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -657,17 +670,34 @@ static int sq_chat_add(struct store *s, int64_t meeting_id, int64_t user_id, con
 	return 0;
 }
 
-static int sq_chat_history(struct store *s, int64_t meeting_id, json_t **ret)
+static int sq_chat_add_system(struct store *s, int64_t meeting_id, int64_t about, const char *text,
+			      enum audience audience, int64_t at, int64_t *ret_id)
 {
-	return list_(s, ret, "SELECT c.id, c.user_id, u.name, c.content AS text, c.at FROM chat c"
-		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ? ORDER BY c.at, c.id", "i", meeting_id);
+	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience) VALUES(?, ?, ?, ?, 'system', ?)",
+		      "iisii", meeting_id, about, text, at, (int64_t)audience);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_chat_history(struct store *s, int64_t meeting_id, bool organiser, json_t **ret)
+{
+	/* a system row names the user it is about in "about"; it has no author */
+	return list_(s, ret, "SELECT c.id, c.kind,"
+		     " CASE c.kind WHEN 'system' THEN NULL ELSE c.user_id END AS user_id,"
+		     " CASE c.kind WHEN 'system' THEN NULL ELSE u.name END AS name,"
+		     " CASE c.kind WHEN 'system' THEN c.user_id END AS about,"
+		     " c.content AS text, c.at FROM chat c"
+		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
+		     " ORDER BY c.at, c.id", "ii", meeting_id, (int64_t)organiser);
 }
 
 static int sq_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
-			   const char *body, int64_t at)
+			   const char *body, enum audience audience, int64_t at)
 {
-	int r = exec_(s, "INSERT INTO events(meeting_id, offset, type, body, at) VALUES(?, ?, ?, ?, ?)",
-		      "iissi", meeting_id, (int64_t)offset, type, body, at);
+	int r = exec_(s, "INSERT INTO events(meeting_id, offset, type, body, at, audience) VALUES(?, ?, ?, ?, ?, ?)",
+		      "iissii", meeting_id, (int64_t)offset, type, body, at, (int64_t)audience);
 	return r < 0 ? r : 0;
 }
 
@@ -684,23 +714,29 @@ static int sq_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *r
 }
 
 static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
-			   int (*fn)(void *ud, uint64_t offset, const char *body), void *ud)
+			   int (*fn)(void *ud, uint64_t offset, enum audience audience, const char *body), void *ud)
 {
 	/* not cached: fn may call back into the store */
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(DB(s), "SELECT offset, body FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset",
+	if (sqlite3_prepare_v2(DB(s), "SELECT offset, body, audience FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset",
 			       -1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, meeting_id);
 	sqlite3_bind_int64(st, 2, (int64_t)offset);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fn(ud, (uint64_t)col_i(st, 0), (const char *)sqlite3_column_text(st, 1)) < 0)
+		if (fn(ud, (uint64_t)col_i(st, 0), (enum audience)col_i(st, 2), (const char *)sqlite3_column_text(st, 1)) < 0)
 			break;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int sq_events_of_type(struct store *s, int64_t meeting_id, const char *type, json_t **ret)
+{
+	return list_(s, ret, "SELECT offset, body AS body_json FROM events WHERE meeting_id = ? AND type = ? ORDER BY offset",
+		     "is", meeting_id, type);
 }
 
 /* --------------------------------------------------------------- machines */
@@ -736,8 +772,41 @@ static int sq_machine_seen(struct store *s, int64_t id, const char *boot_id, con
 
 static int sq_machines(struct store *s, json_t **ret)
 {
-	return list_(s, ret, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked AS revoked_b"
+	return list_(s, ret, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked AS revoked_b,"
+		     " online AS online_b, offline_reason, state_at, users AS users_json"
 		     " FROM machines ORDER BY name", "");
+}
+
+static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
+			    int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET online = ?, offline_reason = ?, state_at = ?, users = coalesce(?, users),"
+		      " last_seen = ? WHERE id = ?", "isisii", (int64_t)online, online ? NULL : reason, at, users_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_machines_reset(struct store *s, const char *reason, int64_t at)
+{
+	return exec_(s, "UPDATE machines SET online = 0, offline_reason = ?, state_at = ? WHERE online = 1", "si", reason, at);
+}
+
+static int sq_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
+			  int64_t at)
+{
+	int r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES(?1, ?2, ?3, ?4, ?5)"
+		      " ON CONFLICT(user_id) DO UPDATE SET monitored = ?2, reason = ?3, machine_id = ?4, at = ?5",
+		      "iisIi", user_id, (int64_t)monitored, reason, machine_id, at);
+	return r < 0 ? r : 0;
+}
+
+static int sq_monitor_states(struct store *s, json_t **ret)
+{
+	return list_(s, ret, "SELECT user_id, monitored AS monitored_b, reason, machine_id, at FROM monitor_state", "");
+}
+
+static int sq_monitor_reset(struct store *s, const char *reason, int64_t at)
+{
+	return exec_(s, "UPDATE monitor_state SET monitored = 0, reason = ?, at = ? WHERE monitored = 1", "si", reason, at);
 }
 
 static int sq_machine_revoke(struct store *s, const char *name)
@@ -845,6 +914,12 @@ static int sq_recordings_of_meeting(struct store *s, int64_t meeting_id, json_t 
 		     " ORDER BY r.start_at, r.id", "i", meeting_id);
 }
 
+static int sq_recording_meetings(struct store *s, int64_t recording_id, json_t **ret)
+{
+	return list_(s, ret, "SELECT rm.meeting_id FROM recording_meetings rm JOIN meetings m ON m.id = rm.meeting_id"
+		     " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id", "i", recording_id);
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void sq_close(struct store *s)
@@ -876,12 +951,16 @@ static const struct store_ops sqlite_ops = {
 	.attendance_close_dangling = sq_attendance_close_dangling, .attendance = sq_attendance,
 	.chat_add = sq_chat_add, .chat_history = sq_chat_history, .event_append = sq_event_append,
 	.event_last_offset = sq_event_last_offset, .events_since = sq_events_since,
+	.events_of_type = sq_events_of_type, .chat_add_system = sq_chat_add_system,
+	.machine_state = sq_machine_state, .machines_reset = sq_machines_reset,
+	.monitor_set = sq_monitor_set, .monitor_states = sq_monitor_states, .monitor_reset = sq_monitor_reset,
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
 	.recording_link = sq_recording_link, .recordings_of_meeting = sq_recordings_of_meeting,
+	.recording_meetings = sq_recording_meetings,
 };
 
 static int migrate(sqlite3 *db)

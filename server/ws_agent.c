@@ -6,30 +6,94 @@
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
+#include "presence.h"
 #include "server.h"
 #include "ws_agent.h"
 
 /* stored argv JSON is cut to this many bytes */
 #define ARGV_MAX 16384
+/* local users one machine may report (graphical sessions), and their name length */
+#define USERS_MAX 64
+#define USER_NAME_MAX 64
+/* close code for a connection silent past the window ("request timeout") */
+#define CLOSE_SILENT 4408
 
 static struct conn *agents;
 static size_t nagents;
 
 size_t ws_agent_count(void) { return nagents; }
 
+bool ws_agent_machine_online(int64_t machine_id, const struct conn *except)
+{
+	for (struct conn *c = agents; c; c = c->agent->next)
+		if (c != except && c->agent->machine_id == machine_id && c->agent->online)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------- silence */
+
+/* The heartbeat interval told to agents, whole seconds, at least 1. */
+static int64_t heartbeat_s(void)
+{
+	int64_t s = (int64_t)(srv->cfg->agent_heartbeat_ms / 1000);
+	return s ? s : 1;
+}
+
+/* Silent after this many ms without a message: the missed beats plus half a second of slack. */
+static int64_t silence_window_ms(void)
+{
+	return heartbeat_s() * 1000 * (int64_t)srv->cfg->agent_missed_heartbeats + 500;
+}
+
+static void silence_check(lws_sorted_usec_list_t *sul);
+
+static void silence_arm(struct agent_state *a, int64_t in_ms)
+{
+	/* no context in the fuzz harness: nothing is timed there */
+	if (srv->ctx)
+		lws_sul_schedule(srv->ctx, 0, &a->silence, silence_check, (lws_usec_t)in_ms * LWS_US_PER_MS);
+}
+
+/*
+ * One timer per connection, not rescheduled per message: when it fires
+ * early (messages came meanwhile) it re-arms for the rest of the window.
+ */
+static void silence_check(lws_sorted_usec_list_t *sul)
+{
+	struct agent_state *a = lws_container_of(sul, struct agent_state, silence);
+	struct conn *c = a->conn;
+	int64_t window = silence_window_ms(), quiet = now_ms() - a->last_rx;
+
+	if (c->closing)
+		return;
+	if (quiet < window) {
+		silence_arm(a, window - quiet);
+		return;
+	}
+	log_warn("agent: machine '%s' silent for %lld ms (heartbeat every %lld s): hanging up", a->machine,
+		 (long long)quiet, (long long)heartbeat_s());
+	presence_offline(c, MONITOR_SILENT);
+	conn_close(c, CLOSE_SILENT, "no heartbeat");
+}
+
 int ws_agent_open(struct conn *c)
 {
 	c->kind = CONN_AGENT;
+	c->agent->conn = c;
 	c->agent->next = agents;
 	agents = c;
 	nagents++;
-	c->agent->last_heartbeat = now_ms();
+	c->agent->last_heartbeat = c->agent->last_rx = now_ms();
+	silence_arm(c->agent, silence_window_ms());
 	log_info("agent: machine '%s' (id %lld) connected", c->agent->machine, (long long)c->agent->machine_id);
 	return 0;
 }
 
 void ws_agent_closed(struct conn *c)
 {
+	lws_sul_cancel(&c->agent->silence);
+	presence_offline(c, MONITOR_DISCONNECTED);	/* nothing when it already said goodbye or went silent */
 	for (struct conn **pp = &agents; *pp; pp = &(*pp)->agent->next) {
 		if (*pp == c) {
 			*pp = c->agent->next;
@@ -38,6 +102,9 @@ void ws_agent_closed(struct conn *c)
 			break;
 		}
 	}
+	free(c->agent->uids);
+	c->agent->uids = NULL;
+	c->agent->nuids = 0;
 }
 
 /* ----------------------------------------------------------- helpers */
@@ -114,7 +181,42 @@ static void fan_one(struct lobby *l, void *ud)
 	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)), now_ms());
 }
 
-/* Add one event per live lobby the recording's user is in. */
+/*
+ * An end also goes to every ongoing meeting that showed the begin, whether
+ * or not the user has a lobby open there now: after a server restart the
+ * agent replays its spool before the browsers reconnect, and the meeting
+ * must still learn (once, at its next offset) that the recording ended.
+ */
+static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
+{
+	json_t *ids = NULL, *row;
+	size_t i;
+	int r = store_call(srv->store, recording_meetings, recording_id, &ids);
+
+	json_array_foreach(ids, i, row) {
+		struct meeting m = { 0 };
+		struct lobby *l = lobby_find(json_integer_value(json_object_get(row, "meeting_id")));
+
+		if (r < 0)
+			break;
+		if (l && uid && lobby_presence(l, uid))
+			continue;	/* fan_one covers it */
+		if (!l && (r = store_call(srv->store, meeting_get, json_integer_value(json_object_get(row, "meeting_id")), &m)) == 0)
+			l = lobby_get(&m);
+		meeting_clear(&m);
+		if (r == 0 && !l)
+			r = -ENOMEM;
+		if (r == 0)
+			r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)),
+					 now_ms());
+		if (l)
+			lobby_gc(l);	/* a lobby made here lives on while the outbox pins it */
+	}
+	json_decref(ids);
+	return r;
+}
+
+/* Add one event per live lobby the recording's user is in (and, for an end, per meeting that showed the begin). */
 static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
 {
 	struct fanout f = { .ob = ob, .type = type };
@@ -124,10 +226,55 @@ static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
 	if (r < 0)
 		return r;
 	uid = json_integer_value(json_object_get(f.rec, "user_id"));
-	if (uid)
+	if (strcmp(type, "recording.end") == 0)
+		f.r = fan_linked(&f, recording_id, uid);
+	if (uid && f.r == 0)
 		lobby_foreach_with_user(uid, fan_one, &f);
 	json_decref(f.rec);
 	return f.r;
+}
+
+/*
+ * Validate a users array (absent: none) and map each local user to an
+ * account. Returns the distinct account ids (caller frees) and the array as
+ * JSON text (caller frees), or NULL with *bad set.
+ */
+static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, char **ret_json, const char **bad)
+{
+	size_t i, n = 0;
+	json_t *u;
+	int64_t *ids;
+
+	if (users && (!json_is_array(users) || json_array_size(users) > USERS_MAX)) {
+		*bad = "\"users\" must be an array of at most 64 local user names";
+		return NULL;
+	}
+	json_array_foreach(users, i, u) {
+		const char *name = json_string_value(u);
+		if (!name || !*name || strlen(name) > USER_NAME_MAX) {
+			*bad = "\"users\" holds local user names of 1 to 64 bytes";
+			return NULL;
+		}
+	}
+	ids = calloc(json_array_size(users) + 1, sizeof(*ids));
+	if (!ids) {
+		*bad = "out of memory";
+		return NULL;
+	}
+	json_array_foreach(users, i, u) {
+		int64_t id = map_user(json_string_value(u));
+		bool seen = false;
+		for (size_t j = 0; j < n; j++)
+			seen |= ids[j] == id;
+		if (id && !seen)
+			ids[n++] = id;
+		if (!id)
+			log_info("agent: local user '%s' reported by '%s' matches no account (agent_user_map = %s)",
+				 json_string_value(u), c->agent->machine, srv->cfg->agent_user_map);
+	}
+	*ret_json = users ? json_dumps(users, JSON_COMPACT) : strdup("[]");
+	*ret_n = n;
+	return ids;
 }
 
 /* ---------------------------------------------------------- messages */
@@ -147,6 +294,11 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, "bad_message", "hello: missing or invalid field");
 	if (layers && !json_is_array(layers))
 		return conn_error(c, "bad_message", "hello: \"layers\" must be an array");
+	size_t nuids = 0;
+	char *users_json = NULL;
+	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
+	if (!uids)
+		return conn_error(c, "bad_message", bad);
 	c->agent->hello = true;
 	snprintf(c->agent->boot_id, sizeof(c->agent->boot_id), "%s", boot);
 	/* recordings left open by an earlier boot of this machine cannot still be running */
@@ -163,11 +315,42 @@ static int on_hello(struct conn *c, json_t *msg)
 	json_decref(closed);
 	if (r < 0)
 		log_err("agent: machine '%s': hello not stored: %s", c->agent->machine, strerror(-r));
-	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers)", c->agent->machine,
-		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0);
+	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)", c->agent->machine,
+		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0,
+		 users_json ? users_json : "[]");
+	presence_online(c, uids, nuids, users_json);
+	free(users_json);
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", "type", "welcome", "v", 1, "machine_id",
 					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
-					   (json_int_t)(srv->cfg->agent_heartbeat_ms / 1000 ? srv->cfg->agent_heartbeat_ms / 1000 : 1)));
+					   (json_int_t)heartbeat_s()));
+}
+
+static int on_users(struct conn *c, json_t *msg)
+{
+	json_t *users = json_object_get(msg, "users");
+	const char *bad = NULL;
+	char *users_json = NULL;
+	size_t n = 0;
+	int64_t *uids;
+
+	if (!users)
+		return conn_error(c, "bad_message", "users: \"users\" (an array of local user names) is required");
+	if (!(uids = users_of(c, users, &n, &users_json, &bad)))
+		return conn_error(c, "bad_message", bad);
+	log_info("agent: machine '%s' reports users %s", c->agent->machine, users_json ? users_json : "[]");
+	presence_online(c, uids, n, users_json);
+	free(users_json);
+	return 0;
+}
+
+static int on_goodbye(struct conn *c, json_t *msg)
+{
+	const char *reason = json_string_value(json_object_get(msg, "reason"));
+
+	log_info("agent: machine '%s' says goodbye (%.64s)", c->agent->machine, reason ? reason : "no reason given");
+	presence_offline(c, MONITOR_SHUTDOWN);
+	conn_close(c, LWS_CLOSE_STATUS_NORMAL, "goodbye");
+	return 0;
 }
 
 static int on_heartbeat(struct conn *c, json_t *msg)
@@ -309,6 +492,8 @@ static const struct {
 	{ "heartbeat", on_heartbeat, true },
 	{ "capture.begin", on_capture_begin, true },
 	{ "capture.end", on_capture_end, true },
+	{ "users", on_users, true },
+	{ "goodbye", on_goodbye, true },
 };
 
 int ws_agent_rx(struct conn *c, const char *buf, size_t len)
@@ -320,6 +505,8 @@ int ws_agent_rx(struct conn *c, const char *buf, size_t len)
 
 	if (c->closing)
 		return 0;
+	/* any message, even a bad one, shows the agent is alive */
+	c->agent->last_rx = now_ms();
 	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!msg)
 		return conn_error(c, "bad_json", jerr.text);

@@ -6,6 +6,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
+#include "presence.h"
 #include "server.h"
 #include "ws_lobby.h"
 
@@ -19,7 +20,7 @@ static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m
 	json_t *people = NULL, *chat = NULL, *recs = NULL, *organisers = json_array(), *p, *live = json_object();
 	size_t i;
 
-	if (store_call(srv->store, people, m->id, &people) < 0 || store_call(srv->store, chat_history, m->id, &chat) < 0 ||
+	if (store_call(srv->store, people, m->id, &people) < 0 || store_call(srv->store, chat_history, m->id, c->organiser, &chat) < 0 ||
 	    store_call(srv->store, recordings_of_meeting, m->id, &recs) < 0) {
 		json_decref(people);
 		json_decref(chat);
@@ -49,6 +50,7 @@ static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m
 		json_object_set_new(p, "online", json_boolean(pr != NULL));
 		json_object_set_new(p, "recording", json_boolean(pr && mine && json_array_size(mine)));
 		json_object_set_new(p, "recordings", pr && mine ? json_incref(mine) : json_array());
+		presence_describe(p, uid);
 		if (json_is_true(json_object_get(p, "organiser")))
 			json_array_append_new(organisers, json_pack("{s:O, s:O, s:O}", "id", json_object_get(p, "id"),
 								    "name", json_object_get(p, "name"),
@@ -64,12 +66,15 @@ static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m
 			 "organisers", organisers, "attendees", people, "chat", chat);
 }
 
-static int replay_one(void *ud, uint64_t offset, const char *body)
+static int replay_one(void *ud, uint64_t offset, enum audience audience, const char *body)
 {
 	struct conn *c = ud;
-	struct msg *m = msg_new(body, strlen(body));
+	struct msg *m;
 	int r;
 
+	if (audience == AUDIENCE_ORGANISERS && !c->organiser)
+		return 0;
+	m = msg_new(body, strlen(body));
 	if (!m)
 		return -ENOMEM;
 	r = conn_send(c, m);
@@ -182,6 +187,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		if (r == 0) {
 			json_t *u = user_public_json(&me);
 			json_object_set_new(u, "organiser", json_boolean(c->organiser));
+			presence_describe(u, c->user_id);	/* the others see at once whether an agent watches them */
 			r = outbox_event(&ob, l, "join", json_pack("{s:o}", "user", u), now_ms());
 		}
 	}
@@ -236,8 +242,8 @@ static int on_chat(struct conn *c, json_t *msg)
 		r = store_call(srv->store, chat_add, c->meeting_id, c->user_id, text, at, &id);
 		if (r == 0)
 			r = outbox_event(&ob, c->lobby, "chat",
-					 json_pack("{s:I, s:o, s:s}", "id", (json_int_t)id, "user", user_public_json(&me),
-						   "text", text), at);
+					 json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)id, "kind", "user", "user",
+						   user_public_json(&me), "text", text), at);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	user_clear(&me);

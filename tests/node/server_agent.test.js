@@ -47,7 +47,7 @@ test('hello first; welcome names the machine; connect is logged', async () => {
   eq((await ag.next('error')).code, 'unsupported_version', 'v required');
   ag.send({ type: 'hello', v: 1, machine: 'lab-12', boot_id: BOOT, agent_version: '0.1.0', layers: ['exec', 'device', 'api'] });
   const w = await ag.next('welcome');
-  assert(Number.isInteger(w.machine_id), 'machine id'); eq(w.heartbeat_s, 5, 'heartbeat'); eq(w.machine, 'lab-12', 'name');
+  assert(Number.isInteger(w.machine_id), 'machine id'); eq(w.heartbeat_s, 2, 'heartbeat'); eq(w.machine, 'lab-12', 'name');
   ag.send({ type: 'heartbeat', v: 1, ts: Date.now() * 1e6 });
   await ag.none('error');
   assert(/agent: machine 'lab-12' \(id \d+\) connected/.test(s.log), 'connect logged');
@@ -175,6 +175,43 @@ test('new boot: recordings left open by the old boot are closed and lobbies told
   const rec = await olga.req('GET', `/api/meetings/${code}/recordings`);
   assert(rec.json.recordings.every((r) => r.end_at), 'nothing left ongoing');
   await ag.close();
+});
+
+test('capture.end reaches every meeting that showed the begin, even with no lobby open (spool replay after a restart)', async () => {
+  const s3 = await new Server().start();
+  const o = await new Client(s3).signup('olga');
+  const a = await new Client(s3).signup('alice');
+  const k = await o.createMeeting('Restarted');
+  await a.join(k);
+  let ol = o.lobby(k); await ol.opened; await ol.next('lobby');
+  const al = a.lobby(k); await al.opened; await al.next('lobby');
+  const t = s3.admin(['enroll-machine', 'pc-9']).out;
+  let g = agent(s3, t); await g.opened;
+  g.send({ type: 'hello', v: 1, boot_id: BOOT, users: ['alice'] }); await g.next('welcome');
+  g.send(captureEvent('capture.begin', 1)); await g.next('ack');
+  const b = await ol.next('recording.begin');
+  await al.close(); await ol.next('leave');
+  // the attendee has left: the end still reaches the meeting
+  g.send(captureEvent('capture.end', 2)); await g.next('ack');
+  eq((await ol.next('recording.end')).recording.id, b.recording.id, 'end without the attendee present');
+  // nobody at all in the lobby, the server restarted: the replayed end is stored in the meeting once
+  const al2 = a.lobby(k); await al2.opened; await al2.next('lobby');
+  g.send(captureEvent('capture.begin', 3, { pid: 5000 })); await g.next('ack');
+  const b2 = await ol.next('recording.begin');
+  await al2.close();
+  const last = (await ol.next('leave')).offset;
+  await ol.close(); await g.close();
+  await s3.stop(); s3.proc = null;
+  const s4 = await new Server({ dataDir: s3.dataDir, port: s3.port }).start();
+  g = agent(s4, t); await g.opened;
+  g.send({ type: 'hello', v: 1, boot_id: BOOT, users: ['alice'] }); await g.next('welcome');
+  const end = captureEvent('capture.end', 4, { pid: 5000 });
+  g.send(end); await g.next('ack');
+  g.send(end); eq((await g.next('ack')).duplicate, true, 'replayed twice: a duplicate');
+  ol = o.lobby(k, { since: last }); await ol.opened; await ol.next('lobby'); await ol.next('synced');
+  const ends = ol.msgs.filter((m) => m.type === 'recording.end');
+  eq(ends.map((m) => m.recording.id), [b2.recording.id], 'exactly one end, from the store');
+  await ol.close(); s4.kill9();
 });
 
 test('agent_user_map = email@DOMAIN maps local users by e-mail', async () => {

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcast.h"
+#include "lobby.h"
+#include "log.h"
+#include "meeting.h"
+#include "presence.h"
+#include "server.h"
+#include "ws_agent.h"
+
+#define BUCKETS 1024
+
+/* One account some agent reported at some time. */
+struct watched {
+	int64_t user_id;
+	int machines;		/* online agent connections reporting it */
+	bool monitored;		/* as last told to lobbies and the store */
+	const char *reason;	/* MONITOR_* when not monitored */
+	struct watched *next;
+};
+
+static struct watched *table[BUCKETS];
+
+static unsigned bucket(int64_t id) { return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS; }
+
+static struct watched *find(int64_t user_id)
+{
+	for (struct watched *w = table[bucket(user_id)]; w; w = w->next)
+		if (w->user_id == user_id)
+			return w;
+	return NULL;
+}
+
+static struct watched *get(int64_t user_id)
+{
+	struct watched *w = find(user_id);
+	unsigned b;
+
+	if (w)
+		return w;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->user_id = user_id;
+	w->reason = MONITOR_NO_AGENT;
+	b = bucket(user_id);
+	w->next = table[b];
+	table[b] = w;
+	return w;
+}
+
+/* Map a stored reason to our static strings (unknown text: no_agent). */
+static const char *reason_of(const char *s)
+{
+	static const char *const known[] = { MONITOR_SHUTDOWN, MONITOR_SILENT, MONITOR_DISCONNECTED, MONITOR_NO_AGENT };
+
+	for (size_t i = 0; s && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(s, known[i]) == 0)
+			return known[i];
+	return MONITOR_NO_AGENT;
+}
+
+int presence_init(void)
+{
+	int64_t now = now_ms();
+	json_t *rows = NULL, *row;
+	size_t i;
+	int n, r;
+
+	n = store_call(srv->store, machines_reset, MONITOR_DISCONNECTED, now);
+	if (n > 0)
+		log_info("presence: %d machine(s) marked offline until their agent reconnects", n);
+	r = store_call(srv->store, monitor_reset, MONITOR_DISCONNECTED, now);
+	if (r < 0 || n < 0)
+		return r < 0 ? r : n;
+	if ((r = store_call(srv->store, monitor_states, &rows)) < 0)
+		return r;
+	json_array_foreach(rows, i, row) {
+		struct watched *w = get(json_integer_value(json_object_get(row, "user_id")));
+		if (w)
+			w->reason = reason_of(json_string_value(json_object_get(row, "reason")));
+	}
+	json_decref(rows);
+	return 0;
+}
+
+void presence_free(void)
+{
+	for (unsigned b = 0; b < BUCKETS; b++) {
+		while (table[b]) {
+			struct watched *w = table[b];
+			table[b] = w->next;
+			free(w);
+		}
+	}
+}
+
+bool presence_monitored(int64_t user_id, const char **ret_reason)
+{
+	struct watched *w = find(user_id);
+
+	if (w && w->machines > 0)
+		return true;
+	if (ret_reason)
+		*ret_reason = w ? w->reason : MONITOR_NO_AGENT;
+	return false;
+}
+
+void presence_describe(json_t *obj, int64_t user_id)
+{
+	const char *why = NULL;
+	bool on = presence_monitored(user_id, &why);
+
+	json_object_set_new(obj, "monitored", json_boolean(on));
+	if (!on)
+		json_object_set_new(obj, "monitor_reason", json_string(why));
+}
+
+/* ------------------------------------------------------------ transitions */
+
+struct change {
+	int64_t user_id;
+	bool monitored;
+	const char *reason;
+};
+
+struct notify {
+	struct outbox *ob;
+	const struct change *ch;
+	const struct user *u;
+	const char *machine;
+	const char *text;
+	int r;
+};
+
+static void notify_lobby(struct lobby *l, void *ud)
+{
+	struct notify *n = ud;
+	int64_t at = now_ms(), chat_id;
+	json_t *who;
+
+	if (n->r < 0)
+		return;
+	who = user_public_json(n->u);
+	n->r = outbox_event(n->ob, l, "monitor",
+			    json_pack("{s:o, s:b, s:s?, s:s}", "user", json_incref(who), "monitored", n->ch->monitored,
+				      "reason", n->ch->monitored ? NULL : n->ch->reason, "machine", n->machine), at);
+	if (n->r == 0)
+		n->r = store_call(srv->store, chat_add_system, l->meeting_id, n->u->id, n->text, AUDIENCE_ORGANISERS, at,
+				  &chat_id);
+	if (n->r == 0)
+		n->r = outbox_event_for(n->ob, l, "chat",
+					json_pack("{s:I, s:s, s:n, s:O, s:s}", "id", (json_int_t)chat_id, "kind", "system",
+						  "user", "about", who, "text", n->text),
+					AUDIENCE_ORGANISERS, at);
+	json_decref(who);
+}
+
+static void notice_text(char *buf, size_t len, const char *name, const struct change *ch, const char *machine)
+{
+	const char *why;
+
+	if (ch->monitored) {
+		snprintf(buf, len, "%s is monitored (agent on %s).", name, machine);
+		return;
+	}
+	if (strcmp(ch->reason, MONITOR_SHUTDOWN) == 0)
+		why = "was stopped (clean shutdown)";
+	else if (strcmp(ch->reason, MONITOR_SILENT) == 0)
+		why = "went silent (no heartbeat)";
+	else if (strcmp(ch->reason, MONITOR_DISCONNECTED) == 0)
+		why = "disconnected";
+	else
+		why = "no longer reports them (logged out)";
+	snprintf(buf, len, "%s is no longer monitored: the agent on %s %s.", name, machine, why);
+}
+
+/* Store and announce the changes, with the machine's new row, in one transaction. */
+static int publish(struct conn *c, const struct change *ch, size_t n, bool machine_online, const char *reason,
+		   const char *users_json, bool write_machine)
+{
+	struct agent_state *a = c->agent;
+	int64_t now = now_ms();
+	struct outbox ob;
+	int r;
+
+	if ((r = outbox_begin(&ob)) < 0)
+		return r;
+	if (write_machine)
+		r = store_call(srv->store, machine_state, a->machine_id, machine_online, reason, users_json, now);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct user u = { 0 };
+		char text[256];
+
+		r = store_call(srv->store, monitor_set, ch[i].user_id, ch[i].monitored,
+			       ch[i].monitored ? NULL : ch[i].reason, a->machine_id, now);
+		if (r == 0 && (r = store_call(srv->store, user_get, ch[i].user_id, &u)) == 0) {
+			notice_text(text, sizeof(text), u.name ? u.name : "?", &ch[i], a->machine);
+			struct notify nt = { .ob = &ob, .ch = &ch[i], .u = &u, .machine = a->machine, .text = text };
+			lobby_foreach_with_user(ch[i].user_id, notify_lobby, &nt);
+			r = nt.r;
+		}
+		user_clear(&u);
+	}
+	return r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
+}
+
+static bool contains(const int64_t *v, size_t n, int64_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/*
+ * Replace c's counted accounts (old: a->uids when online) by uids[0..n)
+ * when online, none when not; collect the accounts whose monitored state
+ * flipped into *ret_ch.
+ */
+static int recount(struct conn *c, bool online, int64_t *uids, size_t n, const char *reason, struct change **ret_ch,
+		   size_t *ret_n)
+{
+	struct agent_state *a = c->agent;
+	size_t nold = a->online ? a->nuids : 0, nch = 0;
+	struct change *ch = calloc(nold + n + 1, sizeof(*ch));
+	int64_t *old = a->uids;
+
+	if (!ch)
+		return -ENOMEM;
+	for (size_t i = 0; i < nold; i++) {
+		struct watched *w = find(old[i]);
+		if (w)
+			w->machines--;
+	}
+	for (size_t i = 0; online && i < n; i++) {
+		struct watched *w = get(uids[i]);
+		if (w)
+			w->machines++;
+	}
+	/* every account in old or new, once */
+	for (size_t i = 0; i < nold + n; i++) {
+		int64_t uid = i < nold ? old[i] : uids[i - nold];
+		struct watched *w = find(uid);
+		if (!w || (i >= nold && contains(old, nold, uid)))
+			continue;
+		bool now = w->machines > 0;
+		if (now == w->monitored)
+			continue;
+		w->monitored = now;
+		/* still online but no longer listed: the user logged out of this machine */
+		w->reason = now ? w->reason : online ? MONITOR_NO_AGENT : reason;
+		ch[nch++] = (struct change){ .user_id = uid, .monitored = now, .reason = w->reason };
+	}
+	free(a->uids);
+	a->uids = online ? uids : NULL;
+	a->nuids = online ? (uint32_t)n : 0;
+	if (!online)
+		free(uids);
+	a->online = online;
+	*ret_ch = ch;
+	*ret_n = nch;
+	return 0;
+}
+
+static void log_changes(const struct conn *c, const struct change *ch, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ch[i].monitored)
+			log_info("presence: user %lld monitored (machine '%s')", (long long)ch[i].user_id, c->agent->machine);
+		else
+			log_info("presence: user %lld unmonitored (%s, machine '%s')", (long long)ch[i].user_id,
+				 ch[i].reason, c->agent->machine);
+	}
+}
+
+int presence_online(struct conn *c, int64_t *uids, size_t n, const char *users_json)
+{
+	bool was = c->agent->online;
+	struct change *ch = NULL;
+	size_t nch = 0;
+	int r;
+
+	if ((r = recount(c, true, uids, n, NULL, &ch, &nch)) < 0) {
+		free(uids);
+		return r;
+	}
+	if (!was)
+		log_info("presence: machine '%s' online", c->agent->machine);
+	log_changes(c, ch, nch);
+	r = srv->stopping ? 0 : publish(c, ch, nch, true, NULL, users_json, true);
+	if (r < 0)
+		log_err("presence: machine '%s': state not stored: %s", c->agent->machine, strerror(-r));
+	free(ch);
+	return r;
+}
+
+int presence_offline(struct conn *c, const char *reason)
+{
+	struct change *ch = NULL;
+	size_t nch = 0;
+	bool other;
+	int r;
+
+	if (!c->agent || !c->agent->online)
+		return 0;
+	if ((r = recount(c, false, NULL, 0, reason, &ch, &nch)) < 0)
+		return r;
+	/* a newer connection of the same machine (reconnected before this one timed out) keeps it online */
+	other = ws_agent_machine_online(c->agent->machine_id, c);
+	if (!other)
+		log_info("presence: machine '%s' offline (%s)", c->agent->machine, reason);
+	log_changes(c, ch, nch);
+	r = srv->stopping ? 0 : publish(c, ch, nch, false, reason, NULL, !other);
+	if (r < 0)
+		log_err("presence: machine '%s': state not stored: %s", c->agent->machine, strerror(-r));
+	free(ch);
+	return r;
+}
