@@ -34,6 +34,9 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_XSERVER_GLAMOR_COMPOSITE] = "glamor_composite",
 	[SPHINX_API_X_FIXES_GET_CURSOR_IMAGE] = "XFixesGetCursorImage",
 	[SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE] = "xcb_xfixes_get_cursor_image",
+	[SPHINX_API_WL_SCREENCOPY] = "zwlr_screencopy_frame_v1",
+	[SPHINX_API_WL_IMAGE_COPY_CAPTURE] = "ext_image_copy_capture_frame_v1",
+	[SPHINX_API_WL_EXPORT_DMABUF] = "zwlr_export_dmabuf_frame_v1",
 };
 
 static const char *const target_names[] = {
@@ -43,6 +46,7 @@ static const char *const target_names[] = {
 	[SPHINX_TARGET_OWN] = "own",
 	[SPHINX_TARGET_DEVICE] = "device",
 	[SPHINX_TARGET_STREAM] = "stream",
+	[SPHINX_TARGET_OUTPUT] = "output",
 };
 
 /* Every function the api layer hooks, by library soname (research/capture-paths.md). */
@@ -66,6 +70,7 @@ const struct capture_probe capture_probes[] = {
 	{ "libXfixes.so.3", "XFixesGetCursorImage", "x_fixes_get_cursor_image", false },
 	{ "libxcb-xfixes.so.0", "xcb_xfixes_get_cursor_image", "xcb_xfixes_get_cursor_image", false },
 	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false },
+	{ "libwayland-client.so.0", "wl_proxy_marshal_array_flags", "wl_marshal", false },
 };
 const unsigned n_capture_probes = ARRAY_SIZE(capture_probes);
 

@@ -636,6 +636,49 @@ int BPF_KPROBE(pw_stream_connect, void *stream, int direction, __u32 target,
 	return 0;
 }
 
+/* -------------------------------------------------------------- Wayland */
+
+/*
+ * Every Wayland request goes through wl_proxy_marshal_array_flags(proxy,
+ * opcode, interface, ...); @interface is that of the object the request
+ * creates (NULL when it creates none). Screen-copy protocols create one
+ * frame object per captured frame, so counting frame creations counts
+ * grabs: grim makes one, wf-recorder one per frame. The name is compared
+ * in the kernel; other requests return after one 8-byte read.
+ */
+static __always_inline bool has_prefix(const char *s, const char *prefix, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(wl_marshal, void *proxy, __u32 opcode, void *interface)
+{
+	char name[32] = {};
+	void *name_ptr = NULL;
+	__u32 api;
+
+	if (!interface || is_self())
+		return 0;
+	if (bpf_probe_read_user(&name_ptr, sizeof(name_ptr), interface) || !name_ptr)
+		return 0;
+	if (bpf_probe_read_user_str(name, sizeof(name), name_ptr) <= 0)
+		return 0;
+	if (has_prefix(name, "zwlr_screencopy_frame", 21))
+		api = SPHINX_API_WL_SCREENCOPY;
+	else if (has_prefix(name, "ext_image_copy_capture_frame", 28))
+		api = SPHINX_API_WL_IMAGE_COPY_CAPTURE;
+	else if (has_prefix(name, "zwlr_export_dmabuf_frame", 24))
+		api = SPHINX_API_WL_EXPORT_DMABUF;
+	else
+		return 0;
+	count_capture(api, SPHINX_TARGET_OUTPUT, 0);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- ioctl */
 
 SEC("tracepoint/syscalls/sys_enter_ioctl")

@@ -60,6 +60,9 @@ enum sphinx_api {
 	SPHINX_API_XSERVER_GLAMOR_COMPOSITE,	/* glamor_composite */
 	SPHINX_API_X_FIXES_GET_CURSOR_IMAGE,	/* a steady rate marks a recorder */
 	SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE,
+	SPHINX_API_WL_SCREENCOPY,		/* zwlr_screencopy_frame_v1 made */
+	SPHINX_API_WL_IMAGE_COPY_CAPTURE,	/* ext_image_copy_capture_frame_v1 */
+	SPHINX_API_WL_EXPORT_DMABUF,		/* zwlr_export_dmabuf_frame_v1 */
 	SPHINX_API__MAX,
 };
 
@@ -71,6 +74,7 @@ enum sphinx_target {
 	SPHINX_TARGET_OWN,	/* the caller's own drawable: never reported */
 	SPHINX_TARGET_DEVICE,	/* a capture device fd */
 	SPHINX_TARGET_STREAM,	/* a PipeWire video input stream */
+	SPHINX_TARGET_OUTPUT,	/* a Wayland output (the whole screen) */
 };
 
 /* Device classes stored as the value of the prefix trie. */
