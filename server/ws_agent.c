@@ -143,7 +143,10 @@ static int64_t map_user(const char *local_user)
 
 	if (!local_user || !*local_user)
 		return 0;
-	if (strcmp(rule, "username") == 0) {
+	/* an agent that applies user_map itself already names the account by its e-mail */
+	if (strchr(local_user, '@')) {
+		r = store_call(srv->store, user_find, "email", local_user, &u);
+	} else if (strcmp(rule, "username") == 0) {
 		r = store_call(srv->store, user_find, "username", local_user, &u);
 	} else {
 		snprintf(email, sizeof(email), "%s@%s", local_user, rule + strlen("email@"));

@@ -229,6 +229,12 @@ test('agent_user_map = email@DOMAIN maps local users by e-mail', async () => {
   a.send(captureEvent('capture.begin', 1, { user: 'carol' }));
   await a.next('ack');
   eq((await l.next('recording.begin')).recording.user_id, c.user.id, 'carol@corp.example matched');
+  // an agent that maps names itself (user_map = email@corp.example) sends the e-mail
+  a.send({ type: 'users', v: 1, users: ['carol@corp.example'] });
+  eq((await l.next('monitor')).user.id, c.user.id, 'an e-mail is taken as the account e-mail');
+  a.send(captureEvent('capture.begin', 2, { user: 'carol@corp.example', pid: 99 }));
+  await a.next('ack');
+  eq((await l.next('recording.begin')).recording.user_id, c.user.id, 'in events too');
   s2.kill9();
 });
 
