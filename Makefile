@@ -165,7 +165,7 @@ test: all $(TEST_BINS) $(TEST_HELPERS)
 	$(Q)OUTPUT=$(OUTPUT) tests/run
 
 run: all
-	$(Q)exec $(OUTPUT)/sphinx-agent --stdout --policy policy/default
+	$(Q)OUTPUT=$(OUTPUT) exec bash scripts/demo.sh
 
 # Functions that invite overflows or silent garbage stay out of our code.
 checksrc:

@@ -8,7 +8,7 @@ set -eu
 BUILD="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
  libyaml-dev libjansson-dev libsystemd-dev libwebsockets-dev
  libwebsockets-evlib-ev libsqlite3-dev libsodium-dev libcjose-dev
- libcurl4-openssl-dev libssl-dev xvfb x11-utils ffmpeg"
+ libcurl4-openssl-dev libssl-dev xvfb x11-utils ffmpeg curl"
 
 TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

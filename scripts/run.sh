@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Install what is needed, build, and run the main job: the agent watching
-# this machine and printing each detection as a JSON line. Ctrl-C stops it.
+# The main job in one command: install what is needed, build, then run the
+# demo — server, headless X display and agent, demo accounts and meeting —
+# printing the lobby URL and how to trigger an alert. Ctrl-C stops it all.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 make -j"$(nproc)"
-exec build/sphinx-agent --stdout --policy policy/default
+exec bash scripts/demo.sh
