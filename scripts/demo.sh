@@ -153,6 +153,7 @@ start_agent() {
 	setsid "$agent_bin" --config "$agent_conf" --status-file "$data/agent.status" >>"$data/logs/agent.log" 2>&1 &
 	agent_pid=$!
 	pids+=($agent_pid)
+	echo "$agent_pid" >"$data/agent.pid"
 }
 start_agent
 online=""
@@ -173,7 +174,7 @@ cat <<EOF
   Meeting Sphinx demo is running.
 
   Lobby:      http://$host:$port/#/m/$code      (meeting code $code)
-  Organiser:  $organiser / $organiser_pw        — sees alerts, the recording log, monitoring notices
+  Organiser:  $organiser / $organiser_pw        - sees alerts, the recording log, monitoring notices
   Attendee:   $attendee / $attendee_pw
               (named after the local user '$attendee', because the agent attributes a capture to the
                graphical session's owner and, with no session on this headless display, to the
@@ -183,13 +184,13 @@ cat <<EOF
 
   1. Open the lobby as the organiser; in a private window sign in as the attendee and open it too
      (alerts are about people in the lobby; a recording already running shows the moment they join).
-  2. Trigger an alert — record the demo display as $attendee:
+  2. Trigger an alert: record the demo display as $attendee:
 
        ${as_user}env DISPLAY=:$display ffmpeg -loglevel error -f x11grab -video_size 1280x720 -i :$display -t 10 -y /tmp/sphinx-demo.mp4
 
      The attendee's card turns red naming ffmpeg within a second; it clears when ffmpeg exits.
      A screenshot: ${as_user}xwd -root -display :$display -out /tmp/sphinx-demo.xwd
-  3. Kill the agent (kill -9 \$(pgrep -f "sphinx-agent --config $agent_conf")): the attendee shows as
+  3. Kill the agent (kill -9 \$(cat $data/agent.pid)): the attendee shows as
      unmonitored within 10 s and the organiser gets a chat notice; the demo restarts the agent 15 s later.
 
   Ctrl-C stops everything.
