@@ -6,8 +6,8 @@
  * looks at the spool and at the stop flag.
  *
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
- * then goodbye when stopping, then a heartbeat when due, then the next
- * spooled event after the last one sent on this connection. In-flight
+ * a heartbeat when due, the next spooled event after the last one sent on
+ * this connection, and when stopping, once the spool is sent, goodbye. In-flight
  * events are remembered by id so an ack can name its spool entry.
  */
 #include <errno.h>
@@ -141,10 +141,7 @@ static int on_writeable(struct uplink *u)
 	if (!u->hello_sent) {
 		text = hello_json(u);
 		u->hello_sent = true;
-	} else if (atomic_load(&u->stop) && !u->goodbye_sent) {
-		text = simple_json("goodbye", "shutdown");
-		u->goodbye_sent = true;
-	} else if (u->heartbeat_due) {
+	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json("heartbeat", NULL);
 		u->heartbeat_due = false;
 	} else if (u->n_inflight < INFLIGHT_MAX &&
@@ -154,6 +151,10 @@ static int on_writeable(struct uplink *u)
 		f->seq = seq;
 		event_id(text, f->id, sizeof(f->id));
 		u->last_sent_seq = seq;
+	} else if (atomic_load(&u->stop) && !u->goodbye_sent) {
+		/* Last: the captures ended by the shutdown go out before it. */
+		text = simple_json("goodbye", "shutdown");
+		u->goodbye_sent = true;
 	}
 	if (!text)
 		return 0;
