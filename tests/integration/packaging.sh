@@ -124,6 +124,8 @@ check_sh "every default rule in /etc/sphinx/policy.d is a conffile" \
 	'[ "$(conffiles $AGENT_PKG | grep -c "^/etc/sphinx/policy.d/00-default-.*\.yml$")" -eq "$(ls /usr/share/sphinx/policy/*.yml | wc -l)" ]'
 check_sh "/etc/sphinx/sphinx-server.conf is a conffile" \
 	'conffiles $SERVER_PKG | grep -qx /etc/sphinx/sphinx-server.conf'
+check_sh "/etc/sphinx/agent.conf is a conffile, 0640 (it will hold the token)" \
+	'conffiles $AGENT_PKG | grep -qx /etc/sphinx/agent.conf && [ "$(stat -c %a /etc/sphinx/agent.conf)" = 640 ]'
 check_sh "the default rules in /etc equal the pristine copies" \
 	'for f in /usr/share/sphinx/policy/*.yml; do cmp -s "$f" /etc/sphinx/policy.d/00-default-$(basename "$f") || exit 1; done'
 check "sphinx-policy check /etc/sphinx/policy.d" /usr/bin/sphinx-policy check /etc/sphinx/policy.d
