@@ -91,7 +91,10 @@ AGENT_OBJS := $(AGENT_SRCS:%.c=$(OUTPUT)/%.o)
 
 $(AGENT_OBJS): $(BPF_SKELS)
 
-$(OUTPUT)/sphinx-agent: $(AGENT_OBJS) $(POLICY_LIB)
+# sd_notify for both daemons (links libsystemd, so not in COMMON_OBJS).
+NOTIFY_OBJ := $(OUTPUT)/common/notify.o
+
+$(OUTPUT)/sphinx-agent: $(AGENT_OBJS) $(NOTIFY_OBJ) $(POLICY_LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(AGENT_LIBS) $(POLICY_LIBS) -o $@
 

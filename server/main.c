@@ -28,6 +28,7 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "notify.h"
 #include "config.h"
 #include "lobby.h"
 #include "log.h"
@@ -131,6 +132,9 @@ static void alive_tick(lws_sorted_usec_list_t *sul)
 
 static void clock_tick(lws_sorted_usec_list_t *sul)
 {
+	/* The loop turns: systemd's watchdog hears it (at most once per half
+	 * WatchdogSec; nothing outside systemd). */
+	notify_watchdog();
 	lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
 }
 
@@ -204,10 +208,12 @@ static int serve(void)
 		 info.iface ? info.iface : "*", (unsigned long long)srv->cfg->port, srv->tls ? "https/wss" : "http/ws",
 		 srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
 	while (!stop_requested && r >= 0)
 		r = lws_service(srv->ctx, 0);
+	notify_stopping("closing connections");
 	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
 	srv->stopping = true;
 	lws_context_destroy(srv->ctx);	/* closes every socket: leaves are recorded */
@@ -402,6 +408,7 @@ int main(int argc, char **argv)
 	int c, r = 1;
 
 	log_init("sphinx-server", LOG_INFO);
+	notify_init();
 	if (config_init(&cfg) < 0)
 		return 1;
 	/* '+': stop at the first command word, so command options stay for the command */

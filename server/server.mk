@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sphinx-server: included by the top-level Makefile.
-SERVER_PKGS := libwebsockets jansson sqlite3 libsodium cjose libcurl openssl
+SERVER_PKGS := libwebsockets jansson sqlite3 libsodium cjose libcurl openssl libsystemd
 SERVER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(SERVER_PKGS) 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null || \
-	echo -lwebsockets -ljansson -lsqlite3 -lsodium -lcjose -lcurl -lssl -lcrypto)
+	echo -lwebsockets -ljansson -lsqlite3 -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(OUTPUT)/%.o)
 # everything but main(): linked into the fuzz and unit test binaries too
@@ -11,7 +11,7 @@ SERVER_LIB_OBJS := $(filter-out $(OUTPUT)/server/main.o,$(SERVER_OBJS))
 
 $(SERVER_OBJS): CFLAGS += $(SERVER_CFLAGS)
 
-$(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS)
+$(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) -o $@
 

@@ -150,6 +150,8 @@ done
 unit_value() { sed -n "s/^$2=//p" /lib/systemd/system/$1.service | tail -1; }
 check_sh "sphinx-agent.service: Type=notify with a watchdog" \
 	'[ "$(unit_value sphinx-agent Type)" = notify ] && [ -n "$(unit_value sphinx-agent WatchdogSec)" ]'
+check_sh "sphinx-server.service: Type=notify with a watchdog" \
+	'[ "$(unit_value sphinx-server Type)" = notify ] && [ -n "$(unit_value sphinx-server WatchdogSec)" ]'
 check_sh "sphinx-agent.service: ExecReload sends SIGHUP" \
 	'unit_value sphinx-agent ExecReload | grep -q "kill -HUP \$MAINPID"'
 check_sh "sphinx-server.service: runs as _sphinx with no capabilities" \

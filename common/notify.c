@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sd_notify() for the agent; see notify.h. State is two numbers: the
+ * sd_notify() for the agent and the server; see notify.h. State is two numbers: the
  * watchdog interval and when the last ping went out (CLOCK_MONOTONIC, the
  * clock systemd measures the watchdog with).
  */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Telling systemd how the agent is doing (Type=notify units): READY=1 once
- * every probe is attached, RELOADING=1 around a policy reload, WATCHDOG=1
+ * Telling systemd how a daemon is doing (Type=notify units): READY=1 once
+ * it works (the agent: every probe attached; the server: listening),
+ * RELOADING=1 around a policy reload, WATCHDOG=1
  * from the main loop, STOPPING=1 on the way out. A thin layer over
  * libsystemd's sd_notify(): outside systemd (no $NOTIFY_SOCKET) every call
- * is a cheap no-op, so the agent runs the same from a shell.
+ * is a cheap no-op, so the daemons run the same from a shell.
  *
  * The watchdog interval comes from $WATCHDOG_USEC (WatchdogSec= in the
  * unit); notify_watchdog() may be called on every loop turn and sends at
