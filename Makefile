@@ -24,7 +24,8 @@ CFLAGS += $(WARNINGS) -std=gnu11 -D_GNU_SOURCE -MMD -MP -Icommon -Ipolicy -Ibpf 
 LDFLAGS ?=
 
 ifneq ($(SANITIZE),)
-CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+# Undefined behaviour stops the program, so a sanitizer finding fails its test.
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 

@@ -169,6 +169,8 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 	struct proc *p;
 	char uid[16], calls[16];
 
+	log_debug("capture call: pid %u api %s target %s drawable 0x%llx calls %u", e->hdr.pid,
+		  api_name(e->api), target_name(e->target), (unsigned long long)e->drawable, e->calls);
 	p = proc_table_load(&a->procs, e->hdr.pid);
 	if (!p)
 		return;

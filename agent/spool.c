@@ -126,7 +126,8 @@ static int scan_dir(struct spool *s)
 		if (parse_u64(num, 0, UINT64_MAX, &seq) == 0 && push_seq(s, seq) < 0)
 			return -ENOMEM;
 	}
-	qsort(s->seqs, s->n, sizeof(*s->seqs), cmp_u64);
+	if (s->n > 1)
+		qsort(s->seqs, s->n, sizeof(*s->seqs), cmp_u64);
 	return 0;
 }
 

@@ -719,6 +719,8 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
  * has no BTF): ClientRec { void *requestBuffer; OsCommPtr osPrivate;
  * struct xorg_list ready, output_pending; CARD32 clientAsMask; short index;
  * CARD8 majorOp, minorOp; }, checked at run time by index == mask >> 21,
+ * WindowRec { DrawableRec drawable; PrivateRec *devPrivates; WindowPtr
+ * parent; ... } (a root is the window without a parent),
  * OsCommRec { int fd; ... }, DrawableRec { u8 type, class, depth, bpp;
  * XID id; ... }, PictureRec { DrawablePtr pDrawable; ... }.
  */
@@ -729,6 +731,7 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 #define X_CLIENT_MINOR_OP	55
 #define X_DRAWABLE_WINDOW	0
 #define X_DRAWABLE_ID		4
+#define X_WINDOW_PARENT		40	/* WindowRec: DrawableRec (32), devPrivates, parent */
 #define X_REQ_COPY_AREA		62
 #define X_REQ_COPY_PLANE	63
 #define X_REQ_GET_IMAGE		73
@@ -819,11 +822,12 @@ static __always_inline bool client_asked_for(__u32 api, __u8 major, __u8 minor)
  * per request when its source is a window that is a root (server-owned XID)
  * or another client's; the client's own windows and all pixmaps are not.
  */
-static __always_inline int x_server_read(__u32 api, void *drawable)
+static __always_inline int x_server_read(__u32 api, void *drawable, void *dst)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 mask = 0, id = 0, client_bits, target, peer, uid = 0;
 	__u8 type = 0xff, major = 0, minor = 0;
+	void *parent = (void *)1;
 	__s16 index = -1;
 	void *os = NULL;
 	struct x_dispatch *d;
@@ -846,10 +850,28 @@ static __always_inline int x_server_read(__u32 api, void *drawable)
 		return 0;
 	if (!client_asked_for(api, major, minor))
 		return 0;
+	/*
+	 * A root is the window without a parent. Other server-owned windows
+	 * (the Composite overlay window, client bits zero) belong to nobody
+	 * who could be capturing: not counted; nor are the client's own.
+	 */
 	client_bits = id >> SPHINX_X_CLIENT_SHIFT_DEFAULT;
-	if (client_bits == 0)
+	/*
+	 * A copy or composite captures only into the requester's own drawable:
+	 * the server's own work after a request (compositing redirected windows
+	 * onto root at block-handler time) has another destination.
+	 */
+	if (dst) {
+		__u32 dst_id = 0;
+
+		bpf_probe_read_user(&dst_id, 4, dst + X_DRAWABLE_ID);
+		if (dst_id >> SPHINX_X_CLIENT_SHIFT_DEFAULT != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
+			return 0;
+	}
+	bpf_probe_read_user(&parent, sizeof(parent), drawable + X_WINDOW_PARENT);
+	if (!parent && client_bits == 0)
 		target = SPHINX_TARGET_ROOT;
-	else if (client_bits != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
+	else if (client_bits != 0 && client_bits != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
 		target = SPHINX_TARGET_WINDOW;
 	else
 		return 0;
@@ -868,46 +890,49 @@ static __always_inline int x_server_read(__u32 api, void *drawable)
 SEC("uprobe")
 int BPF_KPROBE(x_server_get_image, void *drawable)
 {
-	return x_server_read(SPHINX_API_XSERVER_GET_IMAGE, drawable);
+	return x_server_read(SPHINX_API_XSERVER_GET_IMAGE, drawable, NULL);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(x_server_copy_area, void *src, void *dst)
 {
-	return x_server_read(SPHINX_API_XSERVER_COPY_AREA, src);
+	return x_server_read(SPHINX_API_XSERVER_COPY_AREA, src, dst);
 }
 
-static __always_inline int x_server_render(__u32 api, void *src_picture)
+static __always_inline int x_server_render(__u32 api, void *src_picture, void *dst_picture)
 {
-	void *drawable = NULL;
+	void *drawable = NULL, *dst = NULL;
 
 	/* Solid fills and gradients have no drawable. */
 	if (!src_picture || bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
 		return 0;
-	return x_server_read(api, drawable);
+	if (!dst_picture || bpf_probe_read_user(&dst, sizeof(dst), dst_picture) || !dst)
+		return 0;
+	return x_server_read(api, drawable, dst);
 }
 
 SEC("uprobe")
-int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture)
+int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_picture, void *dst_picture)
 {
-	return x_server_render(SPHINX_API_XSERVER_COMPOSITE, src_picture);
+	return x_server_render(SPHINX_API_XSERVER_COMPOSITE, src_picture, dst_picture);
 }
 
 /* The glamor (GL) paths of Xorg's modesetting driver and Xwayland. */
 SEC("uprobe")
 int BPF_KPROBE(x_server_glamor_get_image, void *drawable)
 {
-	return x_server_read(SPHINX_API_XSERVER_GLAMOR_GET_IMAGE, drawable);
+	return x_server_read(SPHINX_API_XSERVER_GLAMOR_GET_IMAGE, drawable, NULL);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(x_server_glamor_copy_area, void *src, void *dst)
 {
-	return x_server_read(SPHINX_API_XSERVER_GLAMOR_COPY_AREA, src);
+	return x_server_read(SPHINX_API_XSERVER_GLAMOR_COPY_AREA, src, dst);
 }
 
 SEC("uprobe")
-int BPF_KPROBE(x_server_glamor_composite, __u8 op, void *src_picture)
+int BPF_KPROBE(x_server_glamor_composite, __u8 op, void *src_picture, void *mask_picture,
+	       void *dst_picture)
 {
-	return x_server_render(SPHINX_API_XSERVER_GLAMOR_COMPOSITE, src_picture);
+	return x_server_render(SPHINX_API_XSERVER_GLAMOR_COMPOSITE, src_picture, dst_picture);
 }
