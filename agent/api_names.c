@@ -37,6 +37,7 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_WL_SCREENCOPY] = "zwlr_screencopy_frame_v1",
 	[SPHINX_API_WL_IMAGE_COPY_CAPTURE] = "ext_image_copy_capture_frame_v1",
 	[SPHINX_API_WL_EXPORT_DMABUF] = "zwlr_export_dmabuf_frame_v1",
+	[SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW] = "xcb_composite_redirect_window",
 };
 
 static const char *const target_names[] = {
@@ -61,6 +62,7 @@ const struct capture_probe capture_probes[] = {
 	  "xcb_composite_name_window_pixmap", false },
 	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap_checked",
 	  "xcb_composite_name_window_pixmap_checked", false },
+	{ "libxcb-composite.so.0", "xcb_composite_redirect_window", "xcb_composite_redirect_window", false },
 	{ "libxcb-damage.so.0", "xcb_damage_create", "xcb_damage_create", false },
 	{ "libX11.so.6", "XGetImage", "x_get_image", false },
 	{ "libX11.so.6", "XGetSubImage", "x_get_sub_image", false },

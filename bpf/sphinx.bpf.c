@@ -559,6 +559,24 @@ static __always_inline int damage_create(__u32 api, __u32 drawable)
 	return 0;
 }
 
+/*
+ * Redirecting one window of another client into an off-screen pixmap is
+ * how window capture (OBS) keeps reading it without further X calls; a
+ * compositor redirects root's subwindows instead (another request).
+ */
+SEC("uprobe")
+int BPF_KPROBE(xcb_composite_redirect_window, void *c, __u32 window)
+{
+	struct proc_state *st;
+
+	if (is_self() || classify_xid(window) != SPHINX_TARGET_WINDOW)
+		return 0;
+	st = proc_state_get(bpf_get_current_pid_tgid() >> 32);
+	if (st)
+		report_setup(st, SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW, window);
+	return 0;
+}
+
 /* 15 cursor images within 2 s: a recorder's frame loop (15-30/s seen). */
 #define CURSOR_POLL_CALLS	15
 #define CURSOR_POLL_WINDOW_NS	2000000000ull

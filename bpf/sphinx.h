@@ -63,6 +63,7 @@ enum sphinx_api {
 	SPHINX_API_WL_SCREENCOPY,		/* zwlr_screencopy_frame_v1 made */
 	SPHINX_API_WL_IMAGE_COPY_CAPTURE,	/* ext_image_copy_capture_frame_v1 */
 	SPHINX_API_WL_EXPORT_DMABUF,		/* zwlr_export_dmabuf_frame_v1 */
+	SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW, /* redirecting another client's window */
 	SPHINX_API__MAX,
 };
 
