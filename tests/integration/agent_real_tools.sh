@@ -40,7 +40,8 @@ one_run() {
 	xtightvncviewer -viewonly localhost::5977 >/dev/null 2>&1 & viewer=$!
 	line=$(wait_event ".type==\"capture.begin\" and .pid==$vnc and .kind==\"recording\"" 8)
 	check "$POLICY_NAME: x11vnc with a viewer connected: recording" [ -n "$line" ]
-	kill $viewer $vnc 2>/dev/null; wait $viewer $vnc 2>/dev/null
+	# x11vnc may sit in its cleanup on SIGTERM: it is a test fixture, kill it.
+	kill -9 $viewer $vnc 2>/dev/null; wait $viewer $vnc 2>/dev/null
 
 	maim "$TMP/m.png" & pid=$!; caught "maim" $pid screenshot; wait $pid
 	scrot -o "$TMP/s.png" & pid=$!; caught "scrot" $pid screenshot; wait $pid
