@@ -227,6 +227,16 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 	return 0;
 }
 
+int outbox_commit_pinned(struct outbox *ob, struct lobby *l)
+{
+	int r;
+
+	l->pins++;
+	r = outbox_commit(ob);
+	l->pins--;
+	return r;
+}
+
 static void outbox_release(struct outbox *ob, bool sent)
 {
 	/* reverse order so each lobby's offset returns to its value before the first event */

@@ -97,6 +97,8 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		     int64_t at);
 /* Commit, then broadcast. On failure rolls back and sends nothing. */
 int outbox_commit(struct outbox *ob);
+/* outbox_commit() keeping @l alive across it (its sockets may close in it). */
+int outbox_commit_pinned(struct outbox *ob, struct lobby *l);
 void outbox_abort(struct outbox *ob);
 
 #endif

@@ -108,9 +108,7 @@ int meeting_finish(const struct meeting *m, const struct user *actor)
 		lobby_gc(l);
 		return r == -EALREADY ? -EEXIST : r;
 	}
-	l->pins++;	/* keep it across the commit: we close its sockets next */
-	r = outbox_commit(&ob);
-	l->pins--;
+	r = outbox_commit_pinned(&ob, l);	/* we close its sockets next */
 	if (r == 0) {
 		log_info("meeting %s ended by user %lld", m->code, (long long)actor->id);
 		lobby_close_user(l, 0, NULL, 4410, "meeting ended");
@@ -145,9 +143,7 @@ int meeting_add_organiser(const struct meeting *m, const struct user *actor, con
 		lobby_gc(l);
 		return r;
 	}
-	l->pins++;
-	r = outbox_commit(&ob);
-	l->pins--;
+	r = outbox_commit_pinned(&ob, l);
 	/* live sockets of the new organiser gain organiser rights at once */
 	for (size_t i = 0; r == 0 && i < l->n; i++)
 		if (l->conns[i]->user_id == target->id)
@@ -186,9 +182,7 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 		outbox_abort(&ob);
 		goto out;
 	}
-	l->pins++;
-	r = outbox_commit(&ob);
-	l->pins--;
+	r = outbox_commit_pinned(&ob, l);
 	if (r == 0) {
 		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", "type", "banned", "v", 1, "meeting", m->code,
 				      "reason", reason);

@@ -151,18 +151,34 @@ static int err_of(int rc)
 }
 
 /* Run a statement that returns no rows. Returns number of changed rows or -errno. */
-static int exec_(struct store *s, const char *sql, const char *fmt, ...)
+/* The prepared statement for @sql with @fmt's arguments bound, or NULL and *ret_err. */
+static sqlite3_stmt *prep_bound(struct store *s, int *ret_err, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st = prep(s, sql);
+	int rc;
+
+	if (!st) {
+		*ret_err = -EIO;
+		return NULL;
+	}
+	rc = bindv(st, fmt, ap);
+	if (rc < 0) {
+		*ret_err = rc;
+		return NULL;
+	}
+	return st;
+}
+
+static int exec_(struct store *s, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
 	va_list ap;
 	int rc;
 
-	if (!st)
-		return -EIO;
 	va_start(ap, fmt);
-	rc = bindv(st, fmt, ap);
+	st = prep_bound(s, &rc, sql, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
+	if (!st)
 		return rc;
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -174,18 +190,17 @@ static int exec_(struct store *s, const char *sql, const char *fmt, ...)
 /* Prepare + bind + step once. Returns the statement positioned on a row, or NULL with *err. */
 static sqlite3_stmt *row_(struct store *s, int *err, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = prep(s, sql);
+	sqlite3_stmt *st;
 	va_list ap;
 	int rc;
 
-	*err = -EIO;
-	if (!st)
-		return NULL;
 	va_start(ap, fmt);
-	rc = bindv(st, fmt, ap);
+	st = prep_bound(s, err, sql, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
+	if (!st) {
+		*err = -EIO;	/* as before: a bad bind reads as an I/O error here */
 		return NULL;
+	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*err = 0;
@@ -254,16 +269,14 @@ static int rows_json(sqlite3_stmt *st, json_t **ret)
 
 static int list_(struct store *s, json_t **ret, const char *sql, const char *fmt, ...)
 {
-	sqlite3_stmt *st = prep(s, sql);
+	sqlite3_stmt *st;
 	va_list ap;
 	int rc;
 
-	if (!st)
-		return -EIO;
 	va_start(ap, fmt);
-	rc = bindv(st, fmt, ap);
+	st = prep_bound(s, &rc, sql, fmt, ap);
 	va_end(ap);
-	if (rc < 0)
+	if (!st)
 		return rc;
 	return rows_json(st, ret);
 }

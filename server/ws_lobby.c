@@ -194,9 +194,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	if (r == 0)
 		r = flag_ongoing(&ob, l, c->user_id);
 	if (r == 0) {
-		l->pins++;
-		r = outbox_commit(&ob);
-		l->pins--;
+		r = outbox_commit_pinned(&ob, l);
 	} else {
 		outbox_abort(&ob);
 	}
@@ -420,9 +418,7 @@ void ws_lobby_closed(struct conn *c)
 					 json_pack("{s:{s:I, s:s}}", "user", "id", (json_int_t)c->user_id, "name",
 						   me.name ? me.name : ""), at);
 		if (r == 0) {
-			l->pins++;
-			r = outbox_commit(&ob);
-			l->pins--;
+			r = outbox_commit_pinned(&ob, l);
 		} else {
 			outbox_abort(&ob);
 		}
