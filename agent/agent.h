@@ -77,6 +77,8 @@ int loader_open_load(struct agent *a);
 int loader_attach(struct agent *a);
 /* Hook the X server running as @pid (its binary, once). Attached count or -errno. */
 int loader_attach_xserver(struct agent *a, uint32_t pid);
+/* The X server @pid has exited. */
+void loader_forget_xserver(struct agent *a, uint32_t pid);
 int loader_set_prefixes(struct agent *a);
 void loader_destroy(struct agent *a);
 /* The status table as text ("layer probe where state why" lines). */

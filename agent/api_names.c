@@ -78,7 +78,6 @@ const unsigned n_capture_probes = ARRAY_SIZE(capture_probes);
 
 /* Inside the X server binary itself (exported for its driver modules). */
 const struct capture_probe xserver_probes[] = {
-	{ NULL, "ReadRequestFromClient", "x_read_request", false },
 	{ NULL, "fbGetImage", "x_server_get_image", false },
 	{ NULL, "fbCopyArea", "x_server_copy_area", false },
 	{ NULL, "CompositePicture", "x_server_composite", false },

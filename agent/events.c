@@ -128,6 +128,8 @@ static void on_exit_event(struct agent *a, const struct sphinx_exit_event *e)
 	if (!p)
 		return;
 	session_finish(&p->session, p, e->hdr.ts, e->calls, &hk);
+	if (is_xserver_exe(p->exe))
+		loader_forget_xserver(a, p->pid);
 	proc_table_remove(&a->procs, e->hdr.pid);
 }
 

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "sphinx.h"
 #include "sphinx.skel.h"
+#include "xserver.h"
 
 static struct probe_status *add_status(struct agent *a, const char *layer, const char *name,
 				       const char *where)
@@ -218,11 +219,14 @@ static bool is_xorg(const char *path)
 
 /*
  * The X server layer: uprobes in the server binary, found from the running
- * server process (/proc/PID/exe), never a fixed path. Each binary once.
+ * server process (/proc/PID/exe), never a fixed path; each binary once.
+ * Each server process also tells the probes where its client table is.
  */
 int loader_attach_xserver(struct agent *a, uint32_t pid)
 {
-	char link[64], path[512];
+	char link[64], path[512], why[sizeof(a->probes[0].why)];
+	struct probe_status *table;
+	bool known = false;
 	ssize_t n;
 	int attached = 0;
 
@@ -231,9 +235,25 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	if (n <= 0)
 		return -errno;
 	path[n] = '\0';
+	if (xserver_register(bpf_map__fd(a->skel->maps.x_servers), pid, path, why,
+			     sizeof(why)) < 0) {
+		log_warn("xserver layer: %s (pid %u): reads inside this server are not seen", why,
+			 pid);
+		for (unsigned i = 0; i < a->n_probes; i++)
+			if (strcmp(a->probes[i].layer, "xserver") == 0 &&
+			    strcmp(a->probes[i].where, path) == 0)
+				return 0;
+		set_state(add_status(a, "xserver", "clients (client table)", path), PROBE_FAILED,
+			  why);
+		return 0;
+	}
 	for (unsigned i = 0; i < a->n_probes; i++)
 		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
-			return 0;
+			known = true;
+	if (known)
+		return 0;
+	table = add_status(a, "xserver", "clients (client table)", path);
+	set_state(table, PROBE_ATTACHED, NULL);
 	for (unsigned i = 0; i < n_xserver_probes; i++) {
 		const struct capture_probe *xp = &xserver_probes[i];
 		const char *where = path;
@@ -247,6 +267,11 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	log_info("xserver layer: %d of %u probes attached in %s (pid %u)", attached,
 		 n_xserver_probes, path, pid);
 	return attached;
+}
+
+void loader_forget_xserver(struct agent *a, uint32_t pid)
+{
+	xserver_forget(bpf_map__fd(a->skel->maps.x_servers), pid);
 }
 
 int loader_attach(struct agent *a)

@@ -728,80 +728,112 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 
 /*
  * Uprobes inside the X server binary (Xvfb, Xorg, Xwayland export these for
- * their driver modules). The server dispatches one client at a time:
- * ReadRequestFromClient(client) starts each request, so the image-read and
- * copy paths that follow belong to that client. Its connection's fd names
- * a unix socket whose peer is the client process.
+ * their driver modules) on the paths that read pixels: fbGetImage,
+ * fbCopyArea, CompositePicture and their glamor twins. Nothing runs per
+ * request. The source drawable says at once whether this can be a capture
+ * (a window that is a root or another client's; pixmaps never are); only
+ * then is the requester looked up in the server's exported client table:
+ * the client whose request being served (its requestBuffer) names these
+ * very drawables. Its connection's fd names a unix socket whose peer is the
+ * client process.
  *
  * Struct offsets are those of xorg-server 1.20 to 21.1 (x86-64; the server
- * has no BTF): ClientRec { void *requestBuffer; OsCommPtr osPrivate;
- * struct xorg_list ready, output_pending; CARD32 clientAsMask; short index;
- * CARD8 majorOp, minorOp; }, checked at run time by index == mask >> 21,
- * WindowRec { DrawableRec drawable; PrivateRec *devPrivates; WindowPtr
- * parent; ... } (a root is the window without a parent),
- * OsCommRec { int fd; ... }, DrawableRec { u8 type, class, depth, bpp;
- * XID id; ... }, PictureRec { DrawablePtr pDrawable; ... }.
+ * has no BTF), checked on every client used (index, clientAsMask):
+ *   ClientRec { void *requestBuffer; OsCommPtr osPrivate; struct xorg_list
+ *     ready, output_pending; Mask clientAsMask; short index; ...;
+ *     int sequence (76); ... }
+ *   WindowRec { DrawableRec drawable; PrivateRec *devPrivates; WindowPtr
+ *     parent; ... } (a root is the window without a parent)
+ *   OsCommRec { int fd; ... }, DrawableRec { u8 type, class, depth, bpp;
+ *     XID id; ... }, PictureRec { DrawablePtr pDrawable; ...; CARD32 id; }.
  */
+#define X_CLIENT_REQUEST	0
 #define X_CLIENT_OSPRIVATE	8
 #define X_CLIENT_MASK		48
 #define X_CLIENT_INDEX		52
-#define X_CLIENT_MAJOR_OP	54
-#define X_CLIENT_MINOR_OP	55
+#define X_CLIENT_SEQUENCE	76
 #define X_DRAWABLE_WINDOW	0
 #define X_DRAWABLE_ID		4
 #define X_WINDOW_PARENT		40	/* WindowRec: DrawableRec (32), devPrivates, parent */
+#define X_PICTURE_ID		24
 #define X_REQ_COPY_AREA		62
 #define X_REQ_COPY_PLANE	63
 #define X_REQ_GET_IMAGE		73
 #define X_FIRST_EXTENSION	128
-#define X_RENDER_COMPOSITE	8	/* minor opcode of RENDER's Composite */
-
-struct x_dispatch {
-	__u64 client;		/* ClientPtr being served */
-	__u64 request;		/* increments per request */
-	__u64 counted;		/* last request already counted */
-};
+#define X_SHM_GET_IMAGE		4	/* MIT-SHM minor */
+#define X_RENDER_COMPOSITE	8	/* RENDER minors with a source picture */
+#define X_RENDER_TRAPEZOIDS	10
+#define X_RENDER_TRI_FAN	13
+#define X_RENDER_GLYPHS_8	23
+#define X_RENDER_GLYPHS_32	25
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
-	__type(key, __u32);	/* X server tgid */
-	__type(value, struct x_dispatch);
-} x_dispatch SEC(".maps");
+	__type(key, __u32);		/* X server tgid */
+	__type(value, struct sphinx_x_server);
+} x_servers SEC(".maps");
 
-SEC("uprobe")
-int BPF_KPROBE(x_read_request, void *client)
-{
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct x_dispatch *d, fresh = {};
+/*
+ * The request last counted per client connection -> its sequence number: a
+ * GetImage reaches fbGetImage once per band of lines, a composite once per
+ * clip box, and a client that stopped after a GetImage keeps it in its
+ * request buffer. One request counts once. A connection is its ClientRec
+ * and its socket's inode: the server reuses ClientRecs.
+ */
+struct x_connection {
+	__u64 client;
+	__u64 ino;
+};
 
-	d = bpf_map_lookup_elem(&x_dispatch, &tgid);
-	if (!d) {
-		bpf_map_update_elem(&x_dispatch, &tgid, &fresh, BPF_NOEXIST);
-		d = bpf_map_lookup_elem(&x_dispatch, &tgid);
-		if (!d)
-			return 0;
-	}
-	d->client = (__u64)client;
-	d->request++;
-	return 0;
-}
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct x_connection);
+	__type(value, __s32);
+} x_counted SEC(".maps");
+
+/* The first bytes of a request: opcodes, length, then 32-bit words. */
+struct x_request {
+	__u8 major, minor;
+	__u16 length;
+	__u32 word[4];
+};
+
+/* One read or copy seen in the server, and who asked for it. */
+struct x_access {
+	__u32 api;
+	__u32 src_id, dst_id;	/* XIDs: drawables, or pictures for RENDER */
+	__s32 x, y, width, height;	/* an image read's band */
+	__u32 owner;		/* client index owning the source window */
+	__u32 shift;		/* XID bits below the client index */
+	__u32 max;		/* clients in the table */
+	__u64 clients;		/* address of clients[] */
+	struct x_connection found;	/* the requester */
+	struct file *socket;		/* its connection */
+	__s32 sequence;			/* its request's sequence number */
+};
 
 /* The process at the other end of this X server's client fd, via CO-RE. */
-static __always_inline __u32 peer_of_fd(int fd, __u32 *uid)
+static __always_inline struct file *x_server_file(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
 	struct file *file = NULL;
-	struct socket *sock;
+
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds))
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
+static __always_inline __u32 peer_of_file(struct file *file, __u32 *uid)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
 	struct sock *sk;
 	struct pid *pid;
 
-	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds))
-		return 0;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	sock = BPF_CORE_READ(file, private_data);
 	if (!sock)
 		return 0;
 	sk = BPF_CORE_READ(sock, sk);
@@ -814,119 +846,238 @@ static __always_inline __u32 peer_of_fd(int fd, __u32 *uid)
 	return BPF_CORE_READ(pid, numbers[0].nr);
 }
 
-/*
- * Did the request being served ask for these pixels, or is the server doing
- * its own housekeeping inside it (a compositing manager's redirect makes the
- * server copy from root; a window manager's requests repaint)? Image reads
- * come from GetImage or an extension (MIT-SHM); copies only from the core
- * CopyArea/CopyPlane requests; RENDER only from its Composite request.
- */
-static __always_inline bool client_asked_for(__u32 api, __u8 major, __u8 minor)
+/* Does request @r ask for this access? Field positions from the X11, MIT-SHM
+ * and RENDER protocol headers (xGetImageReq, xShmGetImageReq, xCopyAreaReq,
+ * xRenderCompositeReq, xRenderTrapezoidsReq, xRenderCompositeGlyphsReq). */
+static __always_inline bool x_request_matches(const struct x_access *xa, const struct x_request *r)
 {
-	switch (api) {
+	switch (xa->api) {
+	case SPHINX_API_XSERVER_GET_IMAGE:
+	case SPHINX_API_XSERVER_GLAMOR_GET_IMAGE:
+		if (r->major != X_REQ_GET_IMAGE &&
+		    !(r->major >= X_FIRST_EXTENSION && r->minor == X_SHM_GET_IMAGE))
+			return false;
+		return r->word[0] == xa->src_id && (__s16)(r->word[1] & 0xffff) == xa->x &&
+		       (__s32)(r->word[2] & 0xffff) == xa->width;
 	case SPHINX_API_XSERVER_COPY_AREA:
 	case SPHINX_API_XSERVER_GLAMOR_COPY_AREA:
-		return major == X_REQ_COPY_AREA || major == X_REQ_COPY_PLANE;
-	case SPHINX_API_XSERVER_COMPOSITE:
-	case SPHINX_API_XSERVER_GLAMOR_COMPOSITE:
-		return major >= X_FIRST_EXTENSION && minor == X_RENDER_COMPOSITE;
-	default:
-		return major == X_REQ_GET_IMAGE || major >= X_FIRST_EXTENSION;
+		return (r->major == X_REQ_COPY_AREA || r->major == X_REQ_COPY_PLANE) &&
+		       r->word[0] == xa->src_id && r->word[1] == xa->dst_id;
+	default:	/* RENDER */
+		if (r->major < X_FIRST_EXTENSION || r->word[1] != xa->src_id)
+			return false;
+		if (r->minor == X_RENDER_COMPOSITE)
+			return r->word[3] == xa->dst_id;
+		if ((r->minor >= X_RENDER_TRAPEZOIDS && r->minor <= X_RENDER_TRI_FAN) ||
+		    (r->minor >= X_RENDER_GLYPHS_8 && r->minor <= X_RENDER_GLYPHS_32))
+			return r->word[2] == xa->dst_id;
+		return false;
+	}
+}
+
+/* Client @client's connection (ClientRec, socket inode), its socket and
+ * the sequence number of the request it is on. NULL when unreadable. */
+static __always_inline struct file *x_connection_of(void *client, struct x_connection *conn,
+						    __s32 *sequence)
+{
+	struct file *file;
+	void *os = NULL;
+	int fd = -1;
+
+	if (bpf_probe_read_user(&os, sizeof(os), client + X_CLIENT_OSPRIVATE) || !os ||
+	    bpf_probe_read_user(&fd, sizeof(fd), os))
+		return NULL;
+	file = x_server_file(fd);
+	if (!file)
+		return NULL;
+	bpf_probe_read_user(sequence, sizeof(*sequence), client + X_CLIENT_SEQUENCE);
+	conn->client = (__u64)client;
+	conn->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	return file;
+}
+
+enum x_asked {
+	X_NOT_ASKED,		/* its request is another */
+	X_ASKED_NEW,		/* its request, not yet counted: xa->found */
+	X_ASKED_COUNTED,	/* its request, counted already */
+};
+
+/* Is client @index the one asking, with a request not yet counted? */
+static __always_inline enum x_asked x_client_asked(struct x_access *xa, __u32 index)
+{
+	void *client = NULL, *buf = NULL;
+	struct x_connection conn = {};
+	struct x_request r = {};
+	__s32 sequence = 0, *counted;
+	struct file *file;
+	__u32 mask = 1;
+	__s16 idx = -1;
+
+	if (bpf_probe_read_user(&client, sizeof(client), (void *)(xa->clients + (__u64)index * 8)) ||
+	    !client)
+		return X_NOT_ASKED;
+	bpf_probe_read_user(&idx, sizeof(idx), client + X_CLIENT_INDEX);
+	bpf_probe_read_user(&mask, sizeof(mask), client + X_CLIENT_MASK);
+	/* A server built with another ClientRec layout: attribute nothing
+	 * rather than the wrong process. */
+	if ((__u32)idx != index || mask != index << xa->shift)
+		return X_NOT_ASKED;
+	if (bpf_probe_read_user(&buf, sizeof(buf), client + X_CLIENT_REQUEST) || !buf ||
+	    bpf_probe_read_user(&r, sizeof(r), buf) || !x_request_matches(xa, &r))
+		return X_NOT_ASKED;
+	file = x_connection_of(client, &conn, &sequence);
+	if (!file)
+		return X_NOT_ASKED;
+	counted = bpf_map_lookup_elem(&x_counted, &conn);
+	if (counted && *counted == sequence)
+		return X_ASKED_COUNTED;
+	xa->found = conn;
+	xa->socket = file;
+	xa->sequence = sequence;
+	return X_ASKED_NEW;
+}
+
+static long x_scan_client(__u32 index, void *ctx)
+{
+	struct x_access *xa = ctx;
+
+	if (index >= xa->max)
+		return 1;
+	if (index == 0 || index == xa->owner)
+		return 0;
+	return x_client_asked(xa, index) == X_ASKED_NEW ? 1 : 0;
+}
+
+/* XID layout: 29 bits, the client index above `shift` (LimitClients). */
+static __always_inline __u32 x_client_shift(const struct sphinx_x_server *where)
+{
+	int limit = 0;
+
+	if (!where->limit_clients ||
+	    bpf_probe_read_user(&limit, sizeof(limit), (void *)where->limit_clients))
+		return SPHINX_X_CLIENT_SHIFT_DEFAULT;
+	switch (limit) {
+	case 64: return 23;
+	case 128: return 22;
+	case 512: return 20;
+	case 1024: return 19;
+	case 2048: return 18;
+	default: return SPHINX_X_CLIENT_SHIFT_DEFAULT;
 	}
 }
 
 /*
- * A read or copy from @drawable in the request being served: counted once
- * per request when its source is a window that is a root (server-owned XID)
- * or another client's; the client's own windows and all pixmaps are not.
+ * A read or copy of @drawable in the X server; @src and @dst carry the XIDs
+ * the request names (at @id_offset: drawables or pictures), @dst NULL for an
+ * image read. Counted once per request when the source is a root or another
+ * client's window and a client asked for it; its own windows, pixmaps and
+ * the server's own work (compositing, cursor saves) return at once.
  */
-static __always_inline int x_server_read(__u32 api, void *drawable, void *dst)
+static __always_inline int x_server_access(struct x_access *xa, void *drawable, void *src,
+					   void *dst, __u32 id_offset)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 mask = 0, id = 0, client_bits, target, peer, uid = 0;
-	__u8 type = 0xff, major = 0, minor = 0;
+	struct sphinx_x_server *xs;
+	__u32 id = 0, target, peer, uid = 0;
 	void *parent = (void *)1;
-	__s16 index = -1;
-	void *os = NULL;
-	struct x_dispatch *d;
-	int fd = -1;
+	__u8 type = 0xff;
+	int max = 0;
 
-	d = bpf_map_lookup_elem(&x_dispatch, &tgid);
-	if (!d || !d->client || !drawable || d->counted == d->request)
+	if (!drawable || bpf_probe_read_user(&type, 1, drawable) || type != X_DRAWABLE_WINDOW)
 		return 0;
-	bpf_probe_read_user(&type, 1, drawable);
-	if (type != X_DRAWABLE_WINDOW)
+	xs = bpf_map_lookup_elem(&x_servers, &tgid);
+	if (!xs)
 		return 0;
-	bpf_probe_read_user(&id, 4, drawable + X_DRAWABLE_ID);
-	bpf_probe_read_user(&mask, 4, (void *)d->client + X_CLIENT_MASK);
-	bpf_probe_read_user(&index, 2, (void *)d->client + X_CLIENT_INDEX);
-	bpf_probe_read_user(&major, 1, (void *)d->client + X_CLIENT_MAJOR_OP);
-	bpf_probe_read_user(&minor, 1, (void *)d->client + X_CLIENT_MINOR_OP);
-	/* A server built with another ClientRec layout: attribute nothing
-	 * rather than the wrong process. */
-	if (index <= 0 || (__u32)index != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
-		return 0;
-	if (!client_asked_for(api, major, minor))
-		return 0;
-	/*
-	 * A root is the window without a parent. Other server-owned windows
-	 * (the Composite overlay window, client bits zero) belong to nobody
-	 * who could be capturing: not counted; nor are the client's own.
-	 */
-	client_bits = id >> SPHINX_X_CLIENT_SHIFT_DEFAULT;
-	/*
-	 * A copy or composite captures only into the requester's own drawable:
-	 * the server's own work after a request (compositing redirected windows
-	 * onto root at block-handler time) has another destination.
-	 */
+	bpf_probe_read_user(&id, sizeof(id), drawable + X_DRAWABLE_ID);
+	bpf_probe_read_user(&parent, sizeof(parent), drawable + X_WINDOW_PARENT);
+	xa->shift = x_client_shift(xs);
+	xa->owner = id >> xa->shift;
+	if (xa->owner == 0 && parent)
+		return 0;	/* server-owned, not a root: the composite overlay */
+	target = xa->owner == 0 ? SPHINX_TARGET_ROOT : SPHINX_TARGET_WINDOW;
+	xa->src_id = id;
+	if (id_offset != X_DRAWABLE_ID)
+		bpf_probe_read_user(&xa->src_id, sizeof(xa->src_id), src + id_offset);
 	if (dst) {
-		__u32 dst_id = 0;
-
-		bpf_probe_read_user(&dst_id, 4, dst + X_DRAWABLE_ID);
-		if (dst_id >> SPHINX_X_CLIENT_SHIFT_DEFAULT != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
+		bpf_probe_read_user(&xa->dst_id, sizeof(xa->dst_id), dst + id_offset);
+		/* The server's own objects have no XID; a copy into the
+		 * source's owner moves nobody's pixels elsewhere. */
+		if (!xa->dst_id || xa->dst_id >> xa->shift == xa->owner)
 			return 0;
 	}
-	bpf_probe_read_user(&parent, sizeof(parent), drawable + X_WINDOW_PARENT);
-	if (!parent && client_bits == 0)
-		target = SPHINX_TARGET_ROOT;
-	else if (client_bits != 0 && client_bits != mask >> SPHINX_X_CLIENT_SHIFT_DEFAULT)
-		target = SPHINX_TARGET_WINDOW;
-	else
-		return 0;
-	d->counted = d->request;
+	/* The next band of the image read counted last: same source, x and
+	 * width, starting where the last band ended, same client request. */
+	if (!dst && xs->last_client && xs->last_src == xa->src_id && xs->last_x == xa->x &&
+	    xs->last_width == xa->width && xs->last_y_end == xa->y) {
+		struct x_connection conn = {};
+		__s32 sequence = 0;
 
-	bpf_probe_read_user(&os, sizeof(os), (void *)d->client + X_CLIENT_OSPRIVATE);
-	if (!os || bpf_probe_read_user(&fd, sizeof(fd), os))
+		if (x_connection_of((void *)xs->last_client, &conn, &sequence) &&
+		    conn.ino == xs->last_ino && sequence == xs->last_sequence) {
+			xs->last_y_end = xa->y + xa->height;
+			return 0;
+		}
+	}
+
+	/* Whoever names the destination is the likely requester; else all. */
+	xa->clients = xs->clients;
+	if (dst) {
+		enum x_asked asked = x_client_asked(xa, xa->dst_id >> xa->shift);
+
+		if (asked == X_ASKED_COUNTED)
+			return 0;
+		if (asked == X_ASKED_NEW)
+			goto found;
+	}
+	bpf_probe_read_user(&max, sizeof(max), (void *)xs->max_clients);
+	xa->max = max > 0 && max <= SPHINX_X_MAX_CLIENTS ? max : SPHINX_X_MAX_CLIENTS;
+	bpf_loop(xa->max, x_scan_client, xa, 0);
+found:
+	if (!xa->found.client)
 		return 0;
-	peer = peer_of_fd(fd, &uid);
+	bpf_map_update_elem(&x_counted, &xa->found, &xa->sequence, BPF_ANY);
+	xs->last_client = xa->found.client;
+	xs->last_ino = xa->found.ino;
+	xs->last_sequence = xa->sequence;
+	xs->last_src = xa->src_id;
+	xs->last_x = xa->x;
+	xs->last_width = xa->width;
+	xs->last_y_end = xa->y + xa->height;
+
+	peer = peer_of_file(xa->socket, &uid);
 	if (!peer || peer == self_tgid)
 		return 0;
-	count_capture_for(peer, true, uid, api, target, id);
+	count_capture_for(peer, true, uid, xa->api, target, id);
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(x_server_get_image, void *drawable)
+int BPF_KPROBE(x_server_get_image, void *drawable, int x, int y, int width, int height)
 {
-	return x_server_read(SPHINX_API_XSERVER_GET_IMAGE, drawable, NULL);
+	struct x_access xa = { .api = SPHINX_API_XSERVER_GET_IMAGE,
+			       .x = x, .y = y, .width = width, .height = height };
+
+	return x_server_access(&xa, drawable, drawable, NULL, X_DRAWABLE_ID);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(x_server_copy_area, void *src, void *dst)
 {
-	return x_server_read(SPHINX_API_XSERVER_COPY_AREA, src, dst);
+	struct x_access xa = { .api = SPHINX_API_XSERVER_COPY_AREA };
+
+	return x_server_access(&xa, src, src, dst, X_DRAWABLE_ID);
 }
 
 static __always_inline int x_server_render(__u32 api, void *src_picture, void *dst_picture)
 {
-	void *drawable = NULL, *dst = NULL;
+	struct x_access xa = { .api = api };
+	void *drawable = NULL;
 
 	/* Solid fills and gradients have no drawable. */
-	if (!src_picture || bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
+	if (!src_picture || !dst_picture ||
+	    bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
 		return 0;
-	if (!dst_picture || bpf_probe_read_user(&dst, sizeof(dst), dst_picture) || !dst)
-		return 0;
-	return x_server_read(api, drawable, dst);
+	return x_server_access(&xa, drawable, src_picture, dst_picture, X_PICTURE_ID);
 }
 
 SEC("uprobe")
@@ -937,15 +1088,20 @@ int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_pictur
 
 /* The glamor (GL) paths of Xorg's modesetting driver and Xwayland. */
 SEC("uprobe")
-int BPF_KPROBE(x_server_glamor_get_image, void *drawable)
+int BPF_KPROBE(x_server_glamor_get_image, void *drawable, int x, int y, int width, int height)
 {
-	return x_server_read(SPHINX_API_XSERVER_GLAMOR_GET_IMAGE, drawable, NULL);
+	struct x_access xa = { .api = SPHINX_API_XSERVER_GLAMOR_GET_IMAGE,
+			       .x = x, .y = y, .width = width, .height = height };
+
+	return x_server_access(&xa, drawable, drawable, NULL, X_DRAWABLE_ID);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(x_server_glamor_copy_area, void *src, void *dst)
 {
-	return x_server_read(SPHINX_API_XSERVER_GLAMOR_COPY_AREA, src, dst);
+	struct x_access xa = { .api = SPHINX_API_XSERVER_GLAMOR_COPY_AREA };
+
+	return x_server_access(&xa, src, src, dst, X_DRAWABLE_ID);
 }
 
 SEC("uprobe")

@@ -87,6 +87,27 @@ enum sphinx_device {
 
 /* X11: the core protocol's GetImage/CopyArea source check needs these. */
 #define SPHINX_X_CLIENT_SHIFT_DEFAULT	21	/* 256 clients: 29-bit XIDs */
+#define SPHINX_X_MAX_CLIENTS		2048	/* the X server's MAXCLIENTS */
+
+/*
+ * Where one X server process keeps its clients, for the X server layer:
+ * the run-time addresses of its exported `ClientPtr clients[]`, `int
+ * currentMaxClients` and `int LimitClients` (0 when the binary has none).
+ * The agent fills one per server process (key: its tgid) when it attaches.
+ */
+struct sphinx_x_server {
+	__u64 clients;
+	__u64 max_clients;
+	__u64 limit_clients;
+	/* Kept by the BPF side (zero from the agent): the image read counted
+	 * last, to pass over its further bands of lines at once. */
+	__u64 last_client;
+	__u64 last_ino;
+	__s32 last_sequence;
+	__u32 last_src;
+	__s32 last_x, last_width, last_y_end;
+	__u32 _pad;
+};
 
 /* Linux ioctl numbers that read the screen (x86-64 values, see
  * research/capture-paths.md): DRM scan-out buffer and fbdev geometry. */

@@ -14,7 +14,7 @@ XPID=$(pgrep -n -x Xvfb)
 
 check "agent starts" start_agent xs --policy "$ROOT/policy/default"
 check "xserver layer attached to the running Xvfb" \
-	grep -q "xserver layer: [4-9] of [0-9]* probes attached in /usr/bin/Xvfb" "$AGENT_LOG"
+	grep -q "xserver layer: [3-9] of [0-9]* probes attached in /usr/bin/Xvfb" "$AGENT_LOG"
 
 /usr/bin/python3 "$GRAB" 20 root & pid=$!
 line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
@@ -32,6 +32,33 @@ check "pure-protocol grab loop: 20 requests counted, not scan-line bands ($(f .c
 wait $pid
 line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
 check "pure-protocol single grab: screenshot" [ -n "$line" -a "$(f .kind)" = screenshot ]
+
+# CopyArea from the root into a pixmap of its own: the copy is the capture
+# (the GetImage of its own pixmap that follows is not).
+/usr/bin/python3 "$GRAB" 20 copy & pid=$!
+line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 4)
+check "pure-protocol CopyArea from root: recording" [ -n "$line" -a "$(f .kind)" = recording ]
+check "pure-protocol CopyArea from root: seen as fbCopyArea on the root" \
+	[ "$(f .layer)" = xserver -a "$(f .api)" = fbCopyArea -a "$(f .target)" = root ]
+wait $pid
+line=$(wait_event ".type==\"capture.end\" and .pid==$pid" 5)
+check "pure-protocol CopyArea from root: 20 copies counted ($(f .calls))" [ "$(f .calls)" = 20 ]
+
+# Two grabbers at once, and one that grabbed once and stays connected with
+# that GetImage still in its request buffer: each is named for its own
+# requests, the idle one is not counted again for the others'.
+/usr/bin/python3 "$GRAB" 1 root 4 & idle=$!
+sleep 1
+/usr/bin/python3 "$GRAB" 20 root & a=$!
+/usr/bin/python3 "$GRAB" 20 root & b=$!
+wait $a $b $idle
+line=$(wait_event ".type==\"capture.end\" and .pid==$a" 5)
+check "two grabbers at once: the first counted alone ($(f .calls))" [ "$(f .calls)" = 20 ]
+line=$(wait_event ".type==\"capture.end\" and .pid==$b" 5)
+check "two grabbers at once: the second counted alone ($(f .calls))" [ "$(f .calls)" = 20 ]
+line=$(wait_event ".type==\"capture.end\" and .pid==$idle" 5)
+check "a client idle after one grab: one call, a screenshot ($(f .calls), $(f .kind))" \
+	[ "$(f .calls)" = 1 -a "$(f .kind)" = screenshot ]
 
 /usr/bin/python3 "$GRAB" 20 own & pid=$!
 wait $pid
