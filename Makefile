@@ -128,6 +128,10 @@ $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/sp
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -lpthread -o $@
 
+$(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lelf $(CMOCKA_LIBS) -o $@
+
 # Test helpers: real clients of the libraries the api layer hooks.
 PW_FLAGS := $(shell $(PKG_CONFIG) --cflags --libs libpipewire-0.3 2>/dev/null)
 $(OUTPUT)/tests/pw_stream_client: tests/helpers/pw_stream_client.c

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "sphinx.h"
 #include "sphinx.skel.h"
+#include "uprobe_site.h"
 #include "xserver.h"
 
 static struct probe_status *add_status(struct agent *a, const char *layer, const char *name,
@@ -175,12 +176,22 @@ static bool attach_uprobe(struct agent *a, const char *layer, const struct captu
 	struct probe_status *s = add_status(a, layer, cp->function, path);
 	struct bpf_program *prog = find_prog(a, cp->program);
 	struct bpf_link *link;
+	uint8_t code[64];
+	size_t site = 0;
+	int n;
 
 	if (!a->features.kprobe || !prog || !bpf_program__autoload(prog)) {
 		set_state(s, PROBE_NOT_AVAILABLE, "uprobe programs refused by this kernel");
 		return false;
 	}
-	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	/* A return probe must sit at the entry; others where the kernel
+	 * emulates the instruction instead of single-stepping it. */
+	if (!cp->retprobe && (n = uprobe_site_read(path, cp->function, code, sizeof(code))) > 0)
+		site = uprobe_site(code, (size_t)n);
+	if (site)
+		log_debug("uprobe %s in %s: at +0x%zx, an emulated instruction", cp->function,
+			  path, site);
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, site, &opts);
 	if (!link) {
 		int err = errno;
 

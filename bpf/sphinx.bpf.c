@@ -925,6 +925,8 @@ static __always_inline enum x_asked x_client_asked(struct x_access *xa, __u32 in
 	if (bpf_probe_read_user(&buf, sizeof(buf), client + X_CLIENT_REQUEST) || !buf ||
 	    bpf_probe_read_user(&r, sizeof(r), buf) || !x_request_matches(xa, &r))
 		return X_NOT_ASKED;
+	if (index == xa->owner)
+		return X_ASKED_COUNTED;	/* reading its own window: never counted */
 	file = x_connection_of(client, &conn, &sequence);
 	if (!file)
 		return X_NOT_ASKED;
@@ -1029,6 +1031,10 @@ static __always_inline int x_server_access(struct x_access *xa, void *drawable, 
 		if (asked == X_ASKED_NEW)
 			goto found;
 	}
+	/* An image read of a window by its owner, the common case (toolkits,
+	 * x11perf's syncs): one client to look at, not all. */
+	if (!dst && xa->owner && x_client_asked(xa, xa->owner) != X_NOT_ASKED)
+		return 0;
 	bpf_probe_read_user(&max, sizeof(max), (void *)xs->max_clients);
 	xa->max = max > 0 && max <= SPHINX_X_MAX_CLIENTS ? max : SPHINX_X_MAX_CLIENTS;
 	bpf_loop(xa->max, x_scan_client, xa, 0);
