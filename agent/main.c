@@ -224,6 +224,9 @@ static int run_loop(struct agent *a)
 		int err = ring_buffer__poll(a->rb, 100);
 		uint64_t now;
 
+		/* Exec and exit records wake nobody: take them on each turn. */
+		if (err >= 0)
+			err = ring_buffer__consume(a->rb);
 		if (err < 0 && err != -EINTR) {
 			log_err("ring buffer poll failed: %s", strerror(-err));
 			return err;

@@ -4,18 +4,26 @@
 # figure with and without the agent from one run, as a ratio.
 #   - xterm scrolling 100 000 lines (wall time)
 #   - mpv playing a 5 s clip through X11 (CPU time of Xvfb + mpv)
-#   - x11perf copy and getimage tests (operations per second)
-# Needs root, Xvfb, xterm, mpv, x11perf (x11-apps). Not a timed test.
+#   - openbox moving three windows 1 000 times (wall time)
+#   - x11perf small and large copy and getimage tests (operations per second)
+# Three runs each way, alternating; the median counts. Needs root, Xvfb,
+# openbox, xterm, xlogo, mpv, x11perf, python3-xlib. Not a timed test.
 set -eu
 cd "$(dirname "$0")/.."
 AGENT=${OUTPUT:-build}/sphinx-agent
+RUNS=${RUNS:-3}
 TMP=$(mktemp -d)
 APID=
-trap 'kill $XPID 2>/dev/null; [ -n "$APID" ] && kill $APID 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $XPID $WPIDS 2>/dev/null; [ -n "$APID" ] && kill $APID 2>/dev/null; rm -rf "$TMP"' EXIT
 
 Xvfb :96 -screen 0 1280x720x24 -nolisten tcp >/dev/null 2>&1 & XPID=$!
 sleep 1
 export DISPLAY=:96
+openbox >/dev/null 2>&1 & WPIDS=$!
+xlogo -geometry 200x200 >/dev/null 2>&1 & WPIDS="$WPIDS $!"
+xlogo -geometry 300x200 >/dev/null 2>&1 & WPIDS="$WPIDS $!"
+xterm -geometry 80x24 -e 'while :; do sleep 60; done' >/dev/null 2>&1 & WPIDS="$WPIDS $!"
+sleep 1
 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=duration=5:size=640x360:rate=30 -y "$TMP/clip.mkv"
 
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
@@ -33,20 +41,15 @@ video() {
 	while kill -0 $m 2>/dev/null; do mt=$(cpu_ticks $m 2>/dev/null || echo $mt); sleep 0.05; done
 	echo $(( ($(cpu_ticks $XPID) - x0 + mt) * 10 ))	# ms (100 ticks/s)
 }
+moves() { /usr/bin/python3 bench/move_windows.py 1000; }
 perf() {	# x11perf TEST -> operations per second
 	x11perf -repeat 3 -time 1 "$1" 2>/dev/null | grep trep | sed -E 's/.*\( *([0-9.]+)\/sec.*/\1/' | tail -1
 }
-
+TESTS=(-copywinwin10 -copywinwin500 -copypixwin500 -getimage10 -getimage500 -shmget500)
 run_all() {
-	echo "$(scroll) $(video) $(perf -copywinwin500) $(perf -copypixwin500) $(perf -getimage500) $(perf -shmget500 2>/dev/null || echo 0)"
-}
-
-# Twice each way, alternating; the better of the two runs per side counts
-# (lower time, higher rate), to keep this shared VM's noise out.
-best() {	# best MODE A B: per column, min (time) or max (rate)
-	paste -d' ' <(echo "$2" | tr ' ' '\n') <(echo "$3" | tr ' ' '\n') |
-		awk -v i=0 '{ i++; if (i <= 2) print ($1 < $2 ? $1 : $2); else print ($1 > $2 ? $1 : $2) }' |
-		tr '\n' ' '
+	local row="$(scroll) $(video) $(moves)"
+	for t in "${TESTS[@]}"; do row="$row $(perf $t || echo 0)"; done
+	echo "$row"
 }
 with_agent() {
 	"$AGENT" --stdout --policy policy/default >/dev/null 2>"$TMP/agent.log" & APID=$!
@@ -54,14 +57,18 @@ with_agent() {
 	run_all
 	kill $APID; wait $APID 2>/dev/null || true; APID=
 }
-off1=$(run_all); on1=$(with_agent); off2=$(run_all); on2=$(with_agent)
-off=$(best x "$off1" "$off2"); on=$(best x "$on1" "$on2")
+declare -a off on
+for ((r = 0; r < RUNS; r++)); do off+=("$(run_all)"); on+=("$(with_agent)"); done
 
-names=("xterm scrolling 100k lines (ms)" "mpv 5 s clip, CPU (ms)" "x11perf -copywinwin500 (ops/s)" \
-	"x11perf -copypixwin500 (ops/s)" "x11perf -getimage500 (ops/s)" "x11perf -shmget500 (ops/s)")
-for i in 0 1 2 3 4 5; do
-	a=$(echo $off | cut -d' ' -f$((i + 1))); b=$(echo $on | cut -d' ' -f$((i + 1)))
-	awk -v n="${names[$i]}" -v a="$a" -v b="$b" \
-		'BEGIN { if (a + 0 == 0) { printf "%-34s (not measured)\n", n; exit }
-		         printf "%-34s without %10.1f   with %10.1f   ratio %.3f\n", n, a, b, b / a }'
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+col() { local c=$1; shift; for row in "$@"; do echo "$row" | cut -d' ' -f"$c"; done; }
+names=("xterm scrolling 100k lines (ms)" "mpv 5 s clip, CPU (ms)" "openbox: 3 windows moved x1000 (ms)")
+for t in "${TESTS[@]}"; do names+=("x11perf $t (ops/s)"); done
+echo "median of $RUNS runs each way; a ratio above 1 is slower for times, below 1 for rates"
+for ((i = 0; i < ${#names[@]}; i++)); do
+	a=$(median $(col $((i + 1)) "${off[@]}")); b=$(median $(col $((i + 1)) "${on[@]}"))
+	awk -v n="${names[$i]}" -v a="$a" -v b="$b" -v rate=$((i >= 3)) \
+		'BEGIN { if (a + 0 == 0) { printf "%-40s (not measured)\n", n; exit }
+		         c = rate ? (a / b - 1) * 100 : (b / a - 1) * 100
+		         printf "%-40s without %10.1f   with %10.1f   ratio %.3f   cost %+.1f%%\n", n, a, b, b / a, c }'
 done

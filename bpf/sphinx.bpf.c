@@ -30,7 +30,7 @@ const volatile __u32 self_tgid = 0;	/* the agent: never report it */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 4 << 20);	/* ~3 000 exec records between polls */
 } events SEC(".maps");
 
 /* Path prefixes to watch (value: enum sphinx_device). Filled from policy. */
@@ -177,7 +177,11 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
 		e->args_size = len;
 
-	bpf_ringbuf_submit(e, 0);
+	/* No wake-up: on a VM each one is a self-IPI (~15 us an exec). The
+	 * agent takes these every 100 ms; a capture, open or damage record
+	 * forces a wake-up (pending records would hold back the adaptive
+	 * one), and the exec records before it are taken first, in order. */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -201,7 +205,7 @@ int handle_exit(struct trace_event_raw_sched_process_template *ctx)
 	e->exit_code = (BPF_CORE_READ(task, exit_code) >> 8) & 0xff;
 	st = bpf_map_lookup_elem(&proc_state, &tgid);
 	e->calls = st ? st->calls : 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 
 	bpf_map_delete_elem(&proc_state, &tgid);
 	bpf_map_delete_elem(&x_setups, &tgid);
@@ -270,7 +274,7 @@ static __always_inline int open_exit(long ret)
 		e->device = p->device;
 		e->_pad = 0;
 		__builtin_memcpy(e->path, p->path, sizeof(e->path));
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	}
 	bpf_map_delete_elem(&pending_opens, &tid);
 	return 0;
@@ -369,7 +373,7 @@ static __always_inline void count_capture_for(__u32 tgid, bool server_side, __u3
 		e->height = xs->height;
 	}
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void count_capture(__u32 api, __u32 target, __u64 drawable)
@@ -544,7 +548,7 @@ static __always_inline void report_setup(struct proc_state *st, __u32 api, __u32
 	e->calls = st->calls;
 	e->width = e->height = 0;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline int damage_create(__u32 api, __u32 drawable)
