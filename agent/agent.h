@@ -69,6 +69,9 @@ struct agent {
 	uint64_t lost_events;
 	struct agent_config cfg;	/* from --config; zeroed without one */
 	struct spool *spool;		/* set when a server is configured */
+	struct bpf_link *ioctl_link;	/* while a process holds a capture device */
+	uint32_t holders[64];		/* those processes (devices.c) */
+	unsigned n_holders;
 	struct uplink *uplink;
 };
 
@@ -79,7 +82,6 @@ int loader_attach(struct agent *a);
 int loader_attach_xserver(struct agent *a, uint32_t pid);
 /* The X server @pid has exited. */
 void loader_forget_xserver(struct agent *a, uint32_t pid);
-int loader_set_prefixes(struct agent *a);
 void loader_destroy(struct agent *a);
 /* The status table as text ("layer probe where state why" lines). */
 void loader_print_status(const struct agent *a, FILE *out);

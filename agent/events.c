@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "devices.h"
 #include "api_names.h"
 #include "attribution.h"
 #include "log.h"
@@ -125,6 +126,7 @@ static void on_exit_event(struct agent *a, const struct sphinx_exit_event *e)
 	struct session_hooks hk = hooks(a);
 	struct proc *p = proc_table_get(&a->procs, e->hdr.pid);
 
+	devices_release(a, e->hdr.pid);
 	if (!p)
 		return;
 	session_finish(&p->session, p, e->hdr.ts, e->calls, &hk);
@@ -144,7 +146,8 @@ static void on_open(struct agent *a, const struct sphinx_open_event *e)
 	p = proc_table_load(&a->procs, e->hdr.pid);
 	if (!p)
 		return;
-	snprintf(path, sizeof(path), "%s", e->path);
+	devices_name(e->major, e->minor, path, sizeof(path));
+	devices_hold(a, p->pid, p->exe);
 	policy_event_init(&ev, POLICY_CAT_FILE_ACCESS);
 	add_process_fields(&ev, p, proc_table_get(&a->procs, p->ppid), uid, sizeof(uid));
 	policy_event_set(&ev, "TargetFilename", path);

@@ -6,6 +6,7 @@
  * the start-up log say plainly what this machine is watching.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,23 +65,12 @@ struct tracepoint_prog {
 
 static struct bpf_program *p_exec(struct sphinx_bpf *s) { return s->progs.handle_exec; }
 static struct bpf_program *p_exit(struct sphinx_bpf *s) { return s->progs.handle_exit; }
-static struct bpf_program *p_oa_in(struct sphinx_bpf *s) { return s->progs.handle_openat_enter; }
-static struct bpf_program *p_oa_out(struct sphinx_bpf *s) { return s->progs.handle_openat_exit; }
-static struct bpf_program *p_oa2_in(struct sphinx_bpf *s) { return s->progs.handle_openat2_enter; }
-static struct bpf_program *p_oa2_out(struct sphinx_bpf *s) { return s->progs.handle_openat2_exit; }
-static struct bpf_program *p_o_in(struct sphinx_bpf *s) { return s->progs.handle_open_enter; }
-static struct bpf_program *p_o_out(struct sphinx_bpf *s) { return s->progs.handle_open_exit; }
 static struct bpf_program *p_ioctl(struct sphinx_bpf *s) { return s->progs.handle_ioctl; }
 
 static const struct tracepoint_prog tracepoints[] = {
 	{ "exec", "sched", "sched_process_exec", p_exec },
 	{ "exec", "sched", "sched_process_exit", p_exit },
-	{ "device", "syscalls", "sys_enter_openat", p_oa_in },
-	{ "device", "syscalls", "sys_exit_openat", p_oa_out },
-	{ "device", "syscalls", "sys_enter_openat2", p_oa2_in },
-	{ "device", "syscalls", "sys_exit_openat2", p_oa2_out },
-	{ "device", "syscalls", "sys_enter_open", p_o_in },
-	{ "device", "syscalls", "sys_exit_open", p_o_out },
+	/* Attached on demand (devices.c): only its availability here. */
 	{ "device", "syscalls", "sys_enter_ioctl", p_ioctl },
 };
 
@@ -115,6 +105,8 @@ int loader_open_load(struct agent *a)
 		if (!probe_tracepoint_exists(&a->features, t->category, t->event))
 			bpf_program__set_autoload(t->prog(skel), false);
 	}
+	if (!a->features.cgroup_device || !a->features.cgroup2[0])
+		bpf_program__set_autoload(skel->progs.handle_device_open, false);
 	if (!a->features.kprobe) {
 		struct bpf_program *prog;
 
@@ -150,6 +142,11 @@ static void attach_tracepoints(struct agent *a)
 			set_state(s, PROBE_NOT_AVAILABLE, "tracepoint not in this kernel");
 			continue;
 		}
+		if (prog == a->skel->progs.handle_ioctl) {
+			snprintf(s->name, sizeof(s->name), "%s (on demand)", t->event);
+			set_state(s, PROBE_ATTACHED, NULL);
+			continue;
+		}
 		link = bpf_program__attach(prog);
 		if (!link) {
 			set_state(s, PROBE_FAILED, strerror(errno));
@@ -158,6 +155,41 @@ static void attach_tracepoints(struct agent *a)
 		keep_link(a, link);
 		set_state(s, PROBE_ATTACHED, NULL);
 	}
+}
+
+/*
+ * Device opens: the device cgroup hook at the root of the cgroup v2 tree
+ * sees every process's opens of device nodes (a link: other programs there,
+ * systemd's DevicePolicy= among them, keep running beside it).
+ */
+static void attach_device_hook(struct agent *a)
+{
+	struct bpf_program *prog = a->skel->progs.handle_device_open;
+	const char *root = a->features.cgroup2[0] ? a->features.cgroup2 : "/sys/fs/cgroup";
+	struct probe_status *s = add_status(a, "device", "device opens (cgroup/dev)", root);
+	_cleanup_close_ int fd = -1;
+	struct bpf_link *link;
+
+	if (!a->features.cgroup2[0]) {
+		set_state(s, PROBE_NOT_AVAILABLE, "no cgroup v2 hierarchy mounted");
+		return;
+	}
+	if (!bpf_program__autoload(prog)) {
+		set_state(s, PROBE_NOT_AVAILABLE, "the kernel refuses cgroup device programs");
+		return;
+	}
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		set_state(s, PROBE_FAILED, strerror(errno));
+		return;
+	}
+	link = bpf_program__attach_cgroup(prog, fd);
+	if (!link) {
+		set_state(s, PROBE_FAILED, strerror(errno));
+		return;
+	}
+	keep_link(a, link);
+	set_state(s, PROBE_ATTACHED, NULL);
 }
 
 static struct bpf_program *find_prog(struct agent *a, const char *name)
@@ -294,52 +326,9 @@ int loader_attach(struct agent *a)
 			a->probes[0].why[0] ? a->probes[0].why : a->probes[1].why);
 		return -ENOTSUP;
 	}
+	attach_device_hook(a);
 	attach_uprobes(a);
 	return 0;
-}
-
-/* Map a prefix to the device class the ioctl check needs. */
-static __u32 device_class(const char *prefix)
-{
-	if (strncmp(prefix, "/dev/fb", 7) == 0)
-		return SPHINX_DEV_FB;
-	if (strncmp(prefix, "/dev/dri", 8) == 0)
-		return SPHINX_DEV_DRM;
-	return SPHINX_DEV_OTHER;
-}
-
-int loader_set_prefixes(struct agent *a)
-{
-	int fd = bpf_map__fd(a->skel->maps.watch_prefixes);
-	struct sphinx_prefix_key key, next;
-	char **prefixes = NULL;
-	int n, err = 0;
-
-	/* Empty the trie, then fill it from the policy in force. */
-	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
-		bpf_map_delete_elem(fd, &next);
-	n = policy_device_prefixes(a->policy, &prefixes);
-	if (n < 0)
-		return n;
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(prefixes[i]);
-		__u32 dev = device_class(prefixes[i]);
-
-		if (len == 0 || len > SPHINX_PREFIX_LEN || strncmp(prefixes[i], "/dev/", 5) != 0) {
-			log_warn("policy: device prefix '%s' ignored: must start with /dev/ and be "
-				 "at most %d bytes", prefixes[i], SPHINX_PREFIX_LEN);
-			continue;
-		}
-		memset(&key, 0, sizeof(key));
-		key.prefixlen = len * 8;
-		memcpy(key.data, prefixes[i], len);
-		if (bpf_map_update_elem(fd, &key, &dev, BPF_ANY) < 0) {
-			err = -errno;
-			log_warn("policy: cannot watch prefix '%s': %s", prefixes[i], strerror(errno));
-		}
-	}
-	policy_strv_free(prefixes);
-	return err;
 }
 
 bool loader_layer_active(const struct agent *a, const char *layer)
@@ -379,6 +368,9 @@ void loader_destroy(struct agent *a)
 	for (unsigned i = 0; i < a->n_links; i++)
 		bpf_link__destroy(a->links[i]);
 	a->n_links = 0;
+	bpf_link__destroy(a->ioctl_link);
+	a->ioctl_link = NULL;
+	a->n_holders = 0;
 	sphinx_bpf__destroy(a->skel);
 	a->skel = NULL;
 }

@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent.h"
+#include "devices.h"
 #include "attribution.h"
 #include "notify.h"
 #include "spool.h"
@@ -150,7 +151,7 @@ static void reload_policy(struct agent *a)
 	}
 	policy_free(a->policy);
 	a->policy = fresh;
-	loader_set_prefixes(a);
+	devices_watch(a);
 	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh), a->opts.policy_path);
 }
 
@@ -354,9 +355,10 @@ int main(int argc, char **argv)
 		loader_print_status(&a, stdout);
 		goto cleanup;
 	}
-	err = loader_set_prefixes(&a);
+	err = devices_watch(&a);
 	if (err)
-		log_warn("device layer: some policy prefixes could not be watched");
+		log_warn("device layer: some policy devices could not be watched: %s",
+			 strerror(-err));
 	/* Attach first, then scan: a process born in between is seen twice,
 	 * never missed. */
 	proc_table_scan(&a.procs);

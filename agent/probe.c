@@ -72,6 +72,20 @@ static void ensure_bpffs(void)
 		mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL);
 }
 
+/* The device layer hooks the root of the cgroup v2 tree (unified, or the
+ * "unified" mount of a hybrid set-up). */
+static void find_cgroup2(struct features *f)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+
+	f->cgroup2[0] = '\0';
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		if (is_fs(roots[i], CGROUP2_SUPER_MAGIC)) {
+			snprintf(f->cgroup2, sizeof(f->cgroup2), "%s", roots[i]);
+			return;
+		}
+}
+
 int probe_features(struct features *f, char *why, size_t len)
 {
 	uint64_t caps = 0;
@@ -98,17 +112,14 @@ int probe_features(struct features *f, char *why, size_t len)
 	f->tracepoint = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL) == 1;
 	f->kprobe = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL) == 1;
 	f->ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1;
-	f->lpm_trie = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_LPM_TRIE, NULL) == 1;
+	f->cgroup_device = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_DEVICE, NULL) == 1;
+	find_cgroup2(f);
 	if (!f->tracepoint) {
 		snprintf(why, len, "the kernel refuses BPF tracepoint programs: the exec layer cannot run");
 		return -ENOTSUP;
 	}
 	if (!f->ringbuf) {
 		snprintf(why, len, "the kernel has no BPF ring buffer (needs Linux 5.8 or later)");
-		return -ENOTSUP;
-	}
-	if (!f->lpm_trie) {
-		snprintf(why, len, "the kernel refuses BPF LPM trie maps (device prefix filter)");
 		return -ENOTSUP;
 	}
 	return 0;

@@ -14,8 +14,9 @@ struct features {
 	bool tracepoint;	/* BPF_PROG_TYPE_TRACEPOINT loads */
 	bool kprobe;		/* BPF_PROG_TYPE_KPROBE loads: uprobes */
 	bool ringbuf;
-	bool lpm_trie;
+	bool cgroup_device;	/* BPF_PROG_TYPE_CGROUP_DEVICE loads */
 	char tracefs[64];	/* where tracefs is mounted */
+	char cgroup2[64];	/* the cgroup v2 root, or "" */
 };
 
 /*

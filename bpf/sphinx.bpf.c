@@ -3,9 +3,10 @@
  * Kernel side of sphinx-agent: sees screen capture the moment it starts.
  *
  * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each.
- * Layer 2 (device): openat/openat2/open enter+exit, filtered by an LPM trie
- *   of path prefixes that user space fills from the policy; DRM GETFB/GETFB2
- *   and fbdev FBIOGET_VSCREENINFO ioctls on the fds those opens returned.
+ * Layer 2 (device): the device cgroup hook sees opens of the character
+ *   devices user space lists from the policy (by number); DRM GETFB/GETFB2
+ *   and fbdev FBIOGET_VSCREENINFO ioctls on them, followed only while a
+ *   process other than a display server holds one.
  * Layer 3 (api): uprobes on the X11/XCB/PipeWire capture functions, attached
  *   by library path for every process. A uretprobe on xcb_get_setup learns
  *   each process's resource-id base and root window, so a read or copy whose
@@ -15,6 +16,10 @@
  * The first burst_calls calls are each reported (user space needs their
  * timing to tell a recording from a screenshot); after that at most one
  * record per refresh_ns. A 30 fps recorder costs ~1 record a second.
+ * Layer 4 (xserver): uprobes inside the X server binary, below.
+ *
+ * No syscall tracepoint stays attached: one puts every system call of every
+ * process on the slow path.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -33,36 +38,18 @@ struct {
 	__uint(max_entries, 4 << 20);	/* ~3 000 exec records between polls */
 } events SEC(".maps");
 
-/* Path prefixes to watch (value: enum sphinx_device). Filled from policy. */
+/*
+ * Character devices to watch, by number (value: enum sphinx_device). Filled
+ * by the agent from the policy's path prefixes: the nodes that exist, plus
+ * the numbers the kernel gives such devices (a node made anywhere, under
+ * any name, is the same device).
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 64);
-	__type(key, struct sphinx_prefix_key);
-	__type(value, __u32);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} watch_prefixes SEC(".maps");
-
-/* An open of a watched path, between syscall enter and exit (by tid). */
-struct pending_open {
-	__u32 flags;
-	__u32 device;
-	char path[SPHINX_PATH_LEN];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct pending_open);
-} pending_opens SEC(".maps");
-
-/* (tgid << 32 | fd) -> enum sphinx_device, for the ioctl check. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
-	__type(key, __u64);
+	__type(key, struct sphinx_device_key);
 	__type(value, __u32);
-} device_fds SEC(".maps");
+} watch_devices SEC(".maps");
 
 /*
  * Per-process capture counters. The client libraries and the X server see
@@ -102,19 +89,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct x_setup);
 } x_setups SEC(".maps");
-
-/* Scratch for path lookups: too big for the 512-byte stack. */
-struct open_scratch {
-	struct pending_open open;
-	struct sphinx_prefix_key key;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct open_scratch);
-} scratch SEC(".maps");
 
 /* The process's counters, created on first use. */
 static __always_inline struct proc_state *proc_state_get(__u32 tgid)
@@ -214,111 +188,44 @@ int handle_exit(struct trace_event_raw_sched_process_template *ctx)
 
 /* -------------------------------------------------------------- devices */
 
-static __always_inline int open_enter(const char *filename, __u32 flags)
+/*
+ * The device cgroup hook: the kernel asks it on every open of a device node
+ * (after the file permissions allowed it) and on mknod, whoever the caller,
+ * attached once at the root of the cgroup v2 tree. No syscall tracepoint:
+ * those put every system call of every process on the slow path. Always
+ * allows: this program watches, it never decides.
+ */
+/* uapi <linux/bpf.h> defines, which vmlinux.h does not carry. */
+#define BPF_DEVCG_ACC_READ	(1ULL << 1)
+#define BPF_DEVCG_ACC_WRITE	(1ULL << 2)
+#define BPF_DEVCG_DEV_CHAR	(1ULL << 1)
+
+SEC("cgroup/dev")
+int handle_device_open(struct bpf_cgroup_dev_ctx *ctx)
 {
-	struct open_scratch *s;
-	struct pending_open *p;
-	__u32 zero = 0, tid;
+	struct sphinx_device_key key = { .major = ctx->major, .minor = ctx->minor };
+	__u32 type = ctx->access_type & 0xffff, access = ctx->access_type >> 16;
+	struct sphinx_open_event *e;
 	__u32 *device;
 
-	if (is_self())
-		return 0;
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	p = &s->open;
-	/* Every open on the machine passes here: look at 6 bytes first, as
-	 * every watched prefix starts "/dev/", and read the rest only then. */
-	if (bpf_probe_read_user_str(p->path, 6, filename) != 6)
-		return 0;
-	if (p->path[0] != '/' || p->path[1] != 'd' || p->path[2] != 'e' ||
-	    p->path[3] != 'v' || p->path[4] != '/')
-		return 0;
-	if (bpf_probe_read_user_str(p->path, sizeof(p->path), filename) <= 0)
-		return 0;
-	/* Bytes after the NUL are stale but the trie compares only a match's
-	 * own prefix length, and no prefix contains a NUL. */
-	__builtin_memcpy(s->key.data, p->path, SPHINX_PREFIX_LEN);
-	s->key.prefixlen = SPHINX_PREFIX_LEN * 8;
-	device = bpf_map_lookup_elem(&watch_prefixes, &s->key);
-	if (!device)
-		return 0;
-
-	p->flags = flags;
-	p->device = *device;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	bpf_map_update_elem(&pending_opens, &tid, p, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int open_exit(long ret)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct sphinx_open_event *e;
-	struct pending_open *p;
-
-	p = bpf_map_lookup_elem(&pending_opens, &tid);
-	if (!p)
-		return 0;
-	if (ret >= 0) {
-		__u64 key = (id & 0xffffffff00000000ull) | (__u32)ret;
-
-		bpf_map_update_elem(&device_fds, &key, &p->device, BPF_ANY);
-	}
+	if (type != BPF_DEVCG_DEV_CHAR || !(access & (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE)))
+		return 1;
+	device = bpf_map_lookup_elem(&watch_devices, &key);
+	if (!device || is_self())
+		return 1;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		fill_hdr(&e->hdr, SPHINX_EV_OPEN);
-		e->ret = ret;
-		e->flags = p->flags;
-		e->device = p->device;
-		e->_pad = 0;
-		__builtin_memcpy(e->path, p->path, sizeof(e->path));
-		bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
-	}
-	bpf_map_delete_elem(&pending_opens, &tid);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat")
-int handle_openat_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter((const char *)ctx->args[1], (__u32)ctx->args[2]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat")
-int handle_openat_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int handle_openat2_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct open_how *how = (struct open_how *)ctx->args[2];
-	__u64 flags = 0;
-
-	bpf_probe_read_user(&flags, sizeof(flags), &how->flags);
-	return open_enter((const char *)ctx->args[1], (__u32)flags);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int handle_openat2_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
-}
-
-/* Legacy open(2): static or old binaries still use it where it exists. */
-SEC("tracepoint/syscalls/sys_enter_open")
-int handle_open_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return open_enter((const char *)ctx->args[0], (__u32)ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int handle_open_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return open_exit(ctx->ret);
+	if (!e)
+		return 1;
+	fill_hdr(&e->hdr, SPHINX_EV_OPEN);
+	e->ret = 0;
+	e->flags = (access & BPF_DEVCG_ACC_READ) && (access & BPF_DEVCG_ACC_WRITE) ? 2 /* O_RDWR */ :
+		   access & BPF_DEVCG_ACC_WRITE ? 1 /* O_WRONLY */ : 0 /* O_RDONLY */;
+	e->device = *device;
+	e->major = ctx->major;
+	e->minor = ctx->minor;
+	e->path[0] = '\0';	/* named by the agent from the device number */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 1;
 }
 
 /* ------------------------------------------------------------- counting */
@@ -703,14 +610,21 @@ int BPF_KPROBE(wl_marshal, void *proxy, __u32 opcode, void *interface)
 
 /* ---------------------------------------------------------------- ioctl */
 
+/*
+ * Attached by the agent only while a process other than a display server
+ * holds a watched device open: a syscall tracepoint taxes every system
+ * call on the machine. The fd's device number decides.
+ */
 SEC("tracepoint/syscalls/sys_enter_ioctl")
 int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 cmd = (__u32)ctx->args[1];
-	__u64 key;
-	__u32 api;
+	struct task_struct *task;
+	struct sphinx_device_key key;
+	struct file **fds, *file = NULL;
+	int fd = (int)ctx->args[0];
+	__u32 api, rdev;
 
-	/* Hot path for every ioctl on the machine: decide on cmd first. */
 	if (cmd == SPHINX_DRM_IOCTL_MODE_GETFB2)
 		api = SPHINX_API_DRM_GETFB2;
 	else if (cmd == SPHINX_DRM_IOCTL_MODE_GETFB)
@@ -721,10 +635,17 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (is_self())
 		return 0;
-	key = (bpf_get_current_pid_tgid() & 0xffffffff00000000ull) | (__u32)ctx->args[0];
-	if (!bpf_map_lookup_elem(&device_fds, &key))
+	task = (struct task_struct *)bpf_get_current_task();
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds) ||
+	    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return 0;
-	count_capture(api, SPHINX_TARGET_DEVICE, (__u32)ctx->args[0]);
+	rdev = BPF_CORE_READ(file, f_inode, i_rdev);
+	key.major = rdev >> 20;		/* the kernel's dev_t: 12 bits major, 20 minor */
+	key.minor = rdev & 0xfffff;
+	if (!bpf_map_lookup_elem(&watch_devices, &key))
+		return 0;
+	count_capture(api, SPHINX_TARGET_DEVICE, (__u32)fd);
 	return 0;
 }
 

@@ -141,13 +141,16 @@ struct sphinx_exit_event {
 	__u32 calls;		/* counted capture calls over the life */
 };
 
+/* An open of a watched character device, from the device cgroup hook: the
+ * kernel asks it once the file permissions allowed the open. */
 struct sphinx_open_event {
 	struct sphinx_event_hdr hdr;
-	__s32 ret;		/* fd, or -errno: a failed attempt still counts */
-	__u32 flags;		/* open flags (O_ACCMODE etc.) */
+	__s32 ret;		/* 0: allowed by the file permissions */
+	__u32 flags;		/* O_RDONLY, O_WRONLY or O_RDWR */
 	__u32 device;		/* enum sphinx_device */
+	__u32 major, minor;
 	__u32 _pad;
-	char path[SPHINX_PATH_LEN];
+	char path[SPHINX_PATH_LEN];	/* empty: the agent names the device */
 };
 
 /*
@@ -166,10 +169,9 @@ struct sphinx_capture_event {
 	__u32 _pad;
 };
 
-/* Key of the LPM trie of watched path prefixes. */
-struct sphinx_prefix_key {
-	__u32 prefixlen;	/* bits */
-	__u8 data[SPHINX_PREFIX_LEN];
+/* Key of the map of watched character devices. */
+struct sphinx_device_key {
+	__u32 major, minor;
 };
 
 #endif
