@@ -38,6 +38,8 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_WL_IMAGE_COPY_CAPTURE] = "ext_image_copy_capture_frame_v1",
 	[SPHINX_API_WL_EXPORT_DMABUF] = "zwlr_export_dmabuf_frame_v1",
 	[SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW] = "xcb_composite_redirect_window",
+	[SPHINX_API_X_RENDER_COMPOSITE] = "XRenderComposite",
+	[SPHINX_API_XCB_RENDER_COMPOSITE] = "xcb_render_composite",
 };
 
 static const char *const target_names[] = {
@@ -71,6 +73,11 @@ const struct capture_probe capture_probes[] = {
 	{ "libXdamage.so.1", "XDamageCreate", "x_damage_create", false },
 	{ "libXfixes.so.3", "XFixesGetCursorImage", "x_fixes_get_cursor_image", false },
 	{ "libxcb-xfixes.so.0", "xcb_xfixes_get_cursor_image", "xcb_xfixes_get_cursor_image", false },
+	{ "libXrender.so.1", "XRenderCreatePicture", "x_render_create_picture", false },
+	{ "libXrender.so.1", "XRenderCreatePicture", "x_render_create_picture_ret", true },
+	{ "libXrender.so.1", "XRenderComposite", "x_render_composite", false },
+	{ "libxcb-render.so.0", "xcb_render_create_picture", "xcb_render_create_picture", false },
+	{ "libxcb-render.so.0", "xcb_render_composite", "xcb_render_composite", false },
 	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false },
 	{ "libwayland-client.so.0", "wl_proxy_marshal_array_flags", "wl_marshal", false },
 };

@@ -431,6 +431,92 @@ int BPF_KPROBE(x_shm_get_image, void *dpy, unsigned long d)
 }
 
 /*
+ * RENDER: a Composite copies pixels from a picture, and a picture of the
+ * root window is the screen. The pictures a process makes on its root are
+ * remembered (tgid, picture XID); a Composite from one of them is a read.
+ * libxcb takes the new XID as an argument, Xlib returns it.
+ */
+struct x_picture_key {
+	__u32 tgid;
+	__u32 picture;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct x_picture_key);
+	__type(value, __u32);
+} x_root_pictures SEC(".maps");
+
+/* XRenderCreatePicture on root, between its entry and return (by tid). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} x_picture_pending SEC(".maps");
+
+static __always_inline void remember_root_picture(__u32 picture, __u32 drawable)
+{
+	struct x_picture_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .picture = picture };
+	__u32 root = SPHINX_TARGET_ROOT;
+
+	if (picture && classify_xid(drawable) == SPHINX_TARGET_ROOT)
+		bpf_map_update_elem(&x_root_pictures, &key, &root, BPF_ANY);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_render_create_picture, void *c, __u32 picture, __u32 drawable)
+{
+	remember_root_picture(picture, drawable);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_render_create_picture, void *dpy, unsigned long drawable)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), d = (__u32)drawable;
+
+	if (classify_xid(d) == SPHINX_TARGET_ROOT)
+		bpf_map_update_elem(&x_picture_pending, &tid, &d, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(x_render_create_picture_ret, unsigned long picture)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *drawable = bpf_map_lookup_elem(&x_picture_pending, &tid);
+
+	if (!drawable)
+		return 0;
+	remember_root_picture((__u32)picture, *drawable);
+	bpf_map_delete_elem(&x_picture_pending, &tid);
+	return 0;
+}
+
+static __always_inline int x_render_read(__u32 api, __u32 src)
+{
+	struct x_picture_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .picture = src };
+
+	if (!is_self() && bpf_map_lookup_elem(&x_root_pictures, &key))
+		count_capture(api, SPHINX_TARGET_ROOT, src);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(xcb_render_composite, void *c, __u8 op, __u32 src)
+{
+	return x_render_read(SPHINX_API_XCB_RENDER_COMPOSITE, src);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(x_render_composite, void *dpy, int op, unsigned long src)
+{
+	return x_render_read(SPHINX_API_X_RENDER_COMPOSITE, (__u32)src);
+}
+
+/*
  * Recording set-up, reported once per process: a standing damage watch on
  * root is how damage-driven recorders (GStreamer ximagesrc, recordMyDesktop,
  * Chromium) wait for changes, and a steady cursor-image poll is how

@@ -64,6 +64,8 @@ enum sphinx_api {
 	SPHINX_API_WL_IMAGE_COPY_CAPTURE,	/* ext_image_copy_capture_frame_v1 */
 	SPHINX_API_WL_EXPORT_DMABUF,		/* zwlr_export_dmabuf_frame_v1 */
 	SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW, /* redirecting another client's window */
+	SPHINX_API_X_RENDER_COMPOSITE,		/* from a picture of the root window */
+	SPHINX_API_XCB_RENDER_COMPOSITE,
 	SPHINX_API__MAX,
 };
 

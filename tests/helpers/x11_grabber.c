@@ -7,6 +7,10 @@
  *                       tools, Byzanz and Chromium's getDisplayMedia do
  *       copyarea-own    XCopyArea between its own drawables (drawing: benign)
  *       render-root     XRenderComposite from a picture of root, as maim
+ *       render-root-xcb the same through libxcb-render
+ *       render-root-raw the Composite request built by hand and sent with
+ *                       xcb_send_request (no RENDER library call: only the
+ *                       X server sees it, as recordMyDesktop's requests)
  *       shm-root        XShmGetImage(root), as SimpleScreenRecorder
  *       damage-still    XDamageCreate(root), one XShmGetImage, then waits
  *                       for damage on a still screen (ximagesrc's default)
@@ -20,6 +24,9 @@
 #include <unistd.h>
 
 #include <X11/Xlib.h>
+#include <X11/Xlib-xcb.h>
+#include <xcb/render.h>
+#include <xcb/xcbext.h>
 #include <X11/extensions/XShm.h>
 #include <X11/extensions/Xdamage.h>
 #include <X11/extensions/Xrender.h>
@@ -83,6 +90,41 @@ int main(int argc, char **argv)
 			Picture dst = XRenderCreatePicture(dpy, pix, fmt, 0, NULL);
 
 			XRenderComposite(dpy, PictOpSrc, src, None, dst, 0, 0, 0, 0, 0, 0, w, h);
+			XRenderFreePicture(dpy, src);
+			XRenderFreePicture(dpy, dst);
+		} else if (strcmp(mode, "render-root-xcb") == 0) {
+			xcb_connection_t *c = XGetXCBConnection(dpy);
+			XRenderPictFormat *fmt = XRenderFindVisualFormat(dpy, DefaultVisual(dpy, scr));
+			uint32_t inferiors = XCB_SUBWINDOW_MODE_INCLUDE_INFERIORS;
+			xcb_render_picture_t src = xcb_generate_id(c), dst = xcb_generate_id(c);
+
+			xcb_render_create_picture(c, src, root, fmt->id, XCB_RENDER_CP_SUBWINDOW_MODE,
+						  &inferiors);
+			xcb_render_create_picture(c, dst, pix, fmt->id, 0, NULL);
+			xcb_render_composite(c, XCB_RENDER_PICT_OP_SRC, src, XCB_NONE, dst, 0, 0, 0, 0,
+					     0, 0, w, h);
+			xcb_render_free_picture(c, src);
+			xcb_render_free_picture(c, dst);
+			xcb_flush(c);
+		} else if (strcmp(mode, "render-root-raw") == 0) {
+			xcb_connection_t *c = XGetXCBConnection(dpy);
+			XRenderPictFormat *fmt = XRenderFindVisualFormat(dpy, DefaultVisual(dpy, scr));
+			XRenderPictureAttributes pa = { .subwindow_mode = IncludeInferiors };
+			Picture src = XRenderCreatePicture(dpy, root, fmt, CPSubwindowMode, &pa);
+			Picture dst = XRenderCreatePicture(dpy, pix, fmt, 0, NULL);
+			int major, first_event, first_error;
+			xcb_render_composite_request_t req = {
+				.minor_opcode = XCB_RENDER_COMPOSITE, .op = XCB_RENDER_PICT_OP_SRC,
+				.src = src, .mask = XCB_NONE, .dst = dst, .width = w, .height = h,
+			};
+			struct iovec iov[3] = { [2] = { &req, sizeof(req) } };	/* 2 for xcb */
+			xcb_protocol_request_t info = { .count = 1, .opcode = 0, .isvoid = 1 };
+
+			XQueryExtension(dpy, "RENDER", &major, &first_event, &first_error);
+			XSync(dpy, False);	/* the pictures exist before the raw request */
+			info.opcode = major;
+			xcb_send_request(c, 0, iov + 2, &info);	/* xcb puts in major, length */
+			xcb_flush(c);
 			XRenderFreePicture(dpy, src);
 			XRenderFreePicture(dpy, dst);
 		} else if (strcmp(mode, "shm-root") == 0) {

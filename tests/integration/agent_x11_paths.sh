@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # X11 capture paths beyond GetImage, each through the real libraries and
 # the real Xvfb: CopyArea from root (GTK tools, Byzanz, Chromium), RENDER
-# Composite from a picture of root (maim), XShmGetImage (SimpleScreen-
+# Composite from a picture of root (maim; through libXrender, libxcb-render
+# or a hand-built request only the X server sees), XShmGetImage (SimpleScreen-
 # Recorder), a damage watcher on a still screen (ximagesrc's default) —
 # and a client copying between its own drawables, which is drawing.
 source "$(dirname "$0")/lib.bash"
@@ -33,7 +34,9 @@ expect() {
 
 expect copyarea-root 20 recording api XCopyArea
 expect copyarea-root 1 screenshot api XCopyArea
-expect render-root 20 recording xserver CompositePicture
+expect render-root 20 recording api XRenderComposite
+expect render-root-xcb 20 recording api xcb_render_composite
+expect render-root-raw 20 recording xserver CompositePicture
 expect shm-root 20 recording api XShmGetImage
 
 "$GRABBER" damage-still 4 & pid=$!
