@@ -80,6 +80,9 @@ int loader_open_load(struct agent *a);
 int loader_attach(struct agent *a);
 /* Hook the X server running as @pid (its binary, once). Attached count or -errno. */
 int loader_attach_xserver(struct agent *a, uint32_t pid);
+/* After the X servers are found: the api probes the X server layer makes
+ * redundant, only where it is not active. */
+void loader_attach_fallbacks(struct agent *a);
 /* The X server @pid has exited. */
 void loader_forget_xserver(struct agent *a, uint32_t pid);
 void loader_destroy(struct agent *a);

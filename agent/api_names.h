@@ -13,6 +13,10 @@ struct capture_probe {
 	const char *function;
 	const char *program;	/* BPF program name in the skeleton */
 	bool retprobe;
+	/* Only without the X server layer, which sees the same requests: a
+	 * libxcb entry point is single-stepped (~10 us a call here) and these
+	 * are hot in ordinary drawing (cairo-xcb, Qt, picom). */
+	bool fallback;
 };
 
 extern const struct capture_probe capture_probes[];

@@ -236,11 +236,20 @@ static bool attach_uprobe(struct agent *a, const char *layer, const struct captu
 	return true;
 }
 
-static void attach_uprobes(struct agent *a)
+static void attach_uprobes(struct agent *a, bool fallback)
 {
 	for (unsigned i = 0; i < n_capture_probes; i++) {
 		const struct capture_probe *cp = &capture_probes[i];
 		char path[512];
+
+		if (cp->fallback != fallback)
+			continue;
+		if (fallback && loader_layer_active(a, "xserver")) {
+			set_state(add_status(a, "api", cp->function, cp->library), PROBE_NOT_AVAILABLE,
+				  "left out: the X server layer sees these requests, for a tenth "
+				  "of the cost");
+			continue;
+		}
 
 		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
 			set_state(add_status(a, "api", cp->function, cp->library),
@@ -327,8 +336,13 @@ int loader_attach(struct agent *a)
 		return -ENOTSUP;
 	}
 	attach_device_hook(a);
-	attach_uprobes(a);
+	attach_uprobes(a, false);
 	return 0;
+}
+
+void loader_attach_fallbacks(struct agent *a)
+{
+	attach_uprobes(a, true);
 }
 
 bool loader_layer_active(const struct agent *a, const char *layer)

@@ -351,6 +351,7 @@ int main(int argc, char **argv)
 		proc_table_for_each(&a.procs, i, p)
 			if (is_xserver_exe(p->exe))
 				loader_attach_xserver(&a, p->pid);
+		loader_attach_fallbacks(&a);
 		printf("probe run (no agent running)\n");
 		loader_print_status(&a, stdout);
 		goto cleanup;
@@ -363,6 +364,7 @@ int main(int argc, char **argv)
 	 * never missed. */
 	proc_table_scan(&a.procs);
 	events_match_running(&a, boottime_ns());
+	loader_attach_fallbacks(&a);
 	a.rb = ring_buffer__new(bpf_map__fd(a.skel->maps.events), events_handle, &a, NULL);
 	if (!a.rb) {
 		err = -errno;

@@ -12,9 +12,15 @@ require_root
 require Xvfb jq
 GRABBER=$OUTPUT/tests/x11_grabber
 [ -x "$GRABBER" ] || { not_ok "test helper built at $GRABBER (make test builds it)"; finish; }
+# The agent first, the X server after: its layer attaches at the server's
+# exec, and the libxcb probes it makes redundant stay attached (there was
+# no X server layer when the agent started).
+check "agent starts (no X server yet)" start_agent x11 --policy "$ROOT/policy/default"
 start_xvfb
 XPID=$(pgrep -n -x Xvfb)
-check "agent starts" start_agent x11 --policy "$ROOT/policy/default"
+for _ in $(seq 50); do grep -q "probes attached in /usr/bin/Xvfb" "$AGENT_LOG" && break; sleep 0.1; done
+check "X server layer attached when the server started" \
+	grep -q "probes attached in /usr/bin/Xvfb (pid $XPID)" "$AGENT_LOG"
 
 f() { printf '%s' "${line#* }" | jq -r "$1"; }
 
