@@ -961,22 +961,28 @@ static long x_scan_client(__u32 index, void *ctx)
 	return x_client_asked(xa, index) == X_ASKED_NEW ? 1 : 0;
 }
 
-/* XID layout: 29 bits, the client index above `shift` (LimitClients). */
-static __always_inline __u32 x_client_shift(const struct sphinx_x_server *where)
+/* XID layout: 29 bits, the client index above `shift` (LimitClients, set
+ * from the command line before the first client: read once, kept). */
+static __always_inline __u32 x_client_shift(struct sphinx_x_server *xs)
 {
 	int limit = 0;
+	__u32 shift;
 
-	if (!where->limit_clients ||
-	    bpf_probe_read_user(&limit, sizeof(limit), (void *)where->limit_clients))
+	if (xs->client_shift)
+		return xs->client_shift;
+	if (!xs->limit_clients ||
+	    bpf_probe_read_user(&limit, sizeof(limit), (void *)xs->limit_clients))
 		return SPHINX_X_CLIENT_SHIFT_DEFAULT;
 	switch (limit) {
-	case 64: return 23;
-	case 128: return 22;
-	case 512: return 20;
-	case 1024: return 19;
-	case 2048: return 18;
-	default: return SPHINX_X_CLIENT_SHIFT_DEFAULT;
+	case 64: shift = 23; break;
+	case 128: shift = 22; break;
+	case 512: shift = 20; break;
+	case 1024: shift = 19; break;
+	case 2048: shift = 18; break;
+	default: shift = SPHINX_X_CLIENT_SHIFT_DEFAULT;
 	}
+	xs->client_shift = shift;
+	return shift;
 }
 
 /*
@@ -991,22 +997,27 @@ static __always_inline int x_server_access(struct x_access *xa, void *drawable, 
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sphinx_x_server *xs;
-	__u32 id = 0, target, peer, uid = 0;
+	struct { __u8 type, class, depth, bpp; __u32 id; } head;	/* DrawableRec */
+	__u32 id, target, peer, uid = 0;
 	void *parent = (void *)1;
-	__u8 type = 0xff;
 	int max = 0;
 
-	if (!drawable || bpf_probe_read_user(&type, 1, drawable) || type != X_DRAWABLE_WINDOW)
+	/* Every copy and composite on the display passes here: one read
+	 * decides most of them. */
+	if (!drawable || bpf_probe_read_user(&head, sizeof(head), drawable) ||
+	    head.type != X_DRAWABLE_WINDOW)
 		return 0;
 	xs = bpf_map_lookup_elem(&x_servers, &tgid);
 	if (!xs)
 		return 0;
-	bpf_probe_read_user(&id, sizeof(id), drawable + X_DRAWABLE_ID);
-	bpf_probe_read_user(&parent, sizeof(parent), drawable + X_WINDOW_PARENT);
+	id = head.id;
 	xa->shift = x_client_shift(xs);
 	xa->owner = id >> xa->shift;
-	if (xa->owner == 0 && parent)
-		return 0;	/* server-owned, not a root: the composite overlay */
+	if (xa->owner == 0) {
+		bpf_probe_read_user(&parent, sizeof(parent), drawable + X_WINDOW_PARENT);
+		if (parent)
+			return 0;	/* server-owned, not a root: the composite overlay */
+	}
 	target = xa->owner == 0 ? SPHINX_TARGET_ROOT : SPHINX_TARGET_WINDOW;
 	xa->src_id = id;
 	if (id_offset != X_DRAWABLE_ID)

@@ -108,7 +108,7 @@ struct sphinx_x_server {
 	__s32 last_sequence;
 	__u32 last_src;
 	__s32 last_x, last_width, last_y_end;
-	__u32 _pad;
+	__u32 client_shift;	/* from LimitClients, once read */
 };
 
 /* Linux ioctl numbers that read the screen (x86-64 values, see
