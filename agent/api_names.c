@@ -68,7 +68,7 @@ const struct capture_probe capture_probes[] = {
 	{ "libxcb-damage.so.0", "xcb_damage_create", "xcb_damage_create", false, false },
 	{ "libX11.so.6", "XGetImage", "x_get_image", false, false },
 	{ "libX11.so.6", "XGetSubImage", "x_get_sub_image", false, false },
-	{ "libX11.so.6", "XCopyArea", "x_copy_area", false, false },
+	{ "libX11.so.6", "XCopyArea", "x_copy_area", false, true },
 	{ "libXext.so.6", "XShmGetImage", "x_shm_get_image", false, false },
 	{ "libXdamage.so.1", "XDamageCreate", "x_damage_create", false, false },
 	{ "libXfixes.so.3", "XFixesGetCursorImage", "x_fixes_get_cursor_image", false, false },

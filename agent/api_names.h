@@ -13,9 +13,10 @@ struct capture_probe {
 	const char *function;
 	const char *program;	/* BPF program name in the skeleton */
 	bool retprobe;
-	/* Only without the X server layer, which sees the same requests: a
-	 * libxcb entry point is single-stepped (~10 us a call here) and these
-	 * are hot in ordinary drawing (cairo-xcb, Qt, picom). */
+	/* Only without the X server layer, which sees the same requests:
+	 * copies and composites are hot in ordinary drawing (terminals
+	 * scrolling, cairo-xcb, Qt, picom), and a libxcb entry point is
+	 * single-stepped (~10 us a call here). */
 	bool fallback;
 };
 

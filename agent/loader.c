@@ -162,7 +162,7 @@ static void attach_tracepoints(struct agent *a)
  * sees every process's opens of device nodes (a link: other programs there,
  * systemd's DevicePolicy= among them, keep running beside it).
  */
-static void attach_device_hook(struct agent *a)
+static bool attach_open_hook(struct agent *a)
 {
 	struct bpf_program *prog = a->skel->progs.handle_device_open;
 	const char *root = a->features.cgroup2[0] ? a->features.cgroup2 : "/sys/fs/cgroup";
@@ -172,24 +172,38 @@ static void attach_device_hook(struct agent *a)
 
 	if (!a->features.cgroup2[0]) {
 		set_state(s, PROBE_NOT_AVAILABLE, "no cgroup v2 hierarchy mounted");
-		return;
+		return false;
 	}
 	if (!bpf_program__autoload(prog)) {
 		set_state(s, PROBE_NOT_AVAILABLE, "the kernel refuses cgroup device programs");
-		return;
+		return false;
 	}
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		set_state(s, PROBE_FAILED, strerror(errno));
-		return;
+		return false;
 	}
 	link = bpf_program__attach_cgroup(prog, fd);
 	if (!link) {
 		set_state(s, PROBE_FAILED, strerror(errno));
-		return;
+		return false;
 	}
 	keep_link(a, link);
 	set_state(s, PROBE_ATTACHED, NULL);
+	return true;
+}
+
+/* The on-demand ioctl check follows the devices the open hook sees:
+ * without that hook it never runs, and the status says so. */
+static void attach_device_hook(struct agent *a)
+{
+	if (attach_open_hook(a))
+		return;
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].name, "sys_enter_ioctl (on demand)") == 0 &&
+		    a->probes[i].state == PROBE_ATTACHED)
+			set_state(&a->probes[i], PROBE_NOT_AVAILABLE,
+				  "follows the devices the open hook sees, and it is not attached");
 }
 
 static struct bpf_program *find_prog(struct agent *a, const char *name)
@@ -246,8 +260,7 @@ static void attach_uprobes(struct agent *a, bool fallback)
 			continue;
 		if (fallback && loader_layer_active(a, "xserver")) {
 			set_state(add_status(a, "api", cp->function, cp->library), PROBE_NOT_AVAILABLE,
-				  "left out: the X server layer sees these requests, for a tenth "
-				  "of the cost");
+				  "left out: the X server layer sees these requests");
 			continue;
 		}
 
@@ -302,8 +315,11 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	for (unsigned i = 0; i < a->n_probes; i++)
 		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
 			known = true;
-	if (known)
+	if (known) {
+		log_info("xserver layer: %s (pid %u) watched, its probes already in place", path,
+			 pid);
 		return 0;
+	}
 	table = add_status(a, "xserver", "clients (client table)", path);
 	set_state(table, PROBE_ATTACHED, NULL);
 	for (unsigned i = 0; i < n_xserver_probes; i++) {

@@ -24,7 +24,7 @@ struct features {
  * in @why (for the caller to log).
  */
 int probe_features(struct features *f, char *why, size_t len);
-/* Is this syscall/event tracepoint present, e.g. ("syscalls", "sys_enter_openat")? */
+/* Is this syscall/event tracepoint present, e.g. ("syscalls", "sys_enter_ioctl")? */
 bool probe_tracepoint_exists(const struct features *f, const char *category, const char *name);
 
 #endif

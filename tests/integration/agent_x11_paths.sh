@@ -15,10 +15,14 @@ GRABBER=$OUTPUT/tests/x11_grabber
 # The agent first, the X server after: its layer attaches at the server's
 # exec, and the libxcb probes it makes redundant stay attached (there was
 # no X server layer when the agent started).
+if pgrep -x 'Xvfb|Xorg|Xwayland|Xephyr|Xvnc' >/dev/null; then
+	not_ok "no X server running before this test (the agent must start without one)"
+	finish
+fi
 check "agent starts (no X server yet)" start_agent x11 --policy "$ROOT/policy/default"
 start_xvfb
 XPID=$(pgrep -n -x Xvfb)
-for _ in $(seq 50); do grep -q "probes attached in /usr/bin/Xvfb" "$AGENT_LOG" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "/usr/bin/Xvfb (pid $XPID)" "$AGENT_LOG" && break; sleep 0.1; done
 check "X server layer attached when the server started" \
 	grep -q "probes attached in /usr/bin/Xvfb (pid $XPID)" "$AGENT_LOG"
 

@@ -194,6 +194,8 @@ for _ in $(seq 100); do grep -q "started:" "$AGENT_LOG" && break; kill -0 $AGENT
 check "the agent starts with only $caps" grep -q "started:" "$AGENT_LOG"
 check_sh "... with every layer active (exec, device, api)" \
 	'grep -q "layers exec=active device=active api=active" "$AGENT_LOG"'
+check_sh "... the device open hook (cgroup/dev) attached" \
+	'grep -qE "^device +device opens \(cgroup/dev\) +attached" "$TMP/agent.status"'
 check_sh "... and the X server layer attached" 'grep -qE "xserver layer: [1-9][0-9]* of" "$AGENT_LOG"'
 begin_for() { # begin_for PID: a capture.begin line for PID with its exe
 	for _ in $(seq 50); do
