@@ -128,7 +128,8 @@ $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/sp
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -lpthread -o $@
 
-$(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o
+$(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o \
+				    $(OUTPUT)/agent/elf_file.o
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lelf $(CMOCKA_LIBS) -o $@
 

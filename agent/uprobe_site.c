@@ -7,14 +7,12 @@
  * first byte it does not know.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
-#include <libelf.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "elf_file.h"
 #include "uprobe_site.h"
 
 #define MAX_STEPS 12
@@ -126,57 +124,36 @@ size_t uprobe_site(const uint8_t *code, size_t len)
 	return 0;
 }
 
+struct wanted_function {
+	const char *name;
+	uint64_t value;
+};
+
+static int match_function(const char *name, uint64_t value, void *ctx)
+{
+	struct wanted_function *w = ctx;
+
+	if (strcmp(name, w->name) != 0)
+		return 0;
+	w->value = value;
+	return 1;
+}
+
 int uprobe_site_read(const char *path, const char *function, uint8_t *code, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t value = 0, file_offset = 0;
-	Elf_Scn *scn = NULL;
-	size_t nphdr;
+	struct wanted_function w = { .name = function };
+	struct elf_file f;
+	uint64_t offset = 0;
 	ssize_t got;
-	Elf *elf;
+	int err = elf_file_open(&f, path);
 
-	if (fd < 0)
-		return -errno;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf)
-		return -ENOEXEC;
-	while (!value && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && strcmp(name, function) == 0) {
-				value = sym.st_value;
-				break;
-			}
-		}
-	}
-	if (value && elf_getphdrnum(elf, &nphdr) == 0) {
-		for (size_t i = 0; i < nphdr; i++) {
-			GElf_Phdr ph;
-
-			if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD &&
-			    (ph.p_flags & PF_X) && value >= ph.p_vaddr &&
-			    value < ph.p_vaddr + ph.p_filesz) {
-				file_offset = value - ph.p_vaddr + ph.p_offset;
-				break;
-			}
-		}
-	}
-	elf_end(elf);
-	if (!file_offset)
-		return -ENOENT;
-	got = pread(fd, code, len, (off_t)file_offset);
-	return got < 0 ? -errno : (int)got;
+	if (err < 0)
+		return err;
+	elf_file_symbols(&f, STT_FUNC, match_function, &w);
+	if (w.value)
+		offset = elf_file_code_offset(&f, w.value);
+	got = offset ? pread(f.fd, code, len, (off_t)offset) : -1;
+	err = got < 0 ? (offset ? -errno : -ENOENT) : (int)got;
+	elf_file_close(&f);
+	return err;
 }

@@ -8,10 +8,8 @@
  * no per-request probe is needed to know who is being served.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,72 +18,24 @@
 #include <bpf/libbpf.h>
 
 #include "cleanup.h"
+#include "elf_file.h"
 #include "log.h"
 #include "xserver.h"
 
 static const char *const wanted[] = { "clients", "currentMaxClients", "LimitClients" };
 
-/* Link-time values of the wanted symbols (0 when absent) and the lowest
- * address the binary is linked at (0 for a PIE). */
-static int read_symbols(const char *path, uint64_t value[ARRAY_SIZE(wanted)], uint64_t *link_base,
-			bool *pie, char *why, size_t why_len)
+struct wanted_objects {
+	uint64_t value[ARRAY_SIZE(wanted)];
+};
+
+static int match_object(const char *name, uint64_t value, void *ctx)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	Elf *elf;
-	Elf_Scn *scn = NULL;
-	GElf_Ehdr ehdr;
-	size_t nphdr;
-	int found = 0;
+	struct wanted_objects *w = ctx;
 
-	if (fd < 0) {
-		snprintf(why, why_len, "cannot open %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || !gelf_getehdr(elf, &ehdr) || elf_getphdrnum(elf, &nphdr)) {
-		snprintf(why, why_len, "%s is not an ELF file", path);
-		if (elf)
-			elf_end(elf);
-		return -ENOEXEC;
-	}
-	*pie = ehdr.e_type == ET_DYN;
-	*link_base = UINT64_MAX;
-	for (size_t i = 0; i < nphdr; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD && ph.p_vaddr < *link_base)
-			*link_base = ph.p_vaddr - ph.p_offset;
-	}
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB))
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (size_t i = 0; data && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, i, &sym) || sym.st_shndx == SHN_UNDEF ||
-			    GELF_ST_TYPE(sym.st_info) != STT_OBJECT)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			for (size_t w = 0; name && w < ARRAY_SIZE(wanted); w++)
-				if (!value[w] && strcmp(name, wanted[w]) == 0) {
-					value[w] = sym.st_value;
-					found++;
-				}
-		}
-	}
-	elf_end(elf);
-	if (!value[0] || !value[1]) {
-		snprintf(why, why_len, "%s exports no client table (clients, currentMaxClients)",
-			 path);
-		return -ENOENT;
-	}
-	return found;
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++)
+		if (!w->value[i] && strcmp(name, wanted[i]) == 0)
+			w->value[i] = value;
+	return 0;
 }
 
 /* Where @path is mapped in @pid: the start of its mapping at offset 0. */
@@ -119,26 +69,36 @@ static int load_address(uint32_t pid, const char *path, uint64_t *start)
 
 int xserver_register(int map_fd, uint32_t pid, const char *path, char *why, size_t why_len)
 {
-	uint64_t value[ARRAY_SIZE(wanted)] = { 0 }, link_base = 0, start = 0, bias = 0;
+	struct wanted_objects w = { { 0 } };
 	struct sphinx_x_server where = { 0 };
-	bool pie = false;
+	uint64_t start = 0, bias = 0;
+	struct elf_file f;
 	int err;
 
-	err = read_symbols(path, value, &link_base, &pie, why, why_len);
-	if (err < 0)
+	err = elf_file_open(&f, path);
+	if (err < 0) {
+		snprintf(why, why_len, "cannot read %s: %s", path, strerror(-err));
 		return err;
-	if (pie) {
+	}
+	elf_file_symbols(&f, STT_OBJECT, match_object, &w);
+	elf_file_close(&f);
+	if (!w.value[0] || !w.value[1]) {
+		snprintf(why, why_len, "%s exports no client table (clients, currentMaxClients)",
+			 path);
+		return -ENOENT;
+	}
+	if (f.pie) {
 		err = load_address(pid, path, &start);
 		if (err < 0) {
 			snprintf(why, why_len, "%s not found in /proc/%u/maps: %s", path, pid,
 				 strerror(-err));
 			return err;
 		}
-		bias = start - link_base;
+		bias = start - f.link_base;
 	}
-	where.clients = value[0] + bias;
-	where.max_clients = value[1] + bias;
-	where.limit_clients = value[2] ? value[2] + bias : 0;
+	where.clients = w.value[0] + bias;
+	where.max_clients = w.value[1] + bias;
+	where.limit_clients = w.value[2] ? w.value[2] + bias : 0;
 	if (bpf_map_update_elem(map_fd, &pid, &where, BPF_ANY) < 0) {
 		err = -errno;
 		snprintf(why, why_len, "cannot store the client table: %s", strerror(errno));
