@@ -140,11 +140,11 @@ $(OUTPUT)/tests/pw_stream_client: tests/helpers/pw_stream_client.c
 	$(Q)mkdir -p $(@D)
 	$(Q)test -n "$(PW_FLAGS)" || { echo "libpipewire-0.3-dev is missing (scripts/install-deps.sh --test)" >&2; exit 1; }
 	$(Q)$(CC) -O2 -g -Wall -Wno-missing-field-initializers $< $(PW_FLAGS) -o $@
-X11_FLAGS := $(shell $(PKG_CONFIG) --cflags --libs x11 x11-xcb xcb xcb-render xext xrender xdamage 2>/dev/null)
+X11_FLAGS := $(shell $(PKG_CONFIG) --cflags --libs x11 x11-xcb xcb xcb-render xext xrender xdamage xcomposite 2>/dev/null)
 $(OUTPUT)/tests/x11_grabber: tests/helpers/x11_grabber.c
 	$(call msg,BINARY,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)test -n "$(X11_FLAGS)" || { echo "libx11-dev, libx11-xcb-dev, libxcb-render0-dev, libxext-dev, libxrender-dev, libxdamage-dev are missing (scripts/install-deps.sh --test)" >&2; exit 1; }
+	$(Q)test -n "$(X11_FLAGS)" || { echo "libx11-dev, libx11-xcb-dev, libxcb-render0-dev, libxext-dev, libxrender-dev, libxdamage-dev, libxcomposite-dev are missing (scripts/install-deps.sh --test)" >&2; exit 1; }
 	$(Q)$(CC) -O2 -g -Wall -Wextra $< $(X11_FLAGS) -o $@
 TEST_HELPERS := $(OUTPUT)/tests/pw_stream_client $(OUTPUT)/tests/x11_grabber
 

@@ -40,6 +40,7 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW] = "xcb_composite_redirect_window",
 	[SPHINX_API_X_RENDER_COMPOSITE] = "XRenderComposite",
 	[SPHINX_API_XCB_RENDER_COMPOSITE] = "xcb_render_composite",
+	[SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP] = "XCompositeNameWindowPixmap",
 };
 
 static const char *const target_names[] = {
@@ -64,6 +65,8 @@ const struct capture_probe capture_probes[] = {
 	  "xcb_composite_name_window_pixmap", false, false },
 	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap_checked",
 	  "xcb_composite_name_window_pixmap_checked", false, false },
+	{ "libXcomposite.so.1", "XCompositeNameWindowPixmap", "x_composite_name_window_pixmap", false,
+	  false },
 	{ "libxcb-composite.so.0", "xcb_composite_redirect_window", "xcb_composite_redirect_window", false, false },
 	{ "libxcb-damage.so.0", "xcb_damage_create", "xcb_damage_create", false, false },
 	{ "libX11.so.6", "XGetImage", "x_get_image", false, false },

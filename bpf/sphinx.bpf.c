@@ -406,6 +406,13 @@ int BPF_KPROBE(xcb_composite_name_window_pixmap_checked, void *c, __u32 window)
 	return x_name_pixmap(SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED, window);
 }
 
+/* libXcomposite builds its request through Xlib, not libxcb. */
+SEC("uprobe")
+int BPF_KPROBE(x_composite_name_window_pixmap, void *dpy, unsigned long window)
+{
+	return x_name_pixmap(SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP, (__u32)window);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(x_get_image, void *dpy, unsigned long d)
 {

@@ -66,6 +66,7 @@ enum sphinx_api {
 	SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW, /* redirecting another client's window */
 	SPHINX_API_X_RENDER_COMPOSITE,		/* from a picture of the root window */
 	SPHINX_API_XCB_RENDER_COMPOSITE,
+	SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP,	/* libXcomposite */
 	SPHINX_API__MAX,
 };
 

@@ -15,7 +15,7 @@ TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  imagemagick scrot python3-xlib procps psmisc jq libxcb-composite0
  libpipewire-0.3-dev libspa-0.2-dev libpipewire-0.3-modules
  libx11-dev libxext-dev libxrender-dev libxdamage-dev libxcb-xfixes0
- libx11-xcb-dev libxcb-render0-dev
+ libx11-xcb-dev libxcb-render0-dev libxcomposite-dev
  byzanz recordmydesktop maim mpv xterm openbox picom x11vnc xtightvncviewer
  pipewire-bin curl openssl chromium sway grim wf-recorder obs-studio
  debhelper dpkg-dev fakeroot build-essential lintian man-db"

@@ -12,6 +12,9 @@
  *                       xcb_send_request (no RENDER library call: only the
  *                       X server sees it, as recordMyDesktop's requests)
  *       shm-root        XShmGetImage(root), as SimpleScreenRecorder
+ *       name-pixmap     XCompositeNameWindowPixmap of another client's
+ *                       window (the first mapped top-level not its own),
+ *                       then XGetImage of that pixmap: window capture
  *       damage-still    XDamageCreate(root), one XShmGetImage, then waits
  *                       for damage on a still screen (ximagesrc's default)
  * N: how many grabs, 50 ms apart (damage-still: seconds to wait).
@@ -28,6 +31,7 @@
 #include <xcb/render.h>
 #include <xcb/xcbext.h>
 #include <X11/extensions/XShm.h>
+#include <X11/extensions/Xcomposite.h>
 #include <X11/extensions/Xdamage.h>
 #include <X11/extensions/Xrender.h>
 
@@ -127,6 +131,32 @@ int main(int argc, char **argv)
 			xcb_flush(c);
 			XRenderFreePicture(dpy, src);
 			XRenderFreePicture(dpy, dst);
+		} else if (strcmp(mode, "name-pixmap") == 0) {
+			static Window target;
+			Pixmap named;
+
+			if (!target) {
+				Window r, parent, *kids = NULL;
+				unsigned nkids = 0;
+
+				XQueryTree(dpy, root, &r, &parent, &kids, &nkids);
+				for (unsigned k = 0; k < nkids && !target; k++) {
+					XWindowAttributes wa;
+
+					if (XGetWindowAttributes(dpy, kids[k], &wa) &&
+					    wa.map_state == IsViewable && wa.width > 1)
+						target = kids[k];
+				}
+				XFree(kids);
+				if (!target) {
+					fprintf(stderr, "x11_grabber: no window of another client\n");
+					return 1;
+				}
+				XCompositeRedirectWindow(dpy, target, CompositeRedirectAutomatic);
+			}
+			named = XCompositeNameWindowPixmap(dpy, target);
+			XDestroyImage(XGetImage(dpy, named, 0, 0, 10, 10, AllPlanes, ZPixmap));
+			XFreePixmap(dpy, named);
 		} else if (strcmp(mode, "shm-root") == 0) {
 			static XImage *img;
 

@@ -49,6 +49,17 @@ expect render-root-xcb 20 recording api xcb_render_composite
 expect render-root-raw 20 recording xserver CompositePicture
 expect shm-root 20 recording api XShmGetImage
 
+# Window capture through Composite, from Xlib (libXcomposite builds its
+# request itself, libxcb's hook never sees it): of xlogo's window.
+xlogo -geometry 200x150+50+50 >/dev/null 2>&1 & PIDS_TO_KILL+=($!)
+sleep 1
+"$GRABBER" name-pixmap 20 & pid=$!
+line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 5)
+wait $pid
+check "XCompositeNameWindowPixmap of another client's window: caught as a window capture" \
+	[ -n "$line" -a "$(f .api)" = XCompositeNameWindowPixmap -a "$(f .target)" = window \
+	  -a "$(f .comm)" = x11_grabber ]
+
 "$GRABBER" damage-still 4 & pid=$!
 line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 5)
 check "damage watcher, one grab, still screen: recording (not a screenshot)" \
