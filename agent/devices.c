@@ -86,26 +86,26 @@ static int watch_existing(int fd, const char *prefix)
 int devices_watch(struct agent *a)
 {
 	int fd = bpf_map__fd(a->skel->maps.watch_devices);
-	struct sphinx_device_key key, next;
+	struct sphinx_device_key next;
 	char **prefixes = NULL;
 	int n, err = 0;
 
 	/* Empty the table, then fill it from the policy in force. */
 	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
 		bpf_map_delete_elem(fd, &next);
-	(void)key;
 	n = policy_device_prefixes(a->policy, &prefixes);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
 		const char *prefix = prefixes[i];
 		size_t len = strlen(prefix);
-		int watched = watch_existing(fd, prefix);
+		int watched;
 
 		if (strncmp(prefix, "/dev/", 5) != 0) {
 			log_warn("policy: device prefix '%s' ignored: must start with /dev/", prefix);
 			continue;
 		}
+		watched = watch_existing(fd, prefix);
 		/* A prefix means every kind whose name it starts, or that
 		 * starts it: /dev/dri/ both card and renderD, /dev/fb0 fb. */
 		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
@@ -169,11 +169,13 @@ static bool is_display_server(const char *exe)
 	return false;
 }
 
-static void set_ioctl_status(struct agent *a, const char *why)
+static void set_ioctl_failed(struct agent *a, const char *why)
 {
 	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].name, "sys_enter_ioctl") == 0)
+		if (strcmp(a->probes[i].name, DEVICES_IOCTL_PROBE) == 0) {
+			a->probes[i].state = PROBE_FAILED;
 			snprintf(a->probes[i].why, sizeof(a->probes[i].why), "%s", why);
+		}
 }
 
 void devices_hold(struct agent *a, uint32_t pid, const char *exe)
@@ -196,7 +198,7 @@ void devices_hold(struct agent *a, uint32_t pid, const char *exe)
 	a->ioctl_link = bpf_program__attach(prog);
 	if (!a->ioctl_link) {
 		log_warn("device layer: cannot follow ioctls of pid %u: %s", pid, strerror(errno));
-		set_ioctl_status(a, "attach failed");
+		set_ioctl_failed(a, strerror(errno));
 		return;
 	}
 	log_info("device layer: following ioctls while pid %u (%s) holds a capture device", pid,

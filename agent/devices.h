@@ -7,6 +7,9 @@
 
 struct agent;
 
+/* The status row of the on-demand ioctl tracepoint (loader.c adds it). */
+#define DEVICES_IOCTL_PROBE "sys_enter_ioctl (on demand)"
+
 /*
  * Fill the kernel's table of watched character devices from the policy's
  * path prefixes (/dev/fb, /dev/dri/card, ...): the device nodes that exist

@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "api_names.h"
 #include "cleanup.h"
+#include "devices.h"
 #include "libpath.h"
 #include "log.h"
 #include "sphinx.h"
@@ -143,7 +144,8 @@ static void attach_tracepoints(struct agent *a)
 			continue;
 		}
 		if (prog == a->skel->progs.handle_ioctl) {
-			snprintf(s->name, sizeof(s->name), "%s (on demand)", t->event);
+			if (s)
+				snprintf(s->name, sizeof(s->name), "%s", DEVICES_IOCTL_PROBE);
 			set_state(s, PROBE_ATTACHED, NULL);
 			continue;
 		}
@@ -200,7 +202,7 @@ static void attach_device_hook(struct agent *a)
 	if (attach_open_hook(a))
 		return;
 	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].name, "sys_enter_ioctl (on demand)") == 0 &&
+		if (strcmp(a->probes[i].name, DEVICES_IOCTL_PROBE) == 0 &&
 		    a->probes[i].state == PROBE_ATTACHED)
 			set_state(&a->probes[i], PROBE_NOT_AVAILABLE,
 				  "follows the devices the open hook sees, and it is not attached");
@@ -300,21 +302,18 @@ int loader_attach_xserver(struct agent *a, uint32_t pid)
 	if (n <= 0)
 		return -errno;
 	path[n] = '\0';
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
+			known = true;
 	if (xserver_register(bpf_map__fd(a->skel->maps.x_servers), pid, path, why,
 			     sizeof(why)) < 0) {
 		log_warn("xserver layer: %s (pid %u): reads inside this server are not seen", why,
 			 pid);
-		for (unsigned i = 0; i < a->n_probes; i++)
-			if (strcmp(a->probes[i].layer, "xserver") == 0 &&
-			    strcmp(a->probes[i].where, path) == 0)
-				return 0;
-		set_state(add_status(a, "xserver", "clients (client table)", path), PROBE_FAILED,
-			  why);
+		if (!known)
+			set_state(add_status(a, "xserver", "clients (client table)", path),
+				  PROBE_FAILED, why);
 		return 0;
 	}
-	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].layer, "xserver") == 0 && strcmp(a->probes[i].where, path) == 0)
-			known = true;
 	if (known) {
 		log_info("xserver layer: %s (pid %u) watched, its probes already in place", path,
 			 pid);

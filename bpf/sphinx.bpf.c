@@ -703,6 +703,20 @@ int BPF_KPROBE(wl_marshal, void *proxy, __u32 opcode, void *interface)
 
 /* ---------------------------------------------------------------- ioctl */
 
+/* The current task's open file @fd, or NULL, via CO-RE. */
+static __always_inline struct file *file_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *file = NULL;
+
+	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds))
+		return NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
+		return NULL;
+	return file;
+}
+
 /*
  * Attached by the agent only while a process other than a display server
  * holds a watched device open: a syscall tracepoint taxes every system
@@ -712,10 +726,9 @@ SEC("tracepoint/syscalls/sys_enter_ioctl")
 int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 cmd = (__u32)ctx->args[1];
-	struct task_struct *task;
 	struct sphinx_device_key key;
-	struct file **fds, *file = NULL;
 	int fd = (int)ctx->args[0];
+	struct file *file;
 	__u32 api, rdev;
 
 	if (cmd == SPHINX_DRM_IOCTL_MODE_GETFB2)
@@ -728,10 +741,8 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (is_self())
 		return 0;
-	task = (struct task_struct *)bpf_get_current_task();
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds) ||
-	    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	file = file_of_fd(fd);
+	if (!file)
 		return 0;
 	rdev = BPF_CORE_READ(file, f_inode, i_rdev);
 	key.major = rdev >> 20;		/* the kernel's dev_t: 12 bits major, 20 minor */
@@ -833,19 +844,6 @@ struct x_access {
 };
 
 /* The process at the other end of this X server's client fd, via CO-RE. */
-static __always_inline struct file *x_server_file(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	struct file *file = NULL;
-
-	if (fd < 0 || fd >= (int)BPF_CORE_READ(task, files, fdt, max_fds))
-		return NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]))
-		return NULL;
-	return file;
-}
-
 static __always_inline __u32 peer_of_file(struct file *file, __u32 *uid)
 {
 	struct socket *sock = BPF_CORE_READ(file, private_data);
@@ -905,7 +903,7 @@ static __always_inline struct file *x_connection_of(void *client, struct x_conne
 	if (bpf_probe_read_user(&os, sizeof(os), client + X_CLIENT_OSPRIVATE) || !os ||
 	    bpf_probe_read_user(&fd, sizeof(fd), os))
 		return NULL;
-	file = x_server_file(fd);
+	file = file_of_fd(fd);
 	if (!file)
 		return NULL;
 	bpf_probe_read_user(sequence, sizeof(*sequence), client + X_CLIENT_SEQUENCE);
