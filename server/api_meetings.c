@@ -8,35 +8,28 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "cleanup.h"
 #include "log.h"
 #include "meeting.h"
+#include "meeting_code.h"
 #include "server.h"
 
 enum role { ROLE_NONE, ROLE_ATTENDEE, ROLE_ORGANISER };
-
-static bool valid_code(const char *c)
-{
-	if (!c || strlen(c) != 6)
-		return false;
-	for (int i = 0; i < 6; i++)
-		if (c[i] < '0' || c[i] > '9')
-			return false;
-	return true;
-}
 
 /*
  * Load the meeting named by code and the caller's role. On failure the
  * error response is already set and the return value is < 0.
  */
-static int load(struct http_req *r, const char *code, struct meeting *m, enum role *role, enum role need)
+static int load(struct http_req *r, const char *typed, struct meeting *m, enum role *role, enum role need)
 {
+	char code[MEETING_CODE_SIZE];
 	int org, mem, ban;
 
-	if (!valid_code(code)) {
-		http_error(r, 404, "unknown_meeting", "meeting codes are six digits");
+	if (!meeting_code_normalize(typed, code)) {
+		http_error(r, 404, "unknown_meeting", "a meeting code looks like abc-defg-hij");
 		return -ENOENT;
 	}
 	if (store_call(srv->store, meeting_by_code, code, m) < 0) {
@@ -60,17 +53,45 @@ static int load(struct http_req *r, const char *code, struct meeting *m, enum ro
 	return 0;
 }
 
+/* The domain part of an e-mail address, or NULL. */
+static const char *email_domain(const char *email)
+{
+	const char *at = email ? strrchr(email, '@') : NULL;
+	return at && at[1] ? at + 1 : NULL;
+}
+
+/* Whether the meeting's join policy lets this (not yet member) user in. */
+static bool may_join(const struct meeting *m, const struct user *u)
+{
+	struct user creator = { 0 };
+	const char *mine, *theirs;
+	bool ok;
+
+	if (m->join_policy == JOIN_ANYONE)
+		return true;
+	if (store_call(srv->store, user_get, m->created_by, &creator) < 0)
+		return false;
+	mine = email_domain(u->email);
+	theirs = email_domain(creator.email);
+	ok = mine && theirs && strcasecmp(mine, theirs) == 0;
+	user_clear(&creator);
+	return ok;
+}
+
 static json_t *meeting_json(const struct meeting *m, enum role role)
 {
-	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?, s:b, s:s}", "id", (json_int_t)m->id, "code", m->code,
-			 "title", m->title, "link", m->link, "in_app", m->link == NULL, "start_at",
+	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?, s:b, s:s, s:s}", "id", (json_int_t)m->id, "code",
+			 m->code, "title", m->title, "link", m->link, "in_app", m->link == NULL, "start_at",
 			 (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
-			 "ongoing", m->end_at == 0, "role", role == ROLE_ORGANISER ? "organiser" : "attendee");
+			 "ongoing", m->end_at == 0, "role", role == ROLE_ORGANISER ? "organiser" : "attendee",
+			 "join", m->join_policy == JOIN_DOMAIN ? "domain" : "anyone");
 }
 
 int api_meeting_create(struct http_req *r, const char *arg)
 {
 	const char *title = http_body_str(r, "title"), *link = http_body_str(r, "link"), *why;
+	const char *join = http_body_str(r, "join");
+	enum join_policy policy = JOIN_ANYONE;
 	struct meeting m = { 0 };
 
 	if ((why = meeting_check_title(title)))
@@ -82,7 +103,14 @@ int api_meeting_create(struct http_req *r, const char *arg)
 	if (json_object_get(r->json, "link") && !json_is_string(json_object_get(r->json, "link")) &&
 	    !json_is_null(json_object_get(r->json, "link")))
 		return http_error(r, 400, "bad_request", "link must be a string");
-	if (meeting_create(&r->user, title, link, &m) < 0)
+	if (json_object_get(r->json, "join") && (!join || (strcmp(join, "anyone") && strcmp(join, "domain"))))
+		return http_error(r, 400, "bad_request", "join must be \"anyone\" or \"domain\"");
+	if (join && strcmp(join, "domain") == 0) {
+		if (!email_domain(r->user.email))
+			return http_error(r, 400, "bad_request", "join \"domain\" needs an e-mail address on your account");
+		policy = JOIN_DOMAIN;
+	}
+	if (meeting_create(&r->user, title, link, policy, &m) < 0)
 		return http_error(r, 500, "internal", "cannot create the meeting");
 	log_info("meeting %s created by user %lld", m.code, (long long)r->user.id);
 	http_json(r, 201, json_pack("{s:s, s:o}", "code", m.code, "meeting", meeting_json(&m, ROLE_ORGANISER)));
@@ -107,7 +135,7 @@ int api_meeting_join(struct http_req *r, const char *arg)
 	int e;
 
 	if (!code)
-		return http_error(r, 400, "bad_request", "\"code\" (six digits) is required");
+		return http_error(r, 400, "bad_request", "\"code\" (like abc-defg-hij) is required");
 	e = load(r, code, &m, &role, ROLE_NONE);
 	if (e < 0)
 		return 0;
@@ -118,6 +146,13 @@ int api_meeting_join(struct http_req *r, const char *arg)
 	if (m.end_at) {
 		meeting_clear(&m);
 		return http_error(r, 410, "meeting_ended", "this meeting has ended");
+	}
+	if (role == ROLE_NONE && !may_join(&m, &r->user)) {
+		log_info("meeting %s: user %lld refused: not at the organiser's e-mail domain", m.code,
+			 (long long)r->user.id);
+		meeting_clear(&m);
+		return http_error(r, 403, "not_invited",
+				  "this meeting is open only to accounts at its organiser's e-mail domain");
 	}
 	if (role == ROLE_NONE) {
 		if (store_call(srv->store, member_add, m.id, r->user.id, now_ms()) < 0) {
@@ -252,7 +287,7 @@ static int op_status(struct http_req *r, int e)
 	case 0: return http_json(r, 200, json_pack("{s:b}", "ok", 1));
 	case -EPERM: return http_error(r, 403, "organisers_only", "only the meeting's organisers may do this");
 	case -EEXIST: return http_error(r, 409, "already", "already done");
-	case -ENOENT: return http_error(r, 404, "unknown_user", "no such user");
+	case -ENOENT: return http_error(r, 404, "unknown_user", "no member of this meeting is that user");
 	case -EINVAL: return http_error(r, 400, "bad_target", "not allowed on that user");
 	default: return http_error(r, 500, "internal", "internal error");
 	}

@@ -37,6 +37,7 @@ enum conn_kind { CONN_NONE, CONN_LOBBY, CONN_AGENT };
 struct conn {
 	struct lws *wsi;	/* NULL in the fuzz harness: sends only queue */
 	enum conn_kind kind;
+	int64_t quota_user;	/* counted by conn_quota.c: the lobby socket's account, 0 for agents */
 	/* send queue (ring of references) */
 	struct msg **q;
 	uint32_t qhead, qlen, qcap;

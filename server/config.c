@@ -39,6 +39,8 @@ static const struct ckey keys[] = {
 	S(tls_key, "", "PEM private key"),
 	S(event_lib, "libev", "event loop: libev (epoll, best above a few thousand connections) or poll"),
 	U(max_connections, "20000", 16, 1000000, "refuse connections above this many (needs ulimit -n above it)"),
+	U(agent_reserved, "2000", 0, 1000000, "connections kept for agents: lobby sockets are refused above max_connections minus this"),
+	U(user_sockets, "64", 1, 1000000, "lobby connections one account may hold across all meetings (429 above)"),
 	S(data_dir, "/var/lib/sphinx", "directory for the database (sphinx.db, WAL mode)"),
 	S(web_root, "/usr/local/share/sphinx/web", "static files of the web app (served at /)"),
 	S(db_backend, "sqlite", "store back end: sqlite (postgresql is reserved for later)"),

@@ -23,6 +23,8 @@ struct config {
 	char *tls_key;
 	char *event_lib;		/* "poll" or "libev" */
 	uint64_t max_connections;
+	uint64_t agent_reserved;	/* connections lobby sockets may never take */
+	uint64_t user_sockets;		/* lobby sockets of one account across all meetings */
 	/* storage */
 	char *data_dir;
 	char *web_root;

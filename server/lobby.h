@@ -32,7 +32,7 @@ struct presence {
 
 struct lobby {
 	int64_t meeting_id;
-	char code[8];
+	char code[16];
 	uint64_t offset;	/* last offset used */
 	struct conn **conns;
 	size_t n, cap;

@@ -30,6 +30,7 @@
 #include "cleanup.h"
 #include "notify.h"
 #include "config.h"
+#include "conn_quota.h"
 #include "lobby.h"
 #include "log.h"
 #include "presence.h"
@@ -497,6 +498,7 @@ int main(int argc, char **argv)
 			log_err("presence: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;
 		presence_free();
+		conn_quota_free();
 	}
 	store_call(srv->store, close);
 out:

@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
+#include "meeting_code.h"
 #include "server.h"
 #include "util.h"
 
@@ -56,17 +56,19 @@ const char *meeting_check_link(const char *l)
 	return NULL;
 }
 
-int meeting_create(const struct user *actor, const char *title, const char *link, struct meeting *ret)
+int meeting_create(const struct user *actor, const char *title, const char *link, enum join_policy policy,
+		   struct meeting *ret)
 {
 	int64_t now = now_ms(), id;
-	char code[8];
+	char code[MEETING_CODE_SIZE];
 	int r = -EEXIST;
 
-	for (int tries = 0; tries < 20 && r == -EEXIST; tries++) {
-		snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
+	/* a clash needs two ongoing meetings to draw the same of 1.4e14 codes: retry a few times anyway */
+	for (int tries = 0; tries < 8 && r == -EEXIST; tries++) {
+		meeting_code_generate(code);
 		if ((r = store_call(srv->store, begin)) < 0)
 			return r;
-		r = store_call(srv->store, meeting_create, code, title, link, actor->id, now, &id);
+		r = store_call(srv->store, meeting_create, code, title, link, policy, actor->id, now, &id);
 		if (r < 0) {
 			store_call(srv->store, rollback);
 			continue;
@@ -125,6 +127,15 @@ int meeting_add_organiser(const struct meeting *m, const struct user *actor, con
 
 	if ((r = require_organiser(m, actor)) < 0)
 		return r;
+	/*
+	 * Only someone already in the meeting: naming any account by id would
+	 * let an organiser of a meeting of their own list every account's name
+	 * and e-mail, and drop meetings into strangers' lists. A non-member is
+	 * answered exactly like an unknown account.
+	 */
+	if (store_call(srv->store, is_member, m->id, target->id) <= 0 &&
+	    store_call(srv->store, is_organiser, m->id, target->id) <= 0)
+		return -ENOENT;
 	if (store_call(srv->store, is_banned, m->id, target->id) > 0)
 		return -EINVAL;
 	if (!(l = lobby_get(m)))
@@ -165,7 +176,9 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 		return -EINVAL;
 	if (store_call(srv->store, is_organiser, m->id, target_id) > 0)
 		return -EINVAL;
-	if (store_call(srv->store, user_get, target_id, &target) < 0)
+	/* members only, like co-organisers: a ban event names its target */
+	if (store_call(srv->store, is_member, m->id, target_id) <= 0 ||
+	    store_call(srv->store, user_get, target_id, &target) < 0)
 		return -ENOENT;
 	if (!(l = lobby_get(m))) {
 		user_clear(&target);

@@ -4,7 +4,9 @@
  * creation (unique 6-digit code), ending, co-organisers, bans. Each one
  * checks permissions, writes the store and the lobby event log in one
  * transaction (outbox), then notifies live lobbies. Return values: 0, or
- * -EPERM (not an organiser), -ENOENT (no such user in this meeting),
+ * -EPERM (not an organiser), -ENOENT (no such user in this meeting; a
+ * co-organiser must already be a member, and an account that is not is
+ * answered the same as one that does not exist),
  * -EEXIST (already so), -EINVAL (not allowed on that target), -EIO.
  */
 #ifndef SPHINX_MEETING_H
@@ -17,7 +19,8 @@
 
 struct lobby;
 
-int meeting_create(const struct user *actor, const char *title, const char *link, struct meeting *ret);
+int meeting_create(const struct user *actor, const char *title, const char *link, enum join_policy policy,
+		   struct meeting *ret);
 int meeting_finish(const struct meeting *m, const struct user *actor);
 int meeting_add_organiser(const struct meeting *m, const struct user *actor, const struct user *target);
 int meeting_ban(const struct meeting *m, const struct user *actor, int64_t target_id, const char *reason);

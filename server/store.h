@@ -34,14 +34,21 @@ struct user {
 	bool is_admin;
 };
 
+/* Who may join a meeting by its code (besides its organisers). */
+enum join_policy {
+	JOIN_ANYONE = 0,	/* anyone signed in who has the code */
+	JOIN_DOMAIN = 1,	/* signed in with an e-mail at the creator's domain */
+};
+
 struct meeting {
 	int64_t id;
-	char code[8];
+	char code[16];		/* MEETING_CODE_SIZE: "abc-defg-hij" (meeting_code.h) */
 	char *title;
 	char *link;		/* NULL: the meeting happens in the app */
 	int64_t created_by;
 	int64_t start_at;
 	int64_t end_at;		/* 0: ongoing */
+	enum join_policy join_policy;
 };
 
 struct session_row {
@@ -106,8 +113,9 @@ struct store_ops {
 	int (*session_purge)(struct store *s, int64_t now);
 
 	/* meetings */
+	/* -EEXIST: an ongoing meeting has this code */
 	int (*meeting_create)(struct store *s, const char *code, const char *title, const char *link,
-			      int64_t created_by, int64_t at, int64_t *ret_id);
+			      enum join_policy policy, int64_t created_by, int64_t at, int64_t *ret_id);
 	int (*meeting_get)(struct store *s, int64_t id, struct meeting *ret);
 	int (*meeting_by_code)(struct store *s, const char *code, struct meeting *ret);
 	int (*meeting_end)(struct store *s, int64_t id, int64_t at);

@@ -90,6 +90,21 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat ADD COLUMN audience INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE monitor_state(user_id INTEGER PRIMARY KEY REFERENCES users(id), monitored INTEGER NOT NULL,"
 	" reason TEXT, machine_id INTEGER, at INTEGER NOT NULL);",
+	/*
+	 * 4: a code is unique among ongoing meetings only (an ended meeting's
+	 * code may be drawn again), and a meeting says who may join it. SQLite
+	 * cannot drop a column's UNIQUE: the table is rebuilt (foreign keys are
+	 * off while migrations run, see store_sqlite_open).
+	 */
+	"CREATE TABLE meetings_v4(id INTEGER PRIMARY KEY, code TEXT NOT NULL, title TEXT NOT NULL, link TEXT,"
+	" created_by INTEGER NOT NULL REFERENCES users(id), start_at INTEGER NOT NULL, end_at INTEGER,"
+	" join_policy TEXT NOT NULL DEFAULT 'anyone');"
+	"INSERT INTO meetings_v4(id, code, title, link, created_by, start_at, end_at)"
+	" SELECT id, code, title, link, created_by, start_at, end_at FROM meetings;"
+	"DROP TABLE meetings;"
+	"ALTER TABLE meetings_v4 RENAME TO meetings;"
+	"CREATE UNIQUE INDEX meetings_live_code ON meetings(code) WHERE end_at IS NULL;"
+	"CREATE INDEX meetings_code ON meetings(code, id);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -473,7 +488,8 @@ static int sq_session_purge(struct store *s, int64_t now)
 
 /* --------------------------------------------------------------- meetings */
 
-#define MEETING_COLS "SELECT id, code, title, link, created_by, start_at, coalesce(end_at, 0) FROM meetings "
+#define MEETING_COLS \
+	"SELECT id, code, title, link, created_by, start_at, coalesce(end_at, 0), join_policy = 'domain' FROM meetings "
 
 static int meeting_row(sqlite3_stmt *st, int err, struct meeting *ret)
 {
@@ -487,15 +503,17 @@ static int meeting_row(sqlite3_stmt *st, int err, struct meeting *ret)
 	ret->created_by = col_i(st, 4);
 	ret->start_at = col_i(st, 5);
 	ret->end_at = col_i(st, 6);
+	ret->join_policy = col_i(st, 7) ? JOIN_DOMAIN : JOIN_ANYONE;
 	sqlite3_reset(st);
 	return 0;
 }
 
 static int sq_meeting_create(struct store *s, const char *code, const char *title, const char *link,
-			     int64_t created_by, int64_t at, int64_t *ret_id)
+			     enum join_policy policy, int64_t created_by, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO meetings(code, title, link, created_by, start_at) VALUES(?, ?, ?, ?, ?)",
-		      "sssii", code, title, link, created_by, at);
+	int r = exec_(s, "INSERT INTO meetings(code, title, link, join_policy, created_by, start_at)"
+		      " VALUES(?, ?, ?, ?, ?, ?)", "ssssii", code, title, link,
+		      policy == JOIN_DOMAIN ? "domain" : "anyone", created_by, at);
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(DB(s));
@@ -514,7 +532,9 @@ static int sq_meeting_get(struct store *s, int64_t id, struct meeting *ret)
 static int sq_meeting_by_code(struct store *s, const char *code, struct meeting *ret)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, MEETING_COLS "WHERE code = ?", "s", code);
+	/* the ongoing meeting with this code, else the latest that ended */
+	sqlite3_stmt *st = row_(s, &err, MEETING_COLS "WHERE code = ? ORDER BY end_at IS NOT NULL, id DESC LIMIT 1",
+				"s", code);
 	return meeting_row(st, err, ret);
 }
 
@@ -1026,12 +1046,18 @@ int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret)
 	sqlite3_busy_timeout(ss->db, 5000);
 	if (sqlite3_exec(ss->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(ss->db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+			 NULL, NULL, NULL) != SQLITE_OK) {
 		sq_close(&ss->base);
 		return -EIO;
 	}
+	/*
+	 * Foreign keys on only after migrating: a migration that rebuilds a
+	 * table (SQLite's documented way to change a constraint) drops the old
+	 * one, which would otherwise be refused or cascade.
+	 */
 	r = migrate(ss->db);
+	if (r == 0 && sqlite3_exec(ss->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK)
+		r = -EIO;
 	if (r < 0) {
 		sq_close(&ss->base);
 		return r;

@@ -4,9 +4,11 @@
 #include <libwebsockets.h>
 
 #include "broadcast.h"
+#include "conn_quota.h"
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
+#include "meeting_code.h"
 #include "server.h"
 #include "session.h"
 #include "util.h"
@@ -24,22 +26,12 @@ struct upgrade {
 	int64_t user_id;
 	int64_t machine_id;
 	char machine[64];
-	char code[8];
+	char code[MEETING_CODE_SIZE];
 	int64_t since;
 };
 
 /* Rate-limit strikes before the connection is closed (1008). */
 #define MAX_STRIKES 50
-
-static bool is_code(const char *s)
-{
-	if (strlen(s) != 6)
-		return false;
-	for (int i = 0; i < 6; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return true;
-}
 
 /* Decide whether an upgrade may proceed. 0, or an HTTP status with *why. */
 static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
@@ -54,11 +46,12 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 		*why = "bad request";
 		return 400;
 	}
-	if (srv->connections >= srv->cfg->max_connections) {
-		*why = "server full";
-		return 503;
-	}
 	if (strcmp(uri, "/agent") == 0) {
+		unsigned st = conn_quota_check(0, why);
+		if (st) {
+			log_warn("agent: connection refused: %s", *why);
+			return st;
+		}
 		u->kind = CONN_AGENT;
 		if (lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
 		    !str_has_prefix(auth, "Bearer ") || strlen(auth) < 7 + 16) {
@@ -78,11 +71,10 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 	}
 	if (str_has_prefix(uri, "/lobby/")) {
 		u->kind = CONN_LOBBY;
-		if (!is_code(uri + 7)) {
-			*why = "lobby: the meeting code is six digits";
+		if (!meeting_code_normalize(uri + 7, u->code)) {
+			*why = "lobby: no meeting code in the path (/lobby/abc-defg-hij)";
 			return 404;
 		}
-		memcpy(u->code, uri + 7, 7);
 		if ((*why = csrf_check_origin(wsi, false))) {
 			log_warn("lobby: upgrade refused: %s", *why);
 			return 403;
@@ -93,6 +85,11 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 401;
 		}
 		u->user_id = s.user_id;
+		unsigned st = conn_quota_check(u->user_id, why);
+		if (st) {
+			log_warn("lobby: upgrade of user %lld refused: %s", (long long)u->user_id, *why);
+			return st;
+		}
 		for (int i = 0; i < 8; i++) {
 			uint64_t v;
 			int n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i);
@@ -120,7 +117,12 @@ static int established(struct lws *wsi, struct pss *pss)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -1;
+	if (conn_quota_add(u.kind == CONN_LOBBY ? u.user_id : 0) < 0) {
+		free(c);
+		return -1;
+	}
 	c->wsi = wsi;
+	c->quota_user = u.kind == CONN_LOBBY ? u.user_id : 0;
 	pss->conn = c;
 	srv->connections++;
 	if (u.kind == CONN_AGENT) {
@@ -216,6 +218,7 @@ static void closed(struct pss *pss)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
+	conn_quota_remove(c->quota_user);
 	free(c->agent);
 	free(c);
 	srv->connections--;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broadcast.h"
 #include "lobby.h"
@@ -17,6 +18,8 @@
 #define USER_NAME_MAX 64
 /* close code for a connection silent past the window ("request timeout") */
 #define CLOSE_SILENT 4408
+/* close code for a connection replaced by a newer one of the same machine ("conflict") */
+#define CLOSE_REPLACED 4409
 
 static struct conn *agents;
 static size_t nagents;
@@ -143,13 +146,22 @@ static int64_t map_user(const char *local_user)
 
 	if (!local_user || !*local_user)
 		return 0;
-	/* an agent that applies user_map itself already names the account by its e-mail */
-	if (strchr(local_user, '@')) {
-		r = store_call(srv->store, user_find, "email", local_user, &u);
-	} else if (strcmp(rule, "username") == 0) {
+	/*
+	 * The configured rule alone decides: a machine may speak for its local
+	 * users under that rule and for no one else. A name with '@' is taken
+	 * as an e-mail only under email@DOMAIN and only at that DOMAIN (an
+	 * agent with the same user_map sends "alice@DOMAIN").
+	 */
+	if (strcmp(rule, "username") == 0) {
 		r = store_call(srv->store, user_find, "username", local_user, &u);
 	} else {
-		snprintf(email, sizeof(email), "%s@%s", local_user, rule + strlen("email@"));
+		const char *domain = rule + strlen("email@"), *at = strchr(local_user, '@');
+		if (at && strcasecmp(at + 1, domain) != 0)
+			return 0;
+		if (at && at == local_user)
+			return 0;
+		snprintf(email, sizeof(email), "%.*s@%s", at ? (int)(at - local_user) : (int)strlen(local_user),
+			 local_user, domain);
 		r = store_call(srv->store, user_find, "email", email, &u);
 	}
 	if (r < 0)
@@ -282,6 +294,27 @@ static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, cha
 
 /* ---------------------------------------------------------- messages */
 
+/*
+ * One live connection per enrollment token. A machine's agent reconnects
+ * after a network cut before the server notices the old socket is dead; a
+ * copied token is used from elsewhere. Either way the newest connection
+ * that said hello speaks for the machine and older ones are closed (4409),
+ * after the new one is online, so the accounts it reports never flicker
+ * to unmonitored. A stolen token fights the real agent in the log instead
+ * of silently keeping a killed machine "online".
+ */
+static void replace_older(struct conn *c)
+{
+	for (struct conn *o = agents; o; o = o->agent->next) {
+		if (o == c || o->agent->machine_id != c->agent->machine_id || o->closing)
+			continue;
+		log_warn("agent: machine '%s': a new connection (boot %s) replaces an older one (boot %s)",
+			 c->agent->machine, c->agent->boot_id, o->agent->hello ? o->agent->boot_id : "no hello yet");
+		presence_offline(o, MONITOR_DISCONNECTED);
+		conn_close(o, CLOSE_REPLACED, "replaced by a newer connection of this machine");
+	}
+}
+
 static int on_hello(struct conn *c, json_t *msg)
 {
 	const char *bad = NULL;
@@ -323,6 +356,7 @@ static int on_hello(struct conn *c, json_t *msg)
 		 users_json ? users_json : "[]");
 	presence_online(c, uids, nuids, users_json);
 	free(users_json);
+	replace_older(c);
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", "type", "welcome", "v", 1, "machine_id",
 					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
 					   (json_int_t)heartbeat_s()));

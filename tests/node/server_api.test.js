@@ -82,7 +82,7 @@ test('CSRF: missing or wrong X-CSRF-Token and foreign Origin are refused', async
   eq(r.status, 403, 'login from a foreign origin refused');
 });
 
-test('create meeting: 6-digit code, validation, external link', async () => {
+test('create meeting: unguessable abc-defg-hij code, validation, external link', async () => {
   let r = await org.req('POST', '/api/meetings', { title: '' });
   eq(r.status, 400, 'empty title');
   r = await org.req('POST', '/api/meetings', { title: 'ok', link: 'javascript:alert(1)' });
@@ -90,16 +90,17 @@ test('create meeting: 6-digit code, validation, external link', async () => {
   r = await org.req('POST', '/api/meetings', { title: 'Teams call', link: 'https://teams.example/meet/1' });
   eq(r.status, 201, 'external'); eq(r.json.meeting.in_app, false, 'not in app'); eq(r.json.meeting.link, 'https://teams.example/meet/1', 'link');
   code = await org.createMeeting('Linear algebra');
-  assert(/^\d{6}$/.test(code), 'six digits: ' + code);
+  assert(/^[a-z]{3}-[a-z]{4}-[a-z]{3}$/.test(code), 'abc-defg-hij: ' + code);
   const codes = new Set();
   for (let i = 0; i < 20; i++) codes.add(await org.createMeeting('m' + i));
   eq(codes.size, 20, 'codes unique');
 });
 
 test('join by code: unknown code 404 with message, malformed code, success', async () => {
-  let r = await att.join('000000');
-  if (r.status === 200) r = await att.join('999999');
+  let r = await att.join('zzz-zzzz-zzz');
   eq(r.status, 404, 'unknown code'); assert(r.json.message, 'has a message');
+  r = await att.join(code.toUpperCase().replace(/-/g, ' '));
+  eq(r.status, 200, 'typed in capitals with spaces'); eq(r.json.meeting.code, code, 'canonical code back');
   r = await att.join('12ab');
   eq(r.status, 404, 'malformed');
   r = await att.req('POST', '/api/meetings/join', {});

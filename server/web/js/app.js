@@ -17,8 +17,9 @@ import * as details from './pages/details.js';
 const routes = [
 	{ re: /^\/signin$/, page: signin, public: true },
 	{ re: /^\/?$/, page: home },
-	{ re: /^\/m\/(\d{6})$/, page: lobby },
-	{ re: /^\/m\/(\d{6})\/details$/, page: details },
+	// meeting codes: abc-defg-hij (older meetings keep six digits)
+	{ re: /^\/m\/([a-z]{3}-[a-z]{4}-[a-z]{3}|\d{6})$/, page: lobby },
+	{ re: /^\/m\/([a-z]{3}-[a-z]{4}-[a-z]{3}|\d{6})\/details$/, page: details },
 ];
 
 const main = document.getElementById('main');

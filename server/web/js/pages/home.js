@@ -54,21 +54,21 @@ function listPanel(title, id, items, empty, action) {
 
 function joinPanel(app) {
 	const err = h('div', { class: 'form-error', role: 'alert', id: 'join-error', hidden: true });
-	const code = h('input', { type: 'text', id: 'join-code', name: 'code', class: 'code-input', inputmode: 'numeric',
-		autocomplete: 'off', maxlength: '7', placeholder: '123456', 'aria-describedby': 'join-hint join-error' });
+	const code = h('input', { type: 'text', id: 'join-code', name: 'code', class: 'code-input',
+		autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', maxlength: '16', placeholder: 'abc-defg-hij', 'aria-describedby': 'join-hint join-error' });
 	const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, icon('join'), h('span', null, 'Join'));
 	const form = h('form', { novalidate: true, 'aria-labelledby': 'join-h' },
 		h('div', { class: 'form-row' },
 			h('div', { class: 'field' }, h('label', { for: 'join-code' }, 'Meeting code'), code),
 			submit),
-		h('p', { class: 'hint', id: 'join-hint' }, 'The six digits the organiser gave you.'),
+		h('p', { class: 'hint', id: 'join-hint' }, 'The code the organiser gave you, like abc-defg-hij, or open their join link.'),
 		err);
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
-		const v = code.value.replace(/\s+/g, '');
-		if (!/^\d{6}$/.test(v)) {
+		const v = code.value.replace(/[\s-]+/g, '').toLowerCase();
+		if (!/^[a-z]{10}$/.test(v) && !/^\d{6}$/.test(v)) {
 			code.setAttribute('aria-invalid', 'true');
-			showError(err, 'A meeting code is six digits, like 482913.');
+			showError(err, 'A meeting code looks like abc-defg-hij.');
 			code.focus();
 			return;
 		}
@@ -76,8 +76,8 @@ function joinPanel(app) {
 		showError(err, null);
 		code.removeAttribute('aria-invalid');
 		try {
-			await api('POST', '/api/meetings/join', { code: v });
-			app.go(`/m/${v}`);
+			const r = await api('POST', '/api/meetings/join', { code: v });
+			app.go(`/m/${r.meeting.code}`);
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 401)
 				return app.needSignIn();
