@@ -39,6 +39,16 @@
 #define RX_MAX		(64 * 1024)	/* the protocol's message limit */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
+/*
+ * Spooled events go out at most SEND_RATE a second after a burst of
+ * SEND_BURST: half the server's default per-connection limits (ws_rate 20,
+ * ws_burst 100), which leaves room for heartbeats. Past its limit the
+ * server drops messages unacknowledged and then closes the link, so a
+ * replay after an outage that ignored it would crawl from reconnect to
+ * reconnect.
+ */
+#define SEND_RATE	10
+#define SEND_BURST	50
 
 struct inflight {
 	uint64_t seq;
@@ -62,7 +72,9 @@ struct uplink {
 	/* Uplink thread only. */
 	struct lws_context *ctx;
 	struct lws *wsi;
-	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up;
+	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up, sul_pace;
+	double send_tokens;		/* events we may send now (SEND_RATE) */
+	lws_usec_t tokens_at;
 	unsigned backoff_ms;
 	unsigned heartbeat_s;
 	bool attempt;			/* a connection is being made or is up */
@@ -160,10 +172,35 @@ static int next_event(struct uplink *u, uint64_t *ret_seq, char **ret_text)
 	return r;
 }
 
+static void pace_tick(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_pace);
+
+	if (u->wsi && atomic_load(&u->connected))
+		lws_callback_on_writable(u->wsi);
+}
+
+/* No event may go now: true, with a writeable turn asked for when one may. */
+static bool paced(struct uplink *u)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	u->send_tokens += (double)(now - u->tokens_at) * SEND_RATE / LWS_US_PER_SEC;
+	if (u->send_tokens > SEND_BURST)
+		u->send_tokens = SEND_BURST;
+	u->tokens_at = now;
+	if (u->send_tokens >= 1)
+		return false;
+	lws_sul_schedule(u->ctx, 0, &u->sul_pace, pace_tick,
+			 (lws_usec_t)((1 - u->send_tokens) * LWS_US_PER_SEC / SEND_RATE) + 1);
+	return true;
+}
+
 /* One message per call; asks for another turn while more is waiting. */
 static int on_writeable(struct uplink *u)
 {
 	char *text = NULL;
+	bool wait = false;
 	uint64_t seq;
 
 	if (!u->hello_sent) {
@@ -172,13 +209,15 @@ static int on_writeable(struct uplink *u)
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json("heartbeat", NULL);
 		u->heartbeat_due = false;
-	} else if (u->n_inflight < INFLIGHT_MAX && next_event(u, &seq, &text) == 0) {
+	} else if (u->n_inflight < INFLIGHT_MAX && !(wait = paced(u)) &&
+		   next_event(u, &seq, &text) == 0) {
 		struct inflight *f = &u->inflight[u->n_inflight++];
 
 		f->seq = seq;
 		event_id(text, f->id, sizeof(f->id));
 		u->last_sent_seq = seq;
-	} else if (atomic_load(&u->stop) && !u->goodbye_sent) {
+		u->send_tokens -= 1;
+	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
 		/* Last: the captures ended by the shutdown go out before it. */
 		text = simple_json("goodbye", "shutdown");
 		u->goodbye_sent = true;
@@ -329,6 +368,8 @@ static void on_connected(struct uplink *u)
 	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
+	u->send_tokens = SEND_BURST;	/* as the server's bucket for a new link */
+	u->tokens_at = lws_now_usecs();
 	atomic_store(&u->connected, true);
 	log_info("connected to %s (%zu events spooled)", u->url, spool_count(u->spool));
 	lws_callback_on_writable(u->wsi);

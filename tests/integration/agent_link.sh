@@ -5,8 +5,9 @@
 #  - a server answering the upgrade with 302 is not followed: the agent
 #    retries the same URL, and the Location's listener sees no connection
 #    (lws 4.1 follows by default and would send the token there);
-#  - 300 malformed spool entries ahead of a good event do not hold the
-#    uplink: they are set aside and the real server acknowledges the event.
+#  - 300 malformed spool entries ahead of 120 good events do not hold the
+#    uplink: they are set aside, and the real server acknowledges every good
+#    event without the agent tripping its message rate limit (burst 100).
 source "$(dirname "$0")/lib.bash"
 
 require_root
@@ -112,8 +113,8 @@ token=$("$SERVER" --data "$TMP/data" enroll-machine spool-lab 2>/dev/null | grep
 PIDS_TO_KILL+=($!)
 spool=$TMP/spool-lab-spool
 mkdir -m 700 "$spool"
-# More malformed entries than the uplink has in-flight slots (256), then an
-# event the server accepts.
+# More malformed entries than the uplink has in-flight slots (256), then
+# more events the server accepts than its default message burst (100).
 for i in $(seq 1 300); do
 	f=$(printf '%s/%020d.json' "$spool" "$i")
 	case $((i % 3)) in
@@ -122,8 +123,10 @@ for i in $(seq 1 300); do
 	2) : >"$f" ;;
 	esac
 done
-good=$(printf '%s/%020d.json' "$spool" 301)
-printf '{"type":"capture.begin","v":1,"id":"linktest:1","capture":"linktest:1:1","kind":"recording","comm":"linktest-recorder","user":"nobody","layer":"exec"}' >"$good"
+for i in $(seq 301 420); do
+	printf '{"type":"capture.begin","v":1,"id":"linktest:%d","capture":"linktest:%d","kind":"recording","comm":"linktest-recorder","user":"nobody","layer":"exec"}' \
+		"$i" "$i" >"$(printf '%s/%020d.json' "$spool" "$i")"
+done
 write_agent_conf "$TMP/spool-lab.conf" "server_url = ws://127.0.0.1:$port/agent" "insecure = yes" \
 	"token = $token" "spool_dir = $spool" "machine = spool-lab"
 "$AGENT" --config "$TMP/spool-lab.conf" --policy "$ROOT/policy/default" \
@@ -131,12 +134,16 @@ write_agent_conf "$TMP/spool-lab.conf" "server_url = ws://127.0.0.1:$port/agent"
 agent=$!
 PIDS_TO_KILL+=($agent)
 for _ in $(seq 300); do
-	[ -e "$good" ] || break
+	ls "$spool" | grep -q json || break
 	kill -0 $agent 2>/dev/null || break
 	sleep 0.1
 done
-check_sh "the good event after 300 malformed ones was acknowledged (gone from the spool)" '[ ! -e "$good" ]'
-check_sh "the server stored it" 'grep -q "machine .spool-lab.: recording began by .nobody. (linktest-recorder" "$TMP/server.log"'
+check_sh "the 120 good events after 300 malformed ones were acknowledged (gone from the spool)" \
+	'! ls "$spool" | grep -q json'
+check_sh "the server stored each of them once" \
+	'[ "$(grep -c "machine .spool-lab.: recording began by .nobody. (linktest-recorder" "$TMP/server.log")" -eq 120 ]'
+check_sh "the replay kept under the server's message rate limit (never closed for it)" \
+	'! grep -q "rate limit" "$TMP/server.log" && ! grep -q "rate_limited" "$TMP/spool-lab.log"'
 check_sh "each malformed entry got one log line naming the file and why (300)" \
 	'[ "$(grep -c "spool: skipping $spool/[0-9]*.json (" "$TMP/spool-lab.log")" -eq 300 ]'
 check_sh "bad/ keeps 100 of them, the spool holds no malformed entry" \
