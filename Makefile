@@ -126,7 +126,7 @@ $(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agen
 
 $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/spool.o $(COMMON_OBJS)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -lpthread -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -ljansson -lpthread -o $@
 
 $(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o \
 				    $(OUTPUT)/agent/elf_file.o

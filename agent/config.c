@@ -39,6 +39,16 @@ static int set_server_url(struct agent_config *c, char *v, char *err, size_t len
 	return set_str(&c->server_url, v);
 }
 
+static int set_insecure(struct agent_config *c, char *v, char *err, size_t len)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		c->insecure = v[0] == 'y';
+		return 0;
+	}
+	snprintf(err, len, "insecure: expected 'yes' or 'no', got '%s'", v);
+	return -EINVAL;
+}
+
 static int set_token(struct agent_config *c, char *v, char *err, size_t len)
 {
 	return set_str(&c->token, v);
@@ -111,7 +121,7 @@ static int set_users(struct agent_config *c, char *v, char *err, size_t len)
 }
 
 static const struct { const char *key; setter_fn set; } keys[] = {
-	{ "server_url", set_server_url }, { "token", set_token }, { "ca_file", set_ca_file },
+	{ "server_url", set_server_url }, { "insecure", set_insecure }, { "token", set_token }, { "ca_file", set_ca_file },
 	{ "policy", set_policy }, { "spool_dir", set_spool_dir }, { "spool_max", set_spool_max },
 	{ "machine", set_machine }, { "user_map", set_user_map }, { "users", set_users },
 };
@@ -183,6 +193,13 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err, siz
 	if (cfg->server_url && !cfg->token) {
 		snprintf(err, errlen, "%s: server_url is set but token is not (enroll the machine: "
 			 "sphinx-server enroll-machine NAME)", path);
+		return -EINVAL;
+	}
+	/* After the whole file: `insecure` may come after server_url. */
+	if (cfg->server_url && strncmp(cfg->server_url, "ws://", 5) == 0 && !cfg->insecure) {
+		snprintf(err, errlen, "%s: server_url = %s: ws:// sends this machine's enrollment token "
+			 "and every event in clear; use wss:// (with ca_file for a private CA), or add "
+			 "'insecure = yes' to accept that on a network you trust", path, cfg->server_url);
 		return -EINVAL;
 	}
 	if (!cfg->spool_dir && set_str(&cfg->spool_dir, AGENT_SPOOL_DEFAULT) < 0)

@@ -3,7 +3,8 @@
  * The agent's configuration file (/etc/sphinx/agent.conf): `key = value`
  * lines, `#` comments, every key optional. Errors name file:line and the key.
  *
- *   server_url = wss://sphinx.example.edu/agent   # ws:// or wss://
+ *   server_url = wss://sphinx.example.edu/agent   # wss://; ws:// only with insecure = yes
+ *   insecure   = no                               # yes: accept ws:// (token in clear)
  *   token      = <enrollment token>               # from `sphinx-server enroll-machine`
  *   ca_file    = /etc/sphinx/ca.pem               # TLS trust for wss:// (default: system)
  *   policy     = /etc/sphinx/policy.d             # file or directory
@@ -16,6 +17,7 @@
 #ifndef SPHINX_AGENT_CONFIG_H
 #define SPHINX_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,11 +35,15 @@ struct agent_config {
 	char *email_domain;		/* user_map = email@DOMAIN */
 	char *users[AGENT_CONFIG_MAX_USERS + 1];	/* NULL-terminated */
 	uint64_t spool_max;
+	/* ws:// accepted: the token and events cross the network in clear. It
+	 * never weakens wss:// (the certificate is verified all the same). */
+	bool insecure;
 };
 
 /*
  * Read @path into @cfg (zeroed first; defaults filled in). 0, or -errno
- * with "file:line: message" in @err. The caller frees with
+ * with "file:line: message" in @err. A ws:// server_url is refused unless
+ * the file also says `insecure = yes`. The caller frees with
  * agent_config_free() either way.
  */
 int agent_config_load(const char *path, struct agent_config *cfg, char *err, size_t errlen);

@@ -185,6 +185,7 @@ static void write_status_file(struct agent *a)
 	fprintf(f, "pid %d\n", getpid());
 	fprintf(f, "policy %s (%zu rules)\n", a->opts.policy_path, policy_rule_count(a->policy));
 	loader_print_status(a, f);
+	uplink_print_status(&a->cfg, f);
 	if (fclose(f) == 0)
 		rename(tmp, a->opts.status_path);
 }
@@ -256,12 +257,12 @@ static int start_uplink(struct agent *a)
 		.boot_id = a->boot_id,
 		.version = AGENT_VERSION,
 	};
-	char layers[64] = "";
+	char layers[64] = "", why[1024];
 	int err;
 
-	err = spool_open(a->cfg.spool_dir, a->cfg.spool_max, &a->spool);
+	err = spool_open(a->cfg.spool_dir, a->cfg.spool_max, &a->spool, why, sizeof(why));
 	if (err) {
-		log_err("spool_dir %s: %s", a->cfg.spool_dir, strerror(-err));
+		log_err("spool_dir %s", why);
 		return err;
 	}
 	for (const char *const *l = (const char *const[]){ "exec", "device", "api", "xserver", NULL }; *l; l++)

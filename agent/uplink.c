@@ -8,8 +8,17 @@
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
  * a heartbeat when due, the next spooled event after the last one sent on
  * this connection, and when stopping, once the spool is sent, goodbye. In-flight
- * events are remembered by id so an ack can name its spool entry.
+ * events are remembered by id so an ack can name its spool entry; the spool
+ * hands out only events the server can acknowledge (malformed entries are
+ * set aside there and logged here), so the in-flight slots always drain.
+ *
+ * The link goes where server_url says and nowhere else: lws is told not to
+ * follow redirects (LCCSCF_HTTP_NO_FOLLOW_REDIRECT; lws 4.1 follows them by
+ * default and would send the Authorization header to the new place), and
+ * any answer to the upgrade other than 101 is a failed attempt, logged with
+ * its status (and Location for a 3xx), retried on the same URL.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,10 +39,20 @@
 #define RX_MAX		(64 * 1024)	/* the protocol's message limit */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
+/*
+ * Spooled events go out at most SEND_RATE a second after a burst of
+ * SEND_BURST: half the server's default per-connection limits (ws_rate 20,
+ * ws_burst 100), which leaves room for heartbeats. Past its limit the
+ * server drops messages unacknowledged and then closes the link, so a
+ * replay after an outage that ignored it would crawl from reconnect to
+ * reconnect.
+ */
+#define SEND_RATE	10
+#define SEND_BURST	50
 
 struct inflight {
 	uint64_t seq;
-	char id[96];
+	char id[SPOOL_ID_MAX + 1];
 };
 
 struct uplink {
@@ -53,10 +72,15 @@ struct uplink {
 	/* Uplink thread only. */
 	struct lws_context *ctx;
 	struct lws *wsi;
-	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up;
+	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up, sul_pace;
+	double send_tokens;		/* events we may send now (SEND_RATE) */
+	lws_usec_t tokens_at;
 	unsigned backoff_ms;
 	unsigned heartbeat_s;
+	bool attempt;			/* a connection is being made or is up */
 	bool hello_sent, goodbye_sent, heartbeat_due;
+	char refusal[400];		/* why the server's answer was refused */
+	char last_why[400];		/* the last failure logged */
 	uint64_t last_sent_seq;
 	struct inflight inflight[INFLIGHT_MAX];
 	unsigned n_inflight;
@@ -132,10 +156,51 @@ static void event_id(const char *json, char *id, size_t len)
 	json_decref(obj);
 }
 
+/*
+ * The next spooled event to send: 0 and *ret_seq, *ret_text; else -errno
+ * (-ENOENT: nothing more for now). Malformed entries on the way are set
+ * aside by the spool and logged here, one line each.
+ */
+static int next_event(struct uplink *u, uint64_t *ret_seq, char **ret_text)
+{
+	struct spool_reject rej;
+	int r;
+
+	while ((r = spool_next(u->spool, u->last_sent_seq, ret_seq, ret_text, &rej)) == -EBADMSG)
+		log_warn("spool: skipping %s/%s (%s): %s", spool_dir(u->spool), rej.name, rej.why,
+			 rej.kept ? "moved into bad/" : "deleted");
+	return r;
+}
+
+static void pace_tick(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_pace);
+
+	if (u->wsi && atomic_load(&u->connected))
+		lws_callback_on_writable(u->wsi);
+}
+
+/* No event may go now: true, with a writeable turn asked for when one may. */
+static bool paced(struct uplink *u)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	u->send_tokens += (double)(now - u->tokens_at) * SEND_RATE / LWS_US_PER_SEC;
+	if (u->send_tokens > SEND_BURST)
+		u->send_tokens = SEND_BURST;
+	u->tokens_at = now;
+	if (u->send_tokens >= 1)
+		return false;
+	lws_sul_schedule(u->ctx, 0, &u->sul_pace, pace_tick,
+			 (lws_usec_t)((1 - u->send_tokens) * LWS_US_PER_SEC / SEND_RATE) + 1);
+	return true;
+}
+
 /* One message per call; asks for another turn while more is waiting. */
 static int on_writeable(struct uplink *u)
 {
 	char *text = NULL;
+	bool wait = false;
 	uint64_t seq;
 
 	if (!u->hello_sent) {
@@ -144,14 +209,15 @@ static int on_writeable(struct uplink *u)
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json("heartbeat", NULL);
 		u->heartbeat_due = false;
-	} else if (u->n_inflight < INFLIGHT_MAX &&
-		   spool_next(u->spool, u->last_sent_seq, &seq, &text) == 0) {
+	} else if (u->n_inflight < INFLIGHT_MAX && !(wait = paced(u)) &&
+		   next_event(u, &seq, &text) == 0) {
 		struct inflight *f = &u->inflight[u->n_inflight++];
 
 		f->seq = seq;
 		event_id(text, f->id, sizeof(f->id));
 		u->last_sent_seq = seq;
-	} else if (atomic_load(&u->stop) && !u->goodbye_sent) {
+		u->send_tokens -= 1;
+	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
 		/* Last: the captures ended by the shutdown go out before it. */
 		text = simple_json("goodbye", "shutdown");
 		u->goodbye_sent = true;
@@ -215,6 +281,7 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 /* ---------------------------------------------------------- connection */
 
 static void connect_now(lws_sorted_usec_list_t *sul);
+static void on_lost(struct uplink *u, const char *why);
 
 static void schedule_reconnect(struct uplink *u)
 {
@@ -255,35 +322,78 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	ci.path = u->path;
 	ci.host = u->host;
 	ci.origin = NULL;
-	ci.ssl_connection = u->tls ? LCCSCF_USE_SSL : 0;
+	/* Never follow a redirect: the token goes to server_url only. */
+	ci.ssl_connection = (u->tls ? LCCSCF_USE_SSL : 0) | LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
 	ci.local_protocol_name = "sphinx-agent";
 	ci.pwsi = &u->wsi;
 	ci.userdata = u;
-	if (!lws_client_connect_via_info(&ci))
-		schedule_reconnect(u);
+	u->refusal[0] = '\0';
+	u->attempt = true;
+	/* A failure may be reported through the callback before this returns. */
+	if (!lws_client_connect_via_info(&ci) && u->attempt)
+		on_lost(u, "cannot start a connection");
+}
+
+/*
+ * The server's answer to the upgrade, headers parsed, before lws checks it:
+ * anything but 101 is refused here, with the status (and Location, which
+ * is never followed) remembered for the one log line. -1 refuses.
+ */
+static int on_upgrade_answer(struct uplink *u, struct lws *wsi)
+{
+	unsigned status = lws_http_client_http_response(wsi);
+	char loc[200] = "";
+
+	if (status == 101)
+		return 0;
+	if (status >= 300 && status < 400) {
+		if (lws_hdr_copy(wsi, loc, sizeof(loc), WSI_TOKEN_HTTP_LOCATION) < 0)
+			snprintf(loc, sizeof(loc), "(too long)");
+		for (char *c = loc; *c; c++)	/* server text into our log */
+			if (!isprint((unsigned char)*c))
+				*c = '?';
+		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u "
+			 "(Location: %s); redirects are never followed", status, loc[0] ? loc : "none");
+	} else {
+		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u, not 101",
+			 status);
+	}
+	return -1;
 }
 
 static void on_connected(struct uplink *u)
 {
 	u->backoff_ms = 0;
+	u->last_why[0] = '\0';
 	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
+	u->send_tokens = SEND_BURST;	/* as the server's bucket for a new link */
+	u->tokens_at = lws_now_usecs();
 	atomic_store(&u->connected, true);
 	log_info("connected to %s (%zu events spooled)", u->url, spool_count(u->spool));
 	lws_callback_on_writable(u->wsi);
 }
 
+/* The attempt or the connection ended (lws may say so twice: once counts). */
 static void on_lost(struct uplink *u, const char *why)
 {
 	bool was = atomic_exchange(&u->connected, false);
 
+	if (!u->attempt)
+		return;
+	u->attempt = false;
 	u->wsi = NULL;
 	u->rx_len = 0;
 	if (atomic_load(&u->stop))
 		return;
-	if (was || u->backoff_ms == 0)
-		log_warn("server %s: %s; retrying with backoff", u->url, why);
+	if (u->refusal[0])
+		why = u->refusal;
+	/* Each new reason once: a server away for an hour is one line, not 120. */
+	if (was || strcmp(why, u->last_why) != 0) {
+		log_warn("server %s: %s; retrying the same URL with backoff", u->url, why);
+		snprintf(u->last_why, sizeof(u->last_why), "%s", why);
+	}
 	schedule_reconnect(u);
 }
 
@@ -302,6 +412,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return -1;
 		break;
 	}
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+		return on_upgrade_answer(u, wsi);
+	case LWS_CALLBACK_CLIENT_HTTP_REDIRECT:
+		/* Not reached with NO_FOLLOW_REDIRECT; refused all the same. */
+		snprintf(u->refusal, sizeof(u->refusal), "redirected the upgrade; redirects are "
+			 "never followed");
+		return -1;
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		u->wsi = wsi;
 		on_connected(u);
@@ -452,6 +569,14 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 		uplink_free(u);
 		return -EINVAL;
 	}
+	if (!u->tls && !cfg->insecure) {	/* agent_config_load() refuses it first */
+		log_err("server_url '%s': ws:// without 'insecure = yes'", u->url);
+		uplink_free(u);
+		return -EINVAL;
+	}
+	if (!u->tls)
+		log_warn("server_url %s is ws:// (insecure = yes): this machine's token and every "
+			 "event cross the network in clear; use wss://", u->url);
 
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
 	memset(&ci, 0, sizeof(ci));
@@ -474,6 +599,18 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	}
 	*ret = u;
 	return 0;
+}
+
+void uplink_print_status(const struct agent_config *cfg, FILE *out)
+{
+	if (!cfg->server_url)
+		fprintf(out, "%-7s %s\n", "server", "none (no server_url)");
+	else if (strncmp(cfg->server_url, "wss://", 6) == 0)
+		fprintf(out, "%-7s %s (TLS, certificate verified against %s)\n", "server",
+			cfg->server_url, cfg->ca_file ? cfg->ca_file : "the system's CAs");
+	else
+		fprintf(out, "%-7s %s INSECURE: ws:// without TLS (insecure = yes), the token and "
+			"events cross the network in clear\n", "server", cfg->server_url);
 }
 
 void uplink_kick(struct uplink *u)

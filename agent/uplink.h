@@ -10,11 +10,14 @@
  * drop it reconnects with exponential backoff and jitter and replays the
  * spool from its start (the server drops duplicates by id). Heartbeats go
  * at the interval the server's welcome names; a clean stop says goodbye.
+ * Redirects are never followed: a 3xx answer is a failed attempt, retried
+ * on the same URL.
  */
 #ifndef SPHINX_UPLINK_H
 #define SPHINX_UPLINK_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 struct spool;
 struct agent_config;
@@ -30,6 +33,11 @@ struct uplink_info {
 /* Start the thread. 0 and *ret, or -errno (bad URL, no memory). */
 int uplink_start(const struct agent_config *cfg, struct spool *spool,
 		 const struct uplink_info *info, struct uplink **ret);
+/*
+ * One `server` line for --status: where events go and how (wss:// with
+ * certificate verification, or ws:// accepted with `insecure = yes`).
+ */
+void uplink_print_status(const struct agent_config *cfg, FILE *out);
 /* New events are in the spool. Async-signal-unsafe; thread-safe. */
 void uplink_kick(struct uplink *u);
 /* Send goodbye (when connected, waiting at most ~1 s), stop, join. NULL ok. */

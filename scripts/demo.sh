@@ -140,6 +140,8 @@ umask 077
 cat >"$agent_conf" <<EOF
 # sphinx-agent configuration written by scripts/demo.sh (key = value, # comments)
 server_url = ws://127.0.0.1:$port/agent
+# The demo server listens on loopback without TLS: say so explicitly.
+insecure = yes
 token = $token
 policy = $root/policy/default
 spool_dir = $data/spool

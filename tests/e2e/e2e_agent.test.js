@@ -25,6 +25,7 @@ function startAgent() {
   const conf = path.join(tmp, 'agent.conf');
   fs.writeFileSync(conf, [
     `server_url = ws://127.0.0.1:${server.port}/agent`,
+    'insecure = yes',  // a loopback test server without TLS
     `token = ${token}`,
     `spool_dir = ${tmp}/spool`,
     'machine = e2e-lab',

@@ -44,14 +44,18 @@ CONF
 		--status-file "$TMP/$1.status" 2>"$TMP/$1.log" >/dev/null &
 	local p=$!
 	sleep 4
+	"$AGENT" --status --status-file "$TMP/$1.status" >"$TMP/$1.statusout" 2>&1
 	kill -TERM $p; wait $p
 }
 
 run_agent trusted ca
 check "wss:// with the right CA: connected and welcomed" grep -q "server welcomed this machine" "$TMP/trusted.log"
 check "the server saw the machine's hello over TLS" grep -q "machine 'tls-lab' hello" "$TMP/server.log"
+check "--status shows the wss:// link and the CA it verifies against" \
+	grep -q "^server  wss://127.0.0.1:$port/agent (TLS, certificate verified against $TMP/ca.pem)" \
+	"$TMP/trusted.statusout"
 
 run_agent untrusted other
 check "wss:// with an untrusted CA: never welcomed" bash -c "! grep -q 'server welcomed' '$TMP/untrusted.log'"
-check "the refusal is logged with a reason" grep -qiE "retrying with backoff" "$TMP/untrusted.log"
+check "the refusal is logged with a reason" grep -qiE "SSL.*retrying the same URL with backoff" "$TMP/untrusted.log"
 finish

@@ -154,3 +154,11 @@ wait_event() {
 	done
 	return 1
 }
+
+# write_agent_conf FILE 'key = value'...: an agent configuration, one line
+# per argument. A ws:// server_url also needs 'insecure = yes' (the agent
+# refuses it otherwise); say so explicitly where a test means it.
+write_agent_conf() {
+	local f=$1; shift
+	printf '%s\n' "# written by ${0##*/}" "$@" >"$f"
+}
