@@ -3,7 +3,9 @@
  * Cross-site request checks. A state-changing request (POST/PUT/DELETE) or a
  * WebSocket upgrade is accepted only when its Origin (if the browser sent
  * one) is our own origin or one configured in allowed_origins, and its
- * Sec-Fetch-Site (if sent) is "same-origin" or "none". Requests made with a
+ * Sec-Fetch-Site (if sent) is "same-origin" or "none". Both fail closed: a
+ * header present but too long to read (Origin of 256 bytes or more) is a
+ * refusal, never "absent". Requests made with a
  * session cookie must also carry the session's CSRF token in the
  * X-CSRF-Token header (synchronizer token, compared in constant time).
  */
