@@ -20,7 +20,8 @@ struct peer {
 };
 
 static struct peer *buckets[BUCKETS];
-static struct peer *armed;		/* accepted, its wsi not created yet */
+static struct peer *armed;		/* accepted, its wsi not instantiated yet */
+static struct lws *armed_wsi;		/* that wsi once created */
 static unsigned pending;
 static int64_t refused_log_ms;		/* one "refused" line per 10 s, with how many */
 static unsigned refused;
@@ -53,6 +54,22 @@ static unsigned hash(const unsigned char key[16])
 	return h % BUCKETS;
 }
 
+static void release(struct peer *p)
+{
+	struct peer **pp;
+
+	pending--;
+	if (--p->count)
+		return;
+	for (pp = &buckets[hash(p->addr)]; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			free(p);
+			return;
+		}
+	}
+}
+
 int peer_limit_accept(int fd)
 {
 	unsigned char key[16];
@@ -60,7 +77,10 @@ int peer_limit_accept(int fd)
 	unsigned h;
 	int r;
 
+	if (armed)
+		release(armed);	/* the last accept never became a connection */
 	armed = NULL;
+	armed_wsi = NULL;
 	if ((r = peer_key(fd, key)) < 0)
 		return r;
 	h = hash(key);
@@ -97,29 +117,33 @@ int peer_limit_accept(int fd)
 
 void peer_limit_created(struct lws *wsi)
 {
-	if (!armed)
+	if (armed && !armed_wsi)
+		armed_wsi = wsi;
+}
+
+void peer_limit_instantiated(struct lws *wsi)
+{
+	if (!armed || wsi != armed_wsi)
 		return;
 	lws_set_opaque_user_data(wsi, armed);
 	armed = NULL;
+	armed_wsi = NULL;
 }
 
 void peer_limit_done(struct lws *wsi)
 {
-	struct peer *p = lws_get_opaque_user_data(wsi), **pp;
+	struct peer *p = lws_get_opaque_user_data(wsi);
 
+	if (armed && wsi == armed_wsi) {	/* adoption failed before it was instantiated */
+		release(armed);
+		armed = NULL;
+		armed_wsi = NULL;
+		return;
+	}
 	if (!p)
 		return;
 	lws_set_opaque_user_data(wsi, NULL);
-	pending--;
-	if (--p->count)
-		return;
-	for (pp = &buckets[hash(p->addr)]; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			free(p);
-			return;
-		}
-	}
+	release(p);
 }
 
 unsigned peer_limit_pending(void)

@@ -11,8 +11,10 @@
  * bounds how long one such connection may take.
  *
  * Bookkeeping: the accept callback gives only the fd; lws then creates the
- * connection's wsi (LWS_CALLBACK_WSI_CREATE, same call stack) where the
- * address entry is attached as the wsi's opaque user data. Only the first
+ * connection's wsi (LWS_CALLBACK_WSI_CREATE, same call stack) and, once it
+ * is set up, LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED, where the address
+ * entry is attached as the wsi's opaque user data (lws overwrites that
+ * field between the two, so it cannot be set at creation). Only the first
  * request of a connection is counted: lws 4.1 has no callback when a
  * keep-alive connection starts its next request head (that one is bounded
  * by keepalive_timeout instead).
@@ -29,8 +31,11 @@ struct lws;
  */
 int peer_limit_accept(int fd);
 
-/* LWS_CALLBACK_WSI_CREATE: attach the connection just accepted, if any. */
+/* LWS_CALLBACK_WSI_CREATE: note the wsi of the connection just accepted, if any. */
 void peer_limit_created(struct lws *wsi);
+
+/* LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED: attach the count to that wsi. */
+void peer_limit_instantiated(struct lws *wsi);
 
 /* The request head is complete, or the connection is gone: uncount it (idempotent). */
 void peer_limit_done(struct lws *wsi);

@@ -282,6 +282,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	case LWS_CALLBACK_WSI_CREATE:
 		peer_limit_created(wsi);
 		break;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		peer_limit_instantiated(wsi);
+		break;
 	case LWS_CALLBACK_WSI_DESTROY:
 		peer_limit_done(wsi);
 		break;
