@@ -186,7 +186,7 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 	snprintf(ps, sizeof(ps), "%llu", (unsigned long long)port);
 	e = getaddrinfo(host, ps, &hints, &res);
 	if (e) {
-		log_err("cannot listen on '%s': %s (listen_address takes an IP address or a host name)", host,
+		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)", host,
 			e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
 		return -EADDRNOTAVAIL;
 	}
@@ -212,7 +212,7 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 		    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			r = -errno;
-			log_err("cannot listen on %s port %llu%s%s%s: %s", a.text, (unsigned long long)port,
+			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text, (unsigned long long)port,
 				strcmp(host, a.text) ? " (" : "", strcmp(host, a.text) ? host : "",
 				strcmp(host, a.text) ? ")" : "", strerror(-r));
 			break;
@@ -221,7 +221,7 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 	}
 	freeaddrinfo(res);
 	if (r == 0 && *n == 0) {
-		log_err("cannot listen on '%s': it resolves to no IPv4 or IPv6 address", host);
+		log_err("cannot start: cannot listen on '%s': it resolves to no IPv4 or IPv6 address", host);
 		r = -EADDRNOTAVAIL;
 	}
 	return r;

@@ -390,4 +390,23 @@ test('pages and API answers carry CSP frame-ancestors \'none\' (and X-Frame-Opti
   assert(/script-src 'self'/.test(csp) && /connect-src 'self'/.test(csp) && /object-src 'none'/.test(csp), 'page policy: ' + csp);
 });
 
+test('under TLS pages and API answers carry Strict-Transport-Security', async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'tls-'));
+  require('child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const port = await freePort();
+  const st = await startRaw([...baseArgs(port), '--bind', '127.0.0.1', '-o', `tls_cert=${dir}/cert.pem`, '-o', `tls_key=${dir}/key.pem`]);
+  try {
+    assert(st.code === null, 'TLS server runs: ' + st.log);
+    for (const p of ['/', '/api/health']) {
+      const h = await new Promise((resolve, reject) => {
+        require('https').get({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false }, (res) => { res.resume(); resolve(res.headers); })
+          .on('error', reject);
+      });
+      eq(h['strict-transport-security'], 'max-age=31536000', `${p} HSTS`);
+      assert(/frame-ancestors 'none'/.test(h['content-security-policy'] || ''), `${p} CSP`);
+    }
+  } finally { await stopRaw(st); }
+});
+
 run();
