@@ -19,6 +19,14 @@ struct lws;
 /* NULL when the request's Origin / Sec-Fetch-Site are acceptable, else why not. */
 const char *csrf_check_origin(struct lws *wsi, bool check_fetch_site);
 
+/*
+ * NULL unless a Sec-Fetch-Site header is present and says anything but
+ * "same-origin" or "none" (then why). Every WebSocket upgrade is checked
+ * with it: browsers send it on upgrades too, and only a page of ours may
+ * open a lobby socket with the user's cookie.
+ */
+const char *csrf_check_fetch_site(struct lws *wsi);
+
 /* true when the X-CSRF-Token header equals token. */
 bool csrf_check_token(struct lws *wsi, const char *token);
 

@@ -7,9 +7,9 @@
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
-#include "peer_limit.h"
 #include "server.h"
 #include "session.h"
+#include "peer_limit.h"
 #include "util.h"
 #include "ws.h"
 #include "ws_agent.h"
@@ -84,7 +84,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 404;
 		}
 		memcpy(u->code, uri + 7, 7);
-		if ((*why = csrf_check_origin(wsi, true))) {
+		if ((*why = csrf_check_origin(wsi, false))) {
 			log_warn("lobby: upgrade refused: %s", *why);
 			return 403;
 		}
@@ -312,6 +312,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return 0;
 		if (check_version(wsi))
 			return 1;
+		if ((why = csrf_check_fetch_site(wsi))) {
+			log_warn("ws: upgrade refused: %s", why);
+			lws_return_http_status(wsi, 403, why);
+			return 1;
+		}
 		status = authorize(wsi, &u, &why);
 		if (!status)
 			return 0;
