@@ -37,6 +37,8 @@ static const struct ckey keys[] = {
 	S(allowed_origins, "", "extra origins (space-separated) allowed for WebSocket upgrades and state-changing requests"),
 	S(tls_cert, "", "PEM certificate chain; TLS is on when tls_cert and tls_key are both set"),
 	S(tls_key, "", "PEM private key"),
+	D("header_timeout", header_timeout_ms, "10s", "a connection must send a whole request head within this (whole seconds, at least 1), or it is closed"),
+	U(max_pending_per_address, "32", 1, 100000, "connections one peer address may have open that have not finished sending their request head; more are refused at accept"),
 	S(event_lib, "libev", "event loop: libev (epoll, best above a few thousand connections) or poll"),
 	U(max_connections, "20000", 16, 1000000, "refuse connections above this many (needs ulimit -n above it)"),
 	U(agent_reserved, "2000", 0, 1000000, "connections kept for agents: lobby sockets are refused above max_connections minus this"),
@@ -211,11 +213,14 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
-		/* Optional double quotes keep leading/trailing spaces. */
+		/* Optional double quotes keep leading/trailing spaces; one alone is a mistake. */
 		size_t n = strlen(val);
 		if (n >= 2 && val[0] == '"' && val[n - 1] == '"') {
 			val[n - 1] = '\0';
 			val++;
+		} else if (n && (val[0] == '"' || val[n - 1] == '"')) {
+			snprintf(err, errlen, "%s:%u: unterminated quote in the value of '%s'", path, lineno, key);
+			return -EINVAL;
 		}
 		if (config_set(c, key, val, sub, sizeof(sub)) < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, sub);
@@ -264,6 +269,10 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	}
 	if ((c->oidc_issuer[0] || c->oidc_preset[0]) && !c->oidc_client_id[0]) {
 		snprintf(err, errlen, "oidc_client_id must be set when an OIDC issuer is configured");
+		return -EINVAL;
+	}
+	if (c->header_timeout_ms < 1000) {
+		snprintf(err, errlen, "header_timeout: at least 1s");
 		return -EINVAL;
 	}
 	if (c->ws_timeout_ms <= c->ws_ping_ms) {

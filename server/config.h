@@ -21,6 +21,8 @@ struct config {
 	char *allowed_origins;		/* space-separated extra origins */
 	char *tls_cert;
 	char *tls_key;
+	uint64_t header_timeout_ms;	/* whole request head must arrive within this */
+	uint64_t max_pending_per_address;	/* connections of one peer address still sending headers */
 	char *event_lib;		/* "poll" or "libev" */
 	uint64_t max_connections;
 	uint64_t agent_reserved;	/* connections lobby sockets may never take */

@@ -41,15 +41,29 @@ static bool origin_is_self(struct lws *wsi, const char *origin)
 
 const char *csrf_check_origin(struct lws *wsi, bool check_fetch_site)
 {
-	char origin[256], site[32];
+	char origin[256];
 
-	if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) > 0) {
+	/*
+	 * Fail closed: a header that is present but does not fit (a longer
+	 * Origin than any real one, a Sec-Fetch-Site value we do not know) is
+	 * refused, never taken as absent.
+	 */
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+			return "request refused: Origin header too long";
 		if (!origin_is_self(wsi, origin) && !origin_listed(origin, srv->cfg->allowed_origins))
 			return "request from a foreign origin refused";
 	}
-	if (check_fetch_site &&
-	    lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:", 15) > 0 &&
-	    strcmp(site, "same-origin") && strcmp(site, "none"))
+	return check_fetch_site ? csrf_check_fetch_site(wsi) : NULL;
+}
+
+const char *csrf_check_fetch_site(struct lws *wsi)
+{
+	char site[32];
+
+	if (lws_hdr_custom_length(wsi, "sec-fetch-site:", 15) > 0 &&
+	    (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:", 15) <= 0 ||
+	     (strcmp(site, "same-origin") && strcmp(site, "none"))))
 		return "cross-site request refused (Sec-Fetch-Site)";
 	return NULL;
 }

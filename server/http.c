@@ -105,17 +105,20 @@ const char *http_body_str(struct http_req *r, const char *key)
 int http_send_prepared(struct lws *wsi, struct http_req *r)
 {
 	unsigned char buf[LWS_PRE + 4096], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-	static const char *const sec[][2] = {
-		{ "x-content-type-options:", "nosniff" },
-		{ "cache-control:", "no-store" },
-		{ "referrer-policy:", "same-origin" },
-		{ "x-frame-options:", "DENY" },
+	/* third column set: only under TLS (HSTS over plain HTTP means nothing and is ignored) */
+	static const char *const sec[][3] = {
+		{ "x-content-type-options:", "nosniff", NULL },
+		{ "cache-control:", "no-store", NULL },
+		{ "referrer-policy:", "same-origin", NULL },
+		{ "x-frame-options:", "DENY", NULL },
+		{ "content-security-policy:", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", NULL },
+		{ "strict-transport-security:", "max-age=31536000", "tls" },
 	};
 
 	if (lws_add_http_common_headers(wsi, r->status, r->ctype, r->resp_len, &p, end))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(sec); i++)
-		if (lws_add_http_header_by_name(wsi, (const unsigned char *)sec[i][0], (const unsigned char *)sec[i][1],
+		if ((!sec[i][2] || srv->tls) && lws_add_http_header_by_name(wsi, (const unsigned char *)sec[i][0], (const unsigned char *)sec[i][1],
 						(int)strlen(sec[i][1]), &p, end))
 			return -1;
 	for (int i = 0; i < r->nhdr; i++)

@@ -14,8 +14,14 @@
  * left open at the last "alive" tick, create the lws context with our one
  * protocol, then run the loop until SIGINT/SIGTERM.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +34,7 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "datadir.h"
 #include "notify.h"
 #include "config.h"
 #include "conn_quota.h"
@@ -153,12 +160,135 @@ static void recover(void)
 		log_warn("recovery: closed %d attendance row(s) left open by an unclean stop", n);
 }
 
+/* ------------------------------------------------------- listen addresses */
+
+#define MAX_LISTEN 8
+
+struct listen_addr {
+	int family;
+	char text[INET6_ADDRSTRLEN];
+};
+
+/*
+ * listen_address is an IPv4 or IPv6 literal or a host name; a name listens
+ * on every address it resolves to. lws 4.1 takes .iface as an interface
+ * name or an address, quietly binds [::] when an IPv4 literal meets its
+ * IPv6 path, and retries an address it cannot bind later instead of
+ * failing. So the addresses are resolved and test-bound here, where a
+ * failure is still a clear refusal, and each gets its own vhost whose
+ * socket family is forced to match (see serve()).
+ */
+static int resolve_listen(const char *host, uint64_t port, struct listen_addr *out, size_t *n)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char ps[8];
+	int e, r = 0;
+
+	snprintf(ps, sizeof(ps), "%llu", (unsigned long long)port);
+	e = getaddrinfo(host, ps, &hints, &res);
+	if (e) {
+		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)", host,
+			e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+		return -EADDRNOTAVAIL;
+	}
+	*n = 0;
+	for (ai = res; ai && r == 0; ai = ai->ai_next) {
+		struct listen_addr a = { .family = ai->ai_family };
+		const void *sa = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+							 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		_cleanup_close_ int fd = -1;
+		bool dup = false;
+		int one = 1;
+
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		inet_ntop(ai->ai_family, sa, a.text, sizeof(a.text));
+		for (size_t i = 0; i < *n; i++)
+			dup |= strcmp(out[i].text, a.text) == 0;
+		if (dup || *n == MAX_LISTEN)
+			continue;
+		/* the test bind: an address not on this host fails here, clearly */
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			r = -errno;
+			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text, (unsigned long long)port,
+				strcmp(host, a.text) ? " (" : "", strcmp(host, a.text) ? host : "",
+				strcmp(host, a.text) ? ")" : "", strerror(-r));
+			break;
+		}
+		out[(*n)++] = a;
+	}
+	freeaddrinfo(res);
+	if (r == 0 && *n == 0) {
+		log_err("cannot start: cannot listen on '%s': it resolves to no IPv4 or IPv6 address", host);
+		r = -EADDRNOTAVAIL;
+	}
+	return r;
+}
+
+/*
+ * Log every socket this process listens on, from the kernel's view (not
+ * from what was asked). Returns how many there are.
+ */
+static int log_listening(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	char where[512] = "";
+	size_t off = 0;
+	int count = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char txt[INET6_ADDRSTRLEN];
+		int fd, on = 0, only = 0;
+		socklen_t ol = sizeof(on);
+		uint64_t v;
+
+		if (parse_u64(de->d_name, 0, INT32_MAX, &v) < 0 || (int)v == dirfd(d))
+			continue;
+		fd = (int)v;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 || !on ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+			continue;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, txt, sizeof(txt));
+			off += (size_t)snprintf(where + off, sizeof(where) - off, "%s%s:%u", count ? ", " : "", txt,
+						ntohs(in->sin_port));
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			ol = sizeof(only);
+			getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, &ol);
+			inet_ntop(AF_INET6, &in6->sin6_addr, txt, sizeof(txt));
+			off += (size_t)snprintf(where + off, sizeof(where) - off, "%s[%s]:%u%s", count ? ", " : "", txt,
+						ntohs(in6->sin6_port), only ? "" : " (and IPv4)");
+		} else {
+			continue;
+		}
+		if (off >= sizeof(where))
+			off = sizeof(where) - 1;
+		count++;
+	}
+	if (count)
+		log_info("listening on %s", where);
+	return count;
+}
+
 static int serve(void)
 {
 	struct lws_context_creation_info info;
 	static lws_retry_bo_t retry;
 	static const struct lws_http_mount *mounts;
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct listen_addr addrs[MAX_LISTEN];
+	size_t naddrs = 0;
+	uint64_t base_options;
 	int r = 0;
 
 	memset(&info, 0, sizeof(info));
@@ -168,7 +298,8 @@ static int serve(void)
 	/* 0 would cap each send() at rx_buffer_size and split every alert into many writes */
 	ws_protocols[0].tx_packet_size = 65536 + 1024;
 	info.port = (int)srv->cfg->port;
-	info.iface = srv->cfg->listen_address[0] ? srv->cfg->listen_address : NULL;
+	if (srv->cfg->listen_address[0] && resolve_listen(srv->cfg->listen_address, srv->cfg->port, addrs, &naddrs) < 0)
+		return -EADDRNOTAVAIL;
 	info.protocols = ws_protocols;
 	info.mounts = mounts;
 	info.retry_and_idle_policy = &retry;
@@ -176,6 +307,8 @@ static int serve(void)
 	info.max_http_header_pool = 256;
 	info.fd_limit_per_thread = (unsigned)srv->cfg->max_connections + 256;
 	info.timeout_secs = 20;
+	/* the whole request head must arrive within this (lws: held header table) */
+	info.timeout_secs_ah_idle = (unsigned)(srv->cfg->header_timeout_ms / 1000);
 	info.keepalive_timeout = 10;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
 	info.user = srv;
@@ -199,15 +332,37 @@ static int serve(void)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* one vhost per address, its socket family forced to the address's */
+	base_options = info.options;
+	if (naddrs)
+		info.options |= LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
 	srv->ctx = lws_create_context(&info);
+	for (size_t i = 0; srv->ctx && i < naddrs; i++) {
+		info.iface = addrs[i].text;
+		info.options = base_options | (addrs[i].family == AF_INET ? LWS_SERVER_OPTION_DISABLE_IPV6
+			       : LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE);
+		if (!lws_create_vhost(srv->ctx, &info)) {
+			log_err("cannot listen on %s port %llu", addrs[i].text, (unsigned long long)srv->cfg->port);
+			lws_context_destroy(srv->ctx);
+			srv->ctx = NULL;
+			return -EADDRNOTAVAIL;
+		}
+	}
 	if (!srv->ctx) {
 		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib '%s' missing)",
 			(unsigned long long)srv->cfg->port, srv->cfg->event_lib);
 		return -EIO;
 	}
-	log_info("sphinx-server %s listening on %s:%llu (%s, %s loop, data %s, web %s)", VERSION,
-		 info.iface ? info.iface : "*", (unsigned long long)srv->cfg->port, srv->tls ? "https/wss" : "http/ws",
-		 srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
+	if (log_listening() < (int)(naddrs ? naddrs : 1)) {
+		log_err("cannot start: not listening on every address asked for (%s port %llu)",
+			srv->cfg->listen_address[0] ? srv->cfg->listen_address : "*", (unsigned long long)srv->cfg->port);
+		srv->stopping = true;
+		lws_context_destroy(srv->ctx);
+		srv->ctx = NULL;
+		return -EADDRNOTAVAIL;
+	}
+	log_info("sphinx-server %s serving (%s, %s loop, data %s, web %s)", VERSION,
+		 srv->tls ? "https/wss" : "http/ws", srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
@@ -474,6 +629,12 @@ int main(int argc, char **argv)
 	srv->tls = cfg.tls_cert[0] && cfg.tls_key[0];
 	srv->cookie_name = srv->tls ? "__Host-sphinx_session" : "sphinx_session";
 	auth_local_costs(cfg.password_strength, &srv->pw_ops, &srv->pw_mem);
+	if (datadir_check(cfg.data_dir, err, sizeof(err)) < 0 ||
+	    (optind == argc && datadir_lock(cfg.data_dir, err, sizeof(err)) < 0)) {
+		log_err("%s", err);
+		r = 1;
+		goto out;
+	}
 	r = store_sqlite_open(cfg.data_dir, strcmp(cfg.db_synchronous, "full") == 0, &srv->store);
 	if (r < 0) {
 		log_err("store: cannot open %s/sphinx.db: %s", cfg.data_dir,

@@ -107,10 +107,23 @@ int static_serve(struct http_req *r)
 		not_found(r);
 		return http_send_prepared(r->wsi, r);
 	}
+	/*
+	 * The same policy index.html states in its meta tag, plus what only a
+	 * header can say: no framing (the organiser's End and Ban buttons must
+	 * not be clickjacked), and HSTS under TLS.
+	 */
 	static const char extra[] = "x-content-type-options: nosniff\x0d\x0a"
-				    "referrer-policy: same-origin\x0d\x0a";
+				    "referrer-policy: same-origin\x0d\x0a"
+				    "x-frame-options: DENY\x0d\x0a"
+				    "content-security-policy: default-src 'self'; script-src 'self'; style-src 'self'; "
+				    "img-src 'self' data: https:; media-src 'self' blob: mediastream:; connect-src 'self'; "
+				    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\x0d\x0a";
+	static const char hsts[] = "strict-transport-security: max-age=31536000\x0d\x0a";
+	char hdrs[sizeof(extra) + sizeof(hsts)];
+	int hl = snprintf(hdrs, sizeof(hdrs), "%s%s", extra, srv->tls ? hsts : "");
+
 	r->file = true;
-	n = lws_serve_http_file(r->wsi, real, static_mime(real), extra, (int)sizeof(extra) - 1);
+	n = lws_serve_http_file(r->wsi, real, static_mime(real), hdrs, hl);
 	if (n < 0 || (n > 0 && lws_http_transaction_completed(r->wsi)))
 		return -1;
 	return 0;

@@ -11,6 +11,7 @@
 #include "meeting_code.h"
 #include "server.h"
 #include "session.h"
+#include "peer_limit.h"
 #include "util.h"
 #include "ws.h"
 #include "ws_agent.h"
@@ -206,6 +207,53 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	return r;
 }
 
+/*
+ * RFC 6455 5.2: only version 13 exists. Anything else gets 426 with the
+ * version we speak, before any of the upgrade is looked at. 0 when the
+ * version is right, 1 when the refusal was written (the caller hangs up).
+ */
+static int check_version(struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	static const char body[] = "WebSocket version not supported: use 13\n";
+	char v[16] = "";
+
+	if (lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_VERSION) > 0 && strcmp(v, "13") == 0)
+		return 0;
+	log_info("ws: upgrade refused with 426: Sec-WebSocket-Version is not 13");
+	if (lws_add_http_header_status(wsi, 426, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:", (const unsigned char *)"13", 2, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"text/plain", 10, &p, end) ||
+	    lws_add_http_header_content_length(wsi, sizeof(body) - 1, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end) || p + sizeof(body) > end)
+		return 1;
+	memcpy(p, body, sizeof(body) - 1);
+	p += sizeof(body) - 1;
+	lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+	return 1;
+}
+
+/*
+ * The client's close frame. lws 4.1 already answers codes below 1000, the
+ * reserved 1004-1006, 1012-1015 and 1016-2999 with 1002 (it rewrites the
+ * code in the buffer it then echoes); codes from 5000 up and a one-byte
+ * payload (RFC 6455 5.5.1: a body starts with a two-byte code) it would
+ * echo as they came. Rewrite the first in place; refuse the second.
+ */
+static int peer_close(struct lws *wsi, unsigned char *in, size_t len)
+{
+	if (len == 1) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, (unsigned char *)"bad close frame", 15);
+		return -1;
+	}
+	if (len >= 2 && ((unsigned)in[0] << 8 | in[1]) >= 5000) {
+		in[0] = (LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8) & 0xff;
+		in[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+	}
+	return 0;
+}
+
 static void closed(struct pss *pss)
 {
 	struct conn *c = pss->conn;
@@ -232,7 +280,19 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	unsigned status;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return peer_limit_accept((int)(lws_intptr_t)in) < 0;
+	case LWS_CALLBACK_WSI_CREATE:
+		peer_limit_created(wsi);
+		break;
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		peer_limit_instantiated(wsi);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		peer_limit_done(wsi);
+		break;
 	case LWS_CALLBACK_HTTP:
+		peer_limit_done(wsi);
 		return http_on_request(wsi, &pss->req, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return pss ? http_on_body(wsi, pss->req, in, len) : 0;
@@ -250,8 +310,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		}
 		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		peer_limit_done(wsi);
 		if (!in || strcmp(in, "websocket"))
 			return 0;
+		if (check_version(wsi))
+			return 1;
+		if ((why = csrf_check_fetch_site(wsi))) {
+			log_warn("ws: upgrade refused: %s", why);
+			lws_return_http_status(wsi, 403, why);
+			return 1;
+		}
 		status = authorize(wsi, &u, &why);
 		if (!status)
 			return 0;
@@ -261,6 +329,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return established(wsi, pss);
 	case LWS_CALLBACK_RECEIVE:
 		return receive(wsi, pss->conn, in, len);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->conn ? conn_writeable(pss->conn) : 0;
 	case LWS_CALLBACK_CLOSED:
