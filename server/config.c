@@ -37,6 +37,7 @@ static const struct ckey keys[] = {
 	S(allowed_origins, "", "extra origins (space-separated) allowed for WebSocket upgrades and state-changing requests"),
 	S(tls_cert, "", "PEM certificate chain; TLS is on when tls_cert and tls_key are both set"),
 	S(tls_key, "", "PEM private key"),
+	S(trusted_proxies, "", "reverse proxies (space-separated IP addresses) whose X-Forwarded-For names the client; empty: the socket's peer is the client"),
 	S(event_lib, "libev", "event loop: libev (epoll, best above a few thousand connections) or poll"),
 	U(max_connections, "20000", 16, 1000000, "refuse connections above this many (needs ulimit -n above it)"),
 	S(data_dir, "/var/lib/sphinx", "directory for the database (sphinx.db, WAL mode)"),

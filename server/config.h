@@ -21,6 +21,7 @@ struct config {
 	char *allowed_origins;		/* space-separated extra origins */
 	char *tls_cert;
 	char *tls_key;
+	char *trusted_proxies;		/* space-separated proxy addresses */
 	char *event_lib;		/* "poll" or "libev" */
 	uint64_t max_connections;
 	/* storage */

@@ -14,6 +14,7 @@
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
 
@@ -76,6 +77,75 @@ int http_redirect(struct http_req *r, const char *location)
 {
 	http_add_header(r, "location:", location);
 	return set_body(r, 302, "text/plain", strdup("redirecting\n"));
+}
+
+/* Whether addr is one of the space-separated addresses in list. */
+static bool in_list(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	for (const char *p = list; p && *p;) {
+		size_t w;
+		p += strspn(p, " ,");
+		w = strcspn(p, " ,");
+		if (w == n && w && strncmp(p, addr, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+static void unmap_v4(char *buf)
+{
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+const char *http_peer_address(struct http_req *r, char *buf, size_t len)
+{
+	char xff[256];
+	int n;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!r || !r->wsi)
+		return buf;
+	lws_get_peer_simple(r->wsi, buf, len);
+	unmap_v4(buf);
+	if (!buf[0] || !srv || !srv->cfg->trusted_proxies[0] || !in_list(srv->cfg->trusted_proxies, buf))
+		return buf;
+	n = lws_hdr_copy(r->wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+	if (n > 0) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		last += strspn(last, " ");
+		size_t w = strcspn(last, " ");
+		/* an address is short and made of hex digits, dots and colons */
+		if (w > 0 && w < len && w < 46 && strspn(last, "0123456789abcdefABCDEF.:") == w) {
+			memcpy(buf, last, w);
+			buf[w] = '\0';
+			unmap_v4(buf);
+		}
+	}
+	return buf;
+}
+
+int http_too_many(struct http_req *r, int64_t retry_ms, const char *what)
+{
+	static const struct rate_rule log_rule = { "log:429", 1.0 / 60, 1 };
+	char ip[64], key[192], secs[24];
+	int64_t s = retry_ms <= 0 ? 1 : (retry_ms + 999) / 1000;
+
+	http_peer_address(r, ip, sizeof(ip));
+	snprintf(key, sizeof(key), "%s|%s", what, ip);
+	if (ratelimit_take(&log_rule, key, now_ms(), NULL))
+		log_warn("ratelimit: %s refused for %s (retry in %llds; further refusals for this address "
+			 "are not logged for a minute)", what, ip, (long long)s);
+	snprintf(secs, sizeof(secs), "%lld", (long long)s);
+	http_add_header(r, "retry-after:", secs);
+	return http_json(r, 429, json_pack("{s:s, s:s+, s:I}", "error", "rate_limited", "message",
+					   "too many requests: ", what, "retry_after", (json_int_t)s));
 }
 
 int http_query(struct http_req *r, const char *name, char *buf, size_t len)

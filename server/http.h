@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "session.h"
@@ -66,6 +67,22 @@ int http_json(struct http_req *r, unsigned status, json_t *json);
 int http_error(struct http_req *r, unsigned status, const char *code, const char *message);
 int http_redirect(struct http_req *r, const char *location);
 int http_add_header(struct http_req *r, const char *name, const char *value);
+
+/*
+ * The client's IP address as text into buf (len >= 64 is enough), also
+ * returned; "" when unknown. An IPv4-mapped IPv6 address is given as plain
+ * IPv4. When the peer is one of the configured trusted_proxies, the
+ * right-most X-Forwarded-For entry (the one that proxy appended) is used.
+ */
+const char *http_peer_address(struct http_req *r, char *buf, size_t len);
+
+/*
+ * Answer 429 rate_limited with "Retry-After: <seconds, rounded up>" and JSON
+ * {"error":"rate_limited","message":...,"retry_after":s}; what names the
+ * limit in the message and the log ("sign-in from this address"). Logs one
+ * line per limit and address per minute at most. Returns 0.
+ */
+int http_too_many(struct http_req *r, int64_t retry_ms, const char *what);
 
 /* Copy query argument name ("code") into buf; 0 or -ENOENT. */
 int http_query(struct http_req *r, const char *name, char *buf, size_t len);

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "jwks.h"
 #include "meeting.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
@@ -166,6 +167,84 @@ static void test_id_token_malformed(void **state)
 	assert_string_equal(why, "algorithm not allowed (only RS256 and ES256)");
 }
 
+static void test_ratelimit_bucket(void **state)
+{
+	const struct rate_rule r = { "t:bucket", 2.0, 3 };	/* 3 at once, then one per 500 ms */
+	int64_t t = 1000000, retry = -1;
+
+	ratelimit_reset();
+	for (int i = 0; i < 3; i++)
+		assert_true(ratelimit_take(&r, "a", t, NULL));
+	assert_false(ratelimit_take(&r, "a", t, &retry));
+	assert_int_equal(retry, 500);
+	/* another key and the same key under another rule are separate buckets */
+	assert_true(ratelimit_take(&r, "b", t, NULL));
+	const struct rate_rule other = { "t:other", 2.0, 3 };
+	assert_true(ratelimit_take(&other, "a", t, NULL));
+	/* peek neither takes nor lies */
+	assert_false(ratelimit_peek(&r, "a", t + 499, &retry));
+	assert_int_equal(retry, 1);
+	assert_true(ratelimit_peek(&r, "a", t + 500, NULL));
+	assert_true(ratelimit_peek(&r, "a", t + 500, NULL));
+	assert_true(ratelimit_take(&r, "a", t + 500, NULL));
+	assert_false(ratelimit_take(&r, "a", t + 500, NULL));
+	/* a full refill never exceeds burst */
+	for (int i = 0; i < 3; i++)
+		assert_true(ratelimit_take(&r, "a", t + 100000, NULL));
+	assert_false(ratelimit_take(&r, "a", t + 100000, NULL));
+	/* a switched-off rule allows everything */
+	const struct rate_rule off = { "t:off", 0, 0 };
+	for (int i = 0; i < 100; i++)
+		assert_true(ratelimit_take(&off, "a", t, NULL));
+}
+
+static void test_ratelimit_bounded(void **state)
+{
+	const struct rate_rule r = { "t:bounded", 1.0 / 3600, 2 };
+	char key[32];
+	int64_t t = 5000000;
+	int refused = 0;
+
+	ratelimit_reset();
+	/* far more keys than slots: the table stays the same size and keeps working */
+	for (int i = 0; i < 4 * RATELIMIT_SLOTS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_true(ratelimit_take(&r, key, t, NULL));
+	}
+	/* a key just used is still limited (the newest are not the ones evicted) */
+	assert_true(ratelimit_take(&r, "victim", t, NULL));
+	assert_true(ratelimit_take(&r, "victim", t, NULL));
+	assert_false(ratelimit_take(&r, "victim", t, NULL));
+	/* entries that refilled expire: a fresh key always finds room */
+	const struct rate_rule fast = { "t:fast", 1000, 1 };
+	for (int i = 0; i < 2 * RATELIMIT_SLOTS; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		if (!ratelimit_take(&fast, key, t + 10 + i, NULL))
+			refused++;
+	}
+	assert_int_equal(refused, 0);
+}
+
+static void test_http_too_many(void **state)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+	json_t *j;
+
+	assert_non_null(r);
+	assert_int_equal(http_too_many(r, 1001, "sign-in from this address"), 0);
+	assert_int_equal(r->status, 429);
+	assert_int_equal(r->nhdr, 1);
+	assert_string_equal(r->hdr_name[0], "retry-after:");
+	assert_string_equal(r->hdr_val[0], "2");	/* rounded up */
+	j = json_loads(r->resp, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "rate_limited");
+	assert_int_equal(json_integer_value(json_object_get(j, "retry_after")), 2);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "sign-in from this address"));
+	json_decref(j);
+	http_req_free(r);
+}
+
 int main(void)
 {
 	static struct server s;
@@ -179,6 +258,9 @@ int main(void)
 		cmocka_unit_test(test_session_hash),
 		cmocka_unit_test(test_meeting_fields),
 		cmocka_unit_test(test_id_token_malformed),
+		cmocka_unit_test(test_ratelimit_bucket),
+		cmocka_unit_test(test_ratelimit_bounded),
+		cmocka_unit_test(test_http_too_many),
 	};
 
 	if (sodium_init() < 0)
