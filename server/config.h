@@ -33,6 +33,16 @@ struct config {
 	bool local_auth;
 	bool signup;
 	char *password_strength;	/* "interactive", "moderate", "min" */
+	uint64_t login_address_burst;	/* sign-in rate limits (0 burst: off) */
+	uint64_t login_address_per_min;
+	uint64_t login_account_failures;
+	uint64_t login_lockout_ms;
+	uint64_t signup_address_burst;
+	uint64_t signup_address_per_min;
+	uint64_t oidc_address_burst;
+	uint64_t oidc_address_per_min;
+	uint64_t worker_threads;	/* 0: one per CPU */
+	uint64_t worker_queue;		/* jobs queued or running */
 	uint64_t session_idle_ms;
 	uint64_t session_max_ms;
 	char *admin_users;		/* space-separated usernames */

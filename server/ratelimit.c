@@ -128,3 +128,19 @@ bool ratelimit_peek(const struct rate_rule *rule, const char *key, int64_t now_m
 {
 	return bucket(rule, key, now_ms, false, ret_retry_ms);
 }
+
+void ratelimit_refund(const struct rate_rule *rule, const char *key, int64_t now_ms)
+{
+	struct slot *s;
+	bool found;
+
+	if (rule->per_s <= 0 || rule->burst < 1)
+		return;
+	s = lookup(key_id(rule->name, key), now_ms, &found);
+	if (!found)
+		return;
+	s->tokens = refilled(s, now_ms) + 1.0;
+	if (s->tokens > s->burst)
+		s->tokens = s->burst;
+	s->at_ms = now_ms;
+}

@@ -44,6 +44,12 @@ bool ratelimit_take(const struct rate_rule *rule, const char *key, int64_t now_m
  */
 bool ratelimit_peek(const struct rate_rule *rule, const char *key, int64_t now_ms, int64_t *ret_retry_ms);
 
+/*
+ * Give back one token taken by ratelimit_take (up to burst): for limits
+ * that take before a slow attempt and count only the attempts that fail.
+ */
+void ratelimit_refund(const struct rate_rule *rule, const char *key, int64_t now_ms);
+
 /* Forget every bucket (tests; a config reload). */
 void ratelimit_reset(void);
 
