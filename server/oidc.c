@@ -76,7 +76,7 @@ static void endpoints_clear(struct endpoints *e)
 	*e = (struct endpoints){ 0 };
 }
 
-/* What an OIDC worker job gets (copied on the loop thread) and gives back. */
+/* What an OIDC worker job is given (copied on the loop thread) and hands back. */
 struct oidc_job {
 	/* in */
 	bool discover;			/* fetch the discovery document first */
