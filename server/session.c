@@ -61,6 +61,10 @@ int session_cookie_parse(const char *header, const char *name, char *out, size_t
 				klen--;
 			if (klen == nlen && memcmp(p, name, nlen) == 0) {
 				const char *v = eq + 1;
+				while (vlen && (*v == ' ' || *v == '\t')) {
+					v++;
+					vlen--;
+				}
 				while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 					vlen--;
 				if (vlen >= len)

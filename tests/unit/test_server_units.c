@@ -21,6 +21,7 @@
 #include "config.h"
 #include "http.h"
 #include "jwks.h"
+#include "log.h"
 #include "meeting.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -245,6 +246,70 @@ static void test_http_too_many(void **state)
 	http_req_free(r);
 }
 
+static void test_cookie_exact_names(void **state)
+{
+	char v[64];
+
+	assert_int_equal(session_cookie_parse("a=1; __Host-sphinx_session=good; b=2", "__Host-sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "good");
+	/* a longer name that contains ours is another cookie, whichever comes first */
+	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil; __Host-sphinx_session=good", "__Host-sphinx_session",
+					      v, sizeof(v)), 0);
+	assert_string_equal(v, "good");
+	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil", "__Host-sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("sphinx_session_x=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("a=sphinx_session=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	/* spaces around, an empty value, no value, and a value too long */
+	assert_int_equal(session_cookie_parse("  sphinx_session = v1 ;x=2", "sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "v1");
+	assert_int_equal(session_cookie_parse("sphinx_session=", "sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(session_cookie_parse("sphinx_session; y=1", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("s=0123456789", "s", v, 5), -E2BIG);
+	assert_int_equal(session_cookie_parse("", "s", v, sizeof(v)), -ENOENT);
+	/* names are case-sensitive */
+	assert_int_equal(session_cookie_parse("SPHINX_SESSION=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+}
+
+static void test_local_redirect_paths(void **state)
+{
+	static const char *const good[] = { "/", "/#/m/abc-defg-hij", "/a/b?x=1&y=2", "/caf%C3%A9" };
+	static const char *const bad[] = {
+		"", "//evil.example", "/\\evil.example", "\\/evil.example", "/\t/evil.example", "/%09/evil.example",
+		"/%2F/evil.example", "/%2f%2fevil.example", "/%5Cevil.example", "/%252F/evil.example", "/%0d%0aSet-Cookie:x",
+		"https://evil.example", "evil.example", "/ /x", "/a\x7f", "/%", "/%zz", "/%00", "/a//b",
+	};
+	char longp[300];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(http_local_path(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (http_local_path(bad[i]))
+			fail_msg("accepted as a local path: '%s'", bad[i]);
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_false(http_local_path(longp));
+}
+
+static void test_log_escape(void **state)
+{
+	char out[64];
+
+	assert_int_equal(log_escape("alice", out, sizeof(out)), 5);
+	assert_string_equal(out, "alice");
+	log_escape("x\nsphinx: info: forged", out, sizeof(out));
+	assert_string_equal(out, "x\\nsphinx: info: forged");
+	log_escape("a\\b\tc\r\x1b[31m\x7f", out, sizeof(out));
+	assert_string_equal(out, "a\\\\b\\tc\\r\\x1b[31m\\x7f");
+	log_escape("caf\xc3\xa9", out, sizeof(out));	/* UTF-8 passes */
+	assert_string_equal(out, "caf\xc3\xa9");
+	/* cut at a whole escape, never half of one */
+	assert_int_equal(log_escape("ab\n", out, 4), 2);
+	assert_string_equal(out, "ab");
+}
+
 int main(void)
 {
 	static struct server s;
@@ -261,6 +326,9 @@ int main(void)
 		cmocka_unit_test(test_ratelimit_bucket),
 		cmocka_unit_test(test_ratelimit_bounded),
 		cmocka_unit_test(test_http_too_many),
+		cmocka_unit_test(test_cookie_exact_names),
+		cmocka_unit_test(test_local_redirect_paths),
+		cmocka_unit_test(test_log_escape),
 	};
 
 	if (sodium_init() < 0)
