@@ -10,12 +10,15 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <libwebsockets.h>
 
 #include "log.h"
 #include "worker.h"
 
 #define MAX_THREADS 64
+#define WORKER_NICE 10
 
 struct job {
 	void (*work)(void *arg);
@@ -37,6 +40,13 @@ static struct {
 
 static void *run(void *unused)
 {
+	/*
+	 * Below the loop thread: on a small machine the hashes would otherwise
+	 * share the CPU evenly with it and every socket would wait its turn.
+	 * Linux applies nice to the calling thread alone.
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), WORKER_NICE) < 0)
+		log_debug("worker: cannot lower the thread's priority: %m");
 	for (;;) {
 		struct job *j;
 

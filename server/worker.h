@@ -11,9 +11,11 @@
  * never exceed queue_max, so a flood gets -EBUSY at once (the caller answers
  * 503 busy) instead of piling up memory and latency; and only `threads`
  * jobs run at a time, which caps concurrent argon2 memory at threads x
- * 64 MiB. work() must touch nothing the loop thread uses (no lws, no store,
- * no jansson object the loop also holds): it gets plain copied inputs in arg
- * and leaves plain outputs there for done().
+ * 64 MiB. Pool threads run at nice 10, so the loop thread preempts them
+ * when a socket needs it even while hashes keep every CPU busy. work() must
+ * touch nothing the loop thread uses (no lws, no store, no jansson object
+ * the loop also holds): it gets plain copied inputs in arg and leaves plain
+ * outputs there for done().
  *
  * Without worker_start() (the admin commands, unit tests) worker_submit()
  * runs work() and done() inline, so the same code paths work everywhere.
