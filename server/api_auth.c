@@ -228,7 +228,10 @@ int api_login(struct http_req *r, const char *arg)
 	store_call(srv->store, user_password_hash, username, &j->user_id, &j->stored_hash);
 	j->ops = srv->pw_ops;
 	j->mem = srv->pw_mem;
-	return http_defer(r, hash_work, login_finish, pw_job_free, j);
+	int ret = http_defer(r, hash_work, login_finish, pw_job_free, j);
+	if (ret != HTTP_PENDING)	/* busy: no password was tried */
+		ratelimit_refund(&acct, username, now_ms());
+	return ret;
 }
 
 int api_logout(struct http_req *r, const char *arg)

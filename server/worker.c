@@ -158,16 +158,6 @@ void worker_poll(void)
 	}
 }
 
-size_t worker_backlog(void)
-{
-	size_t n;
-
-	pthread_mutex_lock(&pool.lock);
-	n = pool.backlog;
-	pthread_mutex_unlock(&pool.lock);
-	return n;
-}
-
 void worker_stop(void)
 {
 	pthread_mutex_lock(&pool.lock);

@@ -44,9 +44,6 @@ int worker_submit(void (*work)(void *arg), void (*done)(void *arg), void *arg);
 /* Loop thread: run done() of every finished job. */
 void worker_poll(void);
 
-/* Jobs queued or running now (for /api/health-style reporting and tests). */
-size_t worker_backlog(void);
-
 /*
  * Loop thread, at shutdown: let the queued jobs finish, join the threads,
  * run the remaining done()s. Safe to call when never started.
