@@ -27,9 +27,43 @@ void log_init(const char *ident, int max_level)
 void log_set_level(int max_level) { log_max_level = max_level; }
 int log_get_level(void) { return log_max_level; }
 
+size_t log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (!outlen)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+		char esc[4];
+		size_t n = 0;
+
+		if (*p == '\\') {
+			esc[n++] = '\\';
+			esc[n++] = '\\';
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			esc[n++] = '\\';
+			esc[n++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+		} else if (*p < 0x20 || *p == 0x7f) {
+			esc[n++] = '\\';
+			esc[n++] = 'x';
+			esc[n++] = hex[*p >> 4];
+			esc[n++] = hex[*p & 15];
+		} else {
+			esc[n++] = (char)*p;
+		}
+		if (o + n >= outlen)
+			break;	/* cut at a whole character or escape */
+		memcpy(out + o, esc, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[2048], line[4096];
 	va_list ap;
 
 	if (level > log_max_level)
@@ -41,8 +75,10 @@ void log_msg(int level, const char *fmt, ...)
 	size_t n = strlen(buf);
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
+	/* one message, one line, whatever a client put into it */
+	log_escape(buf, line, sizeof(line));
 	if (log_to_journal)
-		fprintf(stderr, "<%d>%s\n", level, buf);
+		fprintf(stderr, "<%d>%s\n", level, line);
 	else
-		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level & 7], buf);
+		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level & 7], line);
 }

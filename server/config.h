@@ -23,6 +23,7 @@ struct config {
 	char *tls_key;
 	uint64_t header_timeout_ms;	/* whole request head must arrive within this */
 	uint64_t max_pending_per_address;	/* connections of one peer address still sending headers */
+	char *trusted_proxies;		/* space-separated proxy addresses */
 	char *event_lib;		/* "poll" or "libev" */
 	uint64_t max_connections;
 	uint64_t agent_reserved;	/* connections lobby sockets may never take */
@@ -36,6 +37,16 @@ struct config {
 	bool local_auth;
 	bool signup;
 	char *password_strength;	/* "interactive", "moderate", "min" */
+	uint64_t login_address_burst;	/* sign-in rate limits (0 burst: off) */
+	uint64_t login_address_per_min;
+	uint64_t login_account_failures;
+	uint64_t login_lockout_ms;
+	uint64_t signup_address_burst;
+	uint64_t signup_address_per_min;
+	uint64_t oidc_address_burst;
+	uint64_t oidc_address_per_min;
+	uint64_t worker_threads;	/* 0: one per CPU */
+	uint64_t worker_queue;		/* jobs queued or running */
 	uint64_t session_idle_ms;
 	uint64_t session_max_ms;
 	char *admin_users;		/* space-separated usernames */

@@ -14,15 +14,27 @@
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
+#include "worker.h"
 
 #define WRITE_CHUNK 16384
+
+struct http_deferred {
+	struct http_req *r;		/* NULL once the request is gone */
+	void (*work)(void *arg);
+	int (*finish)(struct http_req *r, void *arg);
+	void (*free_arg)(void *arg);
+	void *arg;
+};
 
 void http_req_free(struct http_req *r)
 {
 	if (!r)
 		return;
+	if (r->deferred)	/* the job still runs: it must not come back to r */
+		r->deferred->r = NULL;
 	free(r->body);
 	free(r->resp);
 	json_decref(r->json);
@@ -76,6 +88,122 @@ int http_redirect(struct http_req *r, const char *location)
 {
 	http_add_header(r, "location:", location);
 	return set_body(r, 302, "text/plain", strdup("redirecting\n"));
+}
+
+/* Whether addr is one of the space-separated addresses in list. */
+static bool in_list(const char *list, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	for (const char *p = list; p && *p;) {
+		size_t w;
+		p += strspn(p, " ,");
+		w = strcspn(p, " ,");
+		if (w == n && w && strncmp(p, addr, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+static void unmap_v4(char *buf)
+{
+	if (strncmp(buf, "::ffff:", 7) == 0 && strchr(buf + 7, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+const char *http_peer_address(struct http_req *r, char *buf, size_t len)
+{
+	char xff[256];
+	int n;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!r || !r->wsi)
+		return buf;
+	lws_get_peer_simple(r->wsi, buf, len);
+	unmap_v4(buf);
+	if (!buf[0] || !srv || !srv->cfg->trusted_proxies[0] || !in_list(srv->cfg->trusted_proxies, buf))
+		return buf;
+	n = lws_hdr_copy(r->wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+	if (n > 0) {
+		const char *last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		last += strspn(last, " ");
+		size_t w = strcspn(last, " ");
+		/* an address is short and made of hex digits, dots and colons */
+		if (w > 0 && w < len && w < 46 && strspn(last, "0123456789abcdefABCDEF.:") == w) {
+			memcpy(buf, last, w);
+			buf[w] = '\0';
+			unmap_v4(buf);
+		}
+	}
+	return buf;
+}
+
+int http_too_many(struct http_req *r, int64_t retry_ms, const char *what)
+{
+	static const struct rate_rule log_rule = { "log:429", 1.0 / 60, 1 };
+	char ip[64], key[192], secs[24];
+	int64_t s = retry_ms <= 0 ? 1 : (retry_ms + 999) / 1000;
+
+	http_peer_address(r, ip, sizeof(ip));
+	snprintf(key, sizeof(key), "%s|%s", what, ip);
+	if (ratelimit_take(&log_rule, key, now_ms(), NULL))
+		log_warn("ratelimit: %s refused for %s (retry in %llds; further refusals for this address "
+			 "are not logged for a minute)", what, ip, (long long)s);
+	snprintf(secs, sizeof(secs), "%lld", (long long)s);
+	http_add_header(r, "retry-after:", secs);
+	return http_json(r, 429, json_pack("{s:s, s:s+, s:I}", "error", "rate_limited", "message",
+					   "too many requests: ", what, "retry_after", (json_int_t)s));
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The path rules on one spelling: exactly one leading '/', no "//", no '\\', no control or space. */
+static bool plain_local(const char *p, size_t n)
+{
+	if (n == 0 || p[0] != '/')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c <= 0x20 || c == 0x7f || c == '\\' || (c == '/' && i + 1 < n && p[i + 1] == '/'))
+			return false;
+	}
+	return true;
+}
+
+bool http_local_path(const char *path)
+{
+	char dec[256];
+	size_t n = 0, len = path ? strlen(path) : 0;
+
+	if (len == 0 || len >= sizeof(dec) || !plain_local(path, len))
+		return false;
+	/* decode repeatedly: "%252F" is "%2F" once decoded, which is "/" */
+	memcpy(dec, path, len + 1);
+	for (int round = 0; round < 4 && strchr(dec, '%'); round++) {
+		n = 0;
+		for (size_t i = 0; dec[i]; i++) {
+			if (dec[i] == '%') {
+				int hi = hexval(dec[i + 1]), lo = hi < 0 ? -1 : hexval(dec[i + 2]);
+				if (hi < 0 || lo < 0)
+					return false;
+				dec[n++] = (char)(hi * 16 + lo);
+				i += 2;
+			} else {
+				dec[n++] = dec[i];
+			}
+		}
+		dec[n] = '\0';
+		if (strlen(dec) != n || !plain_local(dec, n))	/* an encoded NUL, or a rule broken */
+			return false;
+	}
+	return !strchr(dec, '%');
 }
 
 int http_query(struct http_req *r, const char *name, char *buf, size_t len)
@@ -222,6 +350,8 @@ static int route(struct http_req *r)
 			return http_error(r, 400, "bad_json", "the body must be a JSON object");
 	}
 	ret = rt->fn(r, arg);
+	if (ret == HTTP_PENDING)
+		return ret;
 	if (ret < 0 || !r->resp)
 		return http_error(r, 500, "internal", "internal error");
 	return 0;
@@ -230,8 +360,62 @@ static int route(struct http_req *r)
 static int dispatch(struct lws *wsi, struct http_req *r)
 {
 	r->dispatched = true;
-	route(r);
+	if (route(r) == HTTP_PENDING)
+		return 0;	/* http_deferred_done() sends it */
 	return http_send_prepared(wsi, r);
+}
+
+/* ------------------------------------------------------ deferred answers */
+
+static void deferred_work(void *arg)
+{
+	struct http_deferred *d = arg;
+
+	d->work(d->arg);
+}
+
+/* Loop thread. */
+static void deferred_done(void *arg)
+{
+	struct http_deferred *d = arg;
+	struct http_req *r = d->r;
+
+	if (r) {
+		r->deferred = NULL;
+		if (d->finish(r, d->arg) < 0 || !r->resp)
+			http_error(r, 500, "internal", "internal error");
+		/* a failure to write the headers means the connection is broken: lws times it out */
+		if (http_send_prepared(r->wsi, r) < 0)
+			lws_set_timeout(r->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+	}
+	if (d->free_arg)
+		d->free_arg(d->arg);
+	else
+		free(d->arg);
+	free(d);
+}
+
+int http_defer(struct http_req *r, void (*work)(void *arg), int (*finish)(struct http_req *r, void *arg),
+	       void (*free_arg)(void *arg), void *arg)
+{
+	struct http_deferred *d = calloc(1, sizeof(*d));
+	int e;
+
+	if (d) {
+		*d = (struct http_deferred){ .r = r, .work = work, .finish = finish, .free_arg = free_arg, .arg = arg };
+		r->deferred = d;
+		e = worker_submit(deferred_work, deferred_done, d);
+		if (e == 0)	/* (without a pool it ran inline and is answered already) */
+			return HTTP_PENDING;
+		r->deferred = NULL;
+		free(d);
+	}
+	if (free_arg)
+		free_arg(arg);
+	else
+		free(arg);
+	http_add_header(r, "retry-after:", "1");
+	return http_error(r, 503, "busy", "the server is busy signing other people in; try again in a second");
 }
 
 static enum http_method method_of(struct lws *wsi)

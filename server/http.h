@@ -5,6 +5,12 @@
  * Routes (routes.c) are a table of method + path pattern + handler; a
  * handler fills the response with http_json()/http_error()/http_redirect()
  * and returns 0, and http.c writes it from the WRITEABLE callback.
+ * A handler with slow work (password hashing, outbound HTTP) returns
+ * http_defer(): the work runs on a worker thread (worker.h), the handler's
+ * finish step back on the loop thread, and only then is the response sent.
+ * A client that disconnects meanwhile frees its http_req at once; the job
+ * is orphaned (its back pointer cleared on the loop thread) and its result
+ * dropped, so nothing touches a closed connection.
  * Everything else under / is a static file from web_root (static.c).
  */
 #ifndef SPHINX_HTTP_H
@@ -12,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "session.h"
@@ -44,7 +51,11 @@ struct http_req {
 	char *hdr_name[HTTP_MAX_HEADERS], *hdr_val[HTTP_MAX_HEADERS];
 	int nhdr;
 	bool headers_sent, file, close_after;
+	struct http_deferred *deferred;	/* job running for this request, or NULL */
 };
+
+/* A handler's return value: the response will be written later (http_defer). */
+#define HTTP_PENDING 1
 
 /* route flags */
 #define R_AUTH   0x1	/* needs a session */
@@ -66,6 +77,45 @@ int http_json(struct http_req *r, unsigned status, json_t *json);
 int http_error(struct http_req *r, unsigned status, const char *code, const char *message);
 int http_redirect(struct http_req *r, const char *location);
 int http_add_header(struct http_req *r, const char *name, const char *value);
+
+/*
+ * The client's IP address as text into buf (len >= 64 is enough), also
+ * returned; "" when unknown. An IPv4-mapped IPv6 address is given as plain
+ * IPv4. When the peer is one of the configured trusted_proxies, the
+ * right-most X-Forwarded-For entry (the one that proxy appended) is used.
+ */
+const char *http_peer_address(struct http_req *r, char *buf, size_t len);
+
+/*
+ * Answer 429 rate_limited with "Retry-After: <seconds, rounded up>" and JSON
+ * {"error":"rate_limited","message":...,"retry_after":s}; what names the
+ * limit in the message and the log ("sign-in from this address"). Logs one
+ * line per limit and address per minute at most. Returns 0.
+ */
+int http_too_many(struct http_req *r, int64_t retry_ms, const char *what);
+
+/*
+ * Answer later. work(arg) runs on a worker thread and must use only arg
+ * (plain copied inputs and outputs: no lws, store or shared jansson); then,
+ * on the loop thread, finish(r, arg) fills the response as a handler would
+ * (its return value is treated like a handler's) and the response is sent.
+ * When the client went away first, finish is not called. free_arg(arg) is
+ * always called last (NULL: free()). Returns HTTP_PENDING for the handler
+ * to return; when the worker queue is full, frees arg, answers 503 busy
+ * with Retry-After and returns 0 — never blocks.
+ */
+int http_defer(struct http_req *r, void (*work)(void *arg), int (*finish)(struct http_req *r, void *arg),
+	       void (*free_arg)(void *arg), void *arg);
+
+/*
+ * Whether path is safe as a same-origin redirect target: at most 255
+ * bytes, starting with exactly one '/', with no "//", no backslash and no
+ * control or whitespace character (0x00-0x20, 0x7f), checked again after
+ * percent-decoding (so "/%09/evil.example" and "/%2F/evil.example" fail),
+ * and no malformed %-escape. Anything a browser could read as another
+ * origin is refused.
+ */
+bool http_local_path(const char *path);
 
 /* Copy query argument name ("code") into buf; 0 or -ENOENT. */
 int http_query(struct http_req *r, const char *name, char *buf, size_t len);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -31,19 +32,21 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return len;
 }
 
+static void global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int httpc_json(const char *url, const char *form, json_t **ret_json)
 {
-	static int inited;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct buf b = { 0 };
 	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	CURL *c;
 	CURLcode rc;
 
-	if (!inited) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		inited = 1;
-	}
+	pthread_once(&once, global_init);	/* curl_global_init is not thread-safe */
 	c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;

@@ -3,8 +3,9 @@
  * Minimal blocking HTTP client (libcurl) for the identity provider:
  * discovery, JWKS and token requests. Responses are capped at 256 KiB and
  * every request at 5 seconds; only http and https are allowed, TLS peers
- * are verified. Blocking is acceptable here because these calls happen
- * only during an OIDC sign-in (documented in docs/server.md).
+ * are verified. It blocks, so it runs only on worker threads (worker.h),
+ * never on the event loop; it is thread-safe (curl's global setup runs
+ * once, each call has its own handle, CURLOPT_NOSIGNAL).
  */
 #ifndef SPHINX_HTTPC_H
 #define SPHINX_HTTPC_H

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjose/cjose.h>
@@ -12,17 +13,21 @@
 #define IAT_SKEW_S 120
 #define EXP_SKEW_S 30
 
+/* the cache is used from worker threads (oidc.c): one lock guards it */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static json_t *cached;		/* {"keys":[...]} */
 static char *cached_uri;
 static int64_t fetched_at, forced_at;
 
 void jwks_reset(void)
 {
+	pthread_mutex_lock(&lock);
 	json_decref(cached);
 	cached = NULL;
 	free(cached_uri);
 	cached_uri = NULL;
 	fetched_at = forced_at = 0;
+	pthread_mutex_unlock(&lock);
 }
 
 static int fetch(const char *uri, int64_t now)
@@ -108,7 +113,7 @@ static int check_claims(json_t *c, const struct id_token_expect *e, const char *
 	return 0;
 }
 
-int jwks_verify_id_token(const char *jwt, const struct id_token_expect *e, json_t **ret_claims, const char **why)
+static int verify_locked(const char *jwt, const struct id_token_expect *e, json_t **ret_claims, const char **why)
 {
 	cjose_err err;
 	cjose_jws_t *jws = NULL;
@@ -183,5 +188,15 @@ out:
 	if (jwk)
 		cjose_jwk_release(jwk);
 	cjose_jws_release(jws);
+	return r;
+}
+
+int jwks_verify_id_token(const char *jwt, const struct id_token_expect *e, json_t **ret_claims, const char **why)
+{
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = verify_locked(jwt, e, ret_claims, why);
+	pthread_mutex_unlock(&lock);
 	return r;
 }

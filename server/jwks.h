@@ -11,7 +11,9 @@
  * future (120 s skew), nonce equal to the one we sent, sub present.
  *
  * The JWKS is cached for an hour; a token whose kid is unknown forces one
- * refresh (key rotation), at most once a minute.
+ * refresh (key rotation), at most once a minute. Thread-safe: the cache has
+ * a lock, so verification may run on worker threads (it may block on the
+ * JWKS fetch).
  */
 #ifndef SPHINX_JWKS_H
 #define SPHINX_JWKS_H

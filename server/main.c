@@ -43,6 +43,7 @@
 #include "presence.h"
 #include "server.h"
 #include "util.h"
+#include "worker.h"
 #include "ws.h"
 #include "ws_agent.h"
 
@@ -363,6 +364,14 @@ static int serve(void)
 	}
 	log_info("sphinx-server %s serving (%s, %s loop, data %s, web %s)", VERSION,
 		 srv->tls ? "https/wss" : "http/ws", srv->cfg->event_lib, srv->cfg->data_dir, srv->cfg->web_root);
+	r = worker_start((unsigned)srv->cfg->worker_threads, (unsigned)srv->cfg->worker_queue, srv->ctx);
+	if (r < 0) {
+		log_err("cannot start: worker threads: %s", strerror(-r));
+		srv->stopping = true;
+		lws_context_destroy(srv->ctx);
+		srv->ctx = NULL;
+		return r;
+	}
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
@@ -374,6 +383,7 @@ static int serve(void)
 	srv->stopping = true;
 	lws_context_destroy(srv->ctx);	/* closes every socket: leaves are recorded */
 	srv->ctx = NULL;
+	worker_stop();	/* after the sockets: every job left is orphaned and only freed */
 	return 0;
 }
 
@@ -493,6 +503,7 @@ static int cmd_add_user(int argc, char **argv)
 	}
 	if (admin)
 		store_call(srv->store, user_set_admin, id, true);
+	store_call(srv->store, user_set_email_verified, id, true);	/* an admin vouches for the address */
 	printf("%lld\n", (long long)id);
 	return 0;
 }
@@ -520,8 +531,16 @@ static int cmd_set_password(int argc, char **argv)
 	}
 	auth_local_hash(pw, srv->pw_ops, srv->pw_mem, hash);
 	int r = store_call(srv->store, user_set_password, u.id, hash);
+	/* whoever knew the old password must not stay signed in with it */
+	int ended = r < 0 ? r : store_call(srv->store, session_delete_user, u.id);
+	if (ended < 0)
+		fprintf(stderr, "set-password: cannot %s for '%s'\n", r < 0 ? "store the password" : "end the sessions",
+			argv[1]);
+	else
+		fprintf(stderr, "set-password: password of '%s' changed; %d session%s ended\n", argv[1], ended,
+			ended == 1 ? "" : "s");
 	user_clear(&u);
-	return r < 0 ? 1 : 0;
+	return ended < 0 ? 1 : 0;
 }
 
 static const struct {

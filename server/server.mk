@@ -4,6 +4,8 @@ SERVER_PKGS := libwebsockets jansson sqlite3 libsodium cjose libcurl openssl lib
 SERVER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(SERVER_PKGS) 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null || \
 	echo -lwebsockets -ljansson -lsqlite3 -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
+# worker.c runs password hashing and outbound HTTP on a thread pool
+SERVER_LIBS += -pthread
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(OUTPUT)/%.o)
 # everything but main(): linked into the fuzz and unit test binaries too

@@ -46,17 +46,57 @@ int session_create(int64_t user_id, char ret_cookie[64], struct session_info *re
 	return r < 0 ? r : 0;
 }
 
+int session_cookie_parse(const char *header, const char *name, char *out, size_t len)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = header; p && *p;) {
+		p += strspn(p, " \t;");
+		size_t pair = strcspn(p, ";");
+		const char *eq = memchr(p, '=', pair);
+
+		if (eq) {
+			size_t klen = (size_t)(eq - p), vlen = pair - klen - 1;
+			while (klen && (p[klen - 1] == ' ' || p[klen - 1] == '\t'))
+				klen--;
+			if (klen == nlen && memcmp(p, name, nlen) == 0) {
+				const char *v = eq + 1;
+				while (vlen && (*v == ' ' || *v == '\t')) {
+					v++;
+					vlen--;
+				}
+				while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+					vlen--;
+				if (vlen >= len)
+					return -E2BIG;
+				memcpy(out, v, vlen);
+				out[vlen] = '\0';
+				return 0;
+			}
+		}
+		p += pair;
+	}
+	return -ENOENT;
+}
+
+int session_cookie_get(struct lws *wsi, const char *name, char *out, size_t len)
+{
+	char hdr[4096];
+
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return -ENOENT;
+	return session_cookie_parse(hdr, name, out, len);
+}
+
 int session_from_request(struct lws *wsi, struct session_info *ret)
 {
 	char cookie[128];
-	size_t max = sizeof(cookie);
 	struct session_row row;
 	int64_t now = now_ms();
 	int r;
 
-	if (lws_http_cookie_get(wsi, srv->cookie_name, cookie, &max))
+	if (session_cookie_get(wsi, srv->cookie_name, cookie, sizeof(cookie)) < 0)
 		return -ENOENT;
-	cookie[sizeof(cookie) - 1] = '\0';
 	if (strlen(cookie) < 20)
 		return -ENOENT;
 	session_hash(cookie, ret->id);

@@ -37,6 +37,18 @@ int session_from_request(struct lws *wsi, struct session_info *ret);
 
 int session_destroy(const char *id_hash);
 
+/*
+ * Find the cookie called exactly name in a Cookie header value
+ * ("a=1; b=2"): names are compared whole and case-sensitively, so
+ * "x__Host-sphinx_session" never stands for "__Host-sphinx_session" (lws
+ * 4.1's lws_http_cookie_get matches substrings). The first match wins.
+ * Copies the value into out. 0, -ENOENT, or -E2BIG when it does not fit.
+ */
+int session_cookie_parse(const char *header, const char *name, char *out, size_t len);
+
+/* session_cookie_parse on the request's Cookie header(s). */
+int session_cookie_get(struct lws *wsi, const char *name, char *out, size_t len);
+
 /* Set-Cookie header value for cookie (NULL: a deletion). Caller frees. */
 char *session_cookie_header(const char *cookie);
 

@@ -188,6 +188,14 @@ struct store_ops {
 	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
 	/* [{meeting_id}] of the ongoing meetings a recording is linked to */
 	int (*recording_meetings)(struct store *s, int64_t recording_id, json_t **ret);
+
+	/* sign-in and identity (issue 12) */
+	/* verified: an admin created the account, or an identity provider vouched for the address */
+	int (*user_set_email_verified)(struct store *s, int64_t id, bool verified);
+	/* 1 when the account has an e-mail and it is verified, 0 when not, -ENOENT */
+	int (*user_email_verified)(struct store *s, int64_t id);
+	/* end every session of a user (password changed): number deleted */
+	int (*session_delete_user)(struct store *s, int64_t user_id);
 };
 
 struct store {

@@ -105,6 +105,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE meetings_v4 RENAME TO meetings;"
 	"CREATE UNIQUE INDEX meetings_live_code ON meetings(code) WHERE end_at IS NULL;"
 	"CREATE INDEX meetings_code ON meetings(code, id);",
+	/*
+	 * 5: whether an account's e-mail is verified (add-user by an admin, or an
+	 * identity provider's email_verified): only then may an OIDC identity be
+	 * linked to it by e-mail. Self sign-up is not. Earlier accounts count as
+	 * unverified except those an identity provider created (it stores only
+	 * verified addresses).
+	 */
+	"ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE users SET email_verified = 1 WHERE oidc_sub IS NOT NULL AND email IS NOT NULL;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -479,6 +488,32 @@ static int sq_session_delete(struct store *s, const char *id)
 {
 	int r = exec_(s, "DELETE FROM sessions WHERE id = ?", "s", id);
 	return r < 0 ? r : 0;
+}
+
+/* ------------------------------------------------ sign-in and identity */
+
+static int sq_user_set_email_verified(struct store *s, int64_t id, bool verified)
+{
+	int r = exec_(s, "UPDATE users SET email_verified = ? WHERE id = ?", "ii", (int64_t)verified, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int sq_user_email_verified(struct store *s, int64_t id)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
+	int64_t v;
+
+	if (!st)
+		return err;
+	v = col_i(st, 0);
+	sqlite3_reset(st);
+	return v ? 1 : 0;
+}
+
+static int sq_session_delete_user(struct store *s, int64_t user_id)
+{
+	return exec_(s, "DELETE FROM sessions WHERE user_id = ?", "i", user_id);
 }
 
 static int sq_session_purge(struct store *s, int64_t now)
@@ -994,6 +1029,8 @@ static const struct store_ops sqlite_ops = {
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
 	.recording_link = sq_recording_link, .recordings_of_meeting = sq_recordings_of_meeting,
 	.recording_meetings = sq_recording_meetings,
+	.user_set_email_verified = sq_user_set_email_verified, .user_email_verified = sq_user_email_verified,
+	.session_delete_user = sq_session_delete_user,
 };
 
 static int migrate(sqlite3 *db)

@@ -13,6 +13,7 @@
 #include "session.h"
 #include "peer_limit.h"
 #include "util.h"
+#include "worker.h"
 #include "ws.h"
 #include "ws_agent.h"
 #include "ws_lobby.h"
@@ -337,6 +338,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		closed(pss);
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		worker_poll();
 		server_check_stop();
 		break;
 	default:

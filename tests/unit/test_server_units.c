@@ -21,7 +21,9 @@
 #include "config.h"
 #include "http.h"
 #include "jwks.h"
+#include "log.h"
 #include "meeting.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
@@ -166,6 +168,148 @@ static void test_id_token_malformed(void **state)
 	assert_string_equal(why, "algorithm not allowed (only RS256 and ES256)");
 }
 
+static void test_ratelimit_bucket(void **state)
+{
+	const struct rate_rule r = { "t:bucket", 2.0, 3 };	/* 3 at once, then one per 500 ms */
+	int64_t t = 1000000, retry = -1;
+
+	ratelimit_reset();
+	for (int i = 0; i < 3; i++)
+		assert_true(ratelimit_take(&r, "a", t, NULL));
+	assert_false(ratelimit_take(&r, "a", t, &retry));
+	assert_int_equal(retry, 500);
+	/* another key and the same key under another rule are separate buckets */
+	assert_true(ratelimit_take(&r, "b", t, NULL));
+	const struct rate_rule other = { "t:other", 2.0, 3 };
+	assert_true(ratelimit_take(&other, "a", t, NULL));
+	/* peek neither takes nor lies */
+	assert_false(ratelimit_peek(&r, "a", t + 499, &retry));
+	assert_int_equal(retry, 1);
+	assert_true(ratelimit_peek(&r, "a", t + 500, NULL));
+	assert_true(ratelimit_peek(&r, "a", t + 500, NULL));
+	assert_true(ratelimit_take(&r, "a", t + 500, NULL));
+	assert_false(ratelimit_take(&r, "a", t + 500, NULL));
+	/* a full refill never exceeds burst */
+	for (int i = 0; i < 3; i++)
+		assert_true(ratelimit_take(&r, "a", t + 100000, NULL));
+	assert_false(ratelimit_take(&r, "a", t + 100000, NULL));
+	/* a switched-off rule allows everything */
+	const struct rate_rule off = { "t:off", 0, 0 };
+	for (int i = 0; i < 100; i++)
+		assert_true(ratelimit_take(&off, "a", t, NULL));
+}
+
+static void test_ratelimit_bounded(void **state)
+{
+	const struct rate_rule r = { "t:bounded", 1.0 / 3600, 2 };
+	char key[32];
+	int64_t t = 5000000;
+	int refused = 0;
+
+	ratelimit_reset();
+	/* far more keys than slots: the table stays the same size and keeps working */
+	for (int i = 0; i < 4 * RATELIMIT_SLOTS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_true(ratelimit_take(&r, key, t, NULL));
+	}
+	/* a key just used is still limited (the newest are not the ones evicted) */
+	assert_true(ratelimit_take(&r, "victim", t, NULL));
+	assert_true(ratelimit_take(&r, "victim", t, NULL));
+	assert_false(ratelimit_take(&r, "victim", t, NULL));
+	/* entries that refilled expire: a fresh key always finds room */
+	const struct rate_rule fast = { "t:fast", 1000, 1 };
+	for (int i = 0; i < 2 * RATELIMIT_SLOTS; i++) {
+		snprintf(key, sizeof(key), "f%d", i);
+		if (!ratelimit_take(&fast, key, t + 10 + i, NULL))
+			refused++;
+	}
+	assert_int_equal(refused, 0);
+}
+
+static void test_http_too_many(void **state)
+{
+	struct http_req *r = calloc(1, sizeof(*r));
+	json_t *j;
+
+	assert_non_null(r);
+	assert_int_equal(http_too_many(r, 1001, "sign-in from this address"), 0);
+	assert_int_equal(r->status, 429);
+	assert_int_equal(r->nhdr, 1);
+	assert_string_equal(r->hdr_name[0], "retry-after:");
+	assert_string_equal(r->hdr_val[0], "2");	/* rounded up */
+	j = json_loads(r->resp, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "error")), "rate_limited");
+	assert_int_equal(json_integer_value(json_object_get(j, "retry_after")), 2);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "message")), "sign-in from this address"));
+	json_decref(j);
+	http_req_free(r);
+}
+
+static void test_cookie_exact_names(void **state)
+{
+	char v[64];
+
+	assert_int_equal(session_cookie_parse("a=1; __Host-sphinx_session=good; b=2", "__Host-sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "good");
+	/* a longer name that contains ours is another cookie, whichever comes first */
+	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil; __Host-sphinx_session=good", "__Host-sphinx_session",
+					      v, sizeof(v)), 0);
+	assert_string_equal(v, "good");
+	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil", "__Host-sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("sphinx_session_x=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("a=sphinx_session=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	/* spaces around, an empty value, no value, and a value too long */
+	assert_int_equal(session_cookie_parse("  sphinx_session = v1 ;x=2", "sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "v1");
+	assert_int_equal(session_cookie_parse("sphinx_session=", "sphinx_session", v, sizeof(v)), 0);
+	assert_string_equal(v, "");
+	assert_int_equal(session_cookie_parse("sphinx_session; y=1", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(session_cookie_parse("s=0123456789", "s", v, 5), -E2BIG);
+	assert_int_equal(session_cookie_parse("", "s", v, sizeof(v)), -ENOENT);
+	/* names are case-sensitive */
+	assert_int_equal(session_cookie_parse("SPHINX_SESSION=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+}
+
+static void test_local_redirect_paths(void **state)
+{
+	static const char *const good[] = { "/", "/#/m/abc-defg-hij", "/a/b?x=1&y=2", "/caf%C3%A9" };
+	static const char *const bad[] = {
+		"", "//evil.example", "/\\evil.example", "\\/evil.example", "/\t/evil.example", "/%09/evil.example",
+		"/%2F/evil.example", "/%2f%2fevil.example", "/%5Cevil.example", "/%252F/evil.example", "/%0d%0aSet-Cookie:x",
+		"https://evil.example", "evil.example", "/ /x", "/a\x7f", "/%", "/%zz", "/%00", "/a//b",
+	};
+	char longp[300];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(http_local_path(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (http_local_path(bad[i]))
+			fail_msg("accepted as a local path: '%s'", bad[i]);
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	assert_false(http_local_path(longp));
+}
+
+static void test_log_escape(void **state)
+{
+	char out[64];
+
+	assert_int_equal(log_escape("alice", out, sizeof(out)), 5);
+	assert_string_equal(out, "alice");
+	log_escape("x\nsphinx: info: forged", out, sizeof(out));
+	assert_string_equal(out, "x\\nsphinx: info: forged");
+	log_escape("a\\b\tc\r\x1b[31m\x7f", out, sizeof(out));
+	assert_string_equal(out, "a\\\\b\\tc\\r\\x1b[31m\\x7f");
+	log_escape("caf\xc3\xa9", out, sizeof(out));	/* UTF-8 passes */
+	assert_string_equal(out, "caf\xc3\xa9");
+	/* cut at a whole escape, never half of one */
+	assert_int_equal(log_escape("ab\n", out, 4), 2);
+	assert_string_equal(out, "ab");
+}
+
 int main(void)
 {
 	static struct server s;
@@ -179,6 +323,12 @@ int main(void)
 		cmocka_unit_test(test_session_hash),
 		cmocka_unit_test(test_meeting_fields),
 		cmocka_unit_test(test_id_token_malformed),
+		cmocka_unit_test(test_ratelimit_bucket),
+		cmocka_unit_test(test_ratelimit_bounded),
+		cmocka_unit_test(test_http_too_many),
+		cmocka_unit_test(test_cookie_exact_names),
+		cmocka_unit_test(test_local_redirect_paths),
+		cmocka_unit_test(test_log_escape),
 	};
 
 	if (sodium_init() < 0)
