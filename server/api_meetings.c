@@ -12,9 +12,11 @@
 
 #include "api.h"
 #include "cleanup.h"
+#include "code_guard.h"
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
+#include "ratelimit.h"
 #include "server.h"
 
 enum role { ROLE_NONE, ROLE_ATTENDEE, ROLE_ORGANISER };
@@ -25,14 +27,21 @@ enum role { ROLE_NONE, ROLE_ATTENDEE, ROLE_ORGANISER };
  */
 static int load(struct http_req *r, const char *typed, struct meeting *m, enum role *role, enum role need)
 {
-	char code[MEETING_CODE_SIZE];
+	char code[MEETING_CODE_SIZE], addr[64];
+	int64_t wait, now = now_ms();
 	int org, mem, ban;
 
 	if (!meeting_code_normalize(typed, code)) {
 		http_error(r, 404, "unknown_meeting", "a meeting code looks like abc-defg-hij");
 		return -ENOENT;
 	}
+	http_peer_address(r, addr, sizeof(addr));
+	if ((wait = code_guard_wait(r->user.id, addr, now)) > 0) {
+		http_too_many(r, wait, "too many unknown meeting codes; wait before trying another");
+		return -EAGAIN;
+	}
 	if (store_call(srv->store, meeting_by_code, code, m) < 0) {
+		code_guard_miss(r->user.id, addr, now);
 		http_error(r, 404, "unknown_meeting", "no meeting has this code");
 		return -ENOENT;
 	}
@@ -93,7 +102,12 @@ int api_meeting_create(struct http_req *r, const char *arg)
 	const char *join = http_body_str(r, "join");
 	enum join_policy policy = JOIN_ANYONE;
 	struct meeting m = { 0 };
+	struct rate_rule create_rule = { "meetings per account", (double)srv->cfg->meetings_per_hour / 3600.0,
+					 (double)srv->cfg->meetings_per_hour };
+	char key[48];
+	int64_t wait;
 
+	snprintf(key, sizeof(key), "create:u:%lld", (long long)r->user.id);
 	if ((why = meeting_check_title(title)))
 		return http_error(r, 400, "bad_request", why);
 	if (link && !*link)
@@ -109,6 +123,11 @@ int api_meeting_create(struct http_req *r, const char *arg)
 		if (!email_domain(r->user.email))
 			return http_error(r, 400, "bad_request", "join \"domain\" needs an e-mail address on your account");
 		policy = JOIN_DOMAIN;
+	}
+	if (!ratelimit_take(&create_rule, key, now_ms(), &wait)) {
+		log_warn("meetings: user %lld over meetings_per_hour (%llu)", (long long)r->user.id,
+			 (unsigned long long)srv->cfg->meetings_per_hour);
+		return http_too_many(r, wait, "too many meetings created in the last hour");
 	}
 	if (meeting_create(&r->user, title, link, policy, &m) < 0)
 		return http_error(r, 500, "internal", "cannot create the meeting");

@@ -28,6 +28,10 @@ struct config {
 	uint64_t max_connections;
 	uint64_t agent_reserved;	/* connections lobby sockets may never take */
 	uint64_t user_sockets;		/* lobby sockets of one account across all meetings */
+	/* meetings */
+	uint64_t join_attempts;		/* unknown meeting codes an account may name before it is slowed */
+	uint64_t join_attempts_address;	/* the same per peer address */
+	uint64_t meetings_per_hour;	/* meetings one account may create in an hour */
 	/* storage */
 	char *data_dir;
 	char *web_root;

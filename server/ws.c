@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 
 #include "broadcast.h"
+#include "code_guard.h"
 #include "conn_quota.h"
 #include "csrf.h"
 #include "http.h"
@@ -35,12 +36,37 @@ struct upgrade {
 /* Rate-limit strikes before the connection is closed (1008). */
 #define MAX_STRIKES 50
 
+/*
+ * The lobby's code names a meeting: answered before the upgrade, and an
+ * unknown code counts as a guess (code_guard.h) like one sent to the API.
+ */
+static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const char **why)
+{
+	struct meeting m = { 0 };
+	char addr[64] = "";
+	int64_t now = now_ms();
+
+	lws_get_peer_simple(wsi, addr, sizeof(addr));
+	if (code_guard_wait(u->user_id, addr, now) > 0) {
+		*why = "lobby: too many unknown meeting codes; wait before trying another";
+		return 429;
+	}
+	if (store_call(srv->store, meeting_by_code, u->code, &m) < 0) {
+		code_guard_miss(u->user_id, addr, now);
+		*why = "lobby: no meeting has this code";
+		return 404;
+	}
+	meeting_clear(&m);
+	return 0;
+}
+
 /* Decide whether an upgrade may proceed. 0, or an HTTP status with *why. */
 static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 {
 	char uri[128], auth[256], tok_hash[65], arg[64];
 	struct session_info s;
 	char *name = NULL;
+	unsigned st;
 
 	memset(u, 0, sizeof(*u));
 	u->since = -1;
@@ -49,7 +75,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 		return 400;
 	}
 	if (strcmp(uri, "/agent") == 0) {
-		unsigned st = conn_quota_check(0, why);
+		st = conn_quota_check(0, why);
 		if (st) {
 			log_warn("agent: connection refused: %s", *why);
 			return st;
@@ -87,7 +113,9 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 401;
 		}
 		u->user_id = s.user_id;
-		unsigned st = conn_quota_check(u->user_id, why);
+		if ((st = lobby_code_known(wsi, u, why)))
+			return st;
+		st = conn_quota_check(u->user_id, why);
 		if (st) {
 			log_warn("lobby: upgrade of user %lld refused: %s", (long long)u->user_id, *why);
 			return st;

@@ -4,6 +4,7 @@
 // sockets, crowding the agents out, and a stolen agent token speaking for
 // someone else. Every test here failed on the server before these fixes.
 'use strict';
+const http = require('http');
 const { test, run, assert, eq, Server, Client, agent } = require('./lib');
 
 let s, olga, alice, bob, mallory, code;
@@ -22,6 +23,32 @@ async function drain(sock) {
   return sock.msgs.splice(0);
 }
 
+// An HTTP request from another loopback address (127.0.0.0/8 all reaches lo):
+// what a person on another machine looks like to the server.
+function reqFrom(localAddress, client, method, p, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const headers = { cookie: client.cookie };
+    if (method !== 'GET') headers['x-csrf-token'] = client.csrf;
+    if (data) { headers['content-type'] = 'application/json'; headers['content-length'] = Buffer.byteLength(data); }
+    const rq = http.request({ host: '127.0.0.1', port: s.port, method, path: p, headers, localAddress }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => { let json = null; try { json = JSON.parse(text); } catch (e) { /* not JSON */ }
+        resolve({ status: res.statusCode, json, text, headers: res.headers }); });
+    });
+    rq.on('error', reject);
+    if (data) rq.write(data);
+    rq.end();
+  });
+}
+
+function randomCode() {
+  const l = () => String.fromCharCode(97 + Math.floor(Math.random() * 26));
+  const g = (n) => Array.from({ length: n }, l).join('');
+  return `${g(3)}-${g(4)}-${g(3)}`;
+}
+
 async function hello(token, users, name = 'lab-1') {
   const a = agent(s, token); await a.opened;
   a.send({ type: 'hello', v: 1, machine: name, boot_id: BOOT, agent_version: 't', users });
@@ -37,6 +64,59 @@ test('setup: an organiser, a member, a stranger and an attacker', async () => {
   mallory = await new Client(s).signup('mallory');
   code = await olga.createMeeting('Board meeting');
   eq((await alice.join(code)).status, 200, 'alice joins');
+});
+
+test('code enumeration: an account is stopped after 10 unknown codes, on every route that takes a code', async () => {
+  const guesser = await new Client(s).signup('guesser');
+  for (let i = 0; i < 10; i++) {
+    const r = await reqFrom('127.0.1.1', guesser, 'POST', '/api/meetings/join', { code: randomCode() });
+    eq(r.status, 404, `guess ${i + 1} is just unknown`);
+  }
+  let r = await reqFrom('127.0.1.1', guesser, 'POST', '/api/meetings/join', { code: randomCode() });
+  eq(r.status, 429, 'the 11th is refused'); eq(r.json.error, 'rate_limited', 'named');
+  assert(Number(r.headers['retry-after']) > 0, 'Retry-After: ' + r.headers['retry-after']);
+  r = await reqFrom('127.0.1.1', guesser, 'POST', '/api/meetings/join', { code });
+  eq(r.status, 429, 'even a right code is not answered while locked out');
+  r = await reqFrom('127.0.1.1', guesser, 'GET', `/api/meetings/${randomCode()}`);
+  eq(r.status, 429, 'nor the meeting page');
+  const e = await refused(guesser.lobby(randomCode()));
+  eq(e.status, 429, 'nor the lobby upgrade');
+  assert(/user \d+ named 10 unknown meeting codes/.test(s.log), 'the lock-out is logged');
+  // the others are not affected
+  const dave = await new Client(s).signup('dave');
+  eq((await reqFrom('127.0.1.1', dave, 'POST', '/api/meetings/join', { code })).status, 200, 'dave joins from the same address');
+});
+
+test('code enumeration through the lobby upgrade counts the same', async () => {
+  const g = await new Client(s).signup('wsguesser');
+  for (let i = 0; i < 10; i++) eq((await refused(g.lobby(randomCode()))).status, 404, 'unknown code: 404 before the upgrade');
+  eq((await g.join(randomCode())).status, 429, 'then locked out over HTTP too');
+});
+
+test('code enumeration from one address with many accounts: stopped after 60 unknown codes', async () => {
+  const accounts = [];
+  for (let i = 0; i < 7; i++) accounts.push(await new Client(s).signup('sybil' + i));
+  let n = 0, refusedAt = 0;
+  for (const a of accounts) {
+    for (let i = 0; i < 10 && !refusedAt; i++) {
+      const r = await reqFrom('127.0.2.1', a, 'POST', '/api/meetings/join', { code: randomCode() });
+      n++;
+      if (r.status === 429) refusedAt = n;
+      else eq(r.status, 404, 'unknown');
+    }
+  }
+  eq(refusedAt, 61, 'the address is limited after 60 misses');
+  const carol = await new Client(s).signup('carol');
+  eq((await reqFrom('127.0.2.1', carol, 'POST', '/api/meetings/join', { code })).status, 429, 'that address waits');
+  eq((await reqFrom('127.0.2.2', carol, 'POST', '/api/meetings/join', { code })).status, 200, 'another address joins');
+});
+
+test('meeting creation: 30 an hour per account, then 429', async () => {
+  const c = await new Client(s).signup('creator');
+  for (let i = 0; i < 30; i++) eq((await c.req('POST', '/api/meetings', { title: 'm' + i })).status, 201, 'created ' + i);
+  const r = await c.req('POST', '/api/meetings', { title: 'one too many' });
+  eq(r.status, 429, '31st refused'); assert(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
+  eq((await olga.req('POST', '/api/meetings', { title: 'someone else' })).status, 201, 'others still can');
 });
 
 test('co-organiser: only a member; any other account is answered like one that does not exist', async () => {
@@ -75,11 +155,13 @@ test('join: a meeting open to its organiser\'s domain refuses other domains', as
 test('one account holds at most 64 lobby sockets across all its meetings (429 at the upgrade)', async () => {
   const codes = [await mallory.createMeeting('h1'), await mallory.createMeeting('h2'), await mallory.createMeeting('h3')];
   const socks = [];
-  for (let i = 0; i < 64; i++) {
-    const x = mallory.lobby(codes[Math.floor(i / 30)]);
-    socks.push(x);
+  // in batches: one address may have only max_pending_per_address (32) upgrades in flight
+  for (let i = 0; i < 64; i += 16) {
+    const batch = [];
+    for (let j = i; j < i + 16; j++) batch.push(mallory.lobby(codes[Math.floor(j / 30)]));
+    await Promise.all(batch.map((x) => x.opened));
+    socks.push(...batch);
   }
-  await Promise.all(socks.map((x) => x.opened));
   const e = await refused(mallory.lobby(codes[2]));
   eq(e.status, 429, '65th refused before the upgrade');
   // someone else is not affected
