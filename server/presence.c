@@ -7,6 +7,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
+#include "lobby_view.h"
 #include "presence.h"
 #include "server.h"
 #include "ws_agent.h"
@@ -205,6 +206,8 @@ static int publish(struct conn *c, const struct change *ch, size_t n, bool machi
 		}
 		user_clear(&u);
 	}
+	if (n)
+		lobby_view_monitor_changed();
 	return r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 }
 

@@ -29,7 +29,7 @@ static void new_meeting(void)
 
 	for (unsigned n = 0;; n++) {
 		snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
-		if (store_call(srv->store, meeting_create, code, "Fuzz", NULL, organiser, now_ms(), &id) == 0)
+		if (store_call(srv->store, meeting_create, code, "Fuzz", NULL, JOIN_ANYONE, organiser, now_ms(), &id) == 0)
 			break;
 		if (n > 100)
 			abort();
