@@ -374,7 +374,7 @@ static void deferred_work(void *arg)
 	d->work(d->arg);
 }
 
-/* Loop thread. */
+/* Loop thread. r is NULL when the client left (and always at worker_stop, which runs after every socket closed). */
 static void deferred_done(void *arg)
 {
 	struct http_deferred *d = arg;

@@ -160,8 +160,14 @@ void worker_poll(void)
 
 void worker_stop(void)
 {
+	struct job *never, *next;
+
 	pthread_mutex_lock(&pool.lock);
 	pool.stop = true;
+	/* jobs not started are not worth a shutdown's wait: cancel them */
+	never = pool.todo;
+	pool.todo = NULL;
+	pool.todo_tail = &pool.todo;
 	pthread_cond_broadcast(&pool.wake);
 	pthread_mutex_unlock(&pool.lock);
 	for (unsigned i = 0; i < pool.nthreads; i++)
@@ -169,5 +175,11 @@ void worker_stop(void)
 	pool.nthreads = 0;
 	pool.ctx = NULL;
 	worker_poll();
+	for (; never; never = next) {
+		next = never->next;
+		never->done(never->arg);
+		free(never);
+		pool.backlog--;
+	}
 	pool.started = false;
 }

@@ -35,8 +35,8 @@ int worker_start(unsigned threads, unsigned queue_max, struct lws_context *ctx);
 
 /*
  * Queue a job. work runs on a pool thread, done on the loop thread (from
- * worker_poll or worker_stop), exactly once each, in that order; done owns
- * and frees arg. Returns 0, or -EBUSY when the queue is full (nothing ran,
+ * worker_poll or worker_stop), exactly once each, in that order (but see
+ * worker_stop); done owns and frees arg. Returns 0, or -EBUSY when the queue is full (nothing ran,
  * the caller still owns arg).
  */
 int worker_submit(void (*work)(void *arg), void (*done)(void *arg), void *arg);
@@ -45,8 +45,11 @@ int worker_submit(void (*work)(void *arg), void (*done)(void *arg), void *arg);
 void worker_poll(void);
 
 /*
- * Loop thread, at shutdown: let the queued jobs finish, join the threads,
- * run the remaining done()s. Safe to call when never started.
+ * Loop thread, at shutdown, once every job's owner is gone (the sockets are
+ * closed): cancel the jobs not started, let the running ones finish, join
+ * the threads, then run every remaining done() — for a cancelled job
+ * without its work() having run, so done() must then only free. Safe to
+ * call when never started.
  */
 void worker_stop(void);
 

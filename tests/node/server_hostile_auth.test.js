@@ -35,6 +35,10 @@ function req(server, method, path, body, from, headers = {}) {
     r.end();
   });
 }
+// Round-trips must stay in the tens of milliseconds (on main they are seconds:
+// every hash blocked the loop). A sanitizer build runs the loop 2-3 times
+// slower, so it gets more room.
+const LIMIT_MS = /san/.test(process.env.OUTPUT || '') ? 250 : 100;
 const addr = (i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`;
 function pct(xs, p) {
   if (!xs.length) return NaN;
@@ -140,9 +144,9 @@ test('login flood from 300 addresses: health, chat and agent stay fast; a real u
   assert(counts[200] >= FLOOD / 8, 'right passwords in the flood signed in: ' + JSON.stringify(counts));
   assert(counts[401] >= FLOOD / 4, 'wrong passwords refused: ' + JSON.stringify(counts));
   assert(p.health.length >= 20 && p.chat.length >= 5 && p.acks.length >= 5, 'probes ran during the flood');
-  assert(pct(p.health, 99) < 100, `health p99 ${pct(p.health, 99).toFixed(1)} ms < 100 ms`);
-  assert(pct(p.chat, 99) < 100, `chat p99 ${pct(p.chat, 99).toFixed(1)} ms < 100 ms`);
-  assert(pct(p.acks, 99) < 100, `agent ack p99 ${pct(p.acks, 99).toFixed(1)} ms < 100 ms`);
+  assert(pct(p.health, 99) < LIMIT_MS, `health p99 ${pct(p.health, 99).toFixed(1)} ms < ${LIMIT_MS} ms`);
+  assert(pct(p.chat, 99) < LIMIT_MS, `chat p99 ${pct(p.chat, 99).toFixed(1)} ms < ${LIMIT_MS} ms`);
+  assert(pct(p.acks, 99) < LIMIT_MS, `agent ack p99 ${pct(p.acks, 99).toFixed(1)} ms < ${LIMIT_MS} ms`);
   assert(!/silent for/.test(s.log), 'no agent hung up as silent');
 });
 
@@ -175,7 +179,7 @@ test('clients that hang up mid-login leave the server healthy (and answer others
   eq([a.status, b.status], [200, 200], 'sign-in works after the drops');
   assert(s.alive(), 'server alive');
   eq((await req(s, 'GET', '/api/health', undefined, '127.0.252.3')).status, 200, 'healthy');
-  assert(pct(health, 99) < 100, `health p99 ${pct(health, 99).toFixed(1)} ms < 100 ms`);
+  assert(pct(health, 99) < LIMIT_MS, `health p99 ${pct(health, 99).toFixed(1)} ms < ${LIMIT_MS} ms`);
 });
 
 // ------------------------------------------------------- limits (cheap hash)
