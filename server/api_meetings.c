@@ -80,6 +80,9 @@ static bool may_join(const struct meeting *m, const struct user *u)
 
 	if (m->join_policy == JOIN_ANYONE)
 		return true;
+	/* an address anyone could type at sign-up proves nothing about the domain */
+	if (store_call(srv->store, user_email_verified, u->id) != 1)
+		return false;
 	if (store_call(srv->store, user_get, m->created_by, &creator) < 0)
 		return false;
 	mine = email_domain(u->email);
@@ -173,7 +176,7 @@ int api_meeting_join(struct http_req *r, const char *arg)
 			 (long long)r->user.id);
 		meeting_clear(&m);
 		return http_error(r, 403, "not_invited",
-				  "this meeting is open only to accounts at its organiser's e-mail domain");
+				  "this meeting is open only to accounts with a verified e-mail at its organiser's domain");
 	}
 	if (role == ROLE_NONE) {
 		if (store_call(srv->store, member_add, m.id, r->user.id, now_ms()) < 0) {

@@ -148,7 +148,11 @@ test('join: a meeting open to its organiser\'s domain refuses other domains', as
   const eve = await new Client(s).signup('eve', { email: 'eve@elsewhere.example' });
   const e = await eve.join(r.json.code);
   eq(e.status, 403, 'other domain refused'); eq(e.json.error, 'not_invited', 'says why');
-  eq((await alice.join(r.json.code)).status, 200, 'same domain joins');
+  eq((await alice.join(r.json.code)).status, 403, 'a self-typed (unverified) address at the domain proves nothing');
+  eq(s.admin(['add-user', 'vera', '--email', 'vera@example.org'], 'password-vera\n').code, 0, 'admin-made account');
+  const vera = new Client(s);
+  eq((await vera.login('vera')).status, 200, 'vera signs in');
+  eq((await vera.join(r.json.code)).status, 200, 'a verified address at the domain joins');
   eq((await olga.req('POST', '/api/meetings', { title: 'x', join: 'everyone' })).status, 400, 'unknown policy named');
 });
 
