@@ -3,7 +3,8 @@
 // from many distinct addresses (127.0.x.y) while a lobby and an agent are
 // live must not stall the event loop (health, chat and agent round-trips
 // measured during the flood); per-address and per-account limits answer 429
-// with Retry-After; a legitimate user still signs in; clients that drop
+// with Retry-After (per X-Forwarded-For client only behind trusted_proxies);
+// a legitimate user still signs in; clients that drop
 // mid-login leave the server healthy; OIDC cannot take over an account by an
 // unverified e-mail; no open redirect after OIDC sign-in; a cookie whose name
 // merely contains the session cookie's is ignored; set-password ends sessions.
@@ -186,7 +187,8 @@ test('clients that hang up mid-login leave the server healthy (and answer others
 let t;
 
 test('per-address limit: 429 with Retry-After; other addresses unaffected', async () => {
-  t = await new Server({ args: ['-o', 'login_address_burst=5', '-o', 'login_address_per_min=6', '-o', 'signup_address_burst=2'] }).start();
+  t = await new Server({ args: ['-o', 'login_address_burst=5', '-o', 'login_address_per_min=6', '-o', 'signup_address_burst=2',
+    '-o', 'trusted_proxies=127.0.6.6'] }).start();
   for (const u of ['bob', 'dave']) await new Client(t).signup(u);
   for (let i = 0; i < 5; i++)
     eq((await req(t, 'POST', '/api/auth/login', { username: `nobody${i}`, password: 'wrong-password' }, '127.0.9.9')).status, 401, 'within the burst');
@@ -201,6 +203,18 @@ test('per-address limit: 429 with Retry-After; other addresses unaffected', asyn
   const su = (n) => req(t, 'POST', '/api/auth/signup', { username: n, email: `${n}@example.org`, password: 'password-' + n }, '127.0.8.8');
   eq([(await su('s1')).status, (await su('s2')).status, (await su('s3')).status], [201, 201, 429], 'sign-up limited per address');
   assert((t.log.match(/ratelimit: sign-in from this address refused for 127\.0\.9\.9/g) || []).length === 1, 'logged once');
+});
+
+test('behind a trusted proxy the limit is per X-Forwarded-For client; from anyone else the header is ignored', async () => {
+  const login = (from, xff, i) => req(t, 'POST', '/api/auth/login', { username: `x${i}`, password: 'wrong-password' }, from,
+    { 'x-forwarded-for': xff });
+  const viaProxy = [];
+  for (let i = 0; i < 6; i++) viaProxy.push((await login('127.0.6.6', '198.51.100.1, 203.0.113.7', i)).status);
+  eq(viaProxy, [401, 401, 401, 401, 401, 429], 'the client the proxy names is limited');
+  eq((await login('127.0.6.6', '203.0.113.8', 9)).status, 401, 'another client through the same proxy');
+  const spoofed = [];
+  for (let i = 0; i < 6; i++) spoofed.push((await login('127.0.6.7', `203.0.113.${100 + i}`, i)).status);
+  eq(spoofed, [401, 401, 401, 401, 401, 429], 'an untrusted peer cannot pick its address by header');
 });
 
 test('per-account lock-out after 10 wrong passwords, whatever the address; others unaffected', async () => {
