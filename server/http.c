@@ -114,19 +114,26 @@ static void unmap_v4(char *buf)
 
 const char *http_peer_address(struct http_req *r, char *buf, size_t len)
 {
+	if (len)
+		buf[0] = '\0';
+	return r ? http_wsi_peer_address(r->wsi, buf, len) : buf;
+}
+
+const char *http_wsi_peer_address(struct lws *wsi, char *buf, size_t len)
+{
 	char xff[256];
 	int n;
 
 	if (!len)
 		return buf;
 	buf[0] = '\0';
-	if (!r || !r->wsi)
+	if (!wsi)
 		return buf;
-	lws_get_peer_simple(r->wsi, buf, len);
+	lws_get_peer_simple(wsi, buf, len);
 	unmap_v4(buf);
 	if (!buf[0] || !srv || !srv->cfg->trusted_proxies[0] || !in_list(srv->cfg->trusted_proxies, buf))
 		return buf;
-	n = lws_hdr_copy(r->wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
+	n = lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR);
 	if (n > 0) {
 		const char *last = strrchr(xff, ',');
 		last = last ? last + 1 : xff;

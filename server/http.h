@@ -85,6 +85,8 @@ int http_add_header(struct http_req *r, const char *name, const char *value);
  * right-most X-Forwarded-For entry (the one that proxy appended) is used.
  */
 const char *http_peer_address(struct http_req *r, char *buf, size_t len);
+/* The same for a connection still in its HTTP head (a WebSocket upgrade). */
+const char *http_wsi_peer_address(struct lws *wsi, char *buf, size_t len);
 
 /*
  * Answer 429 rate_limited with "Retry-After: <seconds, rounded up>" and JSON

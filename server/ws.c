@@ -46,7 +46,7 @@ static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const
 	char addr[64] = "";
 	int64_t now = now_ms();
 
-	lws_get_peer_simple(wsi, addr, sizeof(addr));
+	http_wsi_peer_address(wsi, addr, sizeof(addr));	/* the client behind a trusted proxy */
 	if (code_guard_wait(u->user_id, addr, now) > 0) {
 		*why = "lobby: too many unknown meeting codes; wait before trying another";
 		return 429;
