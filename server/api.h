@@ -23,6 +23,9 @@ int api_meeting_monitoring(struct http_req *r, const char *arg);
 int api_meeting_end(struct http_req *r, const char *arg);
 int api_meeting_add_organiser(struct http_req *r, const char *arg);
 int api_meeting_ban(struct http_req *r, const char *arg);
+/* paged: ?after=<cursor>&limit=1..200 / ?before=<chat id>&limit=1..200 */
+int api_meeting_people(struct http_req *r, const char *arg);
+int api_meeting_chat_page(struct http_req *r, const char *arg);
 
 int api_admin_machine_create(struct http_req *r, const char *arg);
 int api_admin_machine_list(struct http_req *r, const char *arg);

@@ -11,9 +11,11 @@
 
 #include "api.h"
 #include "cleanup.h"
+#include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
 #include "server.h"
+#include "util.h"
 
 enum role { ROLE_NONE, ROLE_ATTENDEE, ROLE_ORGANISER };
 
@@ -321,4 +323,63 @@ int api_meeting_ban(struct http_req *r, const char *code)
 	int e = meeting_ban(&m, &r->user, json_integer_value(id), reason);
 	meeting_clear(&m);
 	return op_status(r, e);
+}
+
+/* ------------------------------------------------- paging (lobby scale) */
+
+/*
+ * Query argument name as a number in lo..hi, *ret = def when absent.
+ * On a bad value the 400 response is set and -EINVAL returned.
+ */
+static int query_u64(struct http_req *r, const char *name, uint64_t lo, uint64_t hi, uint64_t def, uint64_t *ret)
+{
+	char buf[24], why[96];
+	int e = http_query(r, name, buf, sizeof(buf));
+
+	*ret = def;
+	if (e == -ENOENT)
+		return 0;
+	if (e == 0 && parse_u64(buf, lo, hi, ret) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "\"%s\" must be a whole number from %llu to %llu", name, (unsigned long long)lo,
+		 (unsigned long long)hi);
+	http_error(r, 400, "bad_request", why);
+	return -EINVAL;
+}
+
+int api_meeting_people(struct http_req *r, const char *code)
+{
+	char after[PEOPLE_CURSOR_MAX] = "";
+	struct meeting m = { 0 };
+	uint64_t limit;
+	enum role role;
+	json_t *page = NULL;
+	int e;
+
+	e = http_query(r, "after", after, sizeof(after));
+	if (e == -E2BIG)
+		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+	if (query_u64(r, "limit", 1, PEOPLE_PAGE_MAX, 50, &limit) < 0 || load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+		return 0;
+	e = lobby_view_people_page(m.id, role == ROLE_ORGANISER, after, (unsigned)limit, &page);
+	meeting_clear(&m);
+	if (e == -EINVAL)
+		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+	return e < 0 ? http_error(r, 500, "internal", "cannot read people") : http_json(r, 200, page);
+}
+
+int api_meeting_chat_page(struct http_req *r, const char *code)
+{
+	struct meeting m = { 0 };
+	uint64_t before, limit;
+	enum role role;
+	json_t *page = NULL;
+	int e;
+
+	if (query_u64(r, "before", 1, INT64_MAX, 0, &before) < 0 || query_u64(r, "limit", 1, CHAT_PAGE_MAX, 50, &limit) < 0 ||
+	    load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+		return 0;
+	e = lobby_view_chat_page(m.id, role == ROLE_ORGANISER, (int64_t)before, (unsigned)limit, &page);
+	meeting_clear(&m);
+	return e < 0 ? http_error(r, 500, "internal", "cannot read chat") : http_json(r, 200, page);
 }

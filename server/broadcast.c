@@ -55,8 +55,8 @@ int conn_send(struct conn *c, struct msg *m)
 {
 	if (!m || c->closing)
 		return -EPIPE;
-	if (c->qlen >= srv->cfg->ws_queue_max) {
-		log_warn("ws: closing a client too slow to read (%u queued messages)", c->qlen);
+	if (c->qlen >= srv->cfg->ws_queue_max || c->qbytes + m->len > srv->cfg->ws_queue_bytes) {
+		log_warn("ws: closing a client too slow to read (%u queued messages, %zu bytes)", c->qlen, c->qbytes);
 		conn_release(c);
 		conn_close(c, 4008, "too slow: send queue full");
 		return -ENOBUFS;
@@ -75,6 +75,7 @@ int conn_send(struct conn *c, struct msg *m)
 	}
 	c->q[(c->qhead + c->qlen) % c->qcap] = m;
 	c->qlen++;
+	c->qbytes += m->len;
 	msg_ref(m);
 	request_write(c);
 	return 0;
@@ -117,6 +118,7 @@ int conn_writeable(struct conn *c)
 
 		c->qhead = (c->qhead + 1) % c->qcap;
 		c->qlen--;
+		c->qbytes -= m->len;
 		n = c->wsi ? lws_write(c->wsi, m->buf + LWS_PRE, (size_t)len, LWS_WRITE_TEXT) : len;
 		msg_unref(m);
 		if (n < len)
@@ -154,6 +156,7 @@ void conn_release(struct conn *c)
 		c->qhead = (c->qhead + 1) % c->qcap;
 		c->qlen--;
 	}
+	c->qbytes = 0;
 	free(c->q);
 	c->q = NULL;
 	c->qcap = c->qhead = 0;

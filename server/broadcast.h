@@ -8,7 +8,10 @@
  * — O(1) per recipient, with no shared ring tail to walk. Each connection
  * drains its own queue, one lws_write() per WRITEABLE callback, and drops
  * its reference after the write. A connection whose queue reaches
- * ws_queue_max is closed with 4008 "too slow"; it never holds the others up.
+ * ws_queue_max messages or ws_queue_bytes bytes is closed with 4008 "too
+ * slow"; it never holds the others up. A shared message counts in full in
+ * every queue it sits in (the bytes it would cost if that client alone held
+ * it), so the cap bounds what one slow reader can pin, whoever else holds it.
  *
  * struct conn is the state of one WebSocket connection (lobby or agent);
  * it also carries the receive buffer (messages reassembled from fragments,
@@ -40,6 +43,7 @@ struct conn {
 	/* send queue (ring of references) */
 	struct msg **q;
 	uint32_t qhead, qlen, qcap;
+	size_t qbytes;		/* sum of the queued messages' lengths */
 	uint16_t close_code;
 	const char *close_reason;	/* a string literal */
 	bool closing;
@@ -57,6 +61,8 @@ struct conn {
 	size_t slot;		/* index in lobby->conns */
 	bool organiser;
 	bool joined;
+	double sync_tokens;	/* sync requests allowed now (lobby_sync_ok) */
+	int64_t sync_refill_ms;
 	/* agent connections only (lobby sockets stay small: 10 000 of them is normal) */
 	struct agent_state *agent;
 };

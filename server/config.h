@@ -56,6 +56,13 @@ struct config {
 	uint64_t ws_queue_max;		/* queued outgoing messages before "slow" */
 	uint64_t ws_rx_buffer;
 	uint64_t lobby_user_sockets;	/* lobby sockets of one user in one meeting */
+	/* lobby scale (ws_lobby.c, lobby.c, lobby_view.c) */
+	uint64_t ws_queue_bytes;	/* queued outgoing bytes before "slow" */
+	uint64_t lobby_page;		/* people in a snapshot's first page */
+	uint64_t lobby_chat_snapshot;	/* chat lines in a snapshot */
+	uint64_t lobby_presence_tick_ms;	/* presence changes coalesced this long */
+	uint64_t chat_max_per_meeting;	/* chat lines stored per meeting, then chat_full */
+	uint64_t events_max_per_meeting;	/* lobby events kept per meeting, oldest dropped */
 	/* agents */
 	char *agent_user_map;		/* "username" or "email@DOMAIN" */
 	uint64_t agent_heartbeat_ms;

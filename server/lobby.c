@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lobby.h"
+#include "lobby_view.h"
 #include "log.h"
 #include "server.h"
 
@@ -37,6 +38,7 @@ struct lobby *lobby_get(const struct meeting *m)
 		return NULL;
 	}
 	l->meeting_id = m->id;
+	l->chat_count = -1;
 	memcpy(l->code, m->code, sizeof(l->code));
 	b = bucket(m->id);
 	l->next = table[b];
@@ -49,7 +51,7 @@ void lobby_gc(struct lobby *l)
 {
 	struct lobby **pp;
 
-	if (!l || l->n || l->pins)
+	if (!l || l->n || l->pins || l->tick_pending)
 		return;
 	for (pp = &table[bucket(l->meeting_id)]; *pp; pp = &(*pp)->next) {
 		if (*pp == l) {
@@ -57,11 +59,15 @@ void lobby_gc(struct lobby *l)
 			break;
 		}
 	}
-	while (l->people) {
-		struct presence *p = l->people;
-		l->people = p->next;
-		free(p);
+	for (size_t b = 0; b < l->nbuckets; b++) {
+		while (l->buckets[b]) {
+			struct presence *p = l->buckets[b];
+			l->buckets[b] = p->next;
+			free(p);
+		}
 	}
+	free(l->buckets);
+	lobby_view_free(l);
 	free(l->conns);
 	free(l);
 	live--;
@@ -97,36 +103,173 @@ void lobby_detach(struct conn *c)
 	c->lobby = NULL;
 }
 
-struct presence *lobby_presence(struct lobby *l, int64_t user_id)
+/* ---------------------------------------------------------------- presence */
+
+static size_t pbucket(const struct lobby *l, int64_t user_id)
 {
-	for (struct presence *p = l->people; p; p = p->next)
+	return (size_t)((uint64_t)user_id * 0x9E3779B97F4A7C15ull >> 32) & (l->nbuckets - 1);
+}
+
+static struct presence *pfind(struct lobby *l, int64_t user_id)
+{
+	if (!l->nbuckets)
+		return NULL;
+	for (struct presence *p = l->buckets[pbucket(l, user_id)]; p; p = p->next)
 		if (p->user_id == user_id)
 			return p;
 	return NULL;
 }
 
-struct presence *lobby_presence_add(struct lobby *l, int64_t user_id)
+/* Double the buckets when the entries outnumber them: O(1) amortised per insert. */
+static int pgrow(struct lobby *l)
 {
-	struct presence *p = calloc(1, sizeof(*p));
+	size_t old = l->nbuckets, nb = old ? old * 2 : 16;
+	struct presence **nbk = calloc(nb, sizeof(*nbk)), **obk = l->buckets;
 
+	if (!nbk)
+		return -ENOMEM;
+	l->buckets = nbk;
+	l->nbuckets = nb;
+	for (size_t b = 0; b < old; b++) {
+		while (obk[b]) {
+			struct presence *p = obk[b];
+			size_t i = pbucket(l, p->user_id);
+			obk[b] = p->next;
+			p->next = nbk[i];
+			nbk[i] = p;
+		}
+	}
+	free(obk);
+	return 0;
+}
+
+struct presence *lobby_presence(struct lobby *l, int64_t user_id)
+{
+	struct presence *p = pfind(l, user_id);
+
+	return p && p->sockets > 0 ? p : NULL;
+}
+
+struct presence *lobby_presence_get(struct lobby *l, int64_t user_id)
+{
+	struct presence *p = pfind(l, user_id);
+	size_t b;
+
+	if (p)
+		return p;
+	if (l->npresence >= l->nbuckets && pgrow(l) < 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->user_id = user_id;
-	p->next = l->people;
-	l->people = p;
+	b = pbucket(l, user_id);
+	p->next = l->buckets[b];
+	l->buckets[b] = p;
+	l->npresence++;
 	return p;
 }
 
-void lobby_presence_remove(struct lobby *l, int64_t user_id)
+static void punlink(struct lobby *l, struct presence *p)
 {
-	for (struct presence **pp = &l->people; *pp; pp = &(*pp)->next) {
-		if ((*pp)->user_id == user_id) {
-			struct presence *p = *pp;
+	for (struct presence **pp = &l->buckets[pbucket(l, p->user_id)]; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
 			*pp = p->next;
-			free(p);
+			l->npresence--;
 			return;
 		}
 	}
+}
+
+void lobby_presence_drop(struct lobby *l, struct presence *p)
+{
+	if (!p || p->sockets > 0 || p->queued || p->announced)
+		return;		/* someone else holds it, or the others were told */
+	punlink(l, p);
+	free(p);
+}
+
+static void tick(lws_sorted_usec_list_t *sul)
+{
+	struct lobby *l = lws_container_of(sul, struct lobby, tick);
+
+	l->tick_pending = false;
+	lobby_presence_flush(l);
+	lobby_gc(l);
+}
+
+void lobby_presence_changed(struct lobby *l, struct presence *p)
+{
+	if (p->sockets > 0)
+		l->online++;
+	else
+		l->online--;
+	if (!p->queued) {
+		p->queued = true;
+		p->changed_next = l->changed;
+		l->changed = p;
+	}
+	if (!srv->ctx || srv->stopping) {
+		lobby_presence_flush(l);	/* no loop to wait on (fuzz harness) or none for long */
+		return;
+	}
+	if (!l->tick_pending) {
+		l->tick_pending = true;
+		lws_sul_schedule(srv->ctx, 0, &l->tick, tick, (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
+	}
+}
+
+void lobby_presence_flush(struct lobby *l)
+{
+	int64_t joined[PRESENCE_LIST], left[PRESENCE_LIST];
+	size_t nj = 0, nl = 0, more_j = 0, more_l = 0;
+	struct presence *p, *next;
+	struct outbox ob;
+	json_t *body;
+	int r;
+
+	if (l->tick_pending) {
+		lws_sul_cancel(&l->tick);
+		l->tick_pending = false;
+	}
+	for (p = l->changed; p; p = p->changed_next) {
+		bool on = p->sockets > 0;
+		if (on == p->announced)
+			continue;	/* came and went (or went and came back) within the tick */
+		if (on && nj < PRESENCE_LIST)
+			joined[nj++] = p->user_id;
+		else if (on)
+			more_j++;
+		else if (nl < PRESENCE_LIST)
+			left[nl++] = p->user_id;
+		else
+			more_l++;
+	}
+	if (nj + nl) {
+		body = lobby_view_presence(l, joined, nj, more_j, left, nl, more_l);
+		r = body ? outbox_begin(&ob) : -ENOMEM;
+		if (r == 0) {
+			r = outbox_event(&ob, l, "presence", body, now_ms());
+			body = NULL;
+			r = r == 0 ? outbox_commit_pinned(&ob, l) : (outbox_abort(&ob), r);
+		}
+		json_decref(body);
+		if (r < 0)
+			log_err("lobby %s: presence change (%zu in, %zu out) not stored: %s", l->code, nj + more_j,
+				nl + more_l, strerror(-r));
+	}
+	/* told (or failed to tell: a client that resyncs gets a snapshot): settle every entry */
+	for (p = l->changed, l->changed = NULL; p; p = next) {
+		next = p->changed_next;
+		p->queued = false;
+		p->changed_next = NULL;
+		p->announced = p->sockets > 0;
+		if (p->sockets == 0) {
+			punlink(l, p);
+			free(p);
+		}
+	}
+	lobby_view_stale(l, false);
 }
 
 void lobby_broadcast(struct lobby *l, struct msg *m)
@@ -217,11 +360,15 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 	if (!m)
 		return -ENOMEM;
 	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), audience, at);
+	/* retention: every 1 000 events, drop those more than events_max_per_meeting behind (amortised O(1)) */
+	if (r == 0 && (l->offset + 1) % 1000 == 0 && l->offset + 1 > srv->cfg->events_max_per_meeting)
+		r = store_call(srv->store, events_trim, l->meeting_id, l->offset + 1 - srv->cfg->events_max_per_meeting);
 	if (r < 0) {
 		msg_unref(m);
 		return r;
 	}
-	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience };
+	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience,
+						   .chat = strcmp(type, "chat") == 0 };
 	l->offset++;
 	l->pins++;
 	return 0;
@@ -266,6 +413,7 @@ int outbox_commit(struct outbox *ob)
 		return r;
 	}
 	for (size_t i = 0; i < ob->n; i++) {
+		lobby_view_stale(ob->items[i].l, ob->items[i].chat);
 		if (ob->items[i].audience == AUDIENCE_ORGANISERS)
 			lobby_broadcast_organisers(ob->items[i].l, ob->items[i].m);
 		else

@@ -12,6 +12,20 @@
  * the lobby's connections. If the commit fails nothing is sent and the
  * offsets are rolled back, so a client never sees an event that is not on
  * disk, and a reconnecting client can ask for every offset it missed.
+ *
+ * Who is present is a hash of user id -> struct presence per lobby (it
+ * grows with the lobby), so a join or a leave costs O(1). Arrivals and
+ * departures are not announced one by one: each marks its presence entry
+ * changed and queues it, and once per lobby_presence_tick the queue becomes
+ * one "presence" event (counts, up to PRESENCE_LIST people who came and
+ * ids who left) — persisted, then broadcast, like every event. A person
+ * who came and went within one tick is not announced at all. A departed
+ * entry stays in the hash (sockets 0) until that event is written, which
+ * keeps the lobby pinned in the meantime. Without an event loop (the fuzz
+ * harness) or while stopping, the queue is written at once.
+ *
+ * Each lobby also caches what every snapshot shares (lobby_view.c): it is
+ * dropped whenever an event or a presence batch changes what it shows.
  */
 #ifndef SPHINX_LOBBY_H
 #define SPHINX_LOBBY_H
@@ -19,16 +33,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <libwebsockets.h>
 
 #include "broadcast.h"
 #include "store.h"
 
+#define PRESENCE_LIST 20	/* people named in one presence event's joined/left lists */
+
 struct presence {
 	int64_t user_id;
-	int sockets;
+	int sockets;		/* 0: left, not yet announced */
 	int64_t attendance_id;
-	struct presence *next;
+	bool announced;		/* the last presence event (or the snapshots) show this person online */
+	bool queued;		/* on the lobby's changed list */
+	struct presence *next;	/* hash chain */
+	struct presence *changed_next;
 };
+
+struct lobby_view;
 
 struct lobby {
 	int64_t meeting_id;
@@ -36,7 +58,16 @@ struct lobby {
 	uint64_t offset;	/* last offset used */
 	struct conn **conns;
 	size_t n, cap;
-	struct presence *people;
+	/* presence: hash by user id (nbuckets a power of two) */
+	struct presence **buckets;
+	size_t nbuckets, npresence;
+	size_t online;		/* entries with sockets > 0 */
+	struct presence *changed;	/* queued for the next presence event */
+	bool tick_pending;	/* the tick timer is armed (and pins the lobby) */
+	lws_sorted_usec_list_t tick;
+	/* retention */
+	int64_t chat_count;	/* -1: not loaded */
+	struct lobby_view *view;	/* cached snapshot parts, NULL when stale */
 	int pins;		/* outboxes holding it */
 	struct lobby *next;
 };
@@ -51,9 +82,20 @@ void lobby_gc(struct lobby *l);
 int lobby_attach(struct lobby *l, struct conn *c);
 void lobby_detach(struct conn *c);
 
+/* The user's presence when they have at least one lobby socket open, else NULL. O(1). */
 struct presence *lobby_presence(struct lobby *l, int64_t user_id);
-struct presence *lobby_presence_add(struct lobby *l, int64_t user_id);
-void lobby_presence_remove(struct lobby *l, int64_t user_id);
+/* The user's entry, online or departed-not-yet-announced, created (sockets 0) when absent. NULL on ENOMEM. */
+struct presence *lobby_presence_get(struct lobby *l, int64_t user_id);
+/*
+ * p->sockets went 0 -> 1 or 1 -> 0: count it and queue it for the next
+ * presence event (arming the tick). Entries never announced and gone again
+ * are freed at the tick without a word.
+ */
+void lobby_presence_changed(struct lobby *l, struct presence *p);
+/* Drop p from the hash at once (a join that failed before anyone was told). */
+void lobby_presence_drop(struct lobby *l, struct presence *p);
+/* Write the queued presence changes as one event now (the tick does this). */
+void lobby_presence_flush(struct lobby *l);
 
 /* Queue m on every connection of the lobby. */
 void lobby_broadcast(struct lobby *l, struct msg *m);
@@ -73,6 +115,7 @@ struct outbox_item {
 	struct msg *m;
 	uint64_t prev_offset;
 	enum audience audience;
+	bool chat;		/* a chat event: only the cached chat tail goes stale */
 };
 
 struct outbox {

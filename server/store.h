@@ -180,6 +180,38 @@ struct store_ops {
 	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
 	/* [{meeting_id}] of the ongoing meetings a recording is linked to */
 	int (*recording_meetings)(struct store *s, int64_t recording_id, json_t **ret);
+
+	/*
+	 * Lobby scale: people and chat paged, chat idempotency, bounded event log.
+	 *
+	 * People order (stable, for paging): organisers, then people online (an
+	 * open attendance row), then the rest; within each group by name
+	 * (case-insensitive), then id. A person row: {id, name, email, picture,
+	 * organiser, banned, online, grp} (grp 0, 1, 2: the group).
+	 */
+	/* up to limit people after (after_grp, after_id) in that order; after_grp < 0: from the start */
+	int (*people_page)(struct store *s, int64_t meeting_id, int after_grp, int64_t after_id, unsigned limit,
+			   json_t **ret);
+	/* one person row of the meeting (-ENOENT: neither member nor organiser) */
+	int (*person)(struct store *s, int64_t meeting_id, int64_t user_id, json_t **ret);
+	/* members + organisers, and those of them with an open attendance row */
+	int (*people_count)(struct store *s, int64_t meeting_id, int64_t *ret_total, int64_t *ret_online);
+	/* ongoing recordings linked to the meeting: array of recording objects */
+	int (*recordings_live_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
+	/* up to limit chat rows before chat id before_id (0: the newest), NEWEST first; row as chat_history */
+	int (*chat_page)(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
+			 json_t **ret);
+	/* chat_add with a client id (NULL: none) and the offset of its event; -EEXIST: (meeting, user, cid) known */
+	int (*chat_add_cid)(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, const char *cid,
+			    uint64_t offset, int64_t at, int64_t *ret_id);
+	/* the chat row a client id names: its id and its event's offset; -ENOENT */
+	int (*chat_find_cid)(struct store *s, int64_t meeting_id, int64_t user_id, const char *cid, int64_t *ret_id,
+			     uint64_t *ret_offset);
+	int (*chat_count)(struct store *s, int64_t meeting_id, int64_t *ret);
+	/* drop the meeting's events at or below offset upto */
+	int (*events_trim)(struct store *s, int64_t meeting_id, uint64_t upto);
+	/* the highest offset no longer stored (0: the log is complete) */
+	int (*event_floor)(struct store *s, int64_t meeting_id, uint64_t *ret);
 };
 
 struct store {

@@ -90,6 +90,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat ADD COLUMN audience INTEGER NOT NULL DEFAULT 0;"
 	"CREATE TABLE monitor_state(user_id INTEGER PRIMARY KEY REFERENCES users(id), monitored INTEGER NOT NULL,"
 	" reason TEXT, machine_id INTEGER, at INTEGER NOT NULL);",
+	/*
+	 * 4: lobby scale: a chat line's client id (resends are recognised) and
+	 * the offset of its event; people paged by name
+	 */
+	"ALTER TABLE chat ADD COLUMN cid TEXT;"
+	"ALTER TABLE chat ADD COLUMN event_offset INTEGER;"
+	"CREATE UNIQUE INDEX chat_cid ON chat(meeting_id, user_id, cid) WHERE cid IS NOT NULL;"
+	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -933,6 +941,139 @@ static int sq_recording_meetings(struct store *s, int64_t recording_id, json_t *
 		     " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id", "i", recording_id);
 }
 
+/* ------------------------------------------------------------ lobby scale */
+
+/* The meeting's people with their group: 0 organisers, 1 online, 2 the rest. */
+#define PEOPLE_CTE \
+	"WITH p AS (SELECT u.id, u.name, u.email, u.picture," \
+	" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id) AS org," \
+	" EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id) AS ban," \
+	" EXISTS(SELECT 1 FROM attendance a WHERE a.meeting_id = ?1 AND a.user_id = u.id AND a.leave_at IS NULL) AS onl" \
+	" FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1" \
+	" UNION SELECT user_id FROM members WHERE meeting_id = ?1))," \
+	" q AS (SELECT *, CASE WHEN org THEN 0 WHEN onl THEN 1 ELSE 2 END AS grp FROM p) " \
+	"SELECT id, name, email, picture, org AS organiser_b, ban AS banned_b, onl AS online_b, grp FROM q "
+
+static int sq_people_page(struct store *s, int64_t meeting_id, int after_grp, int64_t after_id, unsigned limit,
+			  json_t **ret)
+{
+	/* keyset paging: the cursor names the last row seen; its name is read back from users */
+	return list_(s, ret, PEOPLE_CTE
+		     "WHERE ?2 < 0 OR grp > ?2 OR (grp = ?2 AND (name > (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE"
+		     " OR (name = (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE AND id > ?3)))"
+		     " ORDER BY grp, name COLLATE NOCASE, id LIMIT ?4",
+		     "iiii", meeting_id, (int64_t)after_grp, after_id, (int64_t)limit);
+}
+
+static int sq_person(struct store *s, int64_t meeting_id, int64_t user_id, json_t **ret)
+{
+	json_t *arr = NULL;
+	int r = list_(s, &arr, PEOPLE_CTE "WHERE id = ?2", "ii", meeting_id, user_id);
+
+	if (r < 0)
+		return r;
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return -ENOENT;
+	}
+	*ret = json_incref(json_array_get(arr, 0));
+	json_decref(arr);
+	return 0;
+}
+
+static int sq_people_count(struct store *s, int64_t meeting_id, int64_t *ret_total, int64_t *ret_online)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT count(*), coalesce(sum(EXISTS(SELECT 1 FROM attendance a"
+				" WHERE a.meeting_id = ?1 AND a.user_id = p.user_id AND a.leave_at IS NULL)), 0)"
+				" FROM (SELECT user_id FROM organisers WHERE meeting_id = ?1"
+				" UNION SELECT user_id FROM members WHERE meeting_id = ?1) p", "i", meeting_id);
+
+	if (!st)
+		return err;
+	*ret_total = col_i(st, 0);
+	*ret_online = col_i(st, 1);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_recordings_live_of_meeting(struct store *s, int64_t meeting_id, json_t **ret)
+{
+	return list_(s, ret, REC_COLS "WHERE r.end_at IS NULL AND r.id IN"
+		     " (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?) ORDER BY r.start_at, r.id",
+		     "i", meeting_id);
+}
+
+static int sq_chat_page(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
+			json_t **ret)
+{
+	return list_(s, ret, "SELECT c.id, c.kind,"
+		     " CASE c.kind WHEN 'system' THEN NULL ELSE c.user_id END AS user_id,"
+		     " CASE c.kind WHEN 'system' THEN NULL ELSE u.name END AS name,"
+		     " CASE c.kind WHEN 'system' THEN c.user_id END AS about,"
+		     " c.content AS text, c.at, c.cid FROM chat c"
+		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
+		     " AND (?3 = 0 OR c.id < ?3) ORDER BY c.id DESC LIMIT ?4",
+		     "iiii", meeting_id, (int64_t)organiser, before_id, (int64_t)limit);
+}
+
+static int sq_chat_add_cid(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, const char *cid,
+			   uint64_t offset, int64_t at, int64_t *ret_id)
+{
+	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, cid, event_offset) VALUES(?, ?, ?, ?, ?, ?)",
+		      "iisisi", meeting_id, user_id, text, at, cid, (int64_t)offset);
+	if (r < 0)
+		return r;
+	*ret_id = sqlite3_last_insert_rowid(DB(s));
+	return 0;
+}
+
+static int sq_chat_find_cid(struct store *s, int64_t meeting_id, int64_t user_id, const char *cid, int64_t *ret_id,
+			    uint64_t *ret_offset)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT id, coalesce(event_offset, 0) FROM chat"
+				" WHERE meeting_id = ? AND user_id = ? AND cid = ?", "iis", meeting_id, user_id, cid);
+
+	if (!st)
+		return err;
+	*ret_id = col_i(st, 0);
+	*ret_offset = (uint64_t)col_i(st, 1);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_chat_count(struct store *s, int64_t meeting_id, int64_t *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT count(*) FROM chat WHERE meeting_id = ?", "i", meeting_id);
+
+	if (!st)
+		return err;
+	*ret = col_i(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
+{
+	int r = exec_(s, "DELETE FROM events WHERE meeting_id = ? AND offset <= ?", "ii", meeting_id, (int64_t)upto);
+	return r < 0 ? r : 0;
+}
+
+static int sq_event_floor(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?",
+				"i", meeting_id);
+
+	if (!st)
+		return err;
+	*ret = (uint64_t)col_i(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void sq_close(struct store *s)
@@ -974,6 +1115,10 @@ static const struct store_ops sqlite_ops = {
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
 	.recording_link = sq_recording_link, .recordings_of_meeting = sq_recordings_of_meeting,
 	.recording_meetings = sq_recording_meetings,
+	.people_page = sq_people_page, .person = sq_person, .people_count = sq_people_count,
+	.recordings_live_of_meeting = sq_recordings_live_of_meeting, .chat_page = sq_chat_page,
+	.chat_add_cid = sq_chat_add_cid, .chat_find_cid = sq_chat_find_cid, .chat_count = sq_chat_count,
+	.events_trim = sq_events_trim, .event_floor = sq_event_floor,
 };
 
 static int migrate(sqlite3 *db)

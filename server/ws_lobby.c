@@ -4,6 +4,7 @@
 
 #include "broadcast.h"
 #include "lobby.h"
+#include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
 #include "presence.h"
@@ -15,87 +16,69 @@
 
 /* ----------------------------------------------------------- snapshot */
 
-static json_t *snapshot(struct conn *c, struct lobby *l, const struct meeting *m, const struct user *me)
+static int send_snapshot(struct conn *c, struct lobby *l, const struct meeting *m, const struct user *me)
 {
-	json_t *people = NULL, *chat = NULL, *recs = NULL, *organisers = json_array(), *p, *live = json_object();
-	size_t i;
+	struct msg *s = lobby_view_snapshot(l, m, me, c->organiser);
+	int r;
 
-	if (store_call(srv->store, people, m->id, &people) < 0 || store_call(srv->store, chat_history, m->id, c->organiser, &chat) < 0 ||
-	    store_call(srv->store, recordings_of_meeting, m->id, &recs) < 0) {
-		json_decref(people);
-		json_decref(chat);
-		json_decref(organisers);
-		json_decref(live);
-		return NULL;
+	if (!s) {
+		log_err("lobby %s: cannot build a snapshot for user %lld", l->code, (long long)me->id);
+		return conn_error(c, "internal", "cannot build the lobby snapshot, try again");
 	}
-	/* user id -> ongoing recordings linked to this meeting */
-	json_array_foreach(recs, i, p) {
-		char key[32];
-		if (!json_is_null(json_object_get(p, "end_at")))
-			continue;
-		snprintf(key, sizeof(key), "%lld", (long long)json_integer_value(json_object_get(p, "user_id")));
-		if (!json_object_get(live, key))
-			json_object_set_new(live, key, json_array());
-		json_array_append_new(json_object_get(live, key), recording_public_json(p));
-	}
-	json_array_foreach(people, i, p) {
-		int64_t uid = json_integer_value(json_object_get(p, "id"));
-		struct presence *pr = lobby_presence(l, uid);
-		char key[32];
-
-		snprintf(key, sizeof(key), "%lld", (long long)uid);
-		json_t *mine = json_object_get(live, key);
-		if (!c->organiser)
-			json_object_del(p, "email");
-		json_object_set_new(p, "online", json_boolean(pr != NULL));
-		json_object_set_new(p, "recording", json_boolean(pr && mine && json_array_size(mine)));
-		json_object_set_new(p, "recordings", pr && mine ? json_incref(mine) : json_array());
-		presence_describe(p, uid);
-		if (json_is_true(json_object_get(p, "organiser")))
-			json_array_append_new(organisers, json_pack("{s:O, s:O, s:O}", "id", json_object_get(p, "id"),
-								    "name", json_object_get(p, "name"),
-								    "picture", json_object_get(p, "picture")));
-	}
-	json_decref(recs);
-	json_decref(live);
-	return json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?}, s:{s:I, s:s, s:b}, s:o, s:o, s:o}",
-			 "type", "lobby", "v", 1, "offset", (json_int_t)l->offset,
-			 "meeting", "id", (json_int_t)m->id, "code", m->code, "title", m->title, "link", m->link,
-			 "in_app", m->link == NULL, "start_at", (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
-			 "you", "id", (json_int_t)me->id, "name", me->name, "organiser", c->organiser,
-			 "organisers", organisers, "attendees", people, "chat", chat);
+	if (s->len > SNAPSHOT_MAX)
+		log_warn("lobby %s: snapshot of %u bytes exceeds its %d-byte budget", l->code, s->len, SNAPSHOT_MAX);
+	r = conn_send(c, s);
+	msg_unref(s);
+	return r;
 }
+
+struct replay_state {
+	struct conn *c;
+	size_t bytes;
+	bool cut;
+};
 
 static int replay_one(void *ud, uint64_t offset, enum audience audience, const char *body)
 {
-	struct conn *c = ud;
+	struct replay_state *rs = ud;
+	size_t n = strlen(body);
 	struct msg *m;
 	int r;
 
-	if (audience == AUDIENCE_ORGANISERS && !c->organiser)
+	if (audience == AUDIENCE_ORGANISERS && !rs->c->organiser)
 		return 0;
-	m = msg_new(body, strlen(body));
+	if (rs->bytes + n > srv->cfg->ws_queue_bytes / 2) {
+		rs->cut = true;	/* the rest would make it "too slow": a snapshot replaces them */
+		return -ENOBUFS;
+	}
+	m = msg_new(body, n);
 	if (!m)
 		return -ENOMEM;
-	r = conn_send(c, m);
+	rs->bytes += n;
+	r = conn_send(rs->c, m);
 	msg_unref(m);
 	return r;
 }
 
 /*
- * Send the events after since. A client that missed more than half its send
- * queue can hold is not fed event by event (it would be closed as too slow):
- * it gets recovered:false and relies on a snapshot instead.
+ * Send the events after since. A client that missed more than half of what
+ * its send queue can hold (in messages or bytes), or events the retention
+ * already dropped, or everything (since 0), is not fed event by event: it
+ * gets a fresh snapshot and recovered:false instead.
  */
 static bool replay(struct conn *c, uint64_t since)
 {
-	uint64_t last = c->lobby ? c->lobby->offset : 0;
-	uint64_t budget = srv->cfg->ws_queue_max / 2;
+	uint64_t last = c->lobby ? c->lobby->offset : 0, floor = 0;
+	struct replay_state rs = { .c = c };
 
-	if (since < last && last - since > budget)
+	if (since >= last)
+		return true;
+	if (since == 0 || last - since > srv->cfg->ws_queue_max / 2)
 		return false;
-	store_call(srv->store, events_since, c->meeting_id, since, replay_one, c);
-	return true;
+	if (store_call(srv->store, event_floor, c->meeting_id, &floor) < 0 || since < floor)
+		return false;
+	store_call(srv->store, events_since, c->meeting_id, since, replay_one, &rs);
+	return !rs.cut;
 }
 
 static int synced(struct conn *c, bool recovered)
@@ -179,38 +162,39 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	}
 
 	r = outbox_begin(&ob);
-	p = lobby_presence(l, c->user_id);
-	if (r == 0 && !p) {
+	if (r == 0 && !lobby_presence(l, c->user_id)) {
+		/* an arrival (or a return within the tick): its attendance row now, its announcement at the tick */
 		new_presence = true;
-		p = lobby_presence_add(l, c->user_id);
+		p = lobby_presence_get(l, c->user_id);
 		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id) : -ENOMEM;
-		if (r == 0) {
-			json_t *u = user_public_json(&me);
-			json_object_set_new(u, "organiser", json_boolean(c->organiser));
-			presence_describe(u, c->user_id);	/* the others see at once whether an agent watches them */
-			r = outbox_event(&ob, l, "join", json_pack("{s:o}", "user", u), now_ms());
-		}
+		if (r == 0)
+			r = flag_ongoing(&ob, l, c->user_id);
 	}
-	if (r == 0)
-		r = flag_ongoing(&ob, l, c->user_id);
 	if (r == 0) {
 		r = outbox_commit_pinned(&ob, l);
 	} else {
 		outbox_abort(&ob);
 	}
 	if (r < 0) {
-		if (new_presence && p)
-			lobby_presence_remove(l, c->user_id);
+		if (new_presence)
+			lobby_presence_drop(l, lobby_presence_get(l, c->user_id));
 		lobby_gc(l);
 		meeting_clear(&m);
 		user_clear(&me);
 		log_err("lobby: cannot record join of user %lld in %s: %s", (long long)c->user_id, code, strerror(-r));
 		return refuse(c, "internal", 1011, "internal error");
 	}
-	p->sockets++;
-	lobby_attach(l, c);
+	p = lobby_presence_get(l, c->user_id);
+	if (!p || lobby_attach(l, c) < 0) {
+		meeting_clear(&m);
+		user_clear(&me);
+		lobby_gc(l);
+		return refuse(c, "internal", 1011, "internal error");
+	}
+	if (++p->sockets == 1)
+		lobby_presence_changed(l, p);
 	c->joined = true;
-	conn_send_json(c, snapshot(c, l, &m, &me));
+	send_snapshot(c, l, &m, &me);
 	if (since >= 0)
 		synced(c, replay(c, (uint64_t)since));	/* the snapshot above is the fallback */
 	log_debug("lobby: user %lld joined %s (%zu sockets)", (long long)c->user_id, code, l->n);
@@ -221,9 +205,47 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 
 /* ------------------------------------------------------------ messages */
 
+/* A client's id for a chat line: 1..64 of [A-Za-z0-9_-]. */
+static bool valid_cid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* A resend of a stored line: tell the sender alone where it is. 1: it was one, 0: new, < 0: error. */
+static int chat_resent(struct conn *c, const char *cid)
+{
+	uint64_t offset = 0;
+	int64_t id = 0;
+	int r;
+
+	if (!cid)
+		return 0;
+	r = store_call(srv->store, chat_find_cid, c->meeting_id, c->user_id, cid, &id, &offset);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	conn_send_json(c, json_pack("{s:s, s:i, s:s, s:I, s:I, s:b}", "type", "chat.stored", "v", 1, "cid", cid, "id",
+				    (json_int_t)id, "offset", (json_int_t)offset, "duplicate", 1));
+	return 1;
+}
+
+/* Retention: the meeting's chat lines, counted once per lobby, then kept up to date. */
+static bool chat_full(struct lobby *l)
+{
+	if (l->chat_count < 0 && store_call(srv->store, chat_count, l->meeting_id, &l->chat_count) < 0)
+		l->chat_count = -1;
+	return l->chat_count >= (int64_t)srv->cfg->chat_max_per_meeting;
+}
+
 static int on_chat(struct conn *c, json_t *msg)
 {
 	const char *text = json_string_value(json_object_get(msg, "text"));
+	json_t *jcid = json_object_get(msg, "cid");
+	const char *cid = json_string_value(jcid);
 	size_t n = text ? strlen(text) : 0;
 	struct user me = { 0 };
 	struct outbox ob;
@@ -234,21 +256,30 @@ static int on_chat(struct conn *c, json_t *msg)
 		return conn_error(c, "bad_message", "chat needs a \"text\" string");
 	if (n == 0 || n > CHAT_MAX || strspn(text, " \t\r\n") == n)
 		return conn_error(c, "bad_message", "chat text must be 1 to 4000 bytes and not blank");
+	if (jcid && (!cid || !valid_cid(cid)))
+		return conn_error(c, "bad_message", "chat \"cid\" must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+	if ((r = chat_resent(c, cid)) != 0)
+		return r < 0 ? conn_error(c, "internal", "message not stored, try again") : 0;
+	if (chat_full(c->lobby))
+		return conn_error(c, "chat_full", "this meeting's chat is full (chat_max_per_meeting lines): no more lines can be stored");
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0)
 		return conn_error(c, "internal", "internal error");
 	if ((r = outbox_begin(&ob)) == 0) {
-		r = store_call(srv->store, chat_add, c->meeting_id, c->user_id, text, at, &id);
+		/* the event takes the lobby's next offset: stored with the row, a resend is answered with it */
+		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at, &id);
 		if (r == 0)
 			r = outbox_event(&ob, c->lobby, "chat",
-					 json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)id, "kind", "user", "user",
-						   user_public_json(&me), "text", text), at);
+					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user", "user",
+						   user_public_json(&me), "text", text, "cid", cid), at);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	user_clear(&me);
 	if (r < 0) {
-		log_err("lobby: chat not stored: %s", strerror(-r));
+		log_err("lobby %s: chat of user %lld not stored: %s", c->lobby->code, (long long)c->user_id, strerror(-r));
 		return conn_error(c, "internal", "message not stored, try again");
 	}
+	if (c->lobby->chat_count >= 0)
+		c->lobby->chat_count++;
 	return 0;
 }
 
@@ -312,20 +343,46 @@ static int on_ban(struct conn *c, json_t *msg)
 	}
 }
 
+/*
+ * sync costs a replay or a snapshot: SYNC_BURST at once, then one per
+ * SYNC_EVERY_MS per connection (a client resyncs after a reconnect, not in
+ * a loop).
+ */
+#define SYNC_BURST 3.0
+#define SYNC_EVERY_MS 2000
+
+static bool sync_allowed(struct conn *c, int64_t now)
+{
+	if (c->sync_refill_ms == 0) {
+		c->sync_tokens = SYNC_BURST;
+		c->sync_refill_ms = now;
+	}
+	c->sync_tokens += (double)(now - c->sync_refill_ms) / SYNC_EVERY_MS;
+	if (c->sync_tokens > SYNC_BURST)
+		c->sync_tokens = SYNC_BURST;
+	c->sync_refill_ms = now;
+	if (c->sync_tokens < 1.0)
+		return false;
+	c->sync_tokens -= 1.0;
+	return true;
+}
+
 static int on_sync(struct conn *c, json_t *msg)
 {
 	json_t *since = json_object_get(msg, "since");
 
 	if (!json_is_integer(since) || json_integer_value(since) < 0)
 		return conn_error(c, "bad_message", "sync needs \"since\" (the last offset you saw, >= 0)");
+	if (!sync_allowed(c, now_ms()))
+		return conn_error(c, "rate_limited", "sync at most once every 2 seconds (after a short burst)");
 	if (replay(c, (uint64_t)json_integer_value(since)))
 		return synced(c, true);
-	/* too much missed: a fresh snapshot instead */
+	/* too much missed (or since 0): a fresh snapshot instead */
 	struct meeting m = { 0 };
 	struct user me = { 0 };
 	if (store_call(srv->store, meeting_get, c->meeting_id, &m) == 0 &&
 	    store_call(srv->store, user_get, c->user_id, &me) == 0)
-		conn_send_json(c, snapshot(c, c->lobby, &m, &me));
+		send_snapshot(c, c->lobby, &m, &me);
 	meeting_clear(&m);
 	user_clear(&me);
 	return synced(c, false);
@@ -398,8 +455,6 @@ void ws_lobby_closed(struct conn *c)
 {
 	struct lobby *l = c->lobby;
 	struct presence *p;
-	struct outbox ob;
-	struct user me = { 0 };
 	int r;
 
 	if (!c->joined || !l)
@@ -407,25 +462,12 @@ void ws_lobby_closed(struct conn *c)
 	c->joined = false;
 	lobby_detach(c);
 	p = lobby_presence(l, c->user_id);
-	if (p && --p->sockets <= 0) {
-		int64_t at = now_ms();
-		store_call(srv->store, user_get, c->user_id, &me);
-		r = outbox_begin(&ob);
-		if (r == 0)
-			r = store_call(srv->store, attendance_close, p->attendance_id, at);
-		if (r == 0)
-			r = outbox_event(&ob, l, "leave",
-					 json_pack("{s:{s:I, s:s}}", "user", "id", (json_int_t)c->user_id, "name",
-						   me.name ? me.name : ""), at);
-		if (r == 0) {
-			r = outbox_commit_pinned(&ob, l);
-		} else {
-			outbox_abort(&ob);
-		}
+	if (p && --p->sockets == 0) {
+		/* the attendance row now, exact; the others hear of it at the next presence tick */
+		r = store_call(srv->store, attendance_close, p->attendance_id, now_ms());
 		if (r < 0)
 			log_err("lobby: cannot record leave of user %lld: %s", (long long)c->user_id, strerror(-r));
-		lobby_presence_remove(l, c->user_id);
-		user_clear(&me);
+		lobby_presence_changed(l, p);
 	}
 	lobby_gc(l);
 }

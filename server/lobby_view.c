@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broadcast.h"
+#include "cleanup.h"
+#include "lobby.h"
+#include "lobby_view.h"
+#include "meeting.h"
+#include "presence.h"
+#include "server.h"
+#include "util.h"
+
+/*
+ * Byte budgets inside SNAPSHOT_MAX: the head ("type", "v", "offset", "you":
+ * an id and a name of at most 128 bytes, escaped) fits HEAD_RESERVE; the chat
+ * part CHAT_BUDGET (one line of the longest, 4 000 bytes, always fits); the
+ * people part the rest: the meeting (a 200-byte title, a 2 KiB link), up to
+ * ORGANISERS_BUDGET of organisers, the counts, then flagged attendees (up to
+ * half of what is left) and the first page of people.
+ */
+#define HEAD_RESERVE 1024
+#define CHAT_BUDGET 6144
+#define PEOPLE_BUDGET (SNAPSHOT_MAX - HEAD_RESERVE - CHAT_BUDGET)
+#define ORGANISERS_BUDGET 1536
+
+struct lobby_view {
+	char *people[2];	/* [organiser]: "meeting":..,"organisers":..,"attendees":..,"people":..[,"flagged":..] */
+	size_t people_len[2];
+	char *chat[2];		/* [organiser]: "chat":[..],"chat_more":b */
+	size_t chat_len[2];
+};
+
+void lobby_view_stale(struct lobby *l, bool chat_only)
+{
+	struct lobby_view *v = l->view;
+
+	if (!v)
+		return;
+	for (int i = 0; i < 2; i++) {
+		free(v->chat[i]);
+		v->chat[i] = NULL;
+		if (!chat_only) {
+			free(v->people[i]);
+			v->people[i] = NULL;
+		}
+	}
+}
+
+void lobby_view_free(struct lobby *l)
+{
+	lobby_view_stale(l, false);
+	free(l->view);
+	l->view = NULL;
+}
+
+static size_t jsize(const json_t *j) { return json_dumpb(j, NULL, 0, JSON_COMPACT); }
+
+/* ----------------------------------------------------------- person objects */
+
+/* user id -> [recording objects] of the recordings going on now that are linked to the meeting */
+static json_t *live_recordings(int64_t meeting_id)
+{
+	json_t *recs = NULL, *map, *rec;
+	size_t i;
+
+	if (store_call(srv->store, recordings_live_of_meeting, meeting_id, &recs) < 0)
+		return NULL;
+	map = json_object();
+	json_array_foreach(recs, i, rec) {
+		char key[24];
+		json_t *mine;
+
+		snprintf(key, sizeof(key), "%" PRId64, (int64_t)json_integer_value(json_object_get(rec, "user_id")));
+		if (!(mine = json_object_get(map, key))) {
+			mine = json_array();
+			json_object_set_new(map, key, mine);
+		}
+		json_array_append_new(mine, recording_public_json(rec));
+	}
+	json_decref(recs);
+	return map;
+}
+
+/*
+ * Turn a store person row into the person object clients see (in place):
+ * recording state from recs (only while online, as ever), monitoring, no
+ * e-mail unless for organisers, no paging group.
+ */
+static json_t *person_object(json_t *row, json_t *recs, bool organiser)
+{
+	int64_t uid = json_integer_value(json_object_get(row, "id"));
+	bool online = json_is_true(json_object_get(row, "online"));
+	char key[24];
+	json_t *mine;
+
+	snprintf(key, sizeof(key), "%" PRId64, uid);
+	mine = online ? json_object_get(recs, key) : NULL;
+	json_object_del(row, "grp");
+	if (!organiser)
+		json_object_del(row, "email");
+	json_object_set_new(row, "recording", json_boolean(json_array_size(mine) > 0));
+	json_object_set_new(row, "recordings", mine ? json_incref(mine) : json_array());
+	presence_describe(row, uid);
+	return row;
+}
+
+/* ------------------------------------------------------------------ cursor */
+
+static void cursor_of(const json_t *row, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d.%" PRId64, (int)json_integer_value(json_object_get(row, "grp")),
+		 (int64_t)json_integer_value(json_object_get(row, "id")));
+}
+
+/* "<group>.<user id>", group 0..2: what cursor_of() makes. */
+static int cursor_parse(const char *s, int *ret_grp, int64_t *ret_id)
+{
+	uint64_t id;
+
+	if (!s || strlen(s) >= PEOPLE_CURSOR_MAX || s[0] < '0' || s[0] > '2' || s[1] != '.')
+		return -EINVAL;
+	if (parse_u64(s + 2, 1, INT64_MAX, &id) < 0)
+		return -EINVAL;
+	*ret_grp = s[0] - '0';
+	*ret_id = (int64_t)id;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- snapshot */
+
+/* Append items of src to a new array while the array's JSON stays within budget; *ret_cut: some did not fit. */
+static json_t *fit(json_t *src, size_t from, size_t max_items, size_t budget, size_t *ret_used, bool *ret_cut)
+{
+	json_t *out = json_array(), *it;
+	size_t used = 2, n = 0;	/* [] */
+
+	*ret_cut = false;
+	for (size_t i = from; i < json_array_size(src); i++) {
+		it = json_array_get(src, i);
+		size_t sz = jsize(it) + (n ? 1 : 0);
+		if (n == max_items || used + sz > budget) {
+			*ret_cut = true;
+			break;
+		}
+		json_array_append(out, it);
+		used += sz;
+		n++;
+	}
+	*ret_used = used;
+	return out;
+}
+
+/* json_dumps of obj without its braces: "k":v,... (caller frees). */
+static char *members_text(json_t *obj, size_t *ret_len)
+{
+	char *s = json_dumps(obj, JSON_COMPACT);
+	size_t n;
+
+	if (!s)
+		return NULL;
+	n = strlen(s);
+	memmove(s, s + 1, n - 2);
+	s[n - 2] = '\0';
+	*ret_len = n - 2;
+	return s;
+}
+
+static json_t *meeting_object(const struct meeting *m)
+{
+	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?}", "id", (json_int_t)m->id, "code", m->code, "title",
+			 m->title, "link", m->link, "in_app", m->link == NULL, "start_at", (json_int_t)m->start_at,
+			 "end_at", m->end_at ? json_integer(m->end_at) : NULL);
+}
+
+/* Every person recording now in this meeting, online, for organisers. */
+static json_t *flagged_people(struct lobby *l, json_t *recs)
+{
+	json_t *out = json_array();
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(recs, key, v) {
+		uint64_t uid;
+		json_t *row = NULL;
+
+		if (parse_u64(key, 1, INT64_MAX, &uid) < 0 || !lobby_presence(l, (int64_t)uid))
+			continue;
+		if (store_call(srv->store, person, l->meeting_id, (int64_t)uid, &row) == 0)
+			json_array_append_new(out, person_object(row, recs, true));
+	}
+	return out;
+}
+
+static int build_people(struct lobby *l, const struct meeting *m, bool organiser, char **ret, size_t *ret_len)
+{
+	json_auto_t *rows = NULL, *recs = NULL, *obj = NULL, *organisers = NULL, *flagged = NULL, *page = NULL;
+	unsigned limit = (unsigned)srv->cfg->lobby_page;
+	int64_t total = 0, online = 0;
+	size_t used, part, nshown;
+	bool cut = false, more;
+	char next[PEOPLE_CURSOR_MAX];
+	json_t *row;
+	size_t i;
+	int r;
+
+	if ((r = store_call(srv->store, people_page, l->meeting_id, -1, 0, limit + 1, &rows)) < 0 ||
+	    (r = store_call(srv->store, people_count, l->meeting_id, &total, &online)) < 0)
+		return r;
+	if (!(recs = live_recordings(l->meeting_id)))
+		return -EIO;
+	more = json_array_size(rows) > limit;
+	organisers = json_array();
+	json_array_foreach(rows, i, row) {
+		if (json_integer_value(json_object_get(row, "grp")) == 0)
+			json_array_append_new(organisers, json_pack("{s:O, s:O, s:O}", "id", json_object_get(row, "id"),
+								    "name", json_object_get(row, "name"),
+								    "picture", json_object_get(row, "picture")));
+		person_object(row, recs, organiser);	/* keeps "grp" out of the objects, the cursor reads it first */
+	}
+	obj = json_pack("{s:o}", "meeting", meeting_object(m));
+	used = jsize(obj);
+	json_object_set_new(obj, "organisers", fit(organisers, 0, SIZE_MAX, ORGANISERS_BUDGET, &part, &cut));
+	used += part + 16;
+	/* the counts and the cursor: at most ~100 bytes */
+	used += 128;
+	if (organiser) {
+		json_auto_t *all = flagged_people(l, recs);
+		flagged = fit(all, 0, SIZE_MAX, PEOPLE_BUDGET > used ? (PEOPLE_BUDGET - used) / 2 : 0, &part, &cut);
+		json_object_set(obj, "flagged", flagged);
+		if (cut)
+			json_object_set_new(obj, "flagged_more", json_true());
+		used += part + 16;
+	}
+	page = fit(rows, 0, limit, PEOPLE_BUDGET > used + 16 ? PEOPLE_BUDGET - used - 16 : 0, &part, &cut);
+	nshown = json_array_size(page);
+	json_object_set(obj, "attendees", page);
+	if ((cut || more) && nshown > 0) {
+		/* rows lost "grp" in person_object(): rebuild the cursor from the group rule */
+		json_t *last = json_array_get(page, nshown - 1);
+		int grp = json_is_true(json_object_get(last, "organiser")) ? 0 : json_is_true(json_object_get(last, "online")) ? 1 : 2;
+		snprintf(next, sizeof(next), "%d.%" PRId64, grp, (int64_t)json_integer_value(json_object_get(last, "id")));
+	}
+	json_object_set_new(obj, "people", json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online",
+						     (json_int_t)online, "next", (cut || more) && nshown ? next : NULL));
+	*ret = members_text(obj, ret_len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int build_chat(struct lobby *l, bool organiser, char **ret, size_t *ret_len)
+{
+	json_auto_t *rows = NULL, *chat = NULL, *obj = NULL;
+	unsigned limit = (unsigned)srv->cfg->lobby_chat_snapshot;
+	size_t used = 32, n = 0;	/* "chat":[],"chat_more":false */
+	int r;
+
+	if ((r = store_call(srv->store, chat_page, l->meeting_id, organiser, 0, limit + 1, &rows)) < 0)
+		return r;
+	/* rows are newest first: keep the newest that fit, then put them oldest first */
+	for (; n < json_array_size(rows) && n < limit; n++) {
+		size_t sz = jsize(json_array_get(rows, n)) + 1;
+		if (used + sz > CHAT_BUDGET)
+			break;
+		used += sz;
+	}
+	chat = json_array();
+	for (size_t i = n; i-- > 0;)
+		json_array_append(chat, json_array_get(rows, i));
+	obj = json_pack("{s:O, s:b}", "chat", chat, "chat_more", n < json_array_size(rows));
+	*ret = members_text(obj, ret_len);
+	return *ret ? 0 : -ENOMEM;
+}
+
+struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const struct user *me, bool organiser)
+{
+	json_auto_t *head = NULL;
+	_cleanup_free_ char *h = NULL, *buf = NULL;
+	struct lobby_view *v;
+	int k = organiser ? 1 : 0;
+	size_t hn, n;
+
+	if (!l->view && !(l->view = calloc(1, sizeof(*l->view))))
+		return NULL;
+	v = l->view;
+	if (!v->people[k] && build_people(l, m, organiser, &v->people[k], &v->people_len[k]) < 0)
+		return NULL;
+	if (!v->chat[k] && build_chat(l, organiser, &v->chat[k], &v->chat_len[k]) < 0)
+		return NULL;
+	head = json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:b}}", "type", "lobby", "v", 1, "offset", (json_int_t)l->offset,
+			 "you", "id", (json_int_t)me->id, "name", me->name ? me->name : "", "organiser", organiser);
+	if (!head || !(h = json_dumps(head, JSON_COMPACT)))
+		return NULL;
+	hn = strlen(h) - 1;	/* without its closing brace */
+	n = hn + 1 + v->people_len[k] + 1 + v->chat_len[k] + 1;
+	if (!(buf = malloc(n + 1)))
+		return NULL;
+	memcpy(buf, h, hn);
+	buf[hn] = ',';
+	memcpy(buf + hn + 1, v->people[k], v->people_len[k]);
+	buf[hn + 1 + v->people_len[k]] = ',';
+	memcpy(buf + hn + 2 + v->people_len[k], v->chat[k], v->chat_len[k]);
+	buf[n - 1] = '}';
+	buf[n] = '\0';
+	return msg_new(buf, n);
+}
+
+/* ---------------------------------------------------------------- presence */
+
+json_t *lobby_view_presence(struct lobby *l, const int64_t *joined, size_t nj, size_t more_joined,
+			    const int64_t *left, size_t nl, size_t more_left)
+{
+	json_auto_t *recs = live_recordings(l->meeting_id);
+	json_t *j = json_array(), *g = json_array();
+	int64_t total = 0, online = 0;
+
+	if (!recs || store_call(srv->store, people_count, l->meeting_id, &total, &online) < 0) {
+		json_decref(j);
+		json_decref(g);
+		return NULL;
+	}
+	for (size_t i = 0; i < nj; i++) {
+		json_t *row = NULL;
+		if (store_call(srv->store, person, l->meeting_id, joined[i], &row) == 0) {
+			/* online in memory now, whatever the attendance rows say */
+			json_object_set_new(row, "online", json_true());
+			json_array_append_new(j, person_object(row, recs, false));
+		}
+	}
+	for (size_t i = 0; i < nl; i++)
+		json_array_append_new(g, json_integer(left[i]));
+	return json_pack("{s:I, s:I, s:o, s:o, s:I, s:I}", "online", (json_int_t)l->online, "total", (json_int_t)total,
+			 "joined", j, "left", g, "more_joined", (json_int_t)more_joined, "more_left",
+			 (json_int_t)more_left);
+}
+
+/* -------------------------------------------------------------- HTTP pages */
+
+int lobby_view_people_page(int64_t meeting_id, bool organiser, const char *cursor, unsigned limit, json_t **ret_page)
+{
+	json_auto_t *rows = NULL, *recs = NULL;
+	int64_t total = 0, online = 0, after_id = 0;
+	int after_grp = -1, r;
+	char next[PEOPLE_CURSOR_MAX];
+	bool more;
+	json_t *row;
+	size_t i;
+
+	if (cursor && *cursor && cursor_parse(cursor, &after_grp, &after_id) < 0)
+		return -EINVAL;
+	if ((r = store_call(srv->store, people_page, meeting_id, after_grp, after_id, limit + 1, &rows)) < 0 ||
+	    (r = store_call(srv->store, people_count, meeting_id, &total, &online)) < 0)
+		return r;
+	if (!(recs = live_recordings(meeting_id)))
+		return -EIO;
+	more = json_array_size(rows) > limit;
+	if (more)
+		json_array_remove(rows, limit);
+	if (more)
+		cursor_of(json_array_get(rows, limit - 1), next, sizeof(next));
+	json_array_foreach(rows, i, row) person_object(row, recs, organiser);
+	*ret_page = json_pack("{s:O, s:s?, s:I, s:I}", "people", rows, "next", more ? next : NULL, "total",
+			      (json_int_t)total, "online", (json_int_t)online);
+	return *ret_page ? 0 : -ENOMEM;
+}
+
+int lobby_view_chat_page(int64_t meeting_id, bool organiser, int64_t before, unsigned limit, json_t **ret_page)
+{
+	json_auto_t *rows = NULL, *chat = json_array();
+	size_t n;
+	int r;
+
+	if ((r = store_call(srv->store, chat_page, meeting_id, organiser, before, limit + 1, &rows)) < 0)
+		return r;
+	n = json_array_size(rows) > limit ? limit : json_array_size(rows);
+	for (size_t i = n; i-- > 0;)
+		json_array_append(chat, json_array_get(rows, i));
+	*ret_page = json_pack("{s:O, s:b}", "chat", chat, "more", json_array_size(rows) > limit);
+	return *ret_page ? 0 : -ENOMEM;
+}
