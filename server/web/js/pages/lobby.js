@@ -369,7 +369,7 @@ class Lobby {
 		for (const k of ['name', 'picture', 'email', 'monitor_reason'])
 			if (u[k] !== undefined)
 				p[k] = u[k];
-		for (const k of ['organiser', 'online'])
+		for (const k of ['organiser', 'online', 'banned'])
 			if (typeof u[k] === 'boolean')
 				p[k] = u[k];
 		if (typeof u.monitored === 'boolean') {
