@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Lobby WebSocket: upgrade checks, snapshot, join/leave/chat broadcast,
+// Lobby WebSocket: upgrade checks, snapshot, presence/chat broadcast,
 // offsets and replay, WebRTC signalling relay, bans, hostile input.
 'use strict';
 const WebSocket = require('ws');
 const { test, run, assert, eq, sleep, Server, Client, Sock } = require('./lib');
+// Arrivals and departures come in coalesced presence events (one per lobby per tick).
+const arrived = (id) => (m) => m.type === 'presence' && m.joined.some((u) => u.id === id);
+const departed = (id) => (m) => m.type === 'presence' && m.left.includes(id);
+const mentions = (id) => (m) => m.type === 'presence' && (m.joined.some((u) => u.id === id) || m.left.includes(id));
 
 let s, olga, arthur, stan, boris, code;
 
@@ -67,14 +71,15 @@ test('snapshot first: meeting, organisers, attendees with online flags, chat', a
   assert(Number.isInteger(snap.offset), 'offset');
 });
 
-test('join broadcast; chat broadcast to everyone with increasing offsets, persisted first', async () => {
+test('arrival in a presence event; chat broadcast to everyone with increasing offsets, persisted first', async () => {
   a1 = arthur.lobby(code);
   await a1.opened;
   const snap = await a1.next('lobby');
   eq(snap.you.organiser, false, 'arthur is attendee');
   assert(!snap.attendees.some((x) => x.email), 'attendee snapshot hides e-mails');
-  const j = await o1.next('join');
-  eq(j.user.id, arthur.user.id, 'join names arthur');
+  const j = await o1.next(arrived(arthur.user.id));
+  eq(j.joined.find((u) => u.id === arthur.user.id).online, true, 'presence names arthur, online');
+  assert(j.online >= 2 && j.total >= j.online, 'counts');
   a1.send({ type: 'chat', v: 1, text: 'first' });
   const c1 = await o1.next((m) => m.type === 'chat' && m.text === 'first');
   o1.send({ type: 'chat', v: 1, text: 'second' });
@@ -123,7 +128,7 @@ test('reconnect with ?since=N and sync: every missed event, in order', async () 
 test('signalling: offer/answer/ice relayed to one named peer only', async () => {
   const b1 = boris.lobby(code);
   await b1.opened; await b1.next('lobby');
-  await o1.next('join'); await a1.next('join');
+  await o1.next(arrived(boris.user.id)); await a1.next(arrived(boris.user.id));
   o1.send({ type: 'signal', v: 1, to: arthur.user.id, kind: 'offer', data: { sdp: 'v=0 fake' } });
   const got = await a1.next('signal');
   eq(got.from, olga.user.id, 'from'); eq(got.kind, 'offer', 'kind'); eq(got.data.sdp, 'v=0 fake', 'data');
@@ -137,24 +142,24 @@ test('signalling: offer/answer/ice relayed to one named peer only', async () => 
   o1.send({ type: 'signal', v: 1, to: arthur.user.id, kind: 'bogus' });
   eq((await o1.next('error')).code, 'bad_message', 'bad kind');
   await b1.close();
-  await o1.next('leave');
-  await a1.next('leave');
+  await o1.next(departed(boris.user.id));
+  await a1.next(departed(boris.user.id));
 });
 
-test('two tabs of one user: one join, one leave', async () => {
+test('two tabs of one user: one arrival, one departure', async () => {
   const t1 = boris.lobby(code); await t1.opened; await t1.next('lobby');
-  eq((await o1.next('join')).user.id, boris.user.id, 'join once');
+  await o1.next(arrived(boris.user.id));
   const t2 = boris.lobby(code); await t2.opened; await t2.next('lobby');
-  await o1.none('join');
+  await o1.none(mentions(boris.user.id), 700);
   await t1.close();
-  await o1.none('leave');
+  await o1.none(mentions(boris.user.id), 700);
   await t2.close();
-  eq((await o1.next('leave')).user.id, boris.user.id, 'leave after the last tab');
+  await o1.next(departed(boris.user.id));
 });
 
 test('ban over the lobby: attendee refused; organiser bans, target gets "banned" and 4003, cannot reconnect', async () => {
   const b = boris.lobby(code); await b.opened; await b.next('lobby');
-  await o1.next('join');
+  await o1.next(arrived(boris.user.id));
   a1.send({ type: 'ban', v: 1, user: boris.user.id });
   eq((await a1.next('error')).code, 'forbidden', 'attendee cannot ban');
   o1.send({ type: 'ban', v: 1, user: olga.user.id });
@@ -167,7 +172,7 @@ test('ban over the lobby: attendee refused; organiser bans, target gets "banned"
   eq(bm.meeting, code, 'banned message');
   const c = await b.closed;
   eq(c.code, 4003, 'closed 4003');
-  await o1.next('leave');
+  await o1.next(departed(boris.user.id));
   const again = boris.lobby(code); await again.opened;
   eq((await again.next('error')).code, 'banned', 'reconnect refused');
   eq((await again.closed).code, 4003, 'reconnect closed 4003');
