@@ -244,13 +244,17 @@ step('monitored / unmonitored: shown on the attendee\'s card in words, with a no
 	await shot(olga.page, 'lobby-unmonitored.png');
 });
 
-step('the lobby reconnects by itself after the server restarts, and nothing is lost', async () => {
+step('the lobby reconnects by itself after the server restarts, and nothing is lost or doubled', async () => {
 	const pidfile = process.env.SPHINX_PIDFILE;
 	const pid = Number(fs.readFileSync(pidfile, 'utf8'));
 	process.kill(pid, 'SIGTERM');
 	await olga.page.waitForSelector('#conn-state:has-text("Offline"), #conn-state:has-text("Reconnecting")', { timeout: T });
 	await olga.page.waitForSelector('#lobby-banner:has-text("connection to the server was lost")', { timeout: T });
 	for (let i = 0; i < 100; i++) { try { process.kill(pid, 0); await sleep(50); } catch (e) { break; } }
+	// written while the server is down: waits as "sending…", goes out once on reconnection
+	await olga.page.fill('#chat-input', 'Written while offline');
+	await olga.page.press('#chat-input', 'Enter');
+	await olga.page.waitForSelector('#feed .msg.pending:has-text("Written while offline")', { timeout: T });
 	const args = Buffer.from(process.env.SPHINX_SERVER_ARGS, 'base64').toString().split('\0').filter(Boolean);
 	const log = fs.openSync(process.env.SPHINX_SERVER_LOG, 'a');
 	const srv = spawn(process.env.SPHINX_BIN, args, { stdio: ['ignore', log, log], detached: true });
@@ -259,6 +263,13 @@ step('the lobby reconnects by itself after the server restarts, and nothing is l
 	await olga.page.waitForSelector('#conn-state:has-text("Live")', { timeout: 20000 });
 	await alice.page.waitForSelector('#conn-state:has-text("Live")', { timeout: 20000 });
 	assert(await olga.page.locator('#feed .msg:has-text("Welcome, everyone!")').count() === 1, 'chat history kept, no duplicate');
+	await alice.page.waitForSelector('#feed .msg:has-text("Written while offline")', { timeout: T });
+	await olga.page.waitForFunction(() => !document.querySelector('#feed .msg.pending'), null, { timeout: T });
+	await olga.page.fill('#chat-input', 'Marker after the resend');
+	await olga.page.press('#chat-input', 'Enter');
+	await alice.page.waitForSelector('#feed .msg:has-text("Marker after the resend")', { timeout: T });
+	for (const u of [olga, alice])
+		assert(await u.page.locator('#feed .msg:has-text("Written while offline")').count() === 1, `${u.name}: the offline line once`);
 	await olga.page.fill('#chat-input', 'Still there after the restart?');
 	await olga.page.press('#chat-input', 'Enter');
 	await alice.page.waitForSelector('#feed .msg:has-text("Still there after the restart?")', { timeout: T });
