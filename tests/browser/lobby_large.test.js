@@ -192,6 +192,46 @@ step('scrolling the chat up loads older lines', async () => {
 	assert(await page.locator('#feed .msg:has-text("Question 30 from the hall")').count() === 1, 'no line twice');
 });
 
+step('a chat line lost in transit is sent again after the reconnection, and shown once', async () => {
+	// a second tab of the organiser whose socket goes through a route: the
+	// route swallows the first copy of the line and drops the connection
+	const tab = await ctx.newPage();
+	tab.errors = [];
+	tab.on('pageerror', (e) => tab.errors.push(String(e)));
+	const cids = [];
+	let swallowed = false;
+	await tab.routeWebSocket(/\/lobby\//, (ws) => {
+		const server = ws.connectToServer();
+		ws.onMessage((m) => {
+			if (!swallowed && /Lost in transit/.test(String(m))) {
+				swallowed = true;
+				cids.push(JSON.parse(String(m)).cid);
+				setTimeout(() => ws.close({ code: 4000, reason: 'test drop' }), 100);
+				return;
+			}
+			if (/Lost in transit/.test(String(m)))
+				cids.push(JSON.parse(String(m)).cid);
+			server.send(m);
+		});
+		server.onMessage((m) => ws.send(m));
+	});
+	await tab.goto(`${URL0}/#/m/${code}`);
+	await tab.waitForSelector('#conn-state:has-text("Live")', { timeout: T });
+	await tab.fill('#chat-input', 'Lost in transit');
+	await tab.press('#chat-input', 'Enter');
+	await page.waitForSelector('#feed .msg:has-text("Lost in transit")', { timeout: 20000 });
+	await tab.waitForFunction(() => !document.querySelector('#feed .msg.pending'), null, { timeout: T });
+	socks[20].send(JSON.stringify({ type: 'chat', v: 1, text: 'Marker after the resend', cid: 'marker1' }));
+	await page.waitForSelector('#feed .msg:has-text("Marker after the resend")', { timeout: T });
+	await tab.waitForSelector('#feed .msg:has-text("Marker after the resend")', { timeout: T });
+	assert(swallowed, 'the route saw the line');
+	assert(cids.length === 2 && cids[0] && cids[0] === cids[1], `sent twice with one cid: ${JSON.stringify(cids)}`);
+	for (const pg of [page, tab])
+		assert(await pg.locator('#feed .msg:has-text("Lost in transit")').count() === 1, 'the line once');
+	assert(tab.errors.length === 0, tab.errors.join('\n'));
+	await tab.close();
+});
+
 step('no script errors in the page', async () => {
 	assert(page.errors.length === 0, page.errors.join('\n'));
 });

@@ -40,7 +40,12 @@ else
 	finish
 fi
 
-PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+# a port below the ephemeral range: after a run with thousands of loopback
+# connections, ports in that range can sit in TIME_WAIT and fail the bind
+while :; do
+	PORT=$((20000 + RANDOM % 12000))
+	(exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
+done
 "$BIN" --data "$DATA" --port "$PORT" --bind 127.0.0.1 --web "$ROOT/server/web" \
 	-o signup=yes -o password_strength=min >>"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
