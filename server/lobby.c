@@ -234,8 +234,8 @@ void lobby_presence_flush(struct lobby *l)
 	}
 	for (p = l->changed; p; p = p->changed_next) {
 		bool on = p->sockets > 0;
-		if (on == p->announced)
-			continue;	/* came and went (or went and came back) within the tick */
+		if (on == p->announced && !l->snapshot_in_tick)
+			continue;	/* came and went (or went and came back) within the tick, and nobody saw it */
 		if (on && nj < PRESENCE_LIST)
 			joined[nj++] = p->user_id;
 		else if (on)
@@ -258,6 +258,7 @@ void lobby_presence_flush(struct lobby *l)
 			log_err("lobby %s: presence change (%zu in, %zu out) not stored: %s", l->code, nj + more_j,
 				nl + more_l, strerror(-r));
 	}
+	l->snapshot_in_tick = false;
 	/* told (or failed to tell: a client that resyncs gets a snapshot): settle every entry */
 	for (p = l->changed, l->changed = NULL; p; p = next) {
 		next = p->changed_next;

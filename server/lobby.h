@@ -19,7 +19,9 @@
  * changed and queues it, and once per lobby_presence_tick the queue becomes
  * one "presence" event (counts, up to PRESENCE_LIST people who came and
  * ids who left) — persisted, then broadcast, like every event. A person
- * who came and went within one tick is not announced at all. A departed
+ * who came and went within one tick is not announced at all, unless a
+ * snapshot went out in that tick (it may have shown them online): then
+ * every queued entry is announced in its current state. A departed
  * entry stays in the hash (sockets 0) until that event is written, which
  * keeps the lobby pinned in the meantime. Without an event loop (the fuzz
  * harness) or while stopping, the queue is written at once.
@@ -64,6 +66,7 @@ struct lobby {
 	size_t online;		/* entries with sockets > 0 */
 	struct presence *changed;	/* queued for the next presence event */
 	bool tick_pending;	/* the tick timer is armed (and pins the lobby) */
+	bool snapshot_in_tick;	/* a snapshot went out since the last presence event */
 	lws_sorted_usec_list_t tick;
 	/* retention */
 	int64_t chat_count;	/* -1: not loaded */

@@ -27,6 +27,7 @@ static int send_snapshot(struct conn *c, struct lobby *l, const struct meeting *
 	}
 	if (s->len > SNAPSHOT_MAX)
 		log_warn("lobby %s: snapshot of %u bytes exceeds its %d-byte budget", l->code, s->len, SNAPSHOT_MAX);
+	l->snapshot_in_tick = true;	/* it may show arrivals the next presence event must confirm */
 	r = conn_send(c, s);
 	msg_unref(s);
 	return r;

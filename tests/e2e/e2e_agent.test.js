@@ -105,7 +105,7 @@ test('the recordings are in the meeting log with start, end and program', async 
 
 test('a recording started before joining shows at join', async () => {
   await attSock.close();
-  await orgSock.next('leave', 3000);
+  await orgSock.next((m) => m.type === 'presence' && m.left.includes(att.user.id), 3000);
   const p = recorder(4);
   await sleep(1200);
   attSock = att.lobby(code); await attSock.opened;

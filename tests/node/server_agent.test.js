@@ -5,6 +5,9 @@
 // a reboot, hostile input.
 'use strict';
 const { test, run, assert, eq, sleep, Server, Client, agent, captureEvent } = require('./lib');
+// Arrivals and departures come in coalesced presence events (one per lobby per tick).
+const arrived = (id) => (m) => m.type === 'presence' && m.joined.some((u) => u.id === id);
+const departed = (id) => (m) => m.type === 'presence' && m.left.includes(id);
 
 let s, olga, alice, code, token, ag, lo, la;
 const BOOT = 'b00t0000-0000-4000-8000-000000000001';
@@ -20,7 +23,7 @@ test('setup: users, a meeting with both in the lobby, an enrolled machine', asyn
   token = e.out;
   lo = olga.lobby(code); await lo.opened; await lo.next('lobby');
   la = alice.lobby(code); await la.opened; await la.next('lobby');
-  await lo.next('join');
+  await lo.next(arrived(alice.user.id));
 });
 
 async function refused(sock, status) {
@@ -113,7 +116,7 @@ test('recording before the meeting: flagged the moment the user joins a lobby', 
   const a2 = alice.lobby(code2); await a2.opened;
   const snap = await a2.next('lobby');
   eq(snap.attendees.find((p) => p.id === alice.user.id).recording, true, 'own snapshot flagged');
-  eq((await o2.next('join')).user.id, alice.user.id, 'join');
+  await o2.next(arrived(alice.user.id));
   const rb = await o2.next('recording.begin');
   eq(rb.recording.program, 'obs', 'flag on join'); eq(rb.before_join, true, 'marked as before joining');
   const rec = await olga.req('GET', `/api/meetings/${code2}/recordings`);
@@ -185,12 +188,13 @@ test('capture.end reaches every meeting that showed the begin, even with no lobb
   await a.join(k);
   let ol = o.lobby(k); await ol.opened; await ol.next('lobby');
   const al = a.lobby(k); await al.opened; await al.next('lobby');
+  await ol.next(arrived(a.user.id));
   const t = s3.admin(['enroll-machine', 'pc-9']).out;
   let g = agent(s3, t); await g.opened;
   g.send({ type: 'hello', v: 1, boot_id: BOOT, users: ['alice'] }); await g.next('welcome');
   g.send(captureEvent('capture.begin', 1)); await g.next('ack');
   const b = await ol.next('recording.begin');
-  await al.close(); await ol.next('leave');
+  await al.close(); await ol.next(departed(a.user.id));
   // the attendee has left: the end still reaches the meeting
   g.send(captureEvent('capture.end', 2)); await g.next('ack');
   eq((await ol.next('recording.end')).recording.id, b.recording.id, 'end without the attendee present');
@@ -199,7 +203,7 @@ test('capture.end reaches every meeting that showed the begin, even with no lobb
   g.send(captureEvent('capture.begin', 3, { pid: 5000 })); await g.next('ack');
   const b2 = await ol.next('recording.begin');
   await al2.close();
-  const last = (await ol.next('leave')).offset;
+  const last = (await ol.next(departed(a.user.id))).offset;
   await ol.close(); await g.close();
   await s3.stop(); s3.proc = null;
   const s4 = await new Server({ dataDir: s3.dataDir, port: s3.port }).start();
