@@ -1009,8 +1009,11 @@ function monitorWhy(reason) {
 
 function recording(p) { return !!(p.online && p.recordings && p.recordings.size); }
 
-/* The server's people order: organisers, then online, then the others; by name, then id. */
-function sortKey(p) { return [p.organiser ? 0 : p.online ? 1 : 2, String(p.name || ''), p.id]; }
+/*
+ * The server's people order: organisers, then online, then the others; by
+ * name (SQLite's NOCASE: ASCII letters folded), then id.
+ */
+function sortKey(p) { return [p.organiser ? 0 : p.online ? 1 : 2, String(p.name || '').replace(/[A-Z]/g, (c) => c.toLowerCase()), p.id]; }
 function cmpKey(a, b) {
 	return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
 }
