@@ -342,6 +342,9 @@ class Lobby {
 				this.addChat(c.id, c.user_id, c.name, c.text, c.at, c.cid);
 		}
 		this.chatMore = !!s.chat_more;
+		/* a chat too short to scroll could never ask for older lines */
+		if (this.chatMore && this.feed.scrollHeight <= this.feed.clientHeight)
+			this.loadOlderChat();
 		this.updateHeader();
 		this.updateCount();
 		this.rearmPaging();
@@ -685,6 +688,8 @@ class Lobby {
 			this.synced = synced;
 			f.scrollTop = f.scrollHeight - below;	/* keep what the reader looked at in place */
 			this.chatMore = !!r.more && (r.chat || []).length > 0;
+			if (this.chatMore && f.scrollHeight <= f.clientHeight)
+				queueMicrotask(() => this.loadOlderChat());
 		} catch (e) {
 			showError(this.chatErr, `Could not load older messages: ${sentence(e.message)}`);
 		} finally {
