@@ -162,6 +162,8 @@ step('scrolling the list loads more people, each once', async () => {
 		await sleep(300);
 	}
 	await page.waitForFunction((b) => document.querySelectorAll('#people-list li.card').length > b + 100, before, { timeout: T });
+	const box = await page.locator('#people').boundingBox(), pin = await page.locator('#people-pinned').boundingBox();
+	assert(pin.y >= box.y - 1 && pin.y < box.y + 20, 'the recorders stay at the top while the list scrolls');
 	const ids = await page.locator('#people li.card').evaluateAll((els) => els.map((e) => e.dataset.user));
 	assert(new Set(ids).size === ids.length, 'no person drawn twice');
 	const names = await page.locator('#people-list li.card .name').allInnerTexts();
