@@ -97,9 +97,10 @@ async function storm(n) {
   socks[0].ws.send(JSON.stringify({ type: 'chat', text: marker }));
   await Promise.all(seen);
   const bytes = socks.reduce((t, x) => t + x.bytes, 0);
+  const after = socks.reduce((t, x) => t + x.bytes - x.first.length, 0);	// what came after the snapshots
   await Promise.all(socks.map((x) => { x.ws.close(); return x.closed; }));
   await sleep(600);
-  return bytes;
+  return { bytes, after };
 }
 
 // ------------------------------------------------------------------ tests
@@ -116,9 +117,11 @@ test('setup: an organiser and 300 distinct people (each from its own address) in
 test('join traffic grows O(N): bytes of a 300-person join storm vs a 100-person one', async () => {
   const b100 = await storm(100);
   const b300 = await storm(300);
-  const ratio = b300 / b100;
-  console.log(`# join storm bytes: N=100 ${b100}, N=300 ${b300}, ratio ${ratio.toFixed(2)} (N ratio 3, N² ratio 9)`);
+  const ratio = b300.bytes / b100.bytes, eratio = b300.after / b100.after;
+  console.log(`# join storm bytes: N=100 ${b100.bytes} (${b100.after} after the snapshots), N=300 ${b300.bytes} (${b300.after}); ratios ${ratio.toFixed(2)}, ${eratio.toFixed(2)} (N: 3, N²: 9)`);
   assert(ratio < 5, `traffic grew ${ratio.toFixed(2)}x for 3x the people`);
+  assert(eratio < 5, `arrival announcements grew ${eratio.toFixed(2)}x for 3x the people`);
+  assert(b300.bytes / 300 < 32768, `${Math.round(b300.bytes / 300)} bytes per socket for a 300-person storm`);
 });
 
 test('people paging returns everyone exactly once, in the lobby order', async () => {
@@ -153,6 +156,8 @@ test('300 long chat lines: chat paging returns each once, oldest first', async (
     if (i % 40 === 39) await sleep(2100);	// stay under ws_rate (20/s) with the burst of 100
   }
   await sleep(500);
+  const first = await olga.req('GET', `/api/meetings/${code}/chat?limit=64`);
+  assert(first.json.chat.length === 64 && first.json.more === true, 'a page of 64, more before it');
   const all = []; let before = 0, more = true;
   while (more) {
     const r = await olga.req('GET', `/api/meetings/${code}/chat?limit=64${before ? '&before=' + before : ''}`);
@@ -278,6 +283,28 @@ test('never-reading clients: memory stays bounded; a flood closes them 4008', as
   console.log(`# server RSS after the flood: ${after} KiB`);
   assert(after - before < 40 * 1024, `RSS grew ${after - before} KiB`);
   for (const x of raw) x.ws.terminate();
+});
+
+test('the send queue is capped in bytes: with the message cap out of reach, ws_queue_bytes closes a non-reader 4008', async () => {
+  const main = { s, code };
+  s = await new Server({ args: ['-o', 'ws_queue_bytes=65536', '-o', 'ws_queue_max=1000000'] }).start();
+  const o = await new Client(s).signup('olga'); code = await o.createMeeting('Byte cap');
+  const us = (await signupMany(0, 41));
+  const slow = open(us[40]); slow.ws.on('error', () => {}); slow.snapshot.catch(() => {});
+  slow.ws.on('open', () => slow.ws._socket.pause());
+  await sleep(500);
+  const senders = us.slice(0, 40).map((u) => open(u));
+  await Promise.all(senders.map((x) => x.snapshot));
+  const text = 'z'.repeat(3900);
+  for (const x of senders) for (let i = 0; i < 90; i++) x.ws.send(JSON.stringify({ type: 'chat', text }));
+  for (let i = 0; i < 150 && !/too slow to read/.test(s.log); i++) await sleep(100);
+  const m = /closing a client too slow to read \((\d+) queued messages, (\d+) bytes\)/.exec(s.log);
+  assert(m, 'closed as too slow');
+  assert(Number(m[1]) < 1000 && Number(m[2]) <= 65536, `closed by bytes: ${m[0]}`);
+  for (const x of senders) x.ws.terminate();
+  slow.ws.terminate();
+  await s.kill9();
+  ({ s, code } = main);
 });
 
 run();
