@@ -115,11 +115,16 @@ static void cursor_of(const json_t *row, char *buf, size_t len)
 		 (int64_t)json_integer_value(json_object_get(row, "id")));
 }
 
-/* "<group>.<user id>", group 0..2: what cursor_of() makes. */
+/* "<group>.<user id>", group 0..2: what cursor_of() makes; "start": from the first person. */
 static int cursor_parse(const char *s, int *ret_grp, int64_t *ret_id)
 {
 	uint64_t id;
 
+	if (s && strcmp(s, "start") == 0) {
+		*ret_grp = -1;
+		*ret_id = 0;
+		return 0;
+	}
 	if (!s || strlen(s) >= PEOPLE_CURSOR_MAX || s[0] < '0' || s[0] > '2' || s[1] != '.')
 		return -EINVAL;
 	if (parse_u64(s + 2, 1, INT64_MAX, &id) < 0)
@@ -243,8 +248,11 @@ static int build_people(struct lobby *l, const struct meeting *m, bool organiser
 		int grp = json_is_true(json_object_get(last, "organiser")) ? 0 : json_is_true(json_object_get(last, "online")) ? 1 : 2;
 		snprintf(next, sizeof(next), "%d.%" PRId64, grp, (int64_t)json_integer_value(json_object_get(last, "id")));
 	}
+	if (nshown == 0 && json_array_size(rows) > 0)
+		snprintf(next, sizeof(next), "start");	/* not even one fitted: page them all over HTTP */
 	json_object_set_new(obj, "people", json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online",
-						     (json_int_t)online, "next", (cut || more) && nshown ? next : NULL));
+						     (json_int_t)online, "next",
+						     (cut || more) && json_array_size(rows) > 0 ? next : NULL));
 	*ret = members_text(obj, ret_len);
 	return *ret ? 0 : -ENOMEM;
 }
