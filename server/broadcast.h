@@ -59,6 +59,7 @@ struct conn {
 	int64_t meeting_id;
 	struct lobby *lobby;
 	size_t slot;		/* index in lobby->conns */
+	struct conn *peer_next;	/* next socket of the same user in the lobby (struct presence.conns) */
 	bool organiser;
 	bool joined;
 	double sync_tokens;	/* sync requests allowed now (lobby_sync_ok) */

@@ -46,6 +46,7 @@ struct presence {
 	int64_t user_id;
 	int sockets;		/* 0: left, not yet announced */
 	int64_t attendance_id;
+	struct conn *conns;	/* the user's sockets in this lobby, linked by conn.peer_next */
 	bool announced;		/* the last presence event (or the snapshots) show this person online */
 	bool queued;		/* on the lobby's changed list */
 	struct presence *next;	/* hash chain */

@@ -192,6 +192,8 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		lobby_gc(l);
 		return refuse(c, "internal", 1011, "internal error");
 	}
+	c->peer_next = p->conns;
+	p->conns = c;
 	if (++p->sockets == 1)
 		lobby_presence_changed(l, p);
 	c->joined = true;
@@ -303,9 +305,10 @@ static int on_signal(struct conn *c, json_t *msg)
 	json_decref(j);
 	if (!out)
 		return conn_error(c, "internal", "internal error");
-	for (size_t i = 0; i < c->lobby->n; i++) {
-		struct conn *peer = c->lobby->conns[i];
-		if (peer->user_id == json_integer_value(to) && peer != c) {
+	/* the target's own sockets only: O(its tabs), not O(lobby) */
+	struct presence *p = lobby_presence(c->lobby, json_integer_value(to));
+	for (struct conn *peer = p ? p->conns : NULL; peer; peer = peer->peer_next) {
+		if (peer != c) {
 			conn_send(peer, out);
 			sent = true;
 		}
@@ -463,6 +466,13 @@ void ws_lobby_closed(struct conn *c)
 	c->joined = false;
 	lobby_detach(c);
 	p = lobby_presence(l, c->user_id);
+	for (struct conn **pp = p ? &p->conns : NULL; pp && *pp; pp = &(*pp)->peer_next) {
+		if (*pp == c) {
+			*pp = c->peer_next;
+			break;
+		}
+	}
+	c->peer_next = NULL;
 	if (p && --p->sockets == 0) {
 		/* the attendance row now, exact; the others hear of it at the next presence tick */
 		r = store_call(srv->store, attendance_close, p->attendance_id, now_ms());
