@@ -120,8 +120,9 @@ step('organiser creates an in-app meeting and lands in its lobby', async () => {
 	const p = olga.page;
 	await p.fill('#create-title', 'Linear algebra, week 3');
 	await p.click('#create-panel button[type=submit]');
-	await p.waitForURL(/#\/m\/\d{6}$/, { timeout: T });
-	code = /#\/m\/(\d{6})$/.exec(p.url())[1];
+	// six digits until the integrator's Meet-style codes (abc-defg-hij) land: accept both
+	await p.waitForURL(/#\/m\/(\d{6}|[a-z]{3}-[a-z]{4}-[a-z]{3})$/, { timeout: T });
+	code = /#\/m\/(\d{6}|[a-z]{3}-[a-z]{4}-[a-z]{3})$/.exec(p.url())[1];
 	await p.waitForSelector('#conn-state:has-text("Live")', { timeout: T });
 	assert((await p.innerText('#lobby-title')) === 'Linear algebra, week 3', 'title');
 	assert((await p.innerText('#meeting-code')) === code, 'code shown');
@@ -147,7 +148,8 @@ step('attendee signs in with the keyboard only', async () => {
 
 step('join by a wrong code says so in place', async () => {
 	const p = alice.page;
-	const wrong = code === '000001' ? '000002' : '000001';
+	const wrong = /^\d{6}$/.test(code) ? (code === '000001' ? '000002' : '000001')
+		: (code === 'aaa-aaaa-aaa' ? 'bbb-bbbb-bbb' : 'aaa-aaaa-aaa');
 	await p.fill('#join-code', wrong);
 	await p.press('#join-code', 'Enter');
 	const err = p.locator('#join-error');
@@ -157,7 +159,8 @@ step('join by a wrong code says so in place', async () => {
 	assert((await p.getAttribute('#join-code', 'aria-invalid')) === 'true', 'field marked invalid');
 	await p.fill('#join-code', '12ab');
 	await p.press('#join-code', 'Enter');
-	await p.waitForSelector('#join-error:has-text("six digits")', { timeout: T });
+	await p.waitForSelector(/^\d{6}$/.test(code) ? '#join-error:has-text("six digits")'
+		: '#join-error:has-text("A meeting code looks like abc-defg-hij.")', { timeout: T });
 });
 
 step('attendee joins by code; both see each other online', async () => {
@@ -241,13 +244,17 @@ step('monitored / unmonitored: shown on the attendee\'s card in words, with a no
 	await shot(olga.page, 'lobby-unmonitored.png');
 });
 
-step('the lobby reconnects by itself after the server restarts, and nothing is lost', async () => {
+step('the lobby reconnects by itself after the server restarts, and nothing is lost or doubled', async () => {
 	const pidfile = process.env.SPHINX_PIDFILE;
 	const pid = Number(fs.readFileSync(pidfile, 'utf8'));
 	process.kill(pid, 'SIGTERM');
 	await olga.page.waitForSelector('#conn-state:has-text("Offline"), #conn-state:has-text("Reconnecting")', { timeout: T });
 	await olga.page.waitForSelector('#lobby-banner:has-text("connection to the server was lost")', { timeout: T });
 	for (let i = 0; i < 100; i++) { try { process.kill(pid, 0); await sleep(50); } catch (e) { break; } }
+	// written while the server is down: waits as "sending…", goes out once on reconnection
+	await olga.page.fill('#chat-input', 'Written while offline');
+	await olga.page.press('#chat-input', 'Enter');
+	await olga.page.waitForSelector('#feed .msg.pending:has-text("Written while offline")', { timeout: T });
 	const args = Buffer.from(process.env.SPHINX_SERVER_ARGS, 'base64').toString().split('\0').filter(Boolean);
 	const log = fs.openSync(process.env.SPHINX_SERVER_LOG, 'a');
 	const srv = spawn(process.env.SPHINX_BIN, args, { stdio: ['ignore', log, log], detached: true });
@@ -256,6 +263,13 @@ step('the lobby reconnects by itself after the server restarts, and nothing is l
 	await olga.page.waitForSelector('#conn-state:has-text("Live")', { timeout: 20000 });
 	await alice.page.waitForSelector('#conn-state:has-text("Live")', { timeout: 20000 });
 	assert(await olga.page.locator('#feed .msg:has-text("Welcome, everyone!")').count() === 1, 'chat history kept, no duplicate');
+	await alice.page.waitForSelector('#feed .msg:has-text("Written while offline")', { timeout: T });
+	await olga.page.waitForFunction(() => !document.querySelector('#feed .msg.pending'), null, { timeout: T });
+	await olga.page.fill('#chat-input', 'Marker after the resend');
+	await olga.page.press('#chat-input', 'Enter');
+	await alice.page.waitForSelector('#feed .msg:has-text("Marker after the resend")', { timeout: T });
+	for (const u of [olga, alice])
+		assert(await u.page.locator('#feed .msg:has-text("Written while offline")').count() === 1, `${u.name}: the offline line once`);
 	await olga.page.fill('#chat-input', 'Still there after the restart?');
 	await olga.page.press('#chat-input', 'Enter');
 	await alice.page.waitForSelector('#feed .msg:has-text("Still there after the restart?")', { timeout: T });

@@ -7,7 +7,20 @@
 // State comes from the lobby socket: the snapshot replaces it, live events
 // (offset above the snapshot's) update it, and replayed events (offset at or
 // below) only add their notice to the chat, since the snapshot already holds
-// their effect. Everything re-renders from that state; nothing reloads.
+// their effect.
+//
+// A lecture has 1 000 people, so the page never holds or draws all of them at
+// once: the snapshot brings the first page of people (server order:
+// organisers, then online, then the others, by name then id) and the counts;
+// scrolling the list to its end loads the next page from
+// GET /api/meetings/:code/people. A `presence` event (at most one per server
+// tick) updates the counts, and the people it names only when they fall
+// within what is loaded. People recording the screen are pinned above the
+// list whether or not their page is loaded. Each change redraws only the
+// cards it touches. Older chat loads on scrolling the chat up. A chat line
+// carries a client id (cid) and stays "sending" until its echo arrives; after
+// a reconnection the unacknowledged lines are sent again with the same cid and
+// the server answers a line it already stored with chat.stored.
 import { api, ApiError } from '../api.js';
 import { Call } from '../call.js';
 import { LobbySocket } from '../lobby-socket.js';
@@ -15,6 +28,8 @@ import { avatar, button, clear, clock, duration, h, isoTime, linkService, senten
 import { icon } from '../icons.js';
 
 const CHAT_MAX = 4000;
+const PAGE = 100;		/* people per page loaded on scroll */
+const CHAT_PAGE = 50;		/* older chat lines per load */
 
 export async function render(main, [code], app) {
 	setTitle(`Lobby ${code}`);
@@ -48,7 +63,14 @@ class Lobby {
 		this.app = app;
 		this.meeting = meeting;
 		this.you = { id: app.user().id, name: app.user().name, organiser: meeting.role === 'organiser' };
-		this.people = new Map();
+		this.people = new Map();	/* id -> person: loaded, pinned or named by an event */
+		this.order = [];		/* ids of the loaded people, in server order */
+		this.loadedIds = new Set();
+		this.next = null;		/* cursor of the next page, null at the end */
+		this.counts = { total: 0, online: 0 };
+		this.gen = 0;			/* bumped by each snapshot: late pages are dropped */
+		this.pending = new Map();	/* cid -> {text, node}: chat lines not yet echoed */
+		this.chatMore = false;
 		this.feedKeys = new Set();
 		this.feedItems = [];
 		this.snapOffset = -1;
@@ -76,6 +98,7 @@ class Lobby {
 			return;
 		this.destroyed = true;
 		window.removeEventListener('pagehide', this.onUnload);
+		this.pageObserver.disconnect();
 		if (this.call)
 			this.call.leave();
 		this.sock.close();
@@ -102,11 +125,20 @@ class Lobby {
 		this.banner = h('div', { id: 'lobby-banner', role: 'alert' });
 		this.alertRegion = h('div', { class: 'visually-hidden', role: 'alert', id: 'alert-live' });
 
-		this.peopleList = h('ul', { class: 'people', id: 'people', 'aria-labelledby': 'people-h' });
-		this.peopleCount = h('span', { class: 'muted', id: 'people-count' });
+		this.pinnedList = h('ul', { class: 'people pinned', id: 'people-pinned', 'aria-label': 'Recording the screen now', hidden: true });
+		this.peopleList = h('ul', { class: 'people', id: 'people-list', 'aria-labelledby': 'people-h' });
+		this.sentinel = h('div', { class: 'people-more small muted', id: 'people-more', 'aria-live': 'polite' });
+		this.peopleBox = h('div', { class: 'people-scroll', id: 'people', tabindex: '0', 'aria-labelledby': 'people-h' },
+			this.pinnedList, this.peopleList, this.sentinel);
+		this.peopleCount = h('span', { class: 'muted', id: 'people-count', role: 'status' });
 		const peoplePanel = h('section', { class: 'panel', 'aria-labelledby': 'people-h' },
 			h('div', { class: 'panel-head' }, h('h2', { id: 'people-h' }, 'People'), this.peopleCount),
-			this.peopleList);
+			this.peopleBox);
+		this.pageObserver = new IntersectionObserver((ents) => {
+			if (ents.some((e) => e.isIntersecting))
+				this.loadMorePeople();
+		}, { root: this.peopleBox, rootMargin: '200px' });
+		this.pageObserver.observe(this.sentinel);
 
 		const left = h('div', { class: 'lobby-left' });
 		if (m.in_app) {
@@ -124,6 +156,10 @@ class Lobby {
 		left.append(peoplePanel);
 
 		this.feed = h('ol', { class: 'feed', id: 'feed', role: 'log', 'aria-live': 'polite', 'aria-busy': 'true', 'aria-labelledby': 'chat-h', tabindex: '0' });
+		this.feed.addEventListener('scroll', () => {
+			if (this.feed.scrollTop < 40)
+				this.loadOlderChat();
+		}, { passive: true });
 		this.chatInput = h('textarea', { id: 'chat-input', rows: '1', maxlength: String(CHAT_MAX), 'aria-describedby': 'chat-hint chat-error',
 			placeholder: 'Write a message' });
 		this.chatErr = h('div', { class: 'form-error', role: 'alert', id: 'chat-error', hidden: true });
@@ -240,6 +276,8 @@ class Lobby {
 	onMessage(m) {
 		switch (m.type) {
 		case 'lobby': return this.applySnapshot(m);
+		case 'chat.stored':	/* a resent line the server had stored already */
+			return this.onChatStored(m);
 		case 'synced':
 			this.synced = true;
 			this.feed.setAttribute('aria-busy', 'false');
@@ -276,22 +314,43 @@ class Lobby {
 		this.meeting = Object.assign({}, this.meeting, s.meeting);
 		this.you = Object.assign(this.you, s.you);
 		this.snapOffset = s.offset;
+		this.gen++;
+		this.loadingPeople = false;
+		for (const p of this.people.values())
+			if (p.el)
+				p.el.remove();
 		this.people.clear();
-		for (const p of s.attendees || []) {
-			const recs = new Map();
-			for (const r of p.recordings || [])
-				if (r.end_at === null || r.end_at === undefined)
-					recs.set(r.id, r);
-			this.people.set(p.id, Object.assign({}, p, { recordings: recs }));
+		this.order = [];
+		this.loadedIds.clear();
+		const page = s.attendees || [];
+		if (s.people) {
+			this.counts = { total: s.people.total, online: s.people.online };
+			this.next = s.people.next ?? null;
+		} else {	/* a server without paging sends everyone */
+			this.counts = { total: page.length, online: page.filter((p) => p.online).length };
+			this.next = null;
 		}
+		for (const p of s.flagged || [])
+			this.merge(p);
+		this.addPage(page);
+		for (const u of s.flagged || [])
+			this.draw(this.people.get(u.id));
 		for (const c of s.chat || []) {
 			if (c.kind === 'system')
 				this.addSystem(c.id, c.text, c.at);
 			else
-				this.addChat(c.id, c.user_id, c.name, c.text, c.at);
+				this.addChat(c.id, c.user_id, c.name, c.text, c.at, c.cid);
 		}
+		this.chatMore = !!s.chat_more;
+		/* a chat too short to scroll could never ask for older lines */
+		if (this.chatMore && this.feed.scrollHeight <= this.feed.clientHeight)
+			this.loadOlderChat();
 		this.updateHeader();
-		this.renderPeople();
+		this.updateCount();
+		this.rearmPaging();
+		/* lines the server never echoed: send again, the cid makes it idempotent */
+		for (const [cid, pend] of this.pending)
+			this.sock.send({ type: 'chat', text: pend.text, cid });
 		if (this.call) {
 			for (const id of [...this.call.peers.keys()])
 				if (!this.isOnline(id))
@@ -302,18 +361,134 @@ class Lobby {
 			this.feed.setAttribute('aria-busy', 'false');
 	}
 
-	person(u) {
+	/* Create or update a person from a server person object; returns it. */
+	merge(u) {
 		let p = this.people.get(u.id);
 		if (!p) {
-			p = { id: u.id, name: u.name, picture: u.picture || null, organiser: !!u.organiser, banned: false,
-				online: false, recordings: new Map() };
-			if (typeof u.monitored === 'boolean') {
-				p.monitored = u.monitored;
-				p.monitor_reason = u.monitor_reason || null;
-			}
+			p = { id: u.id, name: u.name, picture: u.picture || null, organiser: false, banned: false,
+				online: false, recordings: new Map(), el: null };
 			this.people.set(u.id, p);
 		}
+		for (const k of ['name', 'picture', 'email', 'monitor_reason'])
+			if (u[k] !== undefined)
+				p[k] = u[k];
+		for (const k of ['organiser', 'online', 'banned'])
+			if (typeof u[k] === 'boolean')
+				p[k] = u[k];
+		if (typeof u.monitored === 'boolean') {
+			p.monitored = u.monitored;
+			p.monitor_reason = u.monitored ? null : u.monitor_reason || null;
+		}
+		if (Array.isArray(u.recordings)) {
+			p.recordings = new Map();
+			for (const r of u.recordings)
+				if (r.end_at === null || r.end_at === undefined)
+					p.recordings.set(r.id, r);
+		}
 		return p;
+	}
+
+	person(u) { return this.people.get(u.id) || this.merge(u); }
+
+	/* A page of people in server order, after what is loaded (ids already loaded are skipped). */
+	addPage(list) {
+		for (const u of list) {
+			const p = this.merge(u);
+			if (this.loadedIds.has(p.id) || p.banned) {
+				this.draw(p);
+				continue;
+			}
+			this.loadedIds.add(p.id);
+			this.order.push(p.id);
+			this.draw(p);
+		}
+	}
+
+	async loadMorePeople() {
+		if (this.loadingPeople || this.next === null || this.destroyed)
+			return;
+		const gen = this.gen;
+		this.loadingPeople = true;
+		this.sentinel.textContent = 'Loading more people…';
+		try {
+			const r = await api('GET', `/api/meetings/${this.code}/people?after=${encodeURIComponent(this.next)}&limit=${PAGE}`);
+			if (gen !== this.gen || this.destroyed)
+				return;
+			this.addPage(r.people || []);
+			this.next = r.next ?? null;
+			if (typeof r.total === 'number')
+				this.counts = { total: r.total, online: r.online };
+			this.updateCount();
+		} catch (e) {
+			if (gen === this.gen)
+				this.sentinel.textContent = `Could not load more people: ${sentence(e.message)}`;
+			return;
+		} finally {
+			if (gen === this.gen)
+				this.loadingPeople = false;
+		}
+		this.rearmPaging();
+	}
+
+	/* Observe the sentinel afresh: the observer then reports it again if it is still in view. */
+	rearmPaging() {
+		this.sentinel.textContent = this.next === null ? '' : 'Scroll for more people';
+		this.pageObserver.unobserve(this.sentinel);
+		if (this.next !== null)
+			this.pageObserver.observe(this.sentinel);
+	}
+
+	updateCount() {
+		this.peopleCount.textContent = `${this.counts.online} online of ${this.counts.total}`;
+	}
+
+	/*
+	 * A batch of arrivals and departures. Known people get their new state;
+	 * an arrival we did not know is drawn only if it sorts inside what is
+	 * loaded (otherwise its page brings it when scrolled to).
+	 */
+	applyPresence(e) {
+		if (typeof e.total === 'number')
+			this.counts = { total: e.total, online: e.online };
+		for (const u of e.joined || []) {
+			const p = this.merge(Object.assign({}, u, { online: true }));
+			p.banned = false;
+			this.reorder(p);
+		}
+		for (const id of e.left || []) {
+			const p = this.people.get(id);
+			if (!p)
+				continue;
+			p.online = false;
+			this.shownVideo.delete(p.id);
+			if (this.call)
+				this.call.drop(p.id);
+			this.reorder(p);
+		}
+		this.updateCount();
+	}
+
+	/* Put p where the server order says, if that is inside the loaded range. */
+	reorder(p) {
+		if (this.loadedIds.has(p.id)) {
+			this.loadedIds.delete(p.id);
+			this.order.splice(this.order.indexOf(p.id), 1);
+		}
+		const k = sortKey(p);
+		const last = this.order.length ? this.people.get(this.order[this.order.length - 1]) : null;
+		if (!p.banned && (this.next === null || (last && cmpKey(k, sortKey(last)) < 0))) {
+			let lo = 0, hi = this.order.length;
+			while (lo < hi) {
+				const mid = (lo + hi) >> 1;
+				if (cmpKey(sortKey(this.people.get(this.order[mid])), k) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			this.order.splice(lo, 0, p.id);
+			this.loadedIds.add(p.id);
+		}
+		this.draw(p, true);
 	}
 
 	isOnline(id) { const p = this.people.get(id); return !!(p && p.online && !p.banned); }
@@ -326,7 +501,7 @@ class Lobby {
 			if (e.kind === 'system' || !e.user)
 				this.addSystem(e.id, e.text, e.ts);
 			else
-				this.addChat(e.id, e.user.id, e.user.name, e.text, e.ts);
+				this.addChat(e.id, e.user.id, e.user.name, e.text, e.ts, e.cid);
 			return;
 		}
 		const n = notice(e, this.you);
@@ -336,37 +511,31 @@ class Lobby {
 			return;
 		this.snapOffset = e.offset;
 		switch (e.type) {
-		case 'join': {
-			const p = this.person(e.user);
-			p.online = true;
-			if (e.user.organiser)
-				p.organiser = true;
-			if (typeof e.user.monitored === 'boolean') {
-				p.monitored = e.user.monitored;
-				p.monitor_reason = e.user.monitor_reason || null;
-			}
+		case 'presence':
+			this.applyPresence(e);
 			break;
-		}
-		case 'leave': {
-			const p = this.person(e.user);
-			p.online = false;
-			this.shownVideo.delete(p.id);
-			if (this.call)
-				this.call.drop(p.id);
+		case 'join':	/* servers before batched presence */
+			this.applyPresence({ joined: [e.user], total: this.counts.total + (this.people.has(e.user.id) ? 0 : 1), online: this.counts.online + 1 });
 			break;
-		}
+		case 'leave':
+			this.applyPresence({ left: [e.user.id], total: this.counts.total, online: Math.max(0, this.counts.online - 1) });
+			break;
 		case 'recording.begin': {
 			const r = e.recording;
 			const p = this.person({ id: r.user_id, name: r.name });
 			p.recordings.set(r.id, r);
+			p.online = true;
+			this.draw(p, true);
 			if (n)
 				this.alertRegion.textContent = n.text;
 			break;
 		}
 		case 'recording.end': {
 			const p = this.people.get(e.recording.user_id);
-			if (p)
+			if (p) {
 				p.recordings.delete(e.recording.id);
+				this.draw(p, true);
+			}
 			break;
 		}
 		case 'ban': {
@@ -375,6 +544,7 @@ class Lobby {
 			p.online = false;
 			if (this.call)
 				this.call.drop(p.id);
+			this.reorder(p);
 			break;
 		}
 		case 'organiser.add': {
@@ -383,13 +553,16 @@ class Lobby {
 			if (e.user.id === this.you.id) {
 				this.you.organiser = true;
 				this.updateHeader();
+				this.redrawAll();
 			}
+			this.reorder(p);
 			break;
 		}
 		case 'monitor': {
 			const p = this.person(e.user);
 			p.monitored = !!e.monitored;
 			p.monitor_reason = e.monitored ? null : e.reason || null;
+			this.draw(p, true);
 			break;
 		}
 		case 'meeting.end':
@@ -398,14 +571,19 @@ class Lobby {
 		default:
 			return;
 		}
-		this.renderPeople();
 		if (this.call)
 			this.renderCall();
 	}
 
 	/* ---------------------------------------------------------------- feed */
-	addChat(id, userId, name, text, at) {
+	addChat(id, userId, name, text, at, cid) {
 		const key = `c${id}`;
+		if (userId === this.you.id) {
+			/* a server that does not echo cid: the oldest pending line with this text */
+			const match = cid || [...this.pending].find(([, pend]) => pend.text === text)?.[0];
+			if (match)
+				this.clearPending(match);
+		}
 		if (this.feedKeys.has(key))
 			return;
 		const mine = userId === this.you.id;
@@ -413,7 +591,7 @@ class Lobby {
 			h('span', { class: 'who' }, mine ? `${name} (you)` : name),
 			h('time', { class: 'when', datetime: isoTime(at) }, clock(at)),
 			h('div', { class: 'text' }, text));
-		this.addFeed({ key, at, node });
+		this.addFeed({ key, at, node, chatId: id });
 	}
 
 	/* A system chat row (e.g. "Alice is no longer monitored …"), sent by the server to organisers. */
@@ -422,7 +600,7 @@ class Lobby {
 		if (this.feedKeys.has(key))
 			return;
 		const warn = /no longer monitored|not monitored/i.test(text);
-		this.addFeed({ key, at, node: noticeNode({ kind: warn ? 'warn' : '', icon: warn ? 'shieldOff' : 'shield', text: String(text).replace(/\.$/, '') }, at) });
+		this.addFeed({ key, at, chatId: id, node: noticeNode({ kind: warn ? 'warn' : '', icon: warn ? 'shieldOff' : 'shield', text: String(text).replace(/\.$/, '') }, at) });
 		if (warn && this.synced)
 			this.alertRegion.textContent = text;
 	}
@@ -455,31 +633,120 @@ class Lobby {
 			showError(this.chatErr, `A message can be at most ${CHAT_MAX} bytes long.`);
 			return;
 		}
-		if (!this.sock.send({ type: 'chat', text })) {
-			showError(this.chatErr, 'Not sent: the lobby is not connected. Wait for "Live", then send again.');
-			return;
-		}
-		showError(this.chatErr, null);
+		const cid = clientId();
+		const node = h('li', { class: 'msg mine pending', 'data-cid': cid },
+			h('span', { class: 'who' }, `${this.you.name} (you)`), h('span', { class: 'when' }, 'sending…'),
+			h('div', { class: 'text' }, text));
+		this.pending.set(cid, { text, node });
+		this.feed.append(node);
+		this.feed.scrollTop = this.feed.scrollHeight;
+		if (!this.sock.send({ type: 'chat', text, cid }))
+			showError(this.chatErr, 'Not connected: the message is sent when the lobby is “Live” again.');
+		else
+			showError(this.chatErr, null);
 		this.chatInput.value = '';
 		this.chatInput.focus();
 	}
 
-	/* -------------------------------------------------------------- people */
-	renderPeople() {
-		const focused = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.focusKey;
-		const people = [...this.people.values()].filter((p) => !p.banned);
-		const rank = (p) => (p.organiser ? 0 : 4) + (recording(p) ? 0 : 2) + (p.online ? 0 : 1);
-		people.sort((a, b) => rank(a) - rank(b) || String(a.name).localeCompare(String(b.name)));
-		clear(this.peopleList);
-		for (const p of people)
-			this.peopleList.append(this.card(p));
-		const online = people.filter((p) => p.online).length;
-		this.peopleCount.textContent = `${online} online of ${people.length}`;
-		if (focused) {
-			const el = this.main.querySelector(`[data-focus-key="${focused}"]`);
-			if (el)
-				el.focus();
+	clearPending(cid) {
+		const pend = this.pending.get(cid);
+		if (!pend)
+			return null;
+		this.pending.delete(cid);
+		pend.node.remove();
+		return pend;
+	}
+
+	/* The server had this line already (we resent it): show it as stored. */
+	onChatStored(m) {
+		const pend = this.clearPending(m.cid);
+		if (pend && typeof m.id === 'number')
+			this.addChat(m.id, this.you.id, this.you.name, pend.text, m.ts || Date.now(), null);
+	}
+
+	async loadOlderChat() {
+		if (!this.chatMore || this.loadingChat || this.destroyed)
+			return;
+		const oldest = this.feedItems.find((it) => it.chatId !== undefined);
+		if (!oldest)
+			return;
+		const gen = this.gen;
+		this.loadingChat = true;
+		try {
+			const r = await api('GET', `/api/meetings/${this.code}/chat?before=${oldest.chatId}&limit=${CHAT_PAGE}`);
+			if (gen !== this.gen || this.destroyed)
+				return;
+			const f = this.feed, below = f.scrollHeight - f.scrollTop;
+			const synced = this.synced;
+			this.synced = false;	/* no stick-to-bottom while prepending */
+			for (const c of r.chat || []) {
+				if (c.kind === 'system')
+					this.addSystem(c.id, c.text, c.at);
+				else
+					this.addChat(c.id, c.user_id, c.name, c.text, c.at);
+			}
+			this.synced = synced;
+			f.scrollTop = f.scrollHeight - below;	/* keep what the reader looked at in place */
+			this.chatMore = !!r.more && (r.chat || []).length > 0;
+			if (this.chatMore && f.scrollHeight <= f.clientHeight)
+				queueMicrotask(() => this.loadOlderChat());
+		} catch (e) {
+			showError(this.chatErr, `Could not load older messages: ${sentence(e.message)}`);
+		} finally {
+			this.loadingChat = false;
 		}
+	}
+
+	/* -------------------------------------------------------------- people */
+	/*
+	 * Draw one person where they belong: pinned when recording, in the list
+	 * when loaded, nowhere otherwise. fresh: rebuild the card (state changed).
+	 */
+	draw(p, fresh = true) {
+		const pinned = recording(p) && !p.banned;
+		const listed = this.loadedIds.has(p.id) && !p.banned;
+		if (!pinned && !listed) {
+			if (p.el)
+				p.el.remove();
+			p.el = null;
+			this.pinnedList.hidden = !this.pinnedList.firstChild;
+			return;
+		}
+		const old = p.el;
+		if (!old || fresh) {
+			const focused = old && old.contains(document.activeElement) && document.activeElement.dataset.focusKey;
+			p.el = this.card(p);
+			if (old)
+				old.replaceWith(p.el);
+			if (focused) {
+				const el = p.el.querySelector(`[data-focus-key="${focused}"]`);
+				if (el)
+					el.focus();
+			}
+		}
+		if (pinned) {
+			if (p.el.parentNode !== this.pinnedList)
+				this.pinnedList.append(p.el);
+		} else {
+			/* before the next loaded person already in the list */
+			const i = this.order.indexOf(p.id);
+			let before = null;
+			for (let j = i + 1; j < this.order.length && !before; j++) {
+				const q = this.people.get(this.order[j]);
+				if (q && q.el && q.el.parentNode === this.peopleList)
+					before = q.el;
+			}
+			if (p.el.parentNode !== this.peopleList || p.el.nextSibling !== before)
+				this.peopleList.insertBefore(p.el, before);
+		}
+		this.pinnedList.hidden = !this.pinnedList.firstChild;
+	}
+
+	/* Every drawn card again (call buttons, our role changed): bounded by what is loaded. */
+	redrawAll() {
+		for (const p of this.people.values())
+			if (p.el)
+				this.draw(p, true);
 	}
 
 	card(p) {
@@ -519,7 +786,7 @@ class Lobby {
 				const shown = this.shownVideo.has(p.id);
 				actions.push(button(shown ? 'Hide video' : 'Show video', { icon: 'eye', class: 'btn btn-small', 'aria-pressed': String(shown),
 					'data-focus-key': `video-${p.id}`, 'aria-label': `${shown ? 'Hide' : 'Show'} the video of ${p.name}`,
-					onclick: () => { shown ? this.shownVideo.delete(p.id) : this.shownVideo.add(p.id); this.renderCall(); this.renderPeople(); } }));
+					onclick: () => { shown ? this.shownVideo.delete(p.id) : this.shownVideo.add(p.id); this.renderCall(); this.redrawAll(); } }));
 			}
 		}
 		if (this.you.organiser && !me && !p.organiser)
@@ -695,7 +962,7 @@ class Lobby {
 				controls.append(button(call.camOn ? 'Camera off' : 'Camera on', { icon: call.camOn ? 'camera' : 'cameraOff', class: 'btn', id: 'toggle-cam',
 					'aria-pressed': String(!call.camOn), 'data-focus-key': 'cam', onclick: () => call.toggleCam() }));
 			controls.append(button('Leave call', { icon: 'hangup', class: 'btn btn-danger', id: 'leave-call', 'data-focus-key': 'leave-call',
-				onclick: () => { call.leave(); this.shownVideo.clear(); this.renderPeople(); } }));
+				onclick: () => { call.leave(); this.shownVideo.clear(); this.redrawAll(); } }));
 		}
 		panel.append(controls);
 
@@ -718,7 +985,7 @@ class Lobby {
 		/* the Show video buttons on the cards depend on the streams */
 		if (!this.renderingPeople) {
 			this.renderingPeople = true;
-			queueMicrotask(() => { this.renderingPeople = false; this.renderPeople(); });
+			queueMicrotask(() => { this.renderingPeople = false; this.redrawAll(); });
 		}
 	}
 
@@ -747,6 +1014,21 @@ function monitorWhy(reason) {
 
 function recording(p) { return !!(p.online && p.recordings && p.recordings.size); }
 
+/*
+ * The server's people order: organisers, then online, then the others; by
+ * name (SQLite's NOCASE: ASCII letters folded), then id.
+ */
+function sortKey(p) { return [p.organiser ? 0 : p.online ? 1 : 2, String(p.name || '').replace(/[A-Z]/g, (c) => c.toLowerCase()), p.id]; }
+function cmpKey(a, b) {
+	return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
+}
+
+/* A chat line's client id: 32 hex digits (crypto.randomUUID needs a secure context). */
+function clientId() {
+	const b = crypto.getRandomValues(new Uint8Array(16));
+	return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
 function stateText(s) {
 	return { new: 'connecting', connecting: 'connecting', connected: 'connected', disconnected: 'connection interrupted',
 		failed: 'connection failed', closed: 'closed' }[s] || s;
@@ -758,6 +1040,21 @@ function notice(e, you) {
 	switch (e.type) {
 	case 'join': return { kind: '', icon: 'join', text: `${nm(e.user)} joined${e.user.organiser ? ' (organiser)' : ''}` };
 	case 'leave': return { kind: '', icon: 'leave', text: `${nm(e.user)} left` };
+	case 'presence': {
+		const names = (list, more) => {
+			const shown = list.slice(0, 3).map(nm), rest = list.length - shown.length + (more || 0);
+			if (rest > 0)
+				return `${shown.join(', ')} and ${rest} more`;
+			return shown.length < 2 ? shown.join('') : `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}`;
+		};
+		const j = (e.joined || []).filter((u) => u.id !== you.id);
+		const parts = [];
+		if (j.length)
+			parts.push(`${names(j, e.more_joined)} joined`);
+		if ((e.left || []).length)
+			parts.push(`${(e.left.length + (e.more_left || 0))} ${e.left.length + (e.more_left || 0) === 1 ? 'person' : 'people'} left`);
+		return parts.length ? { kind: '', icon: 'join', text: parts.join('; ') } : null;
+	}
 	case 'recording.begin': {
 		const r = e.recording, who = nm({ id: r.user_id, name: r.name });
 		const prog = r.program || 'an unknown program';
