@@ -49,6 +49,7 @@ struct conn {
 	const char *close_reason;	/* a string literal */
 	bool closing;
 	bool close_sent;
+	bool settled;		/* had a WRITEABLE callback: may be written to outside one (broadcast.c) */
 	/* receive */
 	char *rx;
 	size_t rx_len;
