@@ -243,6 +243,19 @@ static sqlite3_stmt *row_(struct store *s, int *err, const char *sql, const char
 	return NULL;
 }
 
+/* The one integer a query about one meeting answers (a count, an offset). 0 or -errno. */
+static int meeting_int_(struct store *s, const char *sql, int64_t meeting_id, int64_t *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, sql, "i", meeting_id);
+
+	if (!st)
+		return err;
+	*ret = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -510,7 +523,7 @@ static int sq_user_email_verified(struct store *s, int64_t id)
 {
 	int err;
 	sqlite3_stmt *st = row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
-	int64_t v;
+	int64_t v = 0;
 
 	if (!st)
 		return err;
@@ -779,14 +792,12 @@ static int sq_event_append(struct store *s, int64_t meeting_id, uint64_t offset,
 
 static int sq_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
 {
-	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT coalesce(max(offset), 0) FROM events WHERE meeting_id = ?", "i", meeting_id);
+	int64_t v = 0;
+	int r = meeting_int_(s, "SELECT coalesce(max(offset), 0) FROM events WHERE meeting_id = ?", meeting_id, &v);
 
-	if (!st)
-		return err;
-	*ret = (uint64_t)col_i(st, 0);
-	sqlite3_reset(st);
-	return 0;
+	if (r == 0)
+		*ret = (uint64_t)v;
+	return r;
 }
 
 static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
@@ -1100,14 +1111,7 @@ static int sq_chat_find_cid(struct store *s, int64_t meeting_id, int64_t user_id
 
 static int sq_chat_count(struct store *s, int64_t meeting_id, int64_t *ret)
 {
-	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT count(*) FROM chat WHERE meeting_id = ?", "i", meeting_id);
-
-	if (!st)
-		return err;
-	*ret = col_i(st, 0);
-	sqlite3_reset(st);
-	return 0;
+	return meeting_int_(s, "SELECT count(*) FROM chat WHERE meeting_id = ?", meeting_id, ret);
 }
 
 static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
@@ -1118,15 +1122,12 @@ static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
 
 static int sq_event_floor(struct store *s, int64_t meeting_id, uint64_t *ret)
 {
-	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?",
-				"i", meeting_id);
+	int64_t v = 0;
+	int r = meeting_int_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id, &v);
 
-	if (!st)
-		return err;
-	*ret = (uint64_t)col_i(st, 0);
-	sqlite3_reset(st);
-	return 0;
+	if (r == 0)
+		*ret = (uint64_t)v;
+	return r;
 }
 
 /* ------------------------------------------------------------ open/close */
