@@ -60,7 +60,9 @@ check "XCompositeNameWindowPixmap of another client's window: caught as a window
 	[ -n "$line" -a "$(f .api)" = XCompositeNameWindowPixmap -a "$(f .target)" = window \
 	  -a "$(f .comm)" = x11_grabber ]
 
-"$GRABBER" damage-still 4 & pid=$!
+# 7 s: the idle check below must run while the watcher still lives, however
+# late its begin was seen (up to 5 s on a busy machine); 4 s raced with it.
+"$GRABBER" damage-still 7 & pid=$!
 line=$(wait_event ".type==\"capture.begin\" and .pid==$pid" 5)
 check "damage watcher, one grab, still screen: recording (not a screenshot)" \
 	[ -n "$line" -a "$(f .kind)" = recording ]
