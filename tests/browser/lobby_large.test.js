@@ -147,9 +147,13 @@ step('the three recorders are pinned at the top for the organiser', async () => 
 	await page.waitForFunction((k) => document.querySelectorAll('#people-pinned li.card.recording').length === k, RECORDERS.length, { timeout: T });
 	for (const i of RECORDERS)
 		assert(await page.locator('#people-pinned li.card', { hasText: fullName(i) }).count() === 1, `${fullName(i)} pinned`);
-	const pin = await page.locator('#people-pinned').boundingBox();
-	const first = await page.locator('#people-list li.card').first().boundingBox();
-	assert(pin && first && pin.y + pin.height <= first.y + 1, 'pinned above the list');
+	/* both boxes read in one go in the page: a card being redrawn is detached for a moment */
+	const box = await page.waitForFunction(() => {
+		const pin = document.querySelector('#people-pinned').getBoundingClientRect();
+		const card = document.querySelector('#people-list li.card');
+		return card && { pinBottom: pin.bottom, firstTop: card.getBoundingClientRect().top };
+	}, null, { timeout: T }).then((h) => h.jsonValue());
+	assert(box.pinBottom <= box.firstTop + 1, `pinned above the list: ${JSON.stringify(box)}`);
 	assert(await page.locator('#people-pinned').isVisible(), 'pinned list visible');
 	await page.screenshot({ path: path.join(ART, 'lobby-1000-organiser.png') });
 	console.log('# screenshot: tests/artifacts/lobby-1000-organiser.png');
