@@ -790,14 +790,20 @@ static int sq_event_append(struct store *s, int64_t meeting_id, uint64_t offset,
 	return r < 0 ? r : 0;
 }
 
-static int sq_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+/* An event offset a query about one meeting answers (offsets are never negative). */
+static int meeting_offset_(struct store *s, const char *sql, int64_t meeting_id, uint64_t *ret)
 {
 	int64_t v = 0;
-	int r = meeting_int_(s, "SELECT coalesce(max(offset), 0) FROM events WHERE meeting_id = ?", meeting_id, &v);
+	int r = meeting_int_(s, sql, meeting_id, &v);
 
 	if (r == 0)
 		*ret = (uint64_t)v;
 	return r;
+}
+
+static int sq_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	return meeting_offset_(s, "SELECT coalesce(max(offset), 0) FROM events WHERE meeting_id = ?", meeting_id, ret);
 }
 
 static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
@@ -1122,12 +1128,7 @@ static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
 
 static int sq_event_floor(struct store *s, int64_t meeting_id, uint64_t *ret)
 {
-	int64_t v = 0;
-	int r = meeting_int_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id, &v);
-
-	if (r == 0)
-		*ret = (uint64_t)v;
-	return r;
+	return meeting_offset_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id, ret);
 }
 
 /* ------------------------------------------------------------ open/close */
