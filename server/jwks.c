@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjose/cjose.h>
@@ -45,6 +46,39 @@ static int fetch(const char *uri, int64_t now)
 	cached_uri = strdup(uri);
 	fetched_at = now;
 	return 0;
+}
+
+/*
+ * Whether s[0..n) is base64url as JOSE writes it: no padding, nothing but
+ * [A-Za-z0-9_-], and not a length no encoding has (n % 4 == 1). cjose
+ * 0.6's decoder does not refuse such text: it fails an assert() and
+ * aborts the whole server (a '=' inside a segment, "A=AA"), so anything
+ * from the issuer is checked here before cjose decodes it.
+ */
+static bool b64url_ok(const char *s, size_t n)
+{
+	if (n % 4 == 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* A compact JWS: three base64url segments separated by dots. */
+static bool compact_ok(const char *jwt)
+{
+	const char *p = jwt;
+
+	for (int seg = 0; seg < 3; seg++) {
+		size_t n = strcspn(p, ".");
+		if (!b64url_ok(p, n) || (seg < 2 ? p[n] != '.' : p[n] != '\0'))
+			return false;
+		p += n + 1;
+	}
+	return true;
 }
 
 /* Key for kid with the key type the algorithm needs; NULL when none. */
@@ -126,7 +160,7 @@ static int verify_locked(const char *jwt, const struct id_token_expect *e, json_
 	int r = -EACCES;
 
 	*why = "malformed token";
-	if (!jwt || strlen(jwt) > 16384)
+	if (!jwt || strlen(jwt) > 16384 || !compact_ok(jwt))
 		return -EACCES;
 	jws = cjose_jws_import(jwt, strlen(jwt), &err);
 	if (!jws)
