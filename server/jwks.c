@@ -105,6 +105,38 @@ static json_t *find_key(const char *kid, const char *kty)
 	return candidates == 1 ? only : NULL;
 }
 
+/*
+ * The JWK text handed to cjose: only the public members the key type has
+ * (RSA n, e; EC crv, x, y), each checked with b64url_ok() first, since
+ * cjose decodes every member it finds and aborts on the malformed ones.
+ * NULL when a member is missing or malformed. Caller frees.
+ */
+static char *public_key_text(json_t *key, const char *kty)
+{
+	static const char *const rsa[] = { "n", "e", NULL }, *const ec[] = { "x", "y", NULL };
+	const char *const *members = strcmp(kty, "RSA") == 0 ? rsa : ec;
+	json_t *pub = json_pack("{s:s}", "kty", kty);
+	char *text = NULL;
+
+	if (!pub)
+		return NULL;
+	if (members == ec) {
+		const char *crv = json_string_value(json_object_get(key, "crv"));
+		if (!crv || json_object_set_new(pub, "crv", json_string(crv)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; members[i]; i++) {
+		json_t *v = json_object_get(key, members[i]);
+		if (!json_is_string(v) || !b64url_ok(json_string_value(v), json_string_length(v)) ||
+		    json_object_set(pub, members[i], v) < 0)
+			goto out;
+	}
+	text = json_dumps(pub, JSON_COMPACT);
+out:
+	json_decref(pub);
+	return text;
+}
+
 static bool aud_ok(json_t *claims, const char *client_id)
 {
 	json_t *aud = json_object_get(claims, "aud"), *a;
@@ -191,7 +223,7 @@ static int verify_locked(const char *jwt, const struct id_token_expect *e, json_
 		*why = "no key in the issuer's JWKS matches the token (kid)";
 		goto out;
 	}
-	keytext = json_dumps(key, JSON_COMPACT);
+	keytext = public_key_text(key, kty);
 	jwk = keytext ? cjose_jwk_import(keytext, strlen(keytext), &err) : NULL;
 	if (!jwk) {
 		*why = "unusable key in the issuer's JWKS";
