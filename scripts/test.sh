@@ -9,4 +9,10 @@ scripts/install-deps.sh --test
 make -j"$(nproc)" all test-bins
 # The unit tests again under AddressSanitizer + UBSan, in the same summary.
 make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined test-bins
+# Every libFuzzer target for a short smoke time (make fuzz: clang, ASan +
+# UBSan), from its committed corpus; a crash fails the run after the suite.
+make -j"$(nproc)" fuzz
+fuzz_rc=0
+scripts/fuzz.sh -t "${FUZZ_SECONDS:-20}" || fuzz_rc=$?
 SANITIZER_OUTPUT=build-asan make test
+exit $fuzz_rc
