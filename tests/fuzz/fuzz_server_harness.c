@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The server fuzz targets' context and socketless connections: see fuzz_server_harness.h. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "broadcast.h"
@@ -20,6 +22,7 @@ static struct server the_server;
 static struct config cfg;
 static int64_t organiser, attendee, machine;
 static char code[8];
+static char data_dir[] = "/tmp/sphinx-fuzz-XXXXXX";
 
 void server_check_stop(void) {}
 
@@ -38,6 +41,24 @@ static void new_meeting(void)
 		abort();
 }
 
+/* At exit: the store's files and directory (a crash leaves them for a look). */
+static void remove_data_dir(void)
+{
+	DIR *d = opendir(data_dir);
+	struct dirent *e;
+	char path[sizeof(data_dir) + 256];
+
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(path, sizeof(path), "%s/%s", data_dir, e->d_name);
+			unlink(path);
+		}
+	}
+	if (d)
+		closedir(d);
+	rmdir(data_dir);
+}
+
 void harness_init(void)
 {
 	/* limits that would otherwise answer 429 to every input after the first few */
@@ -46,14 +67,14 @@ void harness_init(void)
 		{ "login_address_burst", "0" }, { "login_account_failures", "0" }, { "signup_address_burst", "0" },
 		{ "meetings_per_hour", "1000000" }, { "join_attempts", "1000000" }, { "join_attempts_address", "1000000" },
 	};
-	char dir[] = "/tmp/sphinx-fuzz-XXXXXX";
 	char err[256];
 
 	if (srv)
 		return;
 	log_init("fuzz", LOG_EMERG);	/* quiet */
-	if (sodium_init() < 0 || config_init(&cfg) < 0 || !mkdtemp(dir))
+	if (sodium_init() < 0 || config_init(&cfg) < 0 || !mkdtemp(data_dir))
 		abort();
+	atexit(remove_data_dir);
 	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
 		if (config_set(&cfg, settings[i][0], settings[i][1], err, sizeof(err)) < 0)
 			abort();
@@ -62,7 +83,7 @@ void harness_init(void)
 	srv->cookie_name = "sphinx_session";
 	srv->pw_ops = 1;
 	srv->pw_mem = 8192;
-	if (store_sqlite_open(dir, false, &srv->store) < 0)
+	if (store_sqlite_open(data_dir, false, &srv->store) < 0)
 		abort();
 	store_call(srv->store, user_create, "olga", "olga@example.org", "Olga", NULL, NULL, NULL, NULL, now_ms(), &organiser);
 	store_call(srv->store, user_create, "alice", "alice@example.org", "Alice", NULL, NULL, NULL, NULL, now_ms(), &attendee);
