@@ -120,12 +120,111 @@ static int compile_plain(struct policy_rule_ctx *c, struct policy_value *v, cons
 	return 0;
 }
 
+/*
+ * glibc's regcomp() copies a repeated sub-expression once per copy it needs
+ * ("a+" is "aa*", "a{3,5}" five copies) and copies the copies when
+ * repetitions nest, so its time and memory are the product of the nested
+ * counts: the 31 bytes "a++++++++++++++++++++++++++++++" took minutes and
+ * gigabytes. Refuse, with the reason, a pattern whose compiled size would
+ * exceed POLICY_MAX_REGEX_COPIES atoms: an atom ('\' escape, bracket
+ * expression or character) counts 1, a group the sum of what it holds,
+ * and a quantifier multiplies ('+' by 2, '{n,m}' by m, '{n,}' by n + 1,
+ * '*' and '?' by 1), stacked ones ("a+{3}") too. NULL when acceptable.
+ */
+#define POLICY_MAX_REGEX_COPIES	16384
+#define POLICY_MAX_REGEX_DEPTH	32
+
+/* The copies a quantifier at *p makes of its atom (0: no quantifier); *p moves past it. */
+static unsigned long quantifier_copies(const char **p)
+{
+	const char *q = *p;
+	unsigned long lo = 0, hi = 0;
+
+	if (*q == '*' || *q == '?') {
+		*p = q + 1;
+		return 1;
+	}
+	if (*q == '+') {
+		*p = q + 1;
+		return 2;
+	}
+	if (*q != '{' || !(q[1] >= '0' && q[1] <= '9'))
+		return 0;	/* a '{' that starts no bound is a literal for glibc */
+	for (q++; *q >= '0' && *q <= '9'; q++)
+		lo = lo < 100000 ? lo * 10 + (unsigned long)(*q - '0') : lo;
+	hi = lo;
+	if (*q == ',') {
+		hi = 0;
+		for (q++; *q >= '0' && *q <= '9'; q++)
+			hi = hi < 100000 ? hi * 10 + (unsigned long)(*q - '0') : hi;
+		if (!hi)	/* {n,}: n copies then a star */
+			hi = lo + 1;
+	}
+	if (*q != '}')
+		return 0;
+	*p = q + 1;
+	return hi ? hi : 1;
+}
+
+static const char *regex_too_costly(const char *s)
+{
+	static const char *const too_big = "it would compile to more than 16384 copies of its parts "
+					   "(repetitions multiply when nested or stacked, as in '(a{200}){100}' or 'a+++++++++++++++')";
+	unsigned long size[POLICY_MAX_REGEX_DEPTH + 1] = { 0 };
+	unsigned depth = 0;
+
+	for (const char *p = s; *p;) {
+		unsigned long atom = 1, copies;
+
+		if (*p == '(') {
+			if (++depth > POLICY_MAX_REGEX_DEPTH)
+				return "groups nested more than 32 deep";
+			size[depth] = 0;
+			p++;
+			continue;
+		}
+		if (*p == ')' && depth) {
+			atom = size[depth--];
+			atom = atom ? atom : 1;
+			p++;
+		} else if (*p == '\\' && p[1]) {
+			p += 2;
+		} else if (*p == '[') {
+			p++;
+			if (*p == '^')
+				p++;
+			if (*p == ']')
+				p++;
+			while (*p && *p != ']')
+				p += (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) ? 2 + strcspn(p + 2, "]") : 1;
+			if (*p)
+				p++;
+		} else {	/* one character; a leading quantifier is regcomp()'s to judge */
+			p++;
+		}
+		while ((copies = quantifier_copies(&p))) {
+			atom *= copies;
+			if (atom > POLICY_MAX_REGEX_COPIES)
+				return too_big;
+		}
+		size[depth] += atom;
+		if (size[depth] > POLICY_MAX_REGEX_COPIES)
+			return too_big;
+	}
+	return NULL;
+}
+
 static int compile_regex(struct policy_rule_ctx *c, struct policy_value *v, const yaml_node_t *n,
 			 const char *s, unsigned flags)
 {
+	const char *why = regex_too_costly(s);
 	char msg[128];
 	int r;
 
+	if (why) {
+		rule_error(c, n, "regular expression '%.80s' refused: %s", s, why);
+		return -EINVAL;
+	}
 	v->re = malloc(sizeof(*v->re));
 	if (!v->re)
 		return -ENOMEM;
