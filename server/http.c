@@ -302,8 +302,18 @@ int http_parse_json_body(struct http_req *r)
 	json_error_t jerr;
 
 	r->json = r->body_len ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
-	if (!r->json)
+	if (!r->json) {
+		/*
+		 * jansson quotes the bytes near the error, cut anywhere: a body
+		 * with invalid UTF-8 gives a message no JSON string may hold
+		 * (json_pack refused it and the client got 500 "out of memory").
+		 * Keep printable ASCII only.
+		 */
+		for (char *p = jerr.text; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
 		return http_error(r, 400, "bad_json", jerr.text), -EINVAL;
+	}
 	if (!json_is_object(r->json))
 		return http_error(r, 400, "bad_json", "the body must be a JSON object"), -EINVAL;
 	return 0;
