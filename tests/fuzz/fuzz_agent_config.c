@@ -3,8 +3,8 @@
  * libFuzzer target: the agent's configuration file (agent.conf). Each input
  * is a whole file, read by agent_config_load() from a memfd. A refusal must
  * come with a message; a success must leave the invariants the agent relies
- * on: a server URL, a NULL-terminated users list of at most
- * AGENT_CONFIG_MAX_USERS names, and ws:// only with insecure = yes.
+ * on: a NULL-terminated users list of at most AGENT_CONFIG_MAX_USERS names,
+ * and a ws:// server URL only with insecure = yes.
  */
 #include <stddef.h>
 #include <stdint.h>

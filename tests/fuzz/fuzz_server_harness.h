@@ -5,7 +5,9 @@
  * admin_users = olga, SQLite store in a fresh temporary directory, an
  * organiser "olga", an attendee "alice", a meeting both belong to, an
  * enrolled machine "lab-1") and connections without a socket
- * (conn->wsi == NULL: sends are queued, then drained here). Every message
+ * (conn->wsi == NULL: sends are queued, then drained here). The rate
+ * limits that would answer 429 to every input after the first few (sign-in,
+ * sign-up, meetings per hour, join attempts) are off. Every message
  * goes to the real handler through ws_dispatch(), exactly as the transport
  * hands over one reassembled WebSocket message.
  *
