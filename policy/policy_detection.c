@@ -23,6 +23,7 @@
  * on to report the rest.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,13 +126,16 @@ static int compile_plain(struct policy_rule_ctx *c, struct policy_value *v, cons
  * ("a+" is "aa*", "a{3,5}" five copies) and copies the copies when
  * repetitions nest, so its time and memory are the product of the nested
  * counts: the 31 bytes "a++++++++++++++++++++++++++++++" took minutes and
- * gigabytes. Refuse, with the reason, a pattern whose compiled size would
- * exceed POLICY_MAX_REGEX_COPIES atoms: an atom ('\' escape, bracket
- * expression or character) counts 1, a group the sum of what it holds,
- * and a quantifier multiplies ('+' by 2, '{n,m}' by m, '{n,}' by n + 1,
- * '*' and '?' by 1), stacked ones ("a+{3}") too. NULL when acceptable.
+ * gigabytes; and the optional copies of "{0,m}" cost it m squared
+ * ("a{0,12264}": 16 s and 1.2 GB). Refuse, with the reason, a bound over
+ * _POSIX_RE_DUP_MAX (255) and a pattern whose compiled size would exceed
+ * POLICY_MAX_REGEX_COPIES atoms: an atom ('\' escape, bracket expression
+ * or character) counts 1, a group the sum of what it holds, and a
+ * quantifier multiplies ('+' by 2, '{n,m}' by m, '{n,}' by n + 1, '*' and
+ * '?' by 1), stacked ones ("a+{3}") too. NULL when acceptable.
  */
-#define POLICY_MAX_REGEX_COPIES	16384
+#define POLICY_MAX_REGEX_COPIES	4096
+#define POLICY_MAX_REGEX_BOUND	255	/* _POSIX_RE_DUP_MAX: what every regcomp() must take */
 #define POLICY_MAX_REGEX_DEPTH	32
 
 /* The copies a quantifier at *p makes of its atom (0: no quantifier); *p moves past it. */
@@ -148,8 +152,8 @@ static unsigned long quantifier_copies(const char **p)
 		*p = q + 1;
 		return 2;
 	}
-	if (*q != '{' || !(q[1] >= '0' && q[1] <= '9'))
-		return 0;	/* a '{' that starts no bound is a literal for glibc */
+	if (*q != '{' || !((q[1] >= '0' && q[1] <= '9') || q[1] == ','))
+		return 0;	/* a '{' that starts no bound is a literal for glibc ("{,m}" is {0,m}) */
 	for (q++; *q >= '0' && *q <= '9'; q++)
 		lo = lo < 100000 ? lo * 10 + (unsigned long)(*q - '0') : lo;
 	hi = lo;
@@ -157,19 +161,21 @@ static unsigned long quantifier_copies(const char **p)
 		hi = 0;
 		for (q++; *q >= '0' && *q <= '9'; q++)
 			hi = hi < 100000 ? hi * 10 + (unsigned long)(*q - '0') : hi;
-		if (!hi)	/* {n,}: n copies then a star */
-			hi = lo + 1;
 	}
 	if (*q != '}')
 		return 0;
 	*p = q + 1;
-	return hi ? hi : 1;
+	if (lo > POLICY_MAX_REGEX_BOUND || hi > POLICY_MAX_REGEX_BOUND)
+		return ULONG_MAX;	/* refused by the caller */
+	if (!hi)	/* {n,}: n copies then a star */
+		hi = lo + 1;
+	return hi;
 }
 
 static const char *regex_too_costly(const char *s)
 {
-	static const char *const too_big = "it would compile to more than 16384 copies of its parts "
-					   "(repetitions multiply when nested or stacked, as in '(a{200}){100}' or 'a+++++++++++++++')";
+	static const char *const too_big = "it would compile to more than 4096 copies of its parts "
+					   "(repetitions multiply when nested or stacked, as in '(a{100}){50}' or 'a+++++++++++++')";
 	unsigned long size[POLICY_MAX_REGEX_DEPTH + 1] = { 0 };
 	unsigned depth = 0;
 
@@ -203,6 +209,8 @@ static const char *regex_too_costly(const char *s)
 			p++;
 		}
 		while ((copies = quantifier_copies(&p))) {
+			if (copies == ULONG_MAX)
+				return "a repetition bound over 255 ('{n}', '{n,m}')";
 			atom *= copies;
 			if (atom > POLICY_MAX_REGEX_COPIES)
 				return too_big;
