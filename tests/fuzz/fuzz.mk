@@ -41,12 +41,14 @@ $(OUTPUT)/tests/fuzz/fuzz_policy.o: tests/fuzz/fuzz_policy.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -Ipolicy -Itests/fuzz $(CFLAGS) -c $< -o $@
-$(OUTPUT)/tests/fuzz/fuzz_replay_%.o: tests/fuzz/fuzz_replay.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"$*"' -c $< -o $@
 
+# (the replay objects get explicit rules: a pattern would also match the
+# included fuzz_replay_<target>.d files and make would try to "remake" them)
 define FUZZ_TARGET_RULES
+$(OUTPUT)/tests/fuzz/fuzz_replay_$(1).o: tests/fuzz/fuzz_replay.c
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(CFLAGS) -DFUZZ_NAME='"$(1)"' -c $$< -o $$@
 $(OUTPUT)/tests/test_fuzz_$(1): $(OUTPUT)/tests/fuzz/fuzz_$(1).o $(OUTPUT)/tests/fuzz/fuzz_replay_$(1).o $(FUZZ_LINK_$(1))
 	$$(call msg,BINARY,$$@)
 	$$(Q)$$(CC) $$(LDFLAGS) $$^ $(FUZZ_LIBS_$(1)) -o $$@
