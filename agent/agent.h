@@ -73,6 +73,7 @@ struct agent {
 	uint32_t holders[64];		/* those processes (devices.c) */
 	unsigned n_holders;
 	struct uplink *uplink;
+	bool status_stale;		/* rewrite the status file (new compositor rows) */
 };
 
 /* loader.c */
@@ -89,12 +90,32 @@ void loader_destroy(struct agent *a);
 /* The status table as text ("layer probe where state why" lines). */
 void loader_print_status(const struct agent *a, FILE *out);
 bool loader_layer_active(const struct agent *a, const char *layer);
+struct capture_probe;
+/* A row of the status table for @layer (static string); NULL when full. */
+struct probe_status *loader_add_status(struct agent *a, const char *layer, const char *name,
+				      const char *where);
+/* Set a row's state and reason (@s may be NULL). */
+void loader_set_state(struct probe_status *s, enum probe_state state, const char *why);
+/* Attach one uprobe of @layer in the binary at @path, its outcome in the
+ * status table. True when attached. */
+bool loader_attach_uprobe(struct agent *a, const char *layer, const struct capture_probe *cp,
+			  const char *path);
 
 /* events.c */
 int events_handle(void *ctx, void *data, size_t size);
 void events_tick(struct agent *a, uint64_t now_boot_ns);
 void events_match_running(struct agent *a, uint64_t now_boot_ns);
 void events_shutdown(struct agent *a);
+struct policy_event;
+/*
+ * A capture seen by another module (compositor.c): add @p's process fields
+ * to @ev, match the policy and, on a match, start @p's capture session
+ * (a screenshot begins and ends at once). True when a rule matched.
+ */
+bool events_capture(struct agent *a, struct proc *p, struct policy_event *ev, const char *layer,
+		    const char *api, const char *target, uint64_t ts);
+/* End @p's capture session at @ts (what it saw stopped). */
+void events_capture_end(struct agent *a, struct proc *p, uint64_t ts);
 
 /* output.c */
 void output_capture(struct agent *a, struct proc *p, bool begin, uint64_t ts_boot_ns);

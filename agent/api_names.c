@@ -41,6 +41,13 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_X_RENDER_COMPOSITE] = "XRenderComposite",
 	[SPHINX_API_XCB_RENDER_COMPOSITE] = "xcb_render_composite",
 	[SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP] = "XCompositeNameWindowPixmap",
+	[SPHINX_API_PW_DEQUEUE_BUFFER] = "pw_stream_dequeue_buffer",
+	[SPHINX_API_SCREEN_CAST_START] = "screen_cast_start",
+	[SPHINX_API_SCREEN_CAST_STOP] = "screen_cast_stop",
+	[SPHINX_API_SHELL_SCREENSHOT] = "shell_screenshot_screenshot",
+	[SPHINX_API_SHELL_SCREENSHOT_AREA] = "shell_screenshot_screenshot_area",
+	[SPHINX_API_SHELL_SCREENSHOT_WINDOW] = "shell_screenshot_screenshot_window",
+	[SPHINX_API_SHELL_SCREENSHOT_UI] = "shell_screenshot_screenshot_stage_to_content",
 };
 
 static const char *const target_names[] = {
@@ -51,6 +58,8 @@ static const char *const target_names[] = {
 	[SPHINX_TARGET_DEVICE] = "device",
 	[SPHINX_TARGET_STREAM] = "stream",
 	[SPHINX_TARGET_OUTPUT] = "output",
+	[SPHINX_TARGET_SCREENCAST] = "screencast",
+	[SPHINX_TARGET_SCREEN] = "screen",
 };
 
 /* Every function the api layer hooks, by library soname (research/capture-paths.md). */

@@ -16,6 +16,7 @@
 #include "devices.h"
 #include "api_names.h"
 #include "attribution.h"
+#include "compositor.h"
 #include "log.h"
 #include "session.h"
 #include "sphinx.h"
@@ -104,6 +105,7 @@ static void on_exec(struct agent *a, const struct sphinx_exec_event *e)
 		return;
 	if (is_xserver_exe(p->exe))
 		loader_attach_xserver(a, p->pid);
+	compositor_watch(a, p);
 	match_process(a, p, h->ts);
 }
 
@@ -116,6 +118,7 @@ void events_match_running(struct agent *a, uint64_t now_boot_ns)
 	proc_table_for_each(&a->procs, i, p) {
 		if (is_xserver_exe(p->exe))
 			loader_attach_xserver(a, p->pid);
+		compositor_watch(a, p);
 		if (p->session.state == SESSION_NONE && p->pid != (uint32_t)getpid())
 			match_process(a, p, now_boot_ns);
 	}
@@ -132,6 +135,7 @@ static void on_exit_event(struct agent *a, const struct sphinx_exit_event *e)
 	session_finish(&p->session, p, e->hdr.ts, e->calls, &hk);
 	if (is_xserver_exe(p->exe))
 		loader_forget_xserver(a, p->pid);
+	compositor_forget(a, p->pid);
 	proc_table_remove(&a->procs, e->hdr.pid);
 }
 
@@ -172,7 +176,7 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 	struct policy_event ev;
 	const struct policy_rule *rule;
 	struct proc *p;
-	char uid[16], calls[16];
+	char uid[16], calls[16], what[SPHINX_API_FIELD_LEN];
 
 	log_debug("capture call: pid %u api %s target %s drawable 0x%llx calls %u", e->hdr.pid,
 		  api_name(e->api), target_name(e->target), (unsigned long long)e->drawable, e->calls);
@@ -198,7 +202,8 @@ static void on_capture(struct agent *a, const struct sphinx_capture_event *e)
 	if (!rule)
 		return;
 	/* The first counted call dates the session; later ones say "now". */
-	session_start(s, p, rule, device ? "device" : xserver ? "xserver" : "api", api_name(e->api),
+	compositor_describe_capture(a, e, what, sizeof(what));
+	session_start(s, p, rule, device ? "device" : xserver ? "xserver" : "api", what,
 		      target_name(e->target), e->calls == 1 ? e->first_ns : e->hdr.ts,
 		      e->calls, &hk);
 	session_activity(s, p, e->hdr.ts, e->calls, &hk);
@@ -241,10 +246,42 @@ int events_handle(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct sphinx_capture_event))
 			on_damage(a, data);
 		break;
+	case SPHINX_EV_COMPOSITOR:
+		if (size >= sizeof(struct sphinx_compositor_event))
+			compositor_event(a, data);
+		break;
 	default:
 		log_debug("unknown record type %u", h->type);
 	}
 	return 0;
+}
+
+bool events_capture(struct agent *a, struct proc *p, struct policy_event *ev, const char *layer,
+		    const char *api, const char *target, uint64_t ts)
+{
+	struct session_hooks hk = hooks(a);
+	const struct policy_rule *rule;
+	char uid[16];
+
+	add_process_fields(ev, p, proc_table_get(&a->procs, p->ppid), uid, sizeof(uid));
+	rule = match(a, ev, p->pid, ts);
+	if (!rule)
+		return false;
+	if (p->session.state != SESSION_NONE) {
+		session_activity(&p->session, p, ts, p->session.calls, &hk);
+		return true;
+	}
+	session_start(&p->session, p, rule, layer, api, target, ts, 0, &hk);
+	if (p->session.state == SESSION_ACTIVE && p->session.kind == POLICY_KIND_SCREENSHOT)
+		session_finish(&p->session, p, ts, 0, &hk);
+	return true;
+}
+
+void events_capture_end(struct agent *a, struct proc *p, uint64_t ts)
+{
+	struct session_hooks hk = hooks(a);
+
+	session_finish(&p->session, p, ts, 0, &hk);
 }
 
 void events_tick(struct agent *a, uint64_t now_boot_ns)

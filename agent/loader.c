@@ -17,6 +17,7 @@
 #include "agent.h"
 #include "api_names.h"
 #include "cleanup.h"
+#include "compositor.h"
 #include "devices.h"
 #include "libpath.h"
 #include "log.h"
@@ -352,6 +353,7 @@ int loader_attach(struct agent *a)
 	}
 	attach_device_hook(a);
 	attach_uprobes(a, false);
+	compositor_attach(a);
 	return 0;
 }
 
@@ -375,7 +377,7 @@ void loader_print_status(const struct agent *a, FILE *out)
 		[PROBE_NOT_AVAILABLE] = "not available",
 		[PROBE_FAILED] = "failed",
 	};
-	static const char *const layers[] = { "exec", "device", "api", "xserver" };
+	static const char *const layers[] = { "exec", "device", "api", "xserver", "compositor" };
 
 	fprintf(out, "layers:");
 	for (size_t i = 0; i < ARRAY_SIZE(layers); i++)
@@ -384,6 +386,7 @@ void loader_print_status(const struct agent *a, FILE *out)
 	if (!loader_layer_active(a, "xserver"))
 		fprintf(out, "%-7s %-42s %-14s %s\n", "xserver", "fbGetImage, fbCopyArea, ...",
 			"not available", "no X server running (attached when one starts)");
+	compositor_print_status(a, out);
 	for (unsigned i = 0; i < a->n_probes; i++) {
 		const struct probe_status *s = &a->probes[i];
 
@@ -402,4 +405,22 @@ void loader_destroy(struct agent *a)
 	a->n_holders = 0;
 	sphinx_bpf__destroy(a->skel);
 	a->skel = NULL;
+}
+
+/* For other layers' modules (compositor.c): the helpers above. */
+struct probe_status *loader_add_status(struct agent *a, const char *layer, const char *name,
+				      const char *where)
+{
+	return add_status(a, layer, name, where);
+}
+
+void loader_set_state(struct probe_status *s, enum probe_state state, const char *why)
+{
+	set_state(s, state, why);
+}
+
+bool loader_attach_uprobe(struct agent *a, const char *layer, const struct capture_probe *cp,
+			  const char *path)
+{
+	return attach_uprobe(a, layer, cp, path);
 }

@@ -24,6 +24,7 @@
 #include "uplink.h"
 #include "api_names.h"
 #include "cleanup.h"
+#include "compositor.h"
 #include "libpath.h"
 #include "log.h"
 #include "util.h"
@@ -245,6 +246,10 @@ static int run_loop(struct agent *a)
 			events_tick(a, now);
 			last_tick = now;
 		}
+		if (a->status_stale) {	/* a layer found something new to watch */
+			a->status_stale = false;
+			write_status_file(a);
+		}
 	}
 	return 0;
 }
@@ -352,6 +357,8 @@ int main(int argc, char **argv)
 		proc_table_for_each(&a.procs, i, p)
 			if (is_xserver_exe(p->exe))
 				loader_attach_xserver(&a, p->pid);
+			else
+				compositor_watch(&a, p);
 		loader_attach_fallbacks(&a);
 		printf("probe run (no agent running)\n");
 		loader_print_status(&a, stdout);

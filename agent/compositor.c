@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The compositor layer: see compositor.h. Compositors are recognised by
+ * their executable's name, like X servers; the BPF side does nothing in a
+ * process the agent has not marked. A compositor's record carries the
+ * unique bus name of the client whose D-Bus call it served; that name is
+ * turned into a process by asking the bus the compositor itself is on
+ * (its DBUS_SESSION_BUS_ADDRESS), once per capture, with a short timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-bus.h>
+
+#include "agent.h"
+#include "api_names.h"
+#include "cleanup.h"
+#include "compositor.h"
+#include "libpath.h"
+#include "log.h"
+#include "policy.h"
+#include "sphinx.skel.h"
+
+#define LAYER			"compositor"
+#define CALL_FRESH_NS		(5 * 1000000000ull)	/* a D-Bus call this old still asked */
+#define BUS_TIMEOUT_US		(500 * 1000ull)
+#define ENVIRON_MAX		(64 * 1024)
+#define SHELL_LIBRARY		"libgnome-shell.so"
+
+static const struct {
+	const char *exe;		/* basename */
+	enum sphinx_compositor kind;
+} known[] = {
+	{ "mutter", SPHINX_COMPOSITOR_MUTTER },
+	{ "gnome-shell", SPHINX_COMPOSITOR_MUTTER },
+	{ "kwin_wayland", SPHINX_COMPOSITOR_KWIN },
+	{ "xdg-desktop-portal-wlr", SPHINX_COMPOSITOR_PORTAL },
+};
+
+/* In every process that maps the library; they act only in compositors. */
+static const struct capture_probe library_probes[] = {
+	{ "libpipewire-0.3.so.0", "pw_stream_get_node_id", "pw_stream_get_node_id", false, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_get_node_id", "pw_stream_get_node_id_ret", true, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_disconnect", "pw_stream_disconnect", false, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_destroy", "pw_stream_destroy", false, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_dequeue_buffer", "pw_stream_dequeue_buffer", false, false },
+	{ "libgio-2.0.so.0", "g_dbus_method_invocation_get_sender",
+	  "g_dbus_method_invocation_get_sender", false, false },
+};
+
+/* Inside GNOME Shell's own library, found in the running shell's maps. */
+static const struct capture_probe shell_probes[] = {
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot", "shell_screenshot_screenshot", false, false },
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot_area", "shell_screenshot_screenshot_area", false,
+	  false },
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot_window", "shell_screenshot_screenshot_window",
+	  false, false },
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot_stage_to_content",
+	  "shell_screenshot_screenshot_stage_to_content", false, false },
+};
+
+/*
+ * Screen casts a compositor started for a client, until the compositor's
+ * stream stops: the client's capture lasts as long (a client asks and may
+ * never read a frame itself). Bounded: past it, the capture ends on the
+ * client's exit instead.
+ */
+#define MAX_CASTS 64
+
+static struct cast {
+	uint32_t compositor;
+	uint32_t pid;		/* who asked; 0: free slot */
+	uint64_t stream;
+} casts[MAX_CASTS];
+
+static const char *base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static enum sphinx_compositor compositor_kind(const char *exe)
+{
+	const char *base = base_name(exe);
+
+	for (size_t i = 0; base && i < ARRAY_SIZE(known); i++)
+		if (strcmp(base, known[i].exe) == 0)
+			return known[i].kind;
+	return 0;
+}
+
+static bool row_exists(const struct agent *a, const char *name, const char *where)
+{
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].layer, LAYER) == 0 && strcmp(a->probes[i].name, name) == 0 &&
+		    strcmp(a->probes[i].where, where) == 0)
+			return true;
+	return false;
+}
+
+void compositor_attach(struct agent *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(library_probes); i++) {
+		const struct capture_probe *cp = &library_probes[i];
+		char path[512];
+
+		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
+			loader_set_state(loader_add_status(a, LAYER, cp->function, cp->library),
+					 PROBE_NOT_AVAILABLE, "library not installed");
+			continue;
+		}
+		loader_attach_uprobe(a, LAYER, cp, path);
+	}
+}
+
+/* The file of @pid's mapping whose name ends in "/@library", into @buf. */
+static int mapped_library(uint32_t pid, const char *library, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *maps = NULL;
+	char file[64], line[4096];
+	size_t n = strlen(library);
+
+	snprintf(file, sizeof(file), "/proc/%u/maps", pid);
+	maps = fopen(file, "re");
+	if (!maps)
+		return -errno;
+	while (fgets(line, sizeof(line), maps)) {
+		char *name = strchr(line, '/');
+		size_t l;
+
+		if (!name)
+			continue;
+		name[strcspn(name, "\n")] = '\0';
+		l = strlen(name);
+		if (l > n && name[l - n - 1] == '/' && strcmp(name + l - n, library) == 0) {
+			snprintf(buf, len, "%s", name);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* GNOME Shell loads its library at start: it may not be mapped yet when
+ * the exec is seen; then the next record of this shell tries again. */
+static void attach_shell(struct agent *a, uint32_t pid)
+{
+	char path[512];
+
+	if (mapped_library(pid, SHELL_LIBRARY, path, sizeof(path)) < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(shell_probes); i++)
+		if (!row_exists(a, shell_probes[i].function, path))
+			loader_attach_uprobe(a, LAYER, &shell_probes[i], path);
+}
+
+void compositor_watch(struct agent *a, const struct proc *p)
+{
+	enum sphinx_compositor kind = compositor_kind(p->exe);
+	char name[64], why[128];
+	struct probe_status *s;
+	int fd;
+
+	if (!kind || !a->skel)
+		return;
+	fd = bpf_map__fd(a->skel->maps.compositors);
+	if (bpf_map_update_elem(fd, &p->pid, &kind, BPF_ANY) < 0) {
+		log_warn("compositor layer: cannot watch %s (pid %u): %s", p->exe, p->pid,
+			 strerror(errno));
+		return;
+	}
+	snprintf(name, sizeof(name), "%s (pid %u)", base_name(p->exe), p->pid);
+	if (row_exists(a, name, p->exe))
+		return;
+	s = loader_add_status(a, LAYER, name, p->exe);
+	snprintf(why, sizeof(why), "screen-cast nodes%s",
+		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers" : " (no GDBus: callers not named)");
+	loader_set_state(s, PROBE_ATTACHED, why);
+	if (strcmp(base_name(p->exe), "gnome-shell") == 0)
+		attach_shell(a, p->pid);
+	a->status_stale = true;
+	log_info("compositor layer: watching %s (pid %u)", p->exe, p->pid);
+}
+
+/* Delete every screen-cast node @pid produced. */
+static void forget_nodes(int fd, uint32_t pid)
+{
+	uint32_t key, next, gone[64];
+	unsigned n = 0;
+	struct sphinx_cast_node node;
+	bool first = true;
+
+	while (n < ARRAY_SIZE(gone) &&
+	       bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &node) == 0 && node.compositor == pid)
+			gone[n++] = key;
+	}
+	for (unsigned i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &gone[i]);
+}
+
+void compositor_forget(struct agent *a, uint32_t pid)
+{
+	uint32_t kind;
+	int fd;
+
+	if (!a->skel)
+		return;
+	fd = bpf_map__fd(a->skel->maps.compositors);
+	if (bpf_map_lookup_elem(fd, &pid, &kind) < 0)
+		return;
+	bpf_map_delete_elem(fd, &pid);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.compositor_calls), &pid);
+	for (size_t i = 0; i < MAX_CASTS; i++)
+		if (casts[i].compositor == pid)
+			casts[i].pid = 0;
+	forget_nodes(bpf_map__fd(a->skel->maps.screencast_nodes), pid);
+}
+
+/* ------------------------------------------------------- who asked */
+
+/* DBUS_SESSION_BUS_ADDRESS from @pid's environment, into @buf. */
+static int session_bus_of(uint32_t pid, char *buf, size_t len)
+{
+	static const char key[] = "DBUS_SESSION_BUS_ADDRESS=";
+	_cleanup_free_ char *env = malloc(ENVIRON_MAX);
+	_cleanup_close_ int fd = -1;
+	char file[64];
+	ssize_t n;
+
+	if (!env)
+		return -ENOMEM;
+	snprintf(file, sizeof(file), "/proc/%u/environ", pid);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, env, ENVIRON_MAX - 1);
+	if (n < 0)
+		return -errno;
+	env[n] = '\0';
+	for (char *v = env; v < env + n; v += strlen(v) + 1)
+		if (strncmp(v, key, sizeof(key) - 1) == 0) {
+			snprintf(buf, len, "%s", v + sizeof(key) - 1);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* The process behind unique bus name @sender on the bus @compositor is on:
+ * its pid, or -errno with the reason in @why. */
+static int sender_pid(uint32_t compositor, const char *sender, char *why, size_t why_len)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	char address[512];
+	uint32_t pid = 0;
+	int r;
+
+	r = session_bus_of(compositor, address, sizeof(address));
+	if (r < 0) {
+		snprintf(why, why_len, "no session bus address in its environment: %s", strerror(-r));
+		return r;
+	}
+	if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_address(bus, address)) < 0 ||
+	    (r = sd_bus_set_bus_client(bus, 1)) < 0 ||
+	    (r = sd_bus_set_method_call_timeout(bus, BUS_TIMEOUT_US)) < 0 ||
+	    (r = sd_bus_start(bus)) < 0) {
+		snprintf(why, why_len, "cannot connect to its session bus %s: %s", address, strerror(-r));
+		return r;
+	}
+	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+			       "org.freedesktop.DBus", "GetConnectionUnixProcessID", &error, &reply,
+			       "s", sender);
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "u", &pid);
+	if (r < 0 || !pid) {
+		snprintf(why, why_len, "the bus does not know %s: %s", sender,
+			 error.message ? error.message : strerror(r < 0 ? -r : ESRCH));
+		return r < 0 ? r : -ESRCH;
+	}
+	return (int)pid;
+}
+
+static void cast_started(struct proc *p, const struct sphinx_compositor_event *e)
+{
+	struct capture_session *s = &p->session;
+
+	if (s->state != SESSION_ACTIVE || !s->layer || strcmp(s->layer, LAYER) != 0)
+		return;	/* its capture is another's: it ends its own way */
+	s->until_exit = true;
+	for (size_t i = 0; i < MAX_CASTS; i++)
+		if (!casts[i].pid) {
+			casts[i] = (struct cast){ e->hdr.pid, p->pid, e->stream };
+			return;
+		}
+}
+
+static void cast_stopped(struct agent *a, const struct sphinx_compositor_event *e)
+{
+	for (size_t i = 0; i < MAX_CASTS; i++) {
+		struct proc *p;
+
+		if (!casts[i].pid || casts[i].compositor != e->hdr.pid || casts[i].stream != e->stream)
+			continue;
+		p = proc_table_get(&a->procs, casts[i].pid);
+		casts[i].pid = 0;
+		if (p && p->session.state == SESSION_ACTIVE && p->session.layer &&
+		    strcmp(p->session.layer, LAYER) == 0)
+			events_capture_end(a, p, e->hdr.ts);
+	}
+}
+
+static bool is_screenshot(unsigned api)
+{
+	return api >= SPHINX_API_SHELL_SCREENSHOT && api <= SPHINX_API_SHELL_SCREENSHOT_UI;
+}
+
+void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
+{
+	char sender[SPHINX_DBUS_NAME_LEN], iface[SPHINX_DBUS_IFACE_LEN], method[SPHINX_DBUS_METHOD_LEN];
+	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2], what[SPHINX_API_FIELD_LEN];
+	char why[1024] = "";
+	struct proc *comp, *p = NULL;
+	struct policy_event ev;
+	bool asked;
+
+	comp = proc_table_load(&a->procs, e->hdr.pid);
+	if (!comp)
+		return;
+	if (!strcmp(base_name(comp->exe), "gnome-shell") && e->api == SPHINX_API_SCREEN_CAST_START)
+		attach_shell(a, comp->pid);	/* loaded by now for sure */
+	if (e->api == SPHINX_API_SCREEN_CAST_STOP) {
+		cast_stopped(a, e);
+		return;
+	}
+	snprintf(sender, sizeof(sender), "%s", e->sender);
+	snprintf(iface, sizeof(iface), "%s", e->interface);
+	snprintf(method, sizeof(method), "%s", e->method);
+	/* The shell's screenshot UI acts for the person at the screen; else
+	 * a recent D-Bus call asked. */
+	asked = e->api != SPHINX_API_SHELL_SCREENSHOT_UI && e->call_ns && sender[0] == ':' &&
+		e->hdr.ts - e->call_ns < CALL_FRESH_NS;
+	snprintf(call, sizeof(call), "%s%s%s", asked ? iface : "", asked ? "." : "",
+		 asked ? method : "");
+	if (asked) {
+		int pid = sender_pid(comp->pid, sender, why, sizeof(why));
+
+		if (pid > 0)
+			p = proc_table_load(&a->procs, (uint32_t)pid);
+		if (!p)
+			log_warn("compositor layer: %s by %s (pid %u) for %s (%s): %s; reported as %s's",
+				 api_name(e->api), comp->comm, comp->pid, sender, call,
+				 why[0] ? why : "the process is gone", comp->comm);
+	}
+	if (!p)
+		p = comp;
+	snprintf(what, sizeof(what), "%s in %s (pid %u)%s%s", api_name(e->api), base_name(comp->exe),
+		 comp->pid, call[0] ? " for " : "", call);
+	log_debug("compositor: %s, asked by pid %u (%s)", what, p->pid, sender[0] ? sender : "nobody");
+
+	policy_event_init(&ev, POLICY_CAT_SCREEN_CAPTURE);
+	policy_event_set(&ev, "Api", api_name(e->api));
+	policy_event_set(&ev, "Target", target_name(SPHINX_TARGET_SCREEN));
+	policy_event_set(&ev, "Interface", asked ? iface : "");
+	policy_event_set(&ev, "Method", asked ? method : "");
+	policy_event_set(&ev, "Compositor", comp->exe ? comp->exe : "");
+	policy_event_set(&ev, "Calls", "1");
+	if (events_capture(a, p, &ev, LAYER, what, target_name(is_screenshot(e->api) ?
+			SPHINX_TARGET_SCREEN : SPHINX_TARGET_SCREENCAST), e->hdr.ts) &&
+	    e->api == SPHINX_API_SCREEN_CAST_START)
+		cast_started(p, e);
+}
+
+void compositor_describe_capture(struct agent *a, const struct sphinx_capture_event *e,
+				 char *buf, size_t len)
+{
+	struct sphinx_cast_node node;
+	uint32_t id = (uint32_t)e->drawable;
+	struct proc *comp;
+
+	snprintf(buf, len, "%s", api_name(e->api));
+	if (e->target != SPHINX_TARGET_SCREENCAST || !a->skel ||
+	    bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.screencast_nodes), &id, &node) < 0)
+		return;
+	node.interface[sizeof(node.interface) - 1] = '\0';
+	comp = proc_table_get(&a->procs, node.compositor);
+	snprintf(buf, len, "%s: screen-cast node %u of %s (pid %u)%s%s", api_name(e->api), id,
+		 comp ? base_name(comp->exe) : "a compositor", node.compositor,
+		 node.interface[0] ? " from " : "", node.interface);
+}
+
+void compositor_print_status(const struct agent *a, FILE *out)
+{
+	for (unsigned i = 0; i < a->n_probes; i++)
+		if (strcmp(a->probes[i].layer, LAYER) == 0 && strstr(a->probes[i].name, "(pid "))
+			return;
+	fprintf(out, "%-7s %-42s %-14s %s\n", LAYER, "mutter, gnome-shell, kwin_wayland, ...",
+		"not available", "no compositor running (watched when one starts)");
+}
