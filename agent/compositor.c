@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -148,17 +149,33 @@ static int mapped_library(uint32_t pid, const char *library, char *buf, size_t l
 	return -ENOENT;
 }
 
-/* GNOME Shell loads its library at start: it may not be mapped yet when
- * the exec is seen; then the next record of this shell tries again. */
-static void attach_shell(struct agent *a, uint32_t pid)
+/* Shells whose library was not mapped yet when their exec was seen (the
+ * dynamic loader maps it right after): tried again each tick. */
+static uint32_t shells_pending[8];
+
+/* Attach the shell's probes (once per library file); false when the
+ * library is not mapped in @pid yet. */
+static bool attach_shell(struct agent *a, uint32_t pid)
 {
 	char path[512];
 
 	if (mapped_library(pid, SHELL_LIBRARY, path, sizeof(path)) < 0)
-		return;
+		return false;
 	for (size_t i = 0; i < ARRAY_SIZE(shell_probes); i++)
 		if (!row_exists(a, shell_probes[i].function, path))
 			loader_attach_uprobe(a, LAYER, &shell_probes[i], path);
+	a->status_stale = true;
+	return true;
+}
+
+void compositor_tick(struct agent *a)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(shells_pending); i++) {
+		uint32_t pid = shells_pending[i];
+
+		if (pid && (attach_shell(a, pid) || kill((pid_t)pid, 0) < 0))
+			shells_pending[i] = 0;
+	}
 }
 
 void compositor_watch(struct agent *a, const struct proc *p)
@@ -183,8 +200,12 @@ void compositor_watch(struct agent *a, const struct proc *p)
 	snprintf(why, sizeof(why), "screen-cast nodes%s",
 		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers" : " (no GDBus: callers not named)");
 	loader_set_state(s, PROBE_ATTACHED, why);
-	if (strcmp(base_name(p->exe), "gnome-shell") == 0)
-		attach_shell(a, p->pid);
+	if (strcmp(base_name(p->exe), "gnome-shell") == 0 && !attach_shell(a, p->pid))
+		for (size_t i = 0; i < ARRAY_SIZE(shells_pending); i++)
+			if (!shells_pending[i]) {
+				shells_pending[i] = p->pid;
+				break;
+			}
 	a->status_stale = true;
 	log_info("compositor layer: watching %s (pid %u)", p->exe, p->pid);
 }
@@ -337,8 +358,6 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 	comp = proc_table_load(&a->procs, e->hdr.pid);
 	if (!comp)
 		return;
-	if (!strcmp(base_name(comp->exe), "gnome-shell") && e->api == SPHINX_API_SCREEN_CAST_START)
-		attach_shell(a, comp->pid);	/* loaded by now for sure */
 	if (e->api == SPHINX_API_SCREEN_CAST_STOP) {
 		cast_stopped(a, e);
 		return;

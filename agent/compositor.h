@@ -41,6 +41,9 @@ void compositor_attach(struct agent *a);
  */
 void compositor_watch(struct agent *a, const struct proc *p);
 
+/* Each tick of the main loop: probes that wait for a library to load. */
+void compositor_tick(struct agent *a);
+
 /* Process @pid is gone: unmark it and forget the screen-cast nodes it
  * produced (PipeWire reuses node ids). */
 void compositor_forget(struct agent *a, uint32_t pid);

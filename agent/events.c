@@ -288,6 +288,7 @@ void events_tick(struct agent *a, uint64_t now_boot_ns)
 {
 	struct session_hooks hk = hooks(a);
 
+	compositor_tick(a);
 	proc_table_for_each(&a->procs, i, p)
 		if (p->session.state != SESSION_NONE)
 			session_tick(&p->session, p, now_boot_ns, a->opts.idle_ns, &hk);
