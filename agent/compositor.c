@@ -13,8 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -276,22 +280,16 @@ static int session_bus_of(uint32_t pid, char *buf, size_t len)
 	return -ENOENT;
 }
 
-/* The process behind unique bus name @sender on the bus @compositor is on:
- * its pid, or -errno with the reason in @why. */
-static int sender_pid(uint32_t compositor, const char *sender, char *why, size_t why_len)
+/* The process behind unique bus name @sender on the bus at @address: its
+ * pid, or -errno with the reason in @why. */
+static int bus_sender_pid(const char *address, const char *sender, char *why, size_t why_len)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	char address[512];
 	uint32_t pid = 0;
 	int r;
 
-	r = session_bus_of(compositor, address, sizeof(address));
-	if (r < 0) {
-		snprintf(why, why_len, "no session bus address in its environment: %s", strerror(-r));
-		return r;
-	}
 	if ((r = sd_bus_new(&bus)) < 0 || (r = sd_bus_set_address(bus, address)) < 0 ||
 	    (r = sd_bus_set_bus_client(bus, 1)) < 0 ||
 	    (r = sd_bus_set_method_call_timeout(bus, BUS_TIMEOUT_US)) < 0 ||
@@ -341,6 +339,74 @@ static void cast_stopped(struct agent *a, const struct sphinx_compositor_event *
 	}
 }
 
+/*
+ * A session bus lets in only its own user: the lookup runs in a child with
+ * the compositor's uid and gid (the agent's threads keep root), which
+ * answers through a pipe within BUS_TIMEOUT_US.
+ */
+static int sender_pid_as(uint32_t uid, uint32_t gid, const char *address, const char *sender,
+			 char *why, size_t why_len)
+{
+	struct { int pid; char why[256]; } answer = { -EIO, "" };
+	int fds[2], status;
+	struct pollfd pfd;
+	pid_t child;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (child == 0) {
+		close(fds[0]);
+		if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			snprintf(answer.why, sizeof(answer.why), "cannot become uid %u: %s", uid,
+				 strerror(errno));
+		else
+			answer.pid = bus_sender_pid(address, sender, answer.why, sizeof(answer.why));
+		n = write(fds[1], &answer, sizeof(answer));
+		_exit(n == sizeof(answer) ? 0 : 1);
+	}
+	close(fds[1]);
+	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	if (poll(&pfd, 1, (int)(2 * BUS_TIMEOUT_US / 1000)) == 1 &&
+	    read(fds[0], &answer, sizeof(answer)) == sizeof(answer)) {
+		answer.why[sizeof(answer.why) - 1] = '\0';
+	} else {
+		kill(child, SIGKILL);
+		snprintf(answer.why, sizeof(answer.why), "no answer from the bus in time");
+		answer.pid = -ETIMEDOUT;
+	}
+	close(fds[0]);
+	waitpid(child, &status, 0);
+	snprintf(why, why_len, "%s", answer.why);
+	return answer.pid;
+}
+
+/* The process behind unique bus name @sender on @comp's session bus. */
+static int sender_pid(const struct proc *comp, const char *sender, char *why, size_t why_len)
+{
+	struct passwd *pw;
+	char address[512];
+	int r;
+
+	r = session_bus_of(comp->pid, address, sizeof(address));
+	if (r < 0) {
+		snprintf(why, why_len, "no session bus address in its environment: %s", strerror(-r));
+		return r;
+	}
+	if (comp->uid == geteuid())
+		return bus_sender_pid(address, sender, why, why_len);
+	pw = getpwuid(comp->uid);
+	return sender_pid_as(comp->uid, pw ? pw->pw_gid : comp->uid, address, sender, why,
+			     why_len);
+}
+
 static bool is_screenshot(unsigned api)
 {
 	return api >= SPHINX_API_SHELL_SCREENSHOT && api <= SPHINX_API_SHELL_SCREENSHOT_UI;
@@ -372,7 +438,7 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 	snprintf(call, sizeof(call), "%s%s%s", asked ? iface : "", asked ? "." : "",
 		 asked ? method : "");
 	if (asked) {
-		int pid = sender_pid(comp->pid, sender, why, sizeof(why));
+		int pid = sender_pid(comp, sender, why, sizeof(why));
 
 		if (pid > 0)
 			p = proc_table_load(&a->procs, (uint32_t)pid);

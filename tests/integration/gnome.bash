@@ -1,49 +1,67 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # A headless GNOME desktop for the compositor tests, all on private buses
-# under $TMP (source after lib.bash): a session bus, PipeWire (+ WirePlumber
-# for links between clients), then mutter or gnome-shell with a virtual
-# monitor. Every process started here is in PIDS_TO_KILL.
+# under $GNOME_DIR, run by the unprivileged test user $GNOME_USER (the
+# agent is root: it must name that user, and reach that user's session bus,
+# which lets in nobody else). Source after lib.bash. Every process started
+# here is in PIDS_TO_KILL; `"${GNOME_AS[@]}" CMD` runs CMD as the user in place
+# (setpriv, then env, both exec: $! is CMD's own pid).
+#   gnome_user                   # creates the user and $GNOME_DIR
 #   gnome_session_bus            # DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR
 #   gnome_system_bus_logind      # a private "system" bus with a mock logind
 #   gnome_pipewire               # pipewire + wireplumber
-#   gnome_compositor mutter|gnome-shell ARGS...   # waits for its D-Bus API
+#   gnome_compositor mutter|gnome-shell ARGS...   # sets COMPOSITOR_PID
+GNOME_USER=sphinx-wl-test
+GNOME_DIR=$TMP/gnome
 
-gnome_bus_conf() { # NAME: a session-style bus config listening under $TMP
-	sed -e "s#<listen>.*</listen>#<listen>unix:path=$TMP/$1.bus</listen>#" \
+gnome_user() {
+	id "$GNOME_USER" >/dev/null 2>&1 ||
+		useradd --system --create-home --shell /bin/bash "$GNOME_USER" || return 1
+	GNOME_UID=$(id -u "$GNOME_USER")
+	GNOME_GID=$(id -g "$GNOME_USER")
+	GNOME_AS=(setpriv --reuid="$GNOME_UID" --regid="$GNOME_GID" --clear-groups
+		  env HOME="$GNOME_DIR/home" USER="$GNOME_USER")
+	chmod 755 "$TMP"
+	mkdir -p "$GNOME_DIR/home" && chown -R "$GNOME_USER" "$GNOME_DIR" && chmod 700 "$GNOME_DIR"
+}
+
+
+gnome_bus_conf() { # NAME: a session-style bus config listening in $GNOME_DIR
+	sed -e "s#<listen>.*</listen>#<listen>unix:path=$GNOME_DIR/$1.bus</listen>#" \
 	    -e '/standard_session_servicedirs/d' -e '/<servicedir>/d' \
-	    /usr/share/dbus-1/session.conf >"$TMP/$1.conf"
+	    /usr/share/dbus-1/session.conf >"$GNOME_DIR/$1.conf"
 }
 
 gnome_start_bus() { # NAME
 	gnome_bus_conf "$1"
-	dbus-daemon --config-file="$TMP/$1.conf" --nofork --nopidfile >"$TMP/$1.log" 2>&1 &
+	"${GNOME_AS[@]}" dbus-daemon --config-file="$GNOME_DIR/$1.conf" --nofork --nopidfile \
+		>"$GNOME_DIR/$1.log" 2>&1 &
 	PIDS_TO_KILL+=($!)
-	for _ in $(seq 50); do [ -S "$TMP/$1.bus" ] && return 0; sleep 0.1; done
+	for _ in $(seq 50); do [ -S "$GNOME_DIR/$1.bus" ] && return 0; sleep 0.1; done
 	return 1
 }
 
 gnome_session_bus() {
-	mkdir -p -m 700 "$TMP/rt"
-	export XDG_RUNTIME_DIR=$TMP/rt
+	mkdir -p -m 700 "$GNOME_DIR/rt" && chown "$GNOME_USER" "$GNOME_DIR/rt"
+	export XDG_RUNTIME_DIR=$GNOME_DIR/rt
 	gnome_start_bus session || return 1
-	export DBUS_SESSION_BUS_ADDRESS=unix:path=$TMP/session.bus
+	export DBUS_SESSION_BUS_ADDRESS=unix:path=$GNOME_DIR/session.bus
 }
 
 # gnome-shell wants logind on the system bus; the real system bus forbids
 # a mock owning org.freedesktop.login1, so a private one stands in.
 gnome_system_bus_logind() {
 	gnome_start_bus system || return 1
-	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$TMP/system.bus
-	/usr/bin/python3 -m dbusmock --system --template logind >"$TMP/logind.log" 2>&1 &
+	export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$GNOME_DIR/system.bus
+	"${GNOME_AS[@]}" /usr/bin/python3 -m dbusmock --system --template logind >"$GNOME_DIR/logind.log" 2>&1 &
 	PIDS_TO_KILL+=($!)
 	gnome_wait_name --system org.freedesktop.login1 /org/freedesktop/login1 10
 }
 
 gnome_pipewire() {
-	pipewire >"$TMP/pipewire.log" 2>&1 &
+	"${GNOME_AS[@]}" pipewire >"$GNOME_DIR/pipewire.log" 2>&1 &
 	PIDS_TO_KILL+=($!)
 	for _ in $(seq 50); do [ -S "$XDG_RUNTIME_DIR/pipewire-0" ] && break; sleep 0.1; done
-	wireplumber >"$TMP/wireplumber.log" 2>&1 &
+	"${GNOME_AS[@]}" wireplumber >"$GNOME_DIR/wireplumber.log" 2>&1 &
 	PIDS_TO_KILL+=($!)
 	[ -S "$XDG_RUNTIME_DIR/pipewire-0" ]
 }
@@ -52,7 +70,8 @@ gnome_pipewire() {
 gnome_wait_name() {
 	local i
 	for i in $(seq $(($4 * 5))); do
-		gdbus introspect "$1" --dest "$2" --object-path "$3" >/dev/null 2>&1 && return 0
+		"${GNOME_AS[@]}" gdbus introspect "$1" --dest "$2" --object-path "$3" >/dev/null 2>&1 &&
+			return 0
 		sleep 0.2
 	done
 	return 1
@@ -61,7 +80,8 @@ gnome_wait_name() {
 # gnome_compositor BINARY ARGS...: sets COMPOSITOR_PID
 gnome_compositor() {
 	local bin=$1; shift
-	"$bin" --headless --wayland --no-x11 --virtual-monitor 800x600 "$@" >"$TMP/$bin.log" 2>&1 &
+	"${GNOME_AS[@]}" "$bin" --headless --wayland --no-x11 --virtual-monitor 800x600 "$@" \
+		>"$GNOME_DIR/$bin.log" 2>&1 &
 	COMPOSITOR_PID=$!
 	PIDS_TO_KILL+=($COMPOSITOR_PID)
 }
@@ -84,7 +104,7 @@ bounded() {
 
 # Print a PipeWire node's id by its node.name (empty when absent).
 gnome_node_id() {
-	pw-dump 2>/dev/null | jq -r --arg n "$1" '.[] | select(.info.props["node.name"]==$n) | .id' |
+	"${GNOME_AS[@]}" pw-dump 2>/dev/null | jq -r --arg n "$1" '.[] | select(.info.props["node.name"]==$n) | .id' |
 		head -1
 }
 
@@ -93,7 +113,7 @@ gnome_node_id() {
 # "NODE id" on PipeWireStreamAdded, stops the session on SIGTERM or after
 # argv[1] seconds (printing STOPPED) and exits 5 s later.
 gnome_screencast_client() {
-	cat >"$TMP/screencast.py" <<'PY'
+	cat >"$GNOME_DIR/screencast.py" <<'PY'
 import signal, sys, gi
 gi.require_version('Gio', '2.0')
 from gi.repository import Gio, GLib
@@ -120,5 +140,6 @@ GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, stop)
 GLib.timeout_add_seconds(int(sys.argv[1]), stop)
 loop.run()
 PY
-	echo "$TMP/screencast.py"
+	chmod 644 "$GNOME_DIR/screencast.py"
+	echo "$GNOME_DIR/screencast.py"
 }

@@ -1,0 +1,73 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# GNOME Shell 43 headless, for real: a screenshot through
+# org.gnome.Shell.Screenshot is read inside the shell (libgnome-shell's
+# shell_screenshot_screenshot, hooked in the running shell's own mapping)
+# and reported as a screenshot by the D-Bus caller, named through the
+# shell's session bus, with its user. --unsafe-mode lets any caller use the
+# API (GNOME's own tests do the same; a real session allows it to
+# gnome-screenshot and the portal). logind is python3-dbusmock's, on a
+# private "system" bus. Exec signatures are removed.
+source "$(dirname "$0")/lib.bash"
+source "$(dirname "$0")/gnome.bash"
+
+require_root
+require gnome-shell pipewire wireplumber dbus-daemon gdbus jq
+/usr/bin/python3 -c 'import dbusmock' 2>/dev/null ||
+	{ not_ok "python3-dbusmock installed"; finish; }
+
+mkdir -p "$TMP/pol"
+cp "$ROOT"/policy/default/*.yml "$TMP/pol/" && rm -f "$TMP"/pol/exec-*.yml
+check "agent starts (no exec signatures)" start_agent shell --policy "$TMP/pol"
+
+check "private session bus" gnome_session_bus
+check "mock logind on a private system bus" gnome_system_bus_logind
+check "pipewire and wireplumber run" gnome_pipewire
+gnome_compositor gnome-shell --unsafe-mode
+check "headless gnome-shell serves org.gnome.Shell.Screenshot" \
+	gnome_wait_name --session org.gnome.Shell.Screenshot /org/gnome/Shell/Screenshot 40
+SHELL_PID=$COMPOSITOR_PID
+lib=$(grep -m1 -o '/[^ ]*/libgnome-shell.so$' /proc/$SHELL_PID/maps)
+
+out=$("$AGENT" --status --status-file "$TMP/none" 2>&1)
+check "--status: gnome-shell (pid $SHELL_PID) watched" \
+	grep -qE "^compositor +gnome-shell \(pid $SHELL_PID\) +attached" <<<"$out"
+for fn in shell_screenshot_screenshot shell_screenshot_screenshot_area \
+	  shell_screenshot_screenshot_window shell_screenshot_screenshot_stage_to_content; do
+	check "--status: $fn attached in $lib" grep -qE "^compositor +$fn +attached +$lib" <<<"$out"
+done
+
+f() { printf '%s' "${line#* }" | jq -r "$1"; }
+
+# The running agent saw the shell start: its probes went in then.
+check "running agent: shell's probes attached" \
+	grep -q "compositor layer: watching /usr/bin/gnome-shell (pid $SHELL_PID)" "$AGENT_LOG"
+rm -f "$TMP/shot.png"
+bounded 20 gdbus call --session --dest org.gnome.Shell.Screenshot \
+	--object-path /org/gnome/Shell/Screenshot \
+	--method org.gnome.Shell.Screenshot.Screenshot false false "$TMP/shot.png"
+caller=$BOUNDED_PID
+check "org.gnome.Shell.Screenshot.Screenshot wrote a PNG (rc $BOUNDED_RC)" \
+	[ $BOUNDED_RC -eq 0 -a -s "$TMP/shot.png" ]
+line=$(wait_event ".type==\"capture.begin\" and .pid==$caller" 5)
+check "screenshot: capture.begin for the D-Bus caller (gdbus, pid $caller)" [ -n "$line" ]
+check "  kind screenshot, layer compositor, rule sphinx.compositor.screenshot" \
+	[ "$(f .kind)" = screenshot -a "$(f .layer)" = compositor -a "$(f .rule.id)" = sphinx.compositor.screenshot ]
+check "  user is the caller's ($(f .user))" [ "$(f .user)" = "$(id -un)" ]
+check "  evidence names gnome-shell and the D-Bus method ($(f .api))" \
+	grep -q "^shell_screenshot_screenshot in gnome-shell (pid $SHELL_PID) for org.gnome.Shell.Screenshot.Screenshot$" <<<"$(f .api)"
+line=$(wait_event ".type==\"capture.end\" and .pid==$caller" 3)
+check "  and its end at once" [ -n "$line" ]
+
+bounded 20 gdbus call --session --dest org.gnome.Shell.Screenshot \
+	--object-path /org/gnome/Shell/Screenshot \
+	--method org.gnome.Shell.Screenshot.ScreenshotArea 0 0 100 100 false "$TMP/area.png"
+caller2=$BOUNDED_PID
+line=$(wait_event ".type==\"capture.begin\" and .pid==$caller2" 5)
+check "ScreenshotArea: screenshot by its caller (pid $caller2)" \
+	[ -n "$line" -a "$(f .kind)" = screenshot ]
+check "  evidence: shell_screenshot_screenshot_area for ...ScreenshotArea" \
+	grep -q "^shell_screenshot_screenshot_area in gnome-shell .* for org.gnome.Shell.Screenshot.ScreenshotArea$" <<<"$(f .api)"
+check "gnome-shell itself: no event" [ "$(count_events ".pid==$SHELL_PID")" -eq 0 ]
+check "agent exits" stop_agent
+finish
