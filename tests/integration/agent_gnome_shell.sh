@@ -4,7 +4,8 @@
 # org.gnome.Shell.Screenshot is read inside the shell (libgnome-shell's
 # shell_screenshot_screenshot, hooked in the running shell's own mapping)
 # and reported as a screenshot by the D-Bus caller, named through the
-# shell's session bus, with its user. --unsafe-mode lets any caller use the
+# shell's session bus, with its user (the desktop runs as an unprivileged
+# test user, gnome.bash). --unsafe-mode lets any caller use the
 # API (GNOME's own tests do the same; a real session allows it to
 # gnome-screenshot and the portal). logind is python3-dbusmock's, on a
 # private "system" bus. Exec signatures are removed.
@@ -12,7 +13,7 @@ source "$(dirname "$0")/lib.bash"
 source "$(dirname "$0")/gnome.bash"
 
 require_root
-require gnome-shell pipewire wireplumber dbus-daemon gdbus jq
+require setpriv useradd gnome-shell pipewire wireplumber dbus-daemon gdbus jq
 /usr/bin/python3 -c 'import dbusmock' 2>/dev/null ||
 	{ not_ok "python3-dbusmock installed"; finish; }
 
@@ -20,6 +21,7 @@ mkdir -p "$TMP/pol"
 cp "$ROOT"/policy/default/*.yml "$TMP/pol/" && rm -f "$TMP"/pol/exec-*.yml
 check "agent starts (no exec signatures)" start_agent shell --policy "$TMP/pol"
 
+check "test user $GNOME_USER" gnome_user
 check "private session bus" gnome_session_bus
 check "mock logind on a private system bus" gnome_system_bus_logind
 check "pipewire and wireplumber run" gnome_pipewire
@@ -42,26 +44,27 @@ f() { printf '%s' "${line#* }" | jq -r "$1"; }
 # The running agent saw the shell start: its probes went in then.
 check "running agent: shell's probes attached" \
 	grep -q "compositor layer: watching /usr/bin/gnome-shell (pid $SHELL_PID)" "$AGENT_LOG"
-rm -f "$TMP/shot.png"
-bounded 20 gdbus call --session --dest org.gnome.Shell.Screenshot \
+SHOT=$GNOME_DIR/home/shot.png
+bounded 20 "${GNOME_AS[@]}" gdbus call --session --dest org.gnome.Shell.Screenshot \
 	--object-path /org/gnome/Shell/Screenshot \
-	--method org.gnome.Shell.Screenshot.Screenshot false false "$TMP/shot.png"
+	--method org.gnome.Shell.Screenshot.Screenshot false false "$SHOT" >/dev/null
 caller=$BOUNDED_PID
 check "org.gnome.Shell.Screenshot.Screenshot wrote a PNG (rc $BOUNDED_RC)" \
-	[ $BOUNDED_RC -eq 0 -a -s "$TMP/shot.png" ]
+	[ $BOUNDED_RC -eq 0 -a -s "$SHOT" ]
 line=$(wait_event ".type==\"capture.begin\" and .pid==$caller" 5)
 check "screenshot: capture.begin for the D-Bus caller (gdbus, pid $caller)" [ -n "$line" ]
 check "  kind screenshot, layer compositor, rule sphinx.compositor.screenshot" \
 	[ "$(f .kind)" = screenshot -a "$(f .layer)" = compositor -a "$(f .rule.id)" = sphinx.compositor.screenshot ]
-check "  user is the caller's ($(f .user))" [ "$(f .user)" = "$(id -un)" ]
+check "  user $GNOME_USER, named through the user's own session bus ($(f .user))" \
+	[ "$(f .user)" = "$GNOME_USER" ]
 check "  evidence names gnome-shell and the D-Bus method ($(f .api))" \
 	grep -q "^shell_screenshot_screenshot in gnome-shell (pid $SHELL_PID) for org.gnome.Shell.Screenshot.Screenshot$" <<<"$(f .api)"
 line=$(wait_event ".type==\"capture.end\" and .pid==$caller" 3)
 check "  and its end at once" [ -n "$line" ]
 
-bounded 20 gdbus call --session --dest org.gnome.Shell.Screenshot \
+bounded 20 "${GNOME_AS[@]}" gdbus call --session --dest org.gnome.Shell.Screenshot \
 	--object-path /org/gnome/Shell/Screenshot \
-	--method org.gnome.Shell.Screenshot.ScreenshotArea 0 0 100 100 false "$TMP/area.png"
+	--method org.gnome.Shell.Screenshot.ScreenshotArea 0 0 100 100 false "$GNOME_DIR/home/area.png" >/dev/null
 caller2=$BOUNDED_PID
 line=$(wait_event ".type==\"capture.begin\" and .pid==$caller2" 5)
 check "ScreenshotArea: screenshot by its caller (pid $caller2)" \
