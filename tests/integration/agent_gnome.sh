@@ -9,6 +9,8 @@
 # - the reader of the cast's node (gst pipewiresrc) is a recording, its
 #   evidence naming the node, mutter and the D-Bus API; latency from its
 #   first frame to the begin line is printed;
+# - a remote desktop session (org.gnome.Mutter.RemoteDesktop) is reported
+#   as its client's;
 # - a virtual camera (pipewiresink mode=provide, Video/Source) read the same
 #   way, and an audio input stream, are silent: the screen-cast reader that
 #   follows them is the marker (records are handled in order).
@@ -106,5 +108,15 @@ kill -TERM $cast
 line=$(wait_event ".type==\"capture.end\" and .pid==$cast" 4)
 check "screen cast stopped: capture.end for the client" [ -n "$line" ]
 check "  while the client still runs (the cast's end, not the client's)" kill -0 $cast
+# Remote desktop: the same stream, asked for through RemoteDesktop.
+client=$(gnome_remote_desktop_client)
+"${GNOME_AS[@]}" /usr/bin/python3 "$client" 4 >"$GNOME_DIR/rd.out" 2>&1 & rd=$!
+PIDS_TO_KILL+=($rd)
+line=$(wait_event ".type==\"capture.begin\" and .pid==$rd" 5)
+check "remote desktop session: capture.begin for its client (pid $rd)" [ -n "$line" ]
+check "  rule sphinx.compositor.remote-desktop, user $GNOME_USER" \
+	[ "$(f .rule.id)" = sphinx.compositor.remote-desktop -a "$(f .user)" = "$GNOME_USER" ]
+check "  evidence: org.gnome.Mutter.RemoteDesktop.Session.Start ($(f .api))" \
+	grep -q "for org.gnome.Mutter.RemoteDesktop.Session.Start$" <<<"$(f .api)"
 check "agent exits" stop_agent
 finish

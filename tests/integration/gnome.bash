@@ -143,3 +143,35 @@ PY
 	chmod 644 "$GNOME_DIR/screencast.py"
 	echo "$GNOME_DIR/screencast.py"
 }
+
+# A remote desktop client (gnome-remote-desktop's calls): a RemoteDesktop
+# session, a screen cast tied to it, Start on the RemoteDesktop session;
+# prints "NODE id", exits after argv[1] seconds.
+gnome_remote_desktop_client() {
+	cat >"$GNOME_DIR/remote_desktop.py" <<'PY'
+import sys, gi
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio, GLib
+bus = Gio.bus_get_sync(Gio.BusType.SESSION)
+RD, SC = 'org.gnome.Mutter.RemoteDesktop', 'org.gnome.Mutter.ScreenCast'
+def call(dest, path, iface, method, args, rtype):
+    return bus.call_sync(dest, path, iface, method, args, GLib.VariantType(rtype), 0, -1, None)
+rd = call(RD, '/org/gnome/Mutter/RemoteDesktop', RD, 'CreateSession', None, '(o)').unpack()[0]
+sid = call(RD, rd, 'org.freedesktop.DBus.Properties', 'Get',
+           GLib.Variant('(ss)', (RD + '.Session', 'SessionId')), '(v)').unpack()[0]
+sc = call(SC, '/org/gnome/Mutter/ScreenCast', SC, 'CreateSession',
+          GLib.Variant('(a{sv})', ({'remote-desktop-session-id': GLib.Variant('s', sid)},)),
+          '(o)').unpack()[0]
+stream = call(SC, sc, SC + '.Session', 'RecordMonitor', GLib.Variant('(sa{sv})', ('', {})),
+              '(o)').unpack()[0]
+loop = GLib.MainLoop()
+def on_sig(conn, sender, path, iface, sig, params, *a):
+    print('NODE', params.unpack()[0], flush=True)
+bus.signal_subscribe(None, SC + '.Stream', 'PipeWireStreamAdded', stream, None, 0, on_sig)
+call(RD, rd, RD + '.Session', 'Start', None, '()')
+GLib.timeout_add_seconds(int(sys.argv[1]), loop.quit)
+loop.run()
+PY
+	chmod 644 "$GNOME_DIR/remote_desktop.py"
+	echo "$GNOME_DIR/remote_desktop.py"
+}
