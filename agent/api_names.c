@@ -48,6 +48,7 @@ static const char *const api_names[SPHINX_API__MAX] = {
 	[SPHINX_API_SHELL_SCREENSHOT_AREA] = "shell_screenshot_screenshot_area",
 	[SPHINX_API_SHELL_SCREENSHOT_WINDOW] = "shell_screenshot_screenshot_window",
 	[SPHINX_API_SHELL_SCREENSHOT_UI] = "shell_screenshot_screenshot_stage_to_content",
+	[SPHINX_API_DBUS_CALLER] = "dbus_caller",
 };
 
 static const char *const target_names[] = {

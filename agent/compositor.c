@@ -85,6 +85,17 @@ static struct cast {
 	uint64_t stream;
 } casts[MAX_CASTS];
 
+/* D-Bus callers named when first seen (unique names are never reused on a
+ * bus): a small ring, enough for the callers of one capture. */
+#define MAX_CALLERS 32
+
+static struct caller {
+	uint32_t compositor;
+	uint32_t pid;
+	char sender[SPHINX_DBUS_NAME_LEN];
+} callers[MAX_CALLERS];
+static unsigned next_caller;
+
 static const char *base_name(const char *path)
 {
 	const char *slash = path ? strrchr(path, '/') : NULL;
@@ -248,6 +259,9 @@ void compositor_forget(struct agent *a, uint32_t pid)
 	for (size_t i = 0; i < MAX_CASTS; i++)
 		if (casts[i].compositor == pid)
 			casts[i].pid = 0;
+	for (size_t i = 0; i < MAX_CALLERS; i++)
+		if (callers[i].compositor == pid)
+			callers[i].pid = 0;
 	forget_nodes(bpf_map__fd(a->skel->maps.screencast_nodes), pid);
 }
 
@@ -407,6 +421,39 @@ static int sender_pid(const struct proc *comp, const char *sender, char *why, si
 			     why_len);
 }
 
+static uint32_t caller_known(uint32_t compositor, const char *sender)
+{
+	for (size_t i = 0; i < MAX_CALLERS; i++)
+		if (callers[i].pid && callers[i].compositor == compositor &&
+		    strcmp(callers[i].sender, sender) == 0)
+			return callers[i].pid;
+	return 0;
+}
+
+/* The pid behind @sender on @comp's bus, from the ring or the bus (then
+ * kept); 0 with the reason in @why. */
+static uint32_t caller_pid(const struct proc *comp, const char *sender, char *why, size_t why_len)
+{
+	struct caller *c;
+	int pid;
+
+	if (sender[0] != ':') {
+		snprintf(why, why_len, "not a unique bus name");
+		return 0;
+	}
+	pid = (int)caller_known(comp->pid, sender);
+	if (pid)
+		return (uint32_t)pid;
+	pid = sender_pid(comp, sender, why, why_len);
+	if (pid <= 0)
+		return 0;
+	c = &callers[next_caller++ % MAX_CALLERS];
+	c->compositor = comp->pid;
+	c->pid = (uint32_t)pid;
+	snprintf(c->sender, sizeof(c->sender), "%s", sender);
+	return (uint32_t)pid;
+}
+
 static bool is_screenshot(unsigned api)
 {
 	return api >= SPHINX_API_SHELL_SCREENSHOT && api <= SPHINX_API_SHELL_SCREENSHOT_UI;
@@ -429,6 +476,13 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 		return;
 	}
 	snprintf(sender, sizeof(sender), "%s", e->sender);
+	if (e->api == SPHINX_API_DBUS_CALLER) {
+		/* Named now, while it still waits for its answer. */
+		if (!caller_pid(comp, sender, why, sizeof(why)))
+			log_debug("compositor layer: D-Bus caller %s of %s (pid %u): %s", sender,
+				  comp->comm, comp->pid, why);
+		return;
+	}
 	snprintf(iface, sizeof(iface), "%s", e->interface);
 	snprintf(method, sizeof(method), "%s", e->method);
 	/* The shell's screenshot UI acts for the person at the screen; else
@@ -438,10 +492,10 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 	snprintf(call, sizeof(call), "%s%s%s", asked ? iface : "", asked ? "." : "",
 		 asked ? method : "");
 	if (asked) {
-		int pid = sender_pid(comp, sender, why, sizeof(why));
+		uint32_t pid = caller_pid(comp, sender, why, sizeof(why));
 
-		if (pid > 0)
-			p = proc_table_load(&a->procs, (uint32_t)pid);
+		if (pid)
+			p = proc_table_load(&a->procs, pid);
 		if (!p)
 			log_warn("compositor layer: %s by %s (pid %u) for %s (%s): %s; reported as %s's",
 				 api_name(e->api), comp->comm, comp->pid, sender, call,

@@ -1393,25 +1393,59 @@ int BPF_KPROBE(pw_stream_dequeue_buffer, void *stream)
 	return 0;
 }
 
+/* Per CPU: too big for the BPF stack next to the ring-buffer record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dbus_call);
+} dbus_call_scratch SEC(".maps");
+
+static __always_inline bool same_sender(const char *a, const char *b)
+{
+	for (int i = 0; i < SPHINX_DBUS_NAME_LEN; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
+}
+
+/*
+ * The caller is often gone by the time the capture is reported (gdbus,
+ * gnome-screenshot exit on the reply): a caller not seen last is reported
+ * at once, so the agent names it while the compositor is still at work.
+ */
 SEC("uprobe")
 int BPF_KPROBE(g_dbus_method_invocation_get_sender, void *invocation)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct dbus_call call = {};
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct dbus_call *last, *fresh;
 	void *p = NULL;
 
 	if (!invocation || !is_compositor(tgid))
 		return 0;
-	call.ts = bpf_ktime_get_boot_ns();
+	fresh = bpf_map_lookup_elem(&dbus_call_scratch, &zero);
+	if (!fresh)
+		return 0;
+	__builtin_memset(fresh, 0, sizeof(*fresh));
+	fresh->ts = bpf_ktime_get_boot_ns();
 	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_SENDER) && p)
-		bpf_probe_read_user_str(call.sender, sizeof(call.sender), p);
+		bpf_probe_read_user_str(fresh->sender, sizeof(fresh->sender), p);
 	p = NULL;
 	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_INTERFACE) && p)
-		bpf_probe_read_user_str(call.interface, sizeof(call.interface), p);
+		bpf_probe_read_user_str(fresh->interface, sizeof(fresh->interface), p);
 	p = NULL;
 	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_METHOD) && p)
-		bpf_probe_read_user_str(call.method, sizeof(call.method), p);
-	bpf_map_update_elem(&compositor_calls, &tgid, &call, BPF_ANY);
+		bpf_probe_read_user_str(fresh->method, sizeof(fresh->method), p);
+	last = bpf_map_lookup_elem(&compositor_calls, &tgid);
+	if (last && same_sender(last->sender, fresh->sender)) {
+		bpf_map_update_elem(&compositor_calls, &tgid, fresh, BPF_ANY);
+		return 0;
+	}
+	bpf_map_update_elem(&compositor_calls, &tgid, fresh, BPF_ANY);
+	compositor_report(SPHINX_API_DBUS_CALLER, 0);
 	return 0;
 }
 

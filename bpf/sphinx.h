@@ -77,6 +77,7 @@ enum sphinx_api {
 	SPHINX_API_SHELL_SCREENSHOT_AREA,
 	SPHINX_API_SHELL_SCREENSHOT_WINDOW,
 	SPHINX_API_SHELL_SCREENSHOT_UI,		/* ..._stage_to_content: the shell's UI */
+	SPHINX_API_DBUS_CALLER,			/* a new D-Bus caller: name it now */
 	SPHINX_API__MAX,
 };
 

@@ -25,9 +25,14 @@ gnome_user() {
 }
 
 
-gnome_bus_conf() { # NAME: a session-style bus config listening in $GNOME_DIR
+# NAME: a session-style bus config listening in $GNOME_DIR; services are
+# activated only from $GNOME_DIR/NAME.services/ (none unless a test puts
+# some there).
+gnome_bus_conf() {
+	mkdir -p "$GNOME_DIR/$1.services"
 	sed -e "s#<listen>.*</listen>#<listen>unix:path=$GNOME_DIR/$1.bus</listen>#" \
-	    -e '/standard_session_servicedirs/d' -e '/<servicedir>/d' \
+	    -e "s#<standard_session_servicedirs */>#<servicedir>$GNOME_DIR/$1.services</servicedir>#" \
+	    -e '/<servicedir>\/usr/d' \
 	    /usr/share/dbus-1/session.conf >"$GNOME_DIR/$1.conf"
 }
 
