@@ -18,7 +18,6 @@ int api_meeting_join(struct http_req *r, const char *arg);
 int api_meeting_get(struct http_req *r, const char *arg);
 int api_meeting_attendance(struct http_req *r, const char *arg);
 int api_meeting_recordings(struct http_req *r, const char *arg);
-int api_meeting_chat(struct http_req *r, const char *arg);
 int api_meeting_monitoring(struct http_req *r, const char *arg);
 int api_meeting_end(struct http_req *r, const char *arg);
 int api_meeting_add_organiser(struct http_req *r, const char *arg);
