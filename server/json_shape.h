@@ -25,6 +25,8 @@
 
 #include "store.h"
 
+/* The signed-in user's own account: {id, username, email, name, picture, admin}. */
+json_t *user_json(const struct user *u);
 /* {id, name, picture}: how every lobby event names a user. */
 json_t *user_public_json(const struct user *u);
 

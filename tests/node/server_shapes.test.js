@@ -44,8 +44,13 @@ test('a meeting with people, a ban, an ended meeting, a machine, recordings and 
   bob = await new Client(s).signup('bob');
   const past = await olga.createMeeting('Ended', 'https://meet.example.org/abc');
   eq((await olga.req('POST', `/api/meetings/${past}/end`)).status, 200, 'end');
-  code = await olga.createMeeting('Shapes');
-  eq((await alice.join(code)).status, 200, 'alice joins');
+  const created = await olga.req('POST', '/api/meetings', { title: 'Shapes' });
+  eq(created.status, 201, 'create');
+  record('POST /api/meetings', created.json);
+  code = created.json.code;
+  const joined = await alice.join(code);
+  eq(joined.status, 200, 'alice joins');
+  record('POST /api/meetings/join', joined.json);
   eq((await bob.join(code)).status, 200, 'bob joins');
   eq((await olga.req('POST', `/api/meetings/${code}/bans`, { user_id: bob.user.id, reason: 'noise' })).status, 200, 'ban');
   lo = olga.lobby(code); await lo.opened; await lo.next('lobby');
@@ -77,6 +82,8 @@ test('a meeting with people, a ban, an ended meeting, a machine, recordings and 
 
 test('API answers keep their shapes', async () => {
   const get = async (c, p) => { const r = await c.req('GET', p); eq(r.status, 200, p); return r.json; };
+  record('GET /api/me', await get(olga, '/api/me'));
+  record('GET /api/me (admin)', await get(admin, '/api/me'));
   record('GET /api/meetings', await get(olga, '/api/meetings'));
   record('GET /api/meetings/{code} (organiser)', await get(olga, `/api/meetings/${code}`));
   record('GET /api/meetings/{code} (attendee)', await get(alice, `/api/meetings/${code}`));
