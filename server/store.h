@@ -16,10 +16,16 @@
  * into what the API and the lobbies send. A list comes back as a struct
  * <row>_list { v, n } whose rows and strings the list owns; the caller
  * frees it with <row>_list_free() (store.c, shared by every back end),
- * which accepts a zeroed or half-filled list. Strings in a single returned
- * struct are owned by it and freed by the matching *_clear(). Text that is
- * JSON the server itself wrote earlier (a recording's argv and detail, a
- * machine's users, an event body) is handed back as text, untouched.
+ * which accepts a zeroed or half-filled list. An operation that fails
+ * leaves its list zeroed. Strings in a single returned struct are owned by
+ * it and freed by the matching *_clear(). A back end allocates every row
+ * array and string with malloc (store.c frees them). Text that is JSON the
+ * server itself wrote earlier (a recording's argv and detail, a machine's
+ * users, an event body) is handed back as text, untouched.
+ *
+ * Callers: the event-loop thread only (one connection, no locking): the
+ * API handlers, meeting.c, lobby.c, lobby_view.c, presence.c, session.c,
+ * oidc.c, the socket handlers and main.c's admin commands.
  *
  * The per-meeting event log is the "persist, then broadcast" seam: a lobby
  * event is a row (meeting, offset, body) committed before any client sees
