@@ -18,7 +18,6 @@ int api_meeting_join(struct http_req *r, const char *arg);
 int api_meeting_get(struct http_req *r, const char *arg);
 int api_meeting_attendance(struct http_req *r, const char *arg);
 int api_meeting_recordings(struct http_req *r, const char *arg);
-int api_meeting_chat(struct http_req *r, const char *arg);
 int api_meeting_monitoring(struct http_req *r, const char *arg);
 int api_meeting_end(struct http_req *r, const char *arg);
 int api_meeting_add_organiser(struct http_req *r, const char *arg);
@@ -37,8 +36,6 @@ bool oidc_enabled(void);
 
 /* Issue a session for user and set the cookie on the response. 0 or -errno. */
 int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret);
-/* {"id","username","email","name","picture","admin"} */
-json_t *api_user_json(const struct user *u);
 /* Create an enrollment token for a machine name; token out (caller frees). */
 int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id);
 

@@ -19,16 +19,11 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
-
-json_t *api_user_json(const struct user *u)
-{
-	return json_pack("{s:I, s:s?, s:s?, s:s, s:s?, s:b}", "id", (json_int_t)u->id, "username", u->username,
-			 "email", u->email, "name", u->name ? u->name : "", "picture", u->picture, "admin", u->is_admin);
-}
 
 static struct rate_rule per_min(const char *name, uint64_t burst, uint64_t per_minute)
 {
@@ -85,7 +80,7 @@ static int signed_in(struct http_req *r, unsigned status, int64_t user_id)
 
 	if (api_sign_in(r, user_id, &s) < 0 || store_call(srv->store, user_get, user_id, &u) < 0)
 		return http_error(r, 500, "internal", "cannot create a session");
-	json_t *j = json_pack("{s:o, s:s}", "user", api_user_json(&u), "csrf", s.csrf);
+	json_t *j = json_pack("{s:o, s:s}", "user", user_json(&u), "csrf", s.csrf);
 	user_clear(&u);
 	return http_json(r, status, j);
 }
@@ -248,5 +243,5 @@ int api_logout(struct http_req *r, const char *arg)
 
 int api_me(struct http_req *r, const char *arg)
 {
-	return http_json(r, 200, json_pack("{s:o, s:s}", "user", api_user_json(&r->user), "csrf", r->sess.csrf));
+	return http_json(r, 200, json_pack("{s:o, s:s}", "user", user_json(&r->user), "csrf", r->sess.csrf));
 }

@@ -35,6 +35,7 @@
 #include "auth_local.h"
 #include "cleanup.h"
 #include "datadir.h"
+#include "json_shape.h"
 #include "notify.h"
 #include "config.h"
 #include "conn_quota.h"
@@ -446,9 +447,14 @@ static int cmd_revoke(int argc, char **argv)
 
 static int cmd_list_machines(int argc, char **argv)
 {
-	json_t *v = NULL;
+	struct machine_list l = { 0 };
+	json_t *v;
 
-	if (store_call(srv->store, machines, &v) < 0)
+	if (store_call(srv->store, machines, &l) < 0)
+		return 1;
+	v = machines_json(&l);
+	machine_list_free(&l);
+	if (!v)
 		return 1;
 	json_dumpf(v, stdout, JSON_INDENT(2));
 	putchar('\n');

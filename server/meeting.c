@@ -3,32 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
 #include "server.h"
 #include "util.h"
-
-json_t *user_public_json(const struct user *u)
-{
-	return json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)u->id, "name", u->name ? u->name : "",
-			 "picture", u->picture);
-}
-
-json_t *recording_public_json(json_t *rec)
-{
-	static const char *const keys[] = { "id", "user_id", "name", "kind", "program", "rule_id", "rule_title",
-					    "layer", "start_at", "end_at", "duration_ms", "machine" };
-	json_t *o = json_object();
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(rec, keys[i]);
-		if (v)
-			json_object_set(o, keys[i], v);
-	}
-	return o;
-}
 
 const char *meeting_check_title(const char *t)
 {

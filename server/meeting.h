@@ -13,7 +13,6 @@
 #define SPHINX_MEETING_H
 
 #include <stdint.h>
-#include <jansson.h>
 
 #include "store.h"
 
@@ -24,11 +23,6 @@ int meeting_create(const struct user *actor, const char *title, const char *link
 int meeting_finish(const struct meeting *m, const struct user *actor);
 int meeting_add_organiser(const struct meeting *m, const struct user *actor, const struct user *target);
 int meeting_ban(const struct meeting *m, const struct user *actor, int64_t target_id, const char *reason);
-
-/* {id, name, picture} of a user. */
-json_t *user_public_json(const struct user *u);
-/* The subset of a stored recording shown in lobbies (program, rule, kind, times). */
-json_t *recording_public_json(json_t *rec);
 
 /* Validate a title (1..200 bytes, no control chars) / link (http(s) URL, < 2 KiB). NULL or why not. */
 const char *meeting_check_title(const char *t);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
@@ -67,8 +68,7 @@ static const char *reason_of(const char *s)
 int presence_init(void)
 {
 	int64_t now = now_ms();
-	json_t *rows = NULL, *row;
-	size_t i;
+	struct monitor_list rows = { 0 };
 	int n, r;
 
 	n = store_call(srv->store, machines_reset, MONITOR_DISCONNECTED, now);
@@ -79,12 +79,12 @@ int presence_init(void)
 		return r < 0 ? r : n;
 	if ((r = store_call(srv->store, monitor_states, &rows)) < 0)
 		return r;
-	json_array_foreach(rows, i, row) {
-		struct watched *w = get(json_integer_value(json_object_get(row, "user_id")));
+	for (size_t i = 0; i < rows.n; i++) {
+		struct watched *w = get(rows.v[i].user_id);
 		if (w)
-			w->reason = reason_of(json_string_value(json_object_get(row, "reason")));
+			w->reason = reason_of(rows.v[i].reason);
 	}
-	json_decref(rows);
+	monitor_list_free(&rows);
 	return 0;
 }
 
@@ -108,16 +108,6 @@ bool presence_monitored(int64_t user_id, const char **ret_reason)
 	if (ret_reason)
 		*ret_reason = w ? w->reason : MONITOR_NO_AGENT;
 	return false;
-}
-
-void presence_describe(json_t *obj, int64_t user_id)
-{
-	const char *why = NULL;
-	bool on = presence_monitored(user_id, &why);
-
-	json_object_set_new(obj, "monitored", json_boolean(on));
-	if (!on)
-		json_object_set_new(obj, "monitor_reason", json_string(why));
 }
 
 /* ------------------------------------------------------------ transitions */

@@ -52,8 +52,6 @@ void presence_free(void);
 
 /* Whether the account is monitored now; when not, *ret_reason (static string) says why. */
 bool presence_monitored(int64_t user_id, const char **ret_reason);
-/* Set "monitored" (and "monitor_reason" when false) on obj. */
-void presence_describe(json_t *obj, int64_t user_id);
 
 /*
  * The agent on c is online and reports the accounts uids[0..n) (distinct,

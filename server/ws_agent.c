@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "broadcast.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
@@ -173,7 +174,7 @@ static int64_t map_user(const char *local_user)
 
 struct fanout {
 	struct outbox *ob;
-	json_t *rec;		/* stored recording */
+	struct recording rec;	/* stored recording */
 	const char *type;
 	int r;
 };
@@ -185,7 +186,7 @@ static void fan_one(struct lobby *l, void *ud)
 
 	if (f->r < 0)
 		return;
-	linked = store_call(srv->store, recording_link, json_integer_value(json_object_get(f->rec, "id")), l->meeting_id);
+	linked = store_call(srv->store, recording_link, f->rec.id, l->meeting_id);
 	if (linked < 0) {
 		f->r = linked;
 		return;
@@ -193,7 +194,7 @@ static void fan_one(struct lobby *l, void *ud)
 	/* a begin already shown in this lobby is not shown twice */
 	if (linked == 0 && strcmp(f->type, "recording.begin") == 0)
 		return;
-	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)), now_ms());
+	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)), now_ms());
 }
 
 /*
@@ -204,30 +205,27 @@ static void fan_one(struct lobby *l, void *ud)
  */
 static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
 {
-	json_t *ids = NULL, *row;
-	size_t i;
+	struct id_list ids = { 0 };
 	int r = store_call(srv->store, recording_meetings, recording_id, &ids);
 
-	json_array_foreach(ids, i, row) {
+	for (size_t i = 0; r == 0 && i < ids.n; i++) {
 		struct meeting m = { 0 };
-		struct lobby *l = lobby_find(json_integer_value(json_object_get(row, "meeting_id")));
+		struct lobby *l = lobby_find(ids.v[i]);
 
-		if (r < 0)
-			break;
 		if (l && uid && lobby_presence(l, uid))
 			continue;	/* fan_one covers it */
-		if (!l && (r = store_call(srv->store, meeting_get, json_integer_value(json_object_get(row, "meeting_id")), &m)) == 0)
+		if (!l && (r = store_call(srv->store, meeting_get, ids.v[i], &m)) == 0)
 			l = lobby_get(&m);
 		meeting_clear(&m);
 		if (r == 0 && !l)
 			r = -ENOMEM;
 		if (r == 0)
-			r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)),
+			r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)),
 					 now_ms());
 		if (l)
 			lobby_gc(l);	/* a lobby made here lives on while the outbox pins it */
 	}
-	json_decref(ids);
+	id_list_free(&ids);
 	return r;
 }
 
@@ -240,12 +238,12 @@ static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
 
 	if (r < 0)
 		return r;
-	uid = json_integer_value(json_object_get(f.rec, "user_id"));
+	uid = f.rec.user_id;
 	if (strcmp(type, "recording.end") == 0)
 		f.r = fan_linked(&f, recording_id, uid);
 	if (uid && f.r == 0)
 		lobby_foreach_with_user(uid, fan_one, &f);
-	json_decref(f.rec);
+	recording_clear(&f.rec);
 	return f.r;
 }
 
@@ -321,9 +319,9 @@ static int on_hello(struct conn *c, json_t *msg)
 	const char *machine = str_field(msg, "machine", 64, false, &bad);
 	const char *boot = str_field(msg, "boot_id", 63, true, &bad);
 	const char *version = str_field(msg, "agent_version", 32, false, &bad);
-	json_t *layers = json_object_get(msg, "layers"), *closed = NULL, *rec;
+	json_t *layers = json_object_get(msg, "layers");
+	struct recording_list closed = { 0 };
 	struct outbox ob;
-	size_t i;
 	int r;
 
 	if (bad)
@@ -342,13 +340,11 @@ static int on_hello(struct conn *c, json_t *msg)
 		r = store_call(srv->store, machine_seen, c->agent->machine_id, boot, version, now_ms());
 		if (r == 0)
 			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(), &closed);
-		json_array_foreach(closed, i, rec) {
-			if (r == 0)
-				r = fan_out(&ob, json_integer_value(json_object_get(rec, "id")), "recording.end");
-		}
+		for (size_t i = 0; r == 0 && i < closed.n; i++)
+			r = fan_out(&ob, closed.v[i].id, "recording.end");
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
-	json_decref(closed);
+	recording_list_free(&closed);
 	if (r < 0)
 		log_err("agent: machine '%s': hello not stored: %s", c->agent->machine, strerror(-r));
 	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)", c->agent->machine,

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
@@ -100,23 +101,22 @@ static int refuse(struct conn *c, const char *code, uint16_t close_code, const c
 /* Link the user's ongoing recordings to the meeting; one event per new link. */
 static int flag_ongoing(struct outbox *ob, struct lobby *l, int64_t user_id)
 {
-	json_t *recs = NULL, *rec;
-	size_t i;
+	struct recording_list recs = { 0 };
 	int r = store_call(srv->store, recordings_ongoing, user_id, &recs);
 
 	if (r < 0)
 		return r;
-	json_array_foreach(recs, i, rec) {
-		int64_t id = json_integer_value(json_object_get(rec, "id"));
-		r = store_call(srv->store, recording_link, id, l->meeting_id);
+	for (size_t i = 0; i < recs.n; i++) {
+		r = store_call(srv->store, recording_link, recs.v[i].id, l->meeting_id);
 		if (r > 0)
 			r = outbox_event(ob, l, "recording.begin",
-					 json_pack("{s:o, s:b}", "recording", recording_public_json(rec), "before_join", 1),
+					 json_pack("{s:o, s:b}", "recording", recording_public_json(&recs.v[i]),
+						   "before_join", 1),
 					 now_ms());
 		if (r < 0)
 			break;
 	}
-	json_decref(recs);
+	recording_list_free(&recs);
 	return r < 0 ? r : 0;
 }
 
