@@ -132,6 +132,10 @@ $(OUTPUT)/tests/test_hashtab: $(OUTPUT)/tests/unit/test_hashtab.o $(OUTPUT)/comm
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
 
+$(OUTPUT)/tests/test_proc_table: $(OUTPUT)/tests/unit/test_proc_table.o $(OUTPUT)/agent/proc_table.o $(COMMON_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
+
 $(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o \
 				    $(OUTPUT)/agent/elf_file.o
 	$(call msg,BINARY,$@)
