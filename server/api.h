@@ -36,7 +36,7 @@ int oidc_callback(struct http_req *r, const char *arg);
 bool oidc_enabled(void);
 
 /* Issue a session for user and set the cookie on the response. 0 or -errno. */
-int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret);
+int api_sign_in(struct http_req *r, int64_t user_id, struct web_session_info *ret);
 /* {"id","username","email","name","picture","admin"} */
 json_t *api_user_json(const struct user *u);
 /* Create an enrollment token for a machine name; token out (caller frees). */

@@ -339,7 +339,7 @@ static int route(struct http_req *r)
 		log_warn("csrf: %s %s refused: %s", rt->method == HM_POST ? "POST" : "request", r->path, why);
 		return http_error(r, 403, "forbidden_origin", why);
 	}
-	ret = session_from_request(r->wsi, &r->sess);
+	ret = web_session_from_request(r->wsi, &r->sess);
 	if (ret == 0 && store_call(srv->store, user_get, r->sess.user_id, &r->user) == 0)
 		r->authed = true;
 	if ((rt->flags & R_AUTH) && !r->authed)

@@ -34,7 +34,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
-#include "session.h"
+#include "web_session.h"
 #include "util.h"
 
 #define PENDING_MAX 1024
@@ -280,9 +280,9 @@ static int start_redirect(struct http_req *r, const char *ret)
 	struct pending *p = pending_slot(now);
 
 	memset(p, 0, sizeof(*p));
-	session_random_token(p->state, sizeof(p->state), 32);
-	session_random_token(p->nonce, sizeof(p->nonce), 32);
-	session_random_token(p->verifier, sizeof(p->verifier), 32);
+	web_session_random_token(p->state, sizeof(p->state), 32);
+	web_session_random_token(p->nonce, sizeof(p->nonce), 32);
+	web_session_random_token(p->verifier, sizeof(p->verifier), 32);
 	snprintf(p->return_to, sizeof(p->return_to), "%s", ret);
 	p->created = now;
 	crypto_hash_sha256(digest, (const unsigned char *)p->verifier, strlen(p->verifier));
@@ -493,7 +493,7 @@ static int callback_finish(struct http_req *r, void *arg)
 {
 	struct oidc_job *j = arg;
 	_cleanup_free_ char *clear = NULL;
-	struct session_info s;
+	struct web_session_info s;
 	const char *why = NULL;
 	json_t *claims;
 	int64_t uid;
@@ -531,7 +531,7 @@ int oidc_callback(struct http_req *r, const char *arg)
 		return refuse(r, 401, "oidc_denied", "the identity provider returned an error");
 	if (http_query(r, "code", code, sizeof(code)) < 0 || http_query(r, "state", state, sizeof(state)) < 0)
 		return refuse(r, 400, "oidc_bad_request", "missing code or state");
-	if (session_cookie_get(r->wsi, state_cookie_name(), cookie, sizeof(cookie)) < 0 || strcmp(cookie, state))
+	if (web_session_cookie_get(r->wsi, state_cookie_name(), cookie, sizeof(cookie)) < 0 || strcmp(cookie, state))
 		return refuse(r, 400, "oidc_state", "state does not match this browser's sign-in");
 	struct pending *pp = take_pending(state);
 	if (!pp)
