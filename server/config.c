@@ -48,7 +48,7 @@ static const struct ckey keys[] = {
 	U(join_attempts_address, "60", 1, 1000000, "unknown meeting codes one peer address may name; then one more a minute"),
 	U(meetings_per_hour, "30", 1, 1000000, "meetings one account may create in an hour (429 above)"),
 	S(data_dir, "/var/lib/sphinx", "directory for the database (sphinx.db, WAL mode)"),
-	S(web_root, "/usr/local/share/sphinx/web", "static files of the web app (served at /)"),
+	S(web_root, "", "static files of the web app (served at /); empty: the checkout's server/web when run from a build directory, else the web app installed with the binary (<prefix>/share/sphinx/web)"),
 	S(db_backend, "sqlite", "store back end: sqlite (postgresql is reserved for later)"),
 	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
 	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),

@@ -18,10 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +51,10 @@
 #include "ws_agent.h"
 
 #define VERSION "0.1.0"
+/* The web app `make install` puts next to this binary ($(DATADIR)/sphinx/web). */
+#ifndef SPHINX_WEB_ROOT
+#define SPHINX_WEB_ROOT "/usr/local/share/sphinx/web"
+#endif
 #define ALIVE_TICK_US (10 * LWS_US_PER_SEC)
 
 static struct server the_server;
@@ -279,6 +286,42 @@ static int log_listening(void)
 	if (count)
 		log_info("listening on %s", where);
 	return count;
+}
+
+/*
+ * web_root left empty means "the web app that goes with this binary": run
+ * from a checkout (build/sphinx-server), the checkout's server/web, found
+ * from /proc/self/exe; installed, SPHINX_WEB_ROOT, baked in at build time
+ * from the install prefix. Sets cfg->web_root. 0 or -errno.
+ */
+static int web_root_default(struct config *cfg, char *err, size_t errlen)
+{
+	char exe[PATH_MAX], want[PATH_MAX + 32], real[PATH_MAX];
+	const char *root = SPHINX_WEB_ROOT;
+	ssize_t n;
+
+	if (cfg->web_root[0])
+		return 0;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(want, sizeof(want), "%s/../server/web/index.html", dirname(exe));
+		if (access(want, R_OK) == 0 && realpath(dirname(want), real))
+			root = real;
+	}
+	return config_set(cfg, "web_root", root, err, errlen);
+}
+
+/* A web root that is not a directory serves 404 on every page: say so once, at start. */
+static void web_root_check(const char *root)
+{
+	struct stat st;
+
+	if (stat(root, &st) < 0)
+		log_warn("web_root %s: %s: the web app will answer 404 (set web_root or --web)", root,
+			 strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		log_warn("web_root %s: not a directory: the web app will answer 404 (set web_root or --web)", root);
 }
 
 static int serve(void)
@@ -638,6 +681,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(verbose ? LOG_DEBUG : level_of(cfg.log_level));
+	if (web_root_default(&cfg, err, sizeof(err)) < 0) {
+		log_err("web_root: %s", err);
+		goto out;
+	}
 	if (sodium_init() < 0) {
 		log_err("libsodium initialisation failed");
 		goto out;
@@ -673,6 +720,7 @@ int main(int argc, char **argv)
 			r = commands[i].fn(argc - optind, argv + optind);
 		}
 	} else {
+		web_root_check(cfg.web_root);
 		recover();
 		if ((r = presence_init()) < 0)
 			log_err("presence: cannot reset machine states: %s", strerror(-r));
