@@ -75,7 +75,8 @@ void hashtab_remove(struct hashtab *h, struct hashtab_node *node)
 {
 	if (!h->buckets)
 		return;
-	for (struct hashtab_node **pp = &h->buckets[slot(node->key, h->bits)]; *pp; pp = &(*pp)->next) {
+	for (struct hashtab_node **pp = &h->buckets[slot(node->key, h->bits)]; *pp;
+	     pp = &(*pp)->next) {
 		if (*pp == node) {
 			*pp = node->next;
 			node->next = NULL;

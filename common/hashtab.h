@@ -79,7 +79,8 @@ struct hashtab_node *hashtab_next(const struct hashtab *h, const struct hashtab_
 
 /* The loop body may remove (and free) @node, but must not insert. */
 #define hashtab_for_each_safe(h, node, tmp)						\
-	for (struct hashtab_node *node = hashtab_first(h), *tmp = node ? hashtab_next(h, node) : NULL; \
+	for (struct hashtab_node *node = hashtab_first(h),				\
+				 *tmp = node ? hashtab_next(h, node) : NULL;		\
 	     node; node = tmp, tmp = node ? hashtab_next(h, node) : NULL)
 
 #endif

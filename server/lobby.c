@@ -160,7 +160,8 @@ void lobby_presence_changed(struct lobby *l, struct presence *p)
 	}
 	if (!l->tick_pending) {
 		l->tick_pending = true;
-		lws_sul_schedule(srv->ctx, 0, &l->tick, tick, (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
+		lws_sul_schedule(srv->ctx, 0, &l->tick, tick,
+				 (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
 	}
 }
 
@@ -306,7 +307,8 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), audience, at);
 	/* retention: every 1 000 events, drop those more than events_max_per_meeting behind (amortised O(1)) */
 	if (r == 0 && (l->offset + 1) % 1000 == 0 && l->offset + 1 > srv->cfg->events_max_per_meeting)
-		r = store_call(srv->store, events_trim, l->meeting_id, l->offset + 1 - srv->cfg->events_max_per_meeting);
+		r = store_call(srv->store, events_trim, l->meeting_id,
+			       l->offset + 1 - srv->cfg->events_max_per_meeting);
 	if (r < 0) {
 		msg_unref(m);
 		return r;

@@ -195,15 +195,16 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 	snprintf(ps, sizeof(ps), "%llu", (unsigned long long)port);
 	e = getaddrinfo(host, ps, &hints, &res);
 	if (e) {
-		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)", host,
-			e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)",
+			host, e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
 		return -EADDRNOTAVAIL;
 	}
 	*n = 0;
 	for (ai = res; ai && r == 0; ai = ai->ai_next) {
 		struct listen_addr a = { .family = ai->ai_family };
-		const void *sa = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-							 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		const void *sa = ai->ai_family == AF_INET
+					 ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+					 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 		_cleanup_close_ int fd = -1;
 		bool dup = false;
 		int one = 1;
@@ -221,9 +222,9 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 		    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			r = -errno;
-			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text, (unsigned long long)port,
-				strcmp(host, a.text) ? " (" : "", strcmp(host, a.text) ? host : "",
-				strcmp(host, a.text) ? ")" : "", strerror(-r));
+			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text,
+				(unsigned long long)port, strcmp(host, a.text) ? " (" : "",
+				strcmp(host, a.text) ? host : "", strcmp(host, a.text) ? ")" : "", strerror(-r));
 			break;
 		}
 		out[(*n)++] = a;
@@ -354,7 +355,8 @@ static int serve(void)
 	/* the whole request head must arrive within this (lws: held header table) */
 	info.timeout_secs_ah_idle = (unsigned)(srv->cfg->header_timeout_ms / 1000);
 	info.keepalive_timeout = 10;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
+	info.options =
+		LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
 	info.user = srv;
 	info.signal_cb = on_evlib_signal;
 	info.vhost_name = "sphinx";
@@ -393,13 +395,15 @@ static int serve(void)
 		}
 	}
 	if (!srv->ctx) {
-		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib '%s' missing)",
+		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib "
+			"'%s' missing)",
 			(unsigned long long)srv->cfg->port, srv->cfg->event_lib);
 		return -EIO;
 	}
 	if (log_listening() < (int)(naddrs ? naddrs : 1)) {
 		log_err("cannot start: not listening on every address asked for (%s port %llu)",
-			srv->cfg->listen_address[0] ? srv->cfg->listen_address : "*", (unsigned long long)srv->cfg->port);
+			srv->cfg->listen_address[0] ? srv->cfg->listen_address : "*",
+			(unsigned long long)srv->cfg->port);
 		srv->stopping = true;
 		lws_context_destroy(srv->ctx);
 		srv->ctx = NULL;
@@ -466,7 +470,8 @@ static int cmd_enroll(int argc, char **argv)
 		return 1;
 	}
 	if (r < 0) {
-		fprintf(stderr, "enroll-machine: %s\n", r == -EINVAL ? "names are 1 to 64 of A-Z a-z 0-9 . - _" : strerror(-r));
+		fprintf(stderr, "enroll-machine: %s\n",
+			r == -EINVAL ? "names are 1 to 64 of A-Z a-z 0-9 . - _" : strerror(-r));
 		return 1;
 	}
 	printf("%s\n", token);
@@ -524,7 +529,9 @@ static int cmd_add_user(int argc, char **argv)
 			return 2;
 	}
 	if (optind != argc - 1 || !email) {
-		fprintf(stderr, "usage: sphinx-server --data DIR add-user USERNAME --email ADDR [--name NAME] [--admin] < password\n");
+		fprintf(stderr,
+			"usage: sphinx-server --data DIR add-user USERNAME --email ADDR [--name NAME] [--admin] < "
+			"password\n");
 		return 2;
 	}
 	if ((why = auth_local_check_username(argv[optind]))) {
@@ -541,7 +548,8 @@ static int cmd_add_user(int argc, char **argv)
 	r = store_call(srv->store, user_create, argv[optind], email, name ? name : argv[optind], NULL, hash, NULL, NULL,
 		       now_ms(), &id);
 	if (r < 0) {
-		fprintf(stderr, "add-user: %s\n", r == -EEXIST ? "username or e-mail already registered" : strerror(-r));
+		fprintf(stderr, "add-user: %s\n",
+			r == -EEXIST ? "username or e-mail already registered" : strerror(-r));
 		return 1;
 	}
 	if (admin)
@@ -642,7 +650,10 @@ int main(int argc, char **argv)
 		case 'v': verbose = true; continue;
 		case 'P': config_print_example(stdout); config_free(&cfg); return 0;
 		case 'h': usage(stdout); config_free(&cfg); return 0;
-		case 'V': printf("sphinx-server %s (libwebsockets %s)\n", VERSION, lws_get_library_version()); config_free(&cfg); return 0;
+		case 'V':
+			printf("sphinx-server %s (libwebsockets %s)\n", VERSION, lws_get_library_version());
+			config_free(&cfg);
+			return 0;
 		default: usage(stderr); config_free(&cfg); return 2;
 		}
 		if (nover == ARRAY_SIZE(over)) {

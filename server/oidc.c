@@ -174,7 +174,8 @@ static struct oidc_job *job_new(void)
 	j->now_s = now_ms() / 1000;
 	if (j->discover)
 		ok = (j->iss = strdup(issuer())) && (j->conf_auth = strdup(srv->cfg->oidc_authorization_endpoint)) &&
-		     (j->conf_token = strdup(srv->cfg->oidc_token_endpoint)) && (j->conf_jwks = strdup(srv->cfg->oidc_jwks_uri));
+		     (j->conf_token = strdup(srv->cfg->oidc_token_endpoint)) &&
+		     (j->conf_jwks = strdup(srv->cfg->oidc_jwks_uri));
 	else
 		ok = (j->ep.issuer = strdup(ep.issuer)) && (j->ep.authorization = strdup(ep.authorization)) &&
 		     (j->ep.token = strdup(ep.token)) && (j->ep.jwks = strdup(ep.jwks));
@@ -248,7 +249,8 @@ static bool browser_navigation(struct http_req *r)
 {
 	char mode[16];
 
-	return lws_hdr_custom_copy(r->wsi, mode, sizeof(mode), "sec-fetch-mode:", 15) > 0 && strcmp(mode, "navigate") == 0;
+	return lws_hdr_custom_copy(r->wsi, mode, sizeof(mode), "sec-fetch-mode:", 15) > 0 &&
+	       strcmp(mode, "navigate") == 0;
 }
 
 /*
@@ -286,7 +288,8 @@ static int start_redirect(struct http_req *r, const char *ret)
 	snprintf(p->return_to, sizeof(p->return_to), "%s", ret);
 	p->created = now;
 	crypto_hash_sha256(digest, (const unsigned char *)p->verifier, strlen(p->verifier));
-	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	redirect_uri(r, redirect, sizeof(redirect));
 	e_client = httpc_escape(srv->cfg->oidc_client_id);
 	e_redirect = httpc_escape(redirect);
@@ -411,7 +414,8 @@ static int map_account(json_t *claims, const char *iss, int64_t *ret_id, const c
 				if (uname[i] >= 'A' && uname[i] <= 'Z')
 					uname[i] = (char)(uname[i] - 'A' + 'a');
 			struct user other = { 0 };
-			if (auth_local_check_username(uname) || store_call(srv->store, user_find, "username", uname, &other) == 0)
+			if (auth_local_check_username(uname) ||
+			    store_call(srv->store, user_find, "username", uname, &other) == 0)
 				uname[0] = '\0';
 			user_clear(&other);
 		}
@@ -501,8 +505,9 @@ static int callback_finish(struct http_req *r, void *arg)
 
 	job_commit(j);
 	if (j->status)
-		return j->status == 502 && strcmp(j->code, "oidc_unavailable") == 0 ? fail(r, j->status, j->code, j->why)
-										   : refuse(r, j->status, j->code, j->why);
+		return j->status == 502 && strcmp(j->code, "oidc_unavailable") == 0
+			       ? fail(r, j->status, j->code, j->why)
+			       : refuse(r, j->status, j->code, j->why);
 	claims = json_loads(j->claims, 0, NULL);
 	if (!claims)
 		return http_error(r, 500, "internal", "out of memory");
