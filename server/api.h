@@ -35,7 +35,7 @@ int oidc_callback(struct http_req *r, const char *arg);
 bool oidc_enabled(void);
 
 /* Issue a session for user and set the cookie on the response. 0 or -errno. */
-int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret);
+int api_sign_in(struct http_req *r, int64_t user_id, struct web_session_info *ret);
 /* Create an enrollment token for a machine name; token out (caller frees). */
 int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id);
 

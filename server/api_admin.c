@@ -40,8 +40,8 @@ int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9') || strchr(".-_", name[i])))
 			return -EINVAL;
-	session_random_token(token, sizeof(token), 32);
-	session_hash(token, hash);
+	web_session_random_token(token, sizeof(token), 32);
+	web_session_hash(token, hash);
 	int e = store_call(srv->store, machine_create, name, hash, now_ms(), ret_id);
 	if (e < 0)
 		return e;

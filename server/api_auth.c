@@ -59,15 +59,15 @@ static void free_secret(char *s)
 	}
 }
 
-int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret)
+int api_sign_in(struct http_req *r, int64_t user_id, struct web_session_info *ret)
 {
 	char cookie[64];
 	_cleanup_free_ char *hdr = NULL;
-	int e = session_create(user_id, cookie, ret);
+	int e = web_session_create(user_id, cookie, ret);
 
 	if (e < 0)
 		return e;
-	hdr = session_cookie_header(cookie);
+	hdr = web_session_cookie_header(cookie);
 	if (!hdr)
 		return -ENOMEM;
 	return http_add_header(r, "set-cookie:", hdr);
@@ -75,7 +75,7 @@ int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret)
 
 static int signed_in(struct http_req *r, unsigned status, int64_t user_id)
 {
-	struct session_info s;
+	struct web_session_info s;
 	struct user u = { 0 };
 
 	if (api_sign_in(r, user_id, &s) < 0 || store_call(srv->store, user_get, user_id, &u) < 0)
@@ -231,9 +231,9 @@ int api_login(struct http_req *r, const char *arg)
 
 int api_logout(struct http_req *r, const char *arg)
 {
-	_cleanup_free_ char *hdr = session_cookie_header(NULL);
+	_cleanup_free_ char *hdr = web_session_cookie_header(NULL);
 
-	session_destroy(r->sess.id);
+	web_session_destroy(r->sess.id);
 	if (hdr)
 		http_add_header(r, "set-cookie:", hdr);
 	lobby_close_user_everywhere(r->user.id, 4001, "signed out");

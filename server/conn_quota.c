@@ -37,7 +37,8 @@ unsigned conn_quota_check(int64_t user_id, const char **why)
 {
 	const struct config *cfg = srv->cfg;
 	uint64_t total = lobby_sockets + agent_sockets;
-	uint64_t lobby_max = cfg->max_connections > cfg->agent_reserved ? cfg->max_connections - cfg->agent_reserved : 0;
+	uint64_t lobby_max =
+		cfg->max_connections > cfg->agent_reserved ? cfg->max_connections - cfg->agent_reserved : 0;
 
 	if (total >= cfg->max_connections) {
 		*why = "server full";

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "session.h"
+#include "web_session.h"
 #include "store.h"
 
 struct lws;
@@ -40,7 +40,7 @@ struct http_req {
 	bool dispatched;
 	/* filled by the router before the handler runs */
 	bool authed;
-	struct session_info sess;
+	struct web_session_info sess;
 	struct user user;
 	json_t *json;		/* parsed body, when the route wants JSON */
 	/* response */

@@ -37,7 +37,4 @@ struct id_token_expect {
  */
 int jwks_verify_id_token(const char *jwt, const struct id_token_expect *e, json_t **ret_claims, const char **why);
 
-/* Forget the cached key set (tests, issuer change). */
-void jwks_reset(void);
-
 #endif

@@ -12,6 +12,8 @@ SERVER_OBJS := $(SERVER_SRCS:%.c=$(OUTPUT)/%.o)
 SERVER_LIB_OBJS := $(filter-out $(OUTPUT)/server/main.o,$(SERVER_OBJS))
 
 $(SERVER_OBJS): CFLAGS += $(SERVER_CFLAGS)
+# The installed web app, for a server started without web_root (main.c).
+$(OUTPUT)/server/main.o: CFLAGS += -DSPHINX_WEB_ROOT='"$(DATADIR)/sphinx/web"'
 
 $(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ)
 	$(call msg,BINARY,$@)

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "meeting_code.h"
 #include "server.h"
-#include "session.h"
+#include "web_session.h"
 #include "peer_limit.h"
 #include "util.h"
 #include "worker.h"
@@ -64,7 +64,7 @@ static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const
 static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 {
 	char uri[128], auth[256], tok_hash[65], arg[64];
-	struct session_info s;
+	struct web_session_info s;
 	char *name = NULL;
 	unsigned st;
 
@@ -87,7 +87,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			log_warn("agent: connection refused: no enrollment token");
 			return 401;
 		}
-		session_hash(auth + 7, tok_hash);
+		web_session_hash(auth + 7, tok_hash);
 		if (store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name) < 0) {
 			*why = "agent: unknown or revoked enrollment token";
 			log_warn("agent: connection refused: unknown or revoked enrollment token");
@@ -107,7 +107,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			log_warn("lobby: upgrade refused: %s", *why);
 			return 403;
 		}
-		if (session_from_request(wsi, &s) < 0) {
+		if (web_session_from_request(wsi, &s) < 0) {
 			*why = "lobby: sign in first (no valid session cookie)";
 			log_info("lobby: upgrade refused: no valid session");
 			return 401;
