@@ -42,7 +42,7 @@ endif
 .PHONY: all clean test test-bins install checksrc help run fuzz
 
 # ------------------------------------------------------------------ common
-COMMON_SRCS := common/log.c common/util.c
+COMMON_SRCS := common/log.c common/util.c common/hashtab.c
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(OUTPUT)/%.o)
 
 # ------------------------------------------------------------------ policy
@@ -127,6 +127,10 @@ $(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agen
 $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/spool.o $(COMMON_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -ljansson -lpthread -o $@
+
+$(OUTPUT)/tests/test_hashtab: $(OUTPUT)/tests/unit/test_hashtab.o $(OUTPUT)/common/hashtab.o
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
 
 $(OUTPUT)/tests/test_uprobe_site: $(OUTPUT)/tests/unit/test_uprobe_site.o $(OUTPUT)/agent/uprobe_site.o \
 				    $(OUTPUT)/agent/elf_file.o
