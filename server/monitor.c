@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
+#include "hashtab.h"
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
@@ -11,55 +13,50 @@
 #include "proto_lobby.h"
 #include "server.h"
 
-#define BUCKETS 1024
-
 /* One account some agent reported at some time. */
 struct watched {
-	int64_t user_id;
+	struct hashtab_node node;	/* keyed by user id */
 	int machines;		/* online agent connections reporting it */
 	bool monitored;		/* as last told to lobbies and the store */
 	const char *reason;	/* a PROTO_LOBBY_UNMONITORED_* when not monitored */
-	struct watched *next;
 };
 
-static struct watched *table[BUCKETS];
+/* user id -> struct watched */
+static struct hashtab watched;
 /* the online sources, newest first */
 static struct monitor_source *online;
 
-static unsigned bucket(int64_t id) { return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS; }
-
 static struct watched *find(int64_t user_id)
 {
-	for (struct watched *w = table[bucket(user_id)]; w; w = w->next)
-		if (w->user_id == user_id)
-			return w;
-	return NULL;
+	struct hashtab_node *n = hashtab_find(&watched, (uint64_t)user_id);
+
+	return n ? hashtab_entry(n, struct watched, node) : NULL;
 }
 
 static struct watched *get(int64_t user_id)
 {
 	struct watched *w = find(user_id);
-	unsigned b;
 
 	if (w)
 		return w;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->user_id = user_id;
 	w->reason = PROTO_LOBBY_UNMONITORED_NO_AGENT;
-	b = bucket(user_id);
-	w->next = table[b];
-	table[b] = w;
+	if (hashtab_insert(&watched, &w->node, (uint64_t)user_id) < 0) {
+		free(w);
+		return NULL;
+	}
 	return w;
 }
 
 /* Map a stored reason to our static strings (unknown text: no_agent). */
 static const char *reason_of(const char *s)
 {
-	static const char *const known[] = { PROTO_LOBBY_UNMONITORED_SHUTDOWN, PROTO_LOBBY_UNMONITORED_SILENT, PROTO_LOBBY_UNMONITORED_DISCONNECTED, PROTO_LOBBY_UNMONITORED_NO_AGENT };
+	static const char *const known[] = { PROTO_LOBBY_UNMONITORED_SHUTDOWN, PROTO_LOBBY_UNMONITORED_SILENT,
+					     PROTO_LOBBY_UNMONITORED_DISCONNECTED, PROTO_LOBBY_UNMONITORED_NO_AGENT };
 
-	for (size_t i = 0; s && i < sizeof(known) / sizeof(known[0]); i++)
+	for (size_t i = 0; s && i < ARRAY_SIZE(known); i++)
 		if (strcmp(s, known[i]) == 0)
 			return known[i];
 	return PROTO_LOBBY_UNMONITORED_NO_AGENT;
@@ -89,15 +86,14 @@ int monitor_init(void)
 	return 0;
 }
 
+static void free_watched(struct hashtab_node *n)
+{
+	free(hashtab_entry(n, struct watched, node));
+}
+
 void monitor_free(void)
 {
-	for (unsigned b = 0; b < BUCKETS; b++) {
-		while (table[b]) {
-			struct watched *w = table[b];
-			table[b] = w->next;
-			free(w);
-		}
-	}
+	hashtab_clear(&watched, free_watched);
 }
 
 bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason)

@@ -20,10 +20,11 @@
  * What this module owns: every struct monitor_source (one per agent
  * connection, embedded in ws_agent.c's connection state, its fields
  * written here only) and the list of the online ones, which answers "does
- * another connection keep this machine online"; and a hash of small
- * entries, one per account any agent ever reported (loaded from the store
- * at start), counting the online sources that report it, so "is Alice
- * monitored" is O(1) for snapshots of large lobbies. It knows nothing of
+ * another connection keep this machine online"; and a table
+ * (common/hashtab.h) of small entries, one per account any agent ever
+ * reported (loaded from the store at start), counting the online sources
+ * that report it, so "is Alice monitored" is O(1) for snapshots of large
+ * lobbies. It knows nothing of
  * sockets: ws_agent.c calls it, lobby_view.c asks it.
  *
  * When an account's monitored state flips, in one store transaction: the
