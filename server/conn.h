@@ -31,7 +31,7 @@ struct lobby;
 struct msg;
 struct agent_state;
 
-enum conn_kind { CONN_NONE, CONN_LOBBY, CONN_AGENT };
+enum conn_kind { CONN_NONE /* not opened yet */, CONN_LOBBY, CONN_AGENT };
 
 struct conn {
 	/* ws.c */

@@ -21,7 +21,7 @@
 /* The state of one agent connection (conn->agent), owned by this file. */
 struct agent_state {
 	int64_t machine_id;
-	char machine[PROTO_AGENT_MACHINE_MAX];	/* the enrolled name */
+	char machine[64];	/* the enrolled name, as ws.c copied it from the store */
 	char boot_id[PROTO_AGENT_BOOT_ID_MAX + 1];
 	bool hello;
 	int64_t last_heartbeat;	/* last liveness write to the store */
