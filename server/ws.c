@@ -157,9 +157,8 @@ static int established(struct lws *wsi, struct pss *pss)
 	c->quota_user = u.kind == CONN_LOBBY ? u.user_id : 0;
 	pss->conn = c;
 	srv->connections++;
-	if (u.kind == CONN_AGENT) {
+	if (u.kind == CONN_AGENT)
 		return ws_agent_open(c, u.machine_id, u.machine);
-	}
 	c->user_id = u.user_id;
 	return ws_lobby_open(c, u.code, u.since);
 }
