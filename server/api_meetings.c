@@ -17,6 +17,7 @@
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
+#include "proto_lobby.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "util.h"
@@ -210,7 +211,7 @@ static json_t *monitoring_of(int64_t meeting_id)
 	json_t *events = NULL, *out, *e;
 	size_t i;
 
-	if (store_call(srv->store, events_of_type, meeting_id, "monitor", &events) < 0)
+	if (store_call(srv->store, events_of_type, meeting_id, PROTO_LOBBY_EV_MONITOR, &events) < 0)
 		return NULL;
 	out = json_array();
 	json_array_foreach(events, i, e) {

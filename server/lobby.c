@@ -370,7 +370,7 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		return r;
 	}
 	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience,
-						   .chat = strcmp(type, "chat") == 0 };
+						   .chat = strcmp(type, PROTO_LOBBY_MSG_CHAT) == 0 };
 	l->offset++;
 	l->pins++;
 	return 0;
