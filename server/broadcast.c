@@ -186,7 +186,4 @@ void conn_release(struct conn *c)
 	free(c->q);
 	c->q = NULL;
 	c->qcap = c->qhead = 0;
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = 0;
 }

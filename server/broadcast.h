@@ -53,7 +53,7 @@ int conn_error(struct conn *c, const char *code, const char *message);
 void conn_close(struct conn *c, uint16_t code, const char *reason);
 /* Write one queued message. Returns -1 when the connection must close now. */
 int conn_writeable(struct conn *c);
-/* Drop every queued reference and the receive buffer. */
+/* Drop every queued reference (a connection closing at once, or gone). The receive buffer is ws.c's. */
 void conn_release(struct conn *c);
 
 static inline const char *msg_text(const struct msg *m) { return (const char *)m->buf + LWS_PRE; }

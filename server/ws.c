@@ -206,6 +206,14 @@ static int message(struct conn *c, const char *buf, size_t len)
 	return ws_dispatch(c, buf, len);
 }
 
+/* Drop the message being reassembled, if any: idle sockets keep no receive buffer. */
+static void rx_drop(struct conn *c)
+{
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
+}
+
 static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 {
 	size_t remaining = lws_remaining_packet_payload(wsi);
@@ -223,12 +231,14 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 		return 0;
 	if (lws_frame_is_binary(wsi)) {
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
 		return 0;
 	}
 	if (c->rx_len + len + remaining > max) {
 		log_warn("ws: closing a client that sent a message over %zu bytes", max);
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
 		return 0;
 	}
@@ -244,10 +254,7 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	if (!final)
 		return 0;
 	int r = message(c, c->rx, c->rx_len);
-	/* idle sockets keep no receive buffer */
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = 0;
+	rx_drop(c);
 	return r;
 }
 
@@ -310,6 +317,7 @@ static void closed(struct pss *pss)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
+	rx_drop(c);
 	conn_quota_remove(c->quota_user);
 	free(c);
 	srv->connections--;
