@@ -275,13 +275,13 @@ static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, cha
 	int64_t *ids;
 
 	if (users && (!json_is_array(users) || json_array_size(users) > PROTO_AGENT_USERS_MAX)) {
-		*bad = "\"users\" must be an array of at most 64 local user names";
+		*bad = "\"users\" must be an array of at most " STR(PROTO_AGENT_USERS_MAX) " local user names";
 		return NULL;
 	}
 	json_array_foreach(users, i, u) {
 		const char *name = json_string_value(u);
 		if (!name || !*name || strlen(name) > PROTO_AGENT_USER_NAME_MAX) {
-			*bad = "\"users\" holds local user names of 1 to 64 bytes";
+			*bad = "\"users\" holds local user names of 1 to " STR(PROTO_AGENT_USER_NAME_MAX) " bytes";
 			return NULL;
 		}
 	}
