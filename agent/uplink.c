@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "proto_agent.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -106,7 +107,8 @@ static char *hello_json(struct uplink *u)
 	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
 		json_array_append_new(layers, json_string(t));
 	free(copy);
-	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "hello", "v", 1,
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO,
+				PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
 				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
 				u->info.version, "layers", layers, "users", users,
 				"spool_dropped", (json_int_t)spool_dropped(u->spool));
@@ -123,9 +125,10 @@ static char *simple_json(const char *type, const char *reason)
 	char *s;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	obj = reason ? json_pack("{s:s, s:i, s:s}", "type", type, "v", 1, "reason", reason)
-		     : json_pack("{s:s, s:i, s:I}", "type", type, "v", 1, "ts",
-				 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	obj = reason ? json_pack("{s:s, s:i, s:s}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
+				 "reason", reason)
+		     : json_pack("{s:s, s:i, s:I}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
+				 "ts", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return s;
@@ -207,7 +210,7 @@ static int on_writeable(struct uplink *u)
 		text = hello_json(u);
 		u->hello_sent = true;
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
-		text = simple_json("heartbeat", NULL);
+		text = simple_json(PROTO_AGENT_MSG_HEARTBEAT, NULL);
 		u->heartbeat_due = false;
 	} else if (u->n_inflight < INFLIGHT_MAX && !(wait = paced(u)) &&
 		   next_event(u, &seq, &text) == 0) {
@@ -219,7 +222,7 @@ static int on_writeable(struct uplink *u)
 		u->send_tokens -= 1;
 	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
 		/* Last: the captures ended by the shutdown go out before it. */
-		text = simple_json("goodbye", "shutdown");
+		text = simple_json(PROTO_AGENT_MSG_GOODBYE, "shutdown");
 		u->goodbye_sent = true;
 	}
 	if (!text)
@@ -249,30 +252,30 @@ static void heartbeat_tick(lws_sorted_usec_list_t *sul);
 static void on_message(struct uplink *u, const char *text, size_t len)
 {
 	json_t *obj = json_loadb(text, len, 0, NULL);
-	const char *type = obj ? json_string_value(json_object_get(obj, "type")) : NULL;
+	const char *type = obj ? json_string_value(json_object_get(obj, PROTO_WS_F_TYPE)) : NULL;
 
 	if (!type) {
 		log_warn("server sent a message that is not a JSON object with a type");
-	} else if (strcmp(type, "ack") == 0) {
+	} else if (strcmp(type, PROTO_AGENT_MSG_ACK) == 0) {
 		const char *id = json_string_value(json_object_get(obj, "id"));
 
 		if (id)
 			on_ack(u, id);
-	} else if (strcmp(type, "welcome") == 0) {
+	} else if (strcmp(type, PROTO_AGENT_MSG_WELCOME) == 0) {
 		json_int_t hb = json_integer_value(json_object_get(obj, "heartbeat_s"));
 
 		u->heartbeat_s = hb >= 1 && hb <= 300 ? (unsigned)hb : 5;
 		log_info("server welcomed this machine (heartbeat every %us)", u->heartbeat_s);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
-	} else if (strcmp(type, "error") == 0) {
+	} else if (strcmp(type, PROTO_WS_MSG_ERROR) == 0) {
 		const char *code = json_string_value(json_object_get(obj, "code"));
 		const char *msg = json_string_value(json_object_get(obj, "message"));
 		const char *id = json_string_value(json_object_get(obj, "id"));
 
 		log_warn("server error %s: %s", code ? code : "?", msg ? msg : "");
 		/* An event the server will never accept must not block the spool. */
-		if (id && code && strcmp(code, "bad_message") == 0)
+		if (id && code && strcmp(code, PROTO_WS_ERR_BAD_MESSAGE) == 0)
 			on_ack(u, id);
 	}
 	json_decref(obj);

@@ -22,6 +22,7 @@
 #include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
+#include "proto_lobby.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -236,7 +237,7 @@ int api_logout(struct http_req *r, const char *arg)
 	web_session_destroy(r->sess.id);
 	if (hdr)
 		http_add_header(r, "set-cookie:", hdr);
-	lobby_close_user_everywhere(r->user.id, 4001, "signed out");
+	lobby_close_user_everywhere(r->user.id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
 	log_info("auth: user %lld signed out", (long long)r->user.id);
 	return http_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
+#include "proto_lobby.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "util.h"
@@ -207,7 +208,7 @@ static json_t *monitoring_of(int64_t meeting_id)
 	struct event_list l = { 0 };
 	json_t *j;
 
-	if (store_call(srv->store, events_of_type, meeting_id, "monitor", &l) < 0)
+	if (store_call(srv->store, events_of_type, meeting_id, PROTO_LOBBY_EV_MONITOR, &l) < 0)
 		return NULL;
 	j = monitoring_json(&l);
 	event_list_free(&l);

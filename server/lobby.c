@@ -6,6 +6,7 @@
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
+#include "proto_lobby.h"
 #include "server.h"
 
 /* Every live lobby, by meeting id. */
@@ -195,7 +196,7 @@ void lobby_presence_flush(struct lobby *l)
 		body = lobby_view_presence(l, joined, nj, more_j, left, nl, more_l);
 		r = body ? outbox_begin(&ob) : -ENOMEM;
 		if (r == 0) {
-			r = outbox_event(&ob, l, "presence", body, now_ms());
+			r = outbox_event(&ob, l, PROTO_LOBBY_EV_PRESENCE, body, now_ms());
 			body = NULL;
 			r = r == 0 ? outbox_commit_pinned(&ob, l) : (outbox_abort(&ob), r);
 		}
@@ -296,8 +297,8 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		ob->items = ni;
 		ob->cap = ncap;
 	}
-	json_object_set_new(body, "type", json_string(type));
-	json_object_set_new(body, "v", json_integer(1));
+	json_object_set_new(body, PROTO_WS_F_TYPE, json_string(type));
+	json_object_set_new(body, PROTO_WS_F_VERSION, json_integer(PROTO_LOBBY_VERSION));
 	json_object_set_new(body, "offset", json_integer((json_int_t)(l->offset + 1)));
 	json_object_set_new(body, "ts", json_integer(at));
 	m = msg_from_json(body);
@@ -314,7 +315,7 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		return r;
 	}
 	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience,
-						   .chat = strcmp(type, "chat") == 0 };
+						   .chat = strcmp(type, PROTO_LOBBY_MSG_CHAT) == 0 };
 	l->offset++;
 	l->pins++;
 	return 0;

@@ -10,7 +10,8 @@
 #include "lobby.h"
 #include "lobby_view.h"
 #include "meeting.h"
-#include "presence.h"
+#include "monitor.h"
+#include "proto_lobby.h"
 #include "server.h"
 #include "util.h"
 
@@ -105,7 +106,7 @@ static json_t *live_recordings(int64_t meeting_id)
 static json_t *person_object(const struct person *p, json_t *recs, bool organiser)
 {
 	const char *why = NULL;
-	bool monitored = presence_monitored(p->id, &why);
+	bool monitored = monitor_user_is_monitored(p->id, &why);
 	char key[24];
 	json_t *mine;
 
@@ -296,7 +297,8 @@ struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const 
 		return NULL;
 	if (!v->chat[k] && build_chat(l, organiser, &v->chat[k], &v->chat_len[k]) < 0)
 		return NULL;
-	head = json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:b}}", "type", "lobby", "v", 1, "offset", (json_int_t)l->offset,
+	head = json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:b}}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SNAPSHOT,
+			 PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "offset", (json_int_t)l->offset,
 			 "you", "id", (json_int_t)me->id, "name", me->name ? me->name : "", "organiser", organiser);
 	if (!head || !(h = json_dumps(head, JSON_COMPACT)))
 		return NULL;

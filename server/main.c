@@ -44,7 +44,7 @@
 #include "conn_quota.h"
 #include "lobby.h"
 #include "log.h"
-#include "presence.h"
+#include "monitor.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -739,10 +739,10 @@ int main(int argc, char **argv)
 	} else {
 		web_root_check(cfg.web_root);
 		recover();
-		if ((r = presence_init()) < 0)
-			log_err("presence: cannot reset machine states: %s", strerror(-r));
+		if ((r = monitor_init()) < 0)
+			log_err("monitor: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;
-		presence_free();
+		monitor_free();
 		conn_quota_free();
 	}
 	store_call(srv->store, close);

@@ -21,6 +21,24 @@ $(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ)
 
 PROGRAMS += $(OUTPUT)/sphinx-server
 
+# ------------------------------------------------------ protocol constants
+# The web app's lobby protocol constants are made from the C headers, the
+# source of truth (docs/protocol.md), by a shell + awk script: the build
+# needs no node. The output is committed (the web root is served as it is);
+# `make` remakes it when a header changes, `make proto-js` always, and
+# tests/integration/server_proto.sh fails when the committed file differs.
+PROTO_JS_HEADERS := common/proto_ws.h common/proto_lobby.h
+server/web/js/proto.js: $(PROTO_JS_HEADERS) scripts/gen-proto-js.sh
+	$(call msg,GEN,$@)
+	$(Q)scripts/gen-proto-js.sh $(PROTO_JS_HEADERS) > $@.tmp && mv $@.tmp $@
+
+PROGRAMS += server/web/js/proto.js
+
+.PHONY: proto-js
+proto-js:
+	$(Q)scripts/gen-proto-js.sh $(PROTO_JS_HEADERS) > server/web/js/proto.js.tmp
+	$(Q)mv server/web/js/proto.js.tmp server/web/js/proto.js
+
 # ------------------------------------------------------------------ bench
 # Not part of `all`: `make bench-server` builds and runs bench/run-lobby.sh.
 $(OUTPUT)/bench/lobby_bench: bench/lobby_bench.c

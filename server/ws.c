@@ -5,6 +5,7 @@
 
 #include "broadcast.h"
 #include "code_guard.h"
+#include "conn.h"
 #include "conn_quota.h"
 #include "csrf.h"
 #include "http.h"
@@ -13,6 +14,7 @@
 #include "server.h"
 #include "web_session.h"
 #include "peer_limit.h"
+#include "proto_ws.h"
 #include "util.h"
 #include "worker.h"
 #include "ws.h"
@@ -155,14 +157,8 @@ static int established(struct lws *wsi, struct pss *pss)
 	c->quota_user = u.kind == CONN_LOBBY ? u.user_id : 0;
 	pss->conn = c;
 	srv->connections++;
-	if (u.kind == CONN_AGENT) {
-		c->agent = calloc(1, sizeof(*c->agent));
-		if (!c->agent)
-			return -1;
-		c->agent->machine_id = u.machine_id;
-		memcpy(c->agent->machine, u.machine, sizeof(c->agent->machine));
-		return ws_agent_open(c);
-	}
+	if (u.kind == CONN_AGENT)
+		return ws_agent_open(c, u.machine_id, u.machine);
 	c->user_id = u.user_id;
 	return ws_lobby_open(c, u.code, u.since);
 }
@@ -176,19 +172,46 @@ int ws_dispatch(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
+/* Token bucket of ws_burst messages, refilled at ws_rate a second: true when one more is allowed now. */
+static bool rate_ok(struct conn *c, int64_t now)
+{
+	double per_s = (double)srv->cfg->ws_rate, burst = (double)srv->cfg->ws_burst;
+
+	if (c->refill_ms == 0) {
+		c->tokens = burst;
+		c->refill_ms = now;
+	}
+	c->tokens += (double)(now - c->refill_ms) * per_s / 1000.0;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	c->refill_ms = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
 static int message(struct conn *c, const char *buf, size_t len)
 {
-	if (!conn_rate_ok(c, now_ms(), (double)srv->cfg->ws_rate, (double)srv->cfg->ws_burst)) {
+	if (!rate_ok(c, now_ms())) {
 		if (++c->rate_strikes > MAX_STRIKES) {
 			log_warn("ws: closing a client over the message rate limit");
 			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 		} else if (c->rate_strikes == 1) {
-			conn_error(c, "rate_limited", "too many messages; slow down");
+			conn_error(c, PROTO_WS_ERR_RATE_LIMITED, "too many messages; slow down");
 		}
 		return 0;
 	}
 	c->rate_strikes = 0;
 	return ws_dispatch(c, buf, len);
+}
+
+/* Drop the message being reassembled, if any: idle sockets keep no receive buffer. */
+static void rx_drop(struct conn *c)
+{
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
 }
 
 static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
@@ -208,12 +231,14 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 		return 0;
 	if (lws_frame_is_binary(wsi)) {
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
 		return 0;
 	}
 	if (c->rx_len + len + remaining > max) {
 		log_warn("ws: closing a client that sent a message over %zu bytes", max);
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
 		return 0;
 	}
@@ -229,10 +254,7 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	if (!final)
 		return 0;
 	int r = message(c, c->rx, c->rx_len);
-	/* idle sockets keep no receive buffer */
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = 0;
+	rx_drop(c);
 	return r;
 }
 
@@ -295,8 +317,8 @@ static void closed(struct pss *pss)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
+	rx_drop(c);
 	conn_quota_remove(c->quota_user);
-	free(c->agent);
 	free(c);
 	srv->connections--;
 }
