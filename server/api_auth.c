@@ -147,7 +147,8 @@ static int signup_finish(struct http_req *r, void *arg)
 
 	if (j->result < 0)
 		return http_error(r, 503, "busy", "cannot hash the password now");
-	e = store_call(srv->store, user_create, j->username, j->email, j->name, NULL, j->hash, NULL, NULL, now_ms(), &id);
+	e = store_call(srv->store, user_create, j->username, j->email, j->name, NULL, j->hash, NULL, NULL, now_ms(),
+		       &id);
 	if (e == -EEXIST)
 		return http_error(r, 409, "taken", "that username or e-mail is already registered");
 	if (e < 0)
@@ -187,12 +188,13 @@ int api_signup(struct http_req *r, const char *arg)
 		return http_error(r, 400, "bad_request", "email must look like name@domain");
 	if (name && (strlen(name) == 0 || strlen(name) > 128))
 		return http_error(r, 400, "bad_request", "name must be 1 to 128 bytes");
-	struct rate_rule rule = per_min("signup:address", srv->cfg->signup_address_burst, srv->cfg->signup_address_per_min);
+	struct rate_rule rule =
+		per_min("signup:address", srv->cfg->signup_address_burst, srv->cfg->signup_address_per_min);
 	if (address_limited(r, &rule, "sign-up from this address"))
 		return 0;
 	struct pw_job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->password = strdup(password)) || !(j->username = strdup(username)) || !(j->email = strdup(email)) ||
-	    !(j->name = strdup(name ? name : username))) {
+	if (!j || !(j->password = strdup(password)) || !(j->username = strdup(username)) ||
+	    !(j->email = strdup(email)) || !(j->name = strdup(name ? name : username))) {
 		pw_job_free(j);
 		return http_error(r, 500, "internal", "out of memory");
 	}
@@ -204,7 +206,8 @@ int api_signup(struct http_req *r, const char *arg)
 int api_login(struct http_req *r, const char *arg)
 {
 	const char *username = http_body_str(r, "username"), *password = http_body_str(r, "password");
-	struct rate_rule addr = per_min("login:address", srv->cfg->login_address_burst, srv->cfg->login_address_per_min);
+	struct rate_rule addr =
+		per_min("login:address", srv->cfg->login_address_burst, srv->cfg->login_address_per_min);
 	struct rate_rule acct = account_rule();
 	int64_t retry = 0;
 

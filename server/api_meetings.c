@@ -119,7 +119,8 @@ int api_meeting_create(struct http_req *r, const char *arg)
 		return http_error(r, 400, "bad_request", "join must be \"anyone\" or \"domain\"");
 	if (join && strcmp(join, "domain") == 0) {
 		if (!email_domain(r->user.email))
-			return http_error(r, 400, "bad_request", "join \"domain\" needs an e-mail address on your account");
+			return http_error(r, 400, "bad_request",
+					  "join \"domain\" needs an e-mail address on your account");
 		policy = JOIN_DOMAIN;
 	}
 	if (!ratelimit_take(&create_rule, key, now_ms(), &wait)) {
@@ -172,8 +173,9 @@ int api_meeting_join(struct http_req *r, const char *arg)
 		log_info("meeting %s: user %lld refused: not at the organiser's e-mail domain", m.code,
 			 (long long)r->user.id);
 		meeting_clear(&m);
-		return http_error(r, 403, "not_invited",
-				  "this meeting is open only to accounts with a verified e-mail at its organiser's domain");
+		return http_error(
+			r, 403, "not_invited",
+			"this meeting is open only to accounts with a verified e-mail at its organiser's domain");
 	}
 	if (role == ROLE_NONE) {
 		if (store_call(srv->store, member_add, m.id, r->user.id, now_ms()) < 0) {
@@ -273,7 +275,8 @@ int api_meeting_get(struct http_req *r, const char *code)
 
 	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
-	j = json_pack("{s:o, s:o}", "meeting", meeting_json(&m, role == ROLE_ORGANISER), "people", people_for(m.id, role));
+	j = json_pack("{s:o, s:o}", "meeting", meeting_json(&m, role == ROLE_ORGANISER), "people",
+		      people_for(m.id, role));
 	if (role == ROLE_ORGANISER) {
 		if ((v = attendance_of(m.id)))
 			json_object_set_new(j, "attendance", v);
@@ -426,13 +429,15 @@ int api_meeting_people(struct http_req *r, const char *code)
 
 	e = http_query(r, "after", after, sizeof(after));
 	if (e == -E2BIG)
-		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+		return http_error(r, 400, "bad_request",
+				  "\"after\" is not a cursor this server made (use \"next\" of a page)");
 	if (query_u64(r, "limit", 1, PEOPLE_PAGE_MAX, 50, &limit) < 0 || load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
 	e = lobby_view_people_page(m.id, role == ROLE_ORGANISER, after, (unsigned)limit, &page);
 	meeting_clear(&m);
 	if (e == -EINVAL)
-		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+		return http_error(r, 400, "bad_request",
+				  "\"after\" is not a cursor this server made (use \"next\" of a page)");
 	return e < 0 ? http_error(r, 500, "internal", "cannot read people") : http_json(r, 200, page);
 }
 
@@ -444,8 +449,8 @@ int api_meeting_chat_page(struct http_req *r, const char *code)
 	json_t *page = NULL;
 	int e;
 
-	if (query_u64(r, "before", 1, INT64_MAX, 0, &before) < 0 || query_u64(r, "limit", 1, CHAT_PAGE_MAX, 50, &limit) < 0 ||
-	    load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+	if (query_u64(r, "before", 1, INT64_MAX, 0, &before) < 0 ||
+	    query_u64(r, "limit", 1, CHAT_PAGE_MAX, 50, &limit) < 0 || load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
 	e = lobby_view_chat_page(m.id, role == ROLE_ORGANISER, (int64_t)before, (unsigned)limit, &page);
 	meeting_clear(&m);

@@ -42,8 +42,8 @@ static void set(json_t *o, const char *key, json_t *v) { json_object_set_new(o, 
 
 json_t *user_json(const struct user *u)
 {
-	return json_pack("{s:I, s:s?, s:s?, s:s, s:s?, s:b}", "id", (json_int_t)u->id, "username", u->username,
-			 "email", u->email, "name", u->name ? u->name : "", "picture", u->picture, "admin", u->is_admin);
+	return json_pack("{s:I, s:s?, s:s?, s:s, s:s?, s:b}", "id", (json_int_t)u->id, "username", u->username, "email",
+			 u->email, "name", u->name ? u->name : "", "picture", u->picture, "admin", u->is_admin);
 }
 
 json_t *user_public_json(const struct user *u)

@@ -29,7 +29,7 @@
 #define ORGANISERS_BUDGET 1536
 
 struct lobby_view {
-	char *people[2];	/* [organiser]: "meeting":..,"organisers":..,"attendees":..,"people":..[,"flagged":..] */
+	char *people[2]; /* [organiser]: "meeting":..,"organisers":..,"attendees":..,"people":..[,"flagged":..] */
 	size_t people_len[2];
 	char *chat[2];		/* [organiser]: "chat":[..],"chat_more":b */
 	size_t chat_len[2];
@@ -245,8 +245,9 @@ static int build_people(struct lobby *l, const struct meeting *m, bool organiser
 		cursor_of(&rows.v[nshown - 1], next, sizeof(next));	/* objs[i] is rows.v[i] */
 	if (nshown == 0 && rows.n > 0)
 		snprintf(next, sizeof(next), "start");	/* not even one fitted: page them all over HTTP */
-	json_object_set_new(obj, "people", json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online",
-						     (json_int_t)online, "next", (cut || more) && rows.n > 0 ? next : NULL));
+	json_object_set_new(obj, "people",
+			    json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online", (json_int_t)online,
+				      "next", (cut || more) && rows.n > 0 ? next : NULL));
 	*ret = members_text(obj, ret_len);
 	return *ret ? 0 : -ENOMEM;
 }

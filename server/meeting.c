@@ -129,9 +129,10 @@ int meeting_add_organiser(const struct meeting *m, const struct user *actor, con
 	}
 	r = store_call(srv->store, organiser_add, m->id, target->id, actor->id, now_ms());
 	if (r == 0)
-		r = outbox_event(&ob, l, PROTO_LOBBY_EV_ORGANISER_ADD,
-				 json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
-				 now_ms());
+		r = outbox_event(
+			&ob, l, PROTO_LOBBY_EV_ORGANISER_ADD,
+			json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
+			now_ms());
 	if (r < 0) {
 		outbox_abort(&ob);
 		lobby_gc(l);
@@ -180,9 +181,8 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 	}
 	r = outbox_commit_pinned(&ob, l);
 	if (r == 0) {
-		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_BANNED, PROTO_WS_F_VERSION,
-				      PROTO_LOBBY_VERSION, "meeting", m->code,
-				      "reason", reason);
+		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_BANNED,
+				      PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "meeting", m->code, "reason", reason);
 		struct msg *msg = j ? msg_from_json(j) : NULL;
 		json_decref(j);
 		log_msg(LOG_NOTICE, "ban: user %lld banned from meeting %s by user %lld", (long long)target_id, m->code,

@@ -137,12 +137,12 @@ static void notify_lobby(struct lobby *l, void *ud)
 			    json_pack("{s:o, s:b, s:s?, s:s}", "user", json_incref(who), "monitored", n->ch->monitored,
 				      "reason", n->ch->monitored ? NULL : n->ch->reason, "machine", n->machine), at);
 	if (n->r == 0)
-		n->r = store_call(srv->store, chat_add_system, l->meeting_id, n->u->id, n->text, AUDIENCE_ORGANISERS, at,
-				  &chat_id);
+		n->r = store_call(srv->store, chat_add_system, l->meeting_id, n->u->id, n->text, AUDIENCE_ORGANISERS,
+				  at, &chat_id);
 	if (n->r == 0)
 		n->r = outbox_event_for(n->ob, l, PROTO_LOBBY_MSG_CHAT,
-					json_pack("{s:I, s:s, s:n, s:O, s:s}", "id", (json_int_t)chat_id, "kind", "system",
-						  "user", "about", who, "text", n->text),
+					json_pack("{s:I, s:s, s:n, s:O, s:s}", "id", (json_int_t)chat_id, "kind",
+						  "system", "user", "about", who, "text", n->text),
 					AUDIENCE_ORGANISERS, at);
 	json_decref(who);
 }

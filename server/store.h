@@ -260,7 +260,8 @@ struct store_ops {
 	int (*is_member)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
 	/* organisers and members, by name then id (online and grp not filled) */
 	int (*people)(struct store *s, int64_t meeting_id, struct person_list *ret);
-	int (*ban_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason, int64_t at);
+	int (*ban_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason,
+		       int64_t at);
 	int (*is_banned)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
 	/* in the order they were made */
 	int (*bans)(struct store *s, int64_t meeting_id, struct ban_list *ret);

@@ -372,7 +372,8 @@ static int sq_meta_get(struct store *s, const char *key, char **ret)
 
 static int sq_meta_set(struct store *s, const char *key, const char *value)
 {
-	int r = exec_(s, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	int r = exec_(s,
+		      "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 		      "ss", key, value);
 	return r < 0 ? r : 0;
 }
@@ -400,9 +401,10 @@ static int sq_user_create(struct store *s, const char *username, const char *ema
 			  const char *picture, const char *pw_hash, const char *oidc_iss, const char *oidc_sub,
 			  int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
-		      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", "sssssssi",
-		      username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
+	int r = exec_(s,
+		      "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
+		      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssssssi", username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
 	if (r < 0)
 		return r;
 	if (ret_id)
@@ -480,16 +482,18 @@ static int sq_user_set_admin(struct store *s, int64_t id, bool admin)
 
 static int sq_session_put(struct store *s, const char *id, const struct session_row *row)
 {
-	int r = exec_(s, "INSERT INTO sessions(id, user_id, csrf, created_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)",
-		      "sisiii", id, row->user_id, row->csrf, row->created_at, row->last_seen, row->expires_at);
+	int r = exec_(
+		s,
+		"INSERT INTO sessions(id, user_id, csrf, created_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)",
+		"sisiii", id, row->user_id, row->csrf, row->created_at, row->last_seen, row->expires_at);
 	return r < 0 ? r : 0;
 }
 
 static int sq_session_get(struct store *s, const char *id, struct session_row *ret)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = ?",
-				"s", id);
+	sqlite3_stmt *st = row_(
+		s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = ?", "s", id);
 	if (!st)
 		return err;
 	ret->user_id = col_i(st, 0);
@@ -524,7 +528,8 @@ static int sq_user_set_email_verified(struct store *s, int64_t id, bool verified
 static int sq_user_email_verified(struct store *s, int64_t id)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
+	sqlite3_stmt *st =
+		row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
 	int64_t v = 0;
 
 	if (!st)
@@ -833,8 +838,9 @@ static int sq_chat_add(struct store *s, int64_t meeting_id, int64_t user_id, con
 static int sq_chat_add_system(struct store *s, int64_t meeting_id, int64_t about, const char *text,
 			      enum audience audience, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience) VALUES(?, ?, ?, ?, 'system', ?)",
-		      "iisii", meeting_id, about, text, at, (int64_t)audience);
+	int r = exec_(
+		s, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience) VALUES(?, ?, ?, ?, 'system', ?)",
+		"iisii", meeting_id, about, text, at, (int64_t)audience);
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(DB(s));
@@ -872,13 +878,16 @@ static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(DB(s), "SELECT offset, body, audience FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    DB(s),
+		    "SELECT offset, body, audience FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset", -1,
+		    &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, meeting_id);
 	sqlite3_bind_int64(st, 2, (int64_t)offset);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fn(ud, (uint64_t)col_i(st, 0), (enum audience)col_i(st, 2), (const char *)sqlite3_column_text(st, 1)) < 0)
+		if (fn(ud, (uint64_t)col_i(st, 0), (enum audience)col_i(st, 2),
+		       (const char *)sqlite3_column_text(st, 1)) < 0)
 			break;
 	}
 	sqlite3_finalize(st);
@@ -897,8 +906,9 @@ static int fill_event(sqlite3_stmt *st, void *row)
 
 static int sq_events_of_type(struct store *s, int64_t meeting_id, const char *type, struct event_list *ret)
 {
-	int r = list_(s, ret, fill_event, "SELECT offset, body FROM events WHERE meeting_id = ? AND type = ? ORDER BY offset",
-		      "is", meeting_id, type);
+	int r = list_(s, ret, fill_event,
+		      "SELECT offset, body FROM events WHERE meeting_id = ? AND type = ? ORDER BY offset", "is",
+		      meeting_id, type);
 	if (r < 0)
 		event_list_free(ret);
 	return r;
@@ -908,7 +918,8 @@ static int sq_events_of_type(struct store *s, int64_t meeting_id, const char *ty
 
 static int sq_machine_create(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO machines(name, token_hash, created_at) VALUES(?, ?, ?)", "ssi", name, token_hash, at);
+	int r = exec_(s, "INSERT INTO machines(name, token_hash, created_at) VALUES(?, ?, ?)", "ssi", name, token_hash,
+		      at);
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(DB(s));
@@ -918,7 +929,8 @@ static int sq_machine_create(struct store *s, const char *name, const char *toke
 static int sq_machine_by_token(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT id, name FROM machines WHERE token_hash = ? AND revoked = 0", "s", token_hash);
+	sqlite3_stmt *st =
+		row_(s, &err, "SELECT id, name FROM machines WHERE token_hash = ? AND revoked = 0", "s", token_hash);
 
 	if (!st)
 		return err;
@@ -966,20 +978,24 @@ static int sq_machines(struct store *s, struct machine_list *ret)
 static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			    int64_t at)
 {
-	int r = exec_(s, "UPDATE machines SET online = ?, offline_reason = ?, state_at = ?, users = coalesce(?, users),"
-		      " last_seen = ? WHERE id = ?", "isisii", (int64_t)online, online ? NULL : reason, at, users_json, at, id);
+	int r = exec_(s,
+		      "UPDATE machines SET online = ?, offline_reason = ?, state_at = ?, users = coalesce(?, users),"
+		      " last_seen = ? WHERE id = ?",
+		      "isisii", (int64_t)online, online ? NULL : reason, at, users_json, at, id);
 	return r < 0 ? r : 0;
 }
 
 static int sq_machines_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE machines SET online = 0, offline_reason = ?, state_at = ? WHERE online = 1", "si", reason, at);
+	return exec_(s, "UPDATE machines SET online = 0, offline_reason = ?, state_at = ? WHERE online = 1", "si",
+		     reason, at);
 }
 
 static int sq_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
 			  int64_t at)
 {
-	int r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES(?1, ?2, ?3, ?4, ?5)"
+	int r = exec_(s,
+		      "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES(?1, ?2, ?3, ?4, ?5)"
 		      " ON CONFLICT(user_id) DO UPDATE SET monitored = ?2, reason = ?3, machine_id = ?4, at = ?5",
 		      "iisIi", user_id, (int64_t)monitored, reason, machine_id, at);
 	return r < 0 ? r : 0;
@@ -1008,7 +1024,8 @@ static int sq_monitor_states(struct store *s, struct monitor_list *ret)
 
 static int sq_monitor_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE monitor_state SET monitored = 0, reason = ?, at = ? WHERE monitored = 1", "si", reason, at);
+	return exec_(s, "UPDATE monitor_state SET monitored = 0, reason = ?, at = ? WHERE monitored = 1", "si", reason,
+		     at);
 }
 
 static int sq_machine_revoke(struct store *s, const char *name)
@@ -1067,11 +1084,11 @@ static int fill_recording(sqlite3_stmt *st, void *row)
 
 static int sq_recording_begin(struct store *s, const struct capture *c, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
+	int r = exec_(s,
+		      "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
 		      " rule_id, rule_title, layer, start_at, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		      " ON CONFLICT(machine_id, capture) DO NOTHING",
-		      "isIsssssisssis",
-		      c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
+		      "isIsssssisssis", c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
 		      c->exe, c->argv_json, c->pid, c->rule_id, c->rule_title, c->layer, c->at, c->detail_json);
 	if (r < 0)
 		return r;
@@ -1121,7 +1138,8 @@ static int sq_recording_get(struct store *s, int64_t id, struct recording *ret)
 
 static int sq_recordings_ongoing(struct store *s, int64_t user_id, struct recording_list *ret)
 {
-	return recordings_(s, ret, REC_COLS "WHERE r.user_id = ? AND r.end_at IS NULL ORDER BY r.start_at", "i", user_id);
+	return recordings_(s, ret, REC_COLS "WHERE r.user_id = ? AND r.end_at IS NULL ORDER BY r.start_at", "i",
+			   user_id);
 }
 
 static int sq_recordings_close_stale(struct store *s, int64_t machine_id, const char *boot_id, int64_t at,
@@ -1146,8 +1164,10 @@ static int sq_recording_link(struct store *s, int64_t recording_id, int64_t meet
 
 static int sq_recordings_of_meeting(struct store *s, int64_t meeting_id, struct recording_list *ret)
 {
-	return recordings_(s, ret, REC_COLS "WHERE r.id IN (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?)"
-		     " ORDER BY r.start_at, r.id", "i", meeting_id);
+	return recordings_(s, ret,
+			   REC_COLS "WHERE r.id IN (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?)"
+				    " ORDER BY r.start_at, r.id",
+			   "i", meeting_id);
 }
 
 static int fill_id(sqlite3_stmt *st, void *row)
@@ -1158,8 +1178,10 @@ static int fill_id(sqlite3_stmt *st, void *row)
 
 static int sq_recording_meetings(struct store *s, int64_t recording_id, struct id_list *ret)
 {
-	int r = list_(s, ret, fill_id, "SELECT rm.meeting_id FROM recording_meetings rm JOIN meetings m ON m.id = rm.meeting_id"
-		      " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id", "i", recording_id);
+	int r = list_(s, ret, fill_id,
+		      "SELECT rm.meeting_id FROM recording_meetings rm JOIN meetings m ON m.id = rm.meeting_id"
+		      " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id",
+		      "i", recording_id);
 	if (r < 0)
 		id_list_free(ret);
 	return r;
@@ -1172,7 +1194,8 @@ static int sq_recording_meetings(struct store *s, int64_t recording_id, struct i
 	"WITH p AS (SELECT u.id, u.name, u.email, u.picture," \
 	" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id) AS org," \
 	" EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id) AS ban," \
-	" EXISTS(SELECT 1 FROM attendance a WHERE a.meeting_id = ?1 AND a.user_id = u.id AND a.leave_at IS NULL) AS onl" \
+	" EXISTS(SELECT 1 FROM attendance a WHERE a.meeting_id = ?1 AND a.user_id = u.id" \
+	" AND a.leave_at IS NULL) AS onl" \
 	" FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1" \
 	" UNION SELECT user_id FROM members WHERE meeting_id = ?1))," \
 	" q AS (SELECT *, CASE WHEN org THEN 0 WHEN onl THEN 1 ELSE 2 END AS grp FROM p) " \
@@ -1198,11 +1221,14 @@ static int sq_people_page(struct store *s, int64_t meeting_id, int after_grp, in
 			  struct person_list *ret)
 {
 	/* keyset paging: the cursor names the last row seen; its name is read back from users */
-	int r = list_(s, ret, fill_person, PEOPLE_CTE
-		      "WHERE ?2 < 0 OR grp > ?2 OR (grp = ?2 AND (name > (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE"
-		      " OR (name = (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE AND id > ?3)))"
-		      " ORDER BY grp, name COLLATE NOCASE, id LIMIT ?4",
-		      "iiii", meeting_id, (int64_t)after_grp, after_id, (int64_t)limit);
+	int r = list_(
+		s, ret, fill_person,
+		PEOPLE_CTE
+		"WHERE ?2 < 0 OR grp > ?2"
+		" OR (grp = ?2 AND (name > (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE"
+		" OR (name = (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE AND id > ?3)))"
+		" ORDER BY grp, name COLLATE NOCASE, id LIMIT ?4",
+		"iiii", meeting_id, (int64_t)after_grp, after_id, (int64_t)limit);
 	if (r < 0)
 		person_list_free(ret);
 	return r;
@@ -1265,7 +1291,8 @@ static int fill_chat_line(sqlite3_stmt *st, void *row)
 static int sq_chat_page(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
 			struct chat_list *ret)
 {
-	int r = list_(s, ret, fill_chat_line, "SELECT c.id, c.kind, c.user_id, u.name, c.content, c.at, c.cid FROM chat c"
+	int r = list_(s, ret, fill_chat_line,
+		      "SELECT c.id, c.kind, c.user_id, u.name, c.content, c.at, c.cid FROM chat c"
 		      " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
 		      " AND (?3 = 0 OR c.id < ?3) ORDER BY c.id DESC LIMIT ?4",
 		      "iiii", meeting_id, (int64_t)organiser, before_id, (int64_t)limit);
@@ -1277,7 +1304,8 @@ static int sq_chat_page(struct store *s, int64_t meeting_id, bool organiser, int
 static int sq_chat_add_cid(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, const char *cid,
 			   uint64_t offset, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, cid, event_offset) VALUES(?, ?, ?, ?, ?, ?)",
+	int r = exec_(s,
+		      "INSERT INTO chat(meeting_id, user_id, content, at, cid, event_offset) VALUES(?, ?, ?, ?, ?, ?)",
 		      "iisisi", meeting_id, user_id, text, at, cid, (int64_t)offset);
 	if (r < 0)
 		return r;
@@ -1313,7 +1341,8 @@ static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
 
 static int sq_event_floor(struct store *s, int64_t meeting_id, uint64_t *ret)
 {
-	return meeting_offset_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id, ret);
+	return meeting_offset_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id,
+			       ret);
 }
 
 /* ------------------------------------------------------------ open/close */

@@ -273,8 +273,10 @@ static int check_version(struct lws *wsi)
 		return 0;
 	log_info("ws: upgrade refused with 426: Sec-WebSocket-Version is not 13");
 	if (lws_add_http_header_status(wsi, 426, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:", (const unsigned char *)"13", 2, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"text/plain", 10, &p, end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"sec-websocket-version:", (const unsigned char *)"13", 2, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"text/plain", 10, &p,
+					 end) ||
 	    lws_add_http_header_content_length(wsi, sizeof(body) - 1, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
 	    lws_finalize_http_header(wsi, &p, end) || p + sizeof(body) > end)

@@ -208,7 +208,8 @@ static void fan_one(struct lobby *l, void *ud)
 	/* a begin already shown in this lobby is not shown twice */
 	if (linked == 0 && strcmp(f->type, PROTO_LOBBY_EV_RECORDING_BEGIN) == 0)
 		return;
-	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)), now_ms());
+	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)),
+			    now_ms());
 }
 
 /*
@@ -234,8 +235,8 @@ static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
 		if (r == 0 && !l)
 			r = -ENOMEM;
 		if (r == 0)
-			r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)),
-					 now_ms());
+			r = outbox_event(f->ob, l, f->type,
+					 json_pack("{s:o}", "recording", recording_public_json(&f->rec)), now_ms());
 		if (l)
 			lobby_gc(l);	/* a lobby made here lives on while the outbox pins it */
 	}
@@ -353,7 +354,8 @@ static int on_hello(struct conn *c, json_t *msg)
 	if ((r = outbox_begin(&ob)) == 0) {
 		r = store_call(srv->store, machine_seen, c->agent->machine_id, boot, version, now_ms());
 		if (r == 0)
-			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(), &closed);
+			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(),
+				       &closed);
 		for (size_t i = 0; r == 0 && i < closed.n; i++)
 			r = fan_out(&ob, closed.v[i].id, PROTO_LOBBY_EV_RECORDING_END);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
@@ -361,16 +363,16 @@ static int on_hello(struct conn *c, json_t *msg)
 	recording_list_free(&closed);
 	if (r < 0)
 		log_err("agent: machine '%s': hello not stored: %s", c->agent->machine, strerror(-r));
-	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)", c->agent->machine,
-		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0,
-		 users_json ? users_json : "[]");
+	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)",
+		 c->agent->machine, machine ? machine : "?", boot, version ? version : "?",
+		 layers ? json_array_size(layers) : 0, users_json ? users_json : "[]");
 	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
 					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
-					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
-					   (json_int_t)heartbeat_s()));
+					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine,
+					   "heartbeat_s", (json_int_t)heartbeat_s()));
 }
 
 static int on_users(struct conn *c, json_t *msg)
@@ -382,7 +384,8 @@ static int on_users(struct conn *c, json_t *msg)
 	int64_t *uids;
 
 	if (!users)
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "users: \"users\" (an array of local user names) is required");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "users: \"users\" (an array of local user names) is required");
 	if (!(uids = users_of(c, users, &n, &users_json, &bad)))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, bad);
 	log_info("agent: machine '%s' reports users %s", c->agent->machine, users_json ? users_json : "[]");
@@ -629,7 +632,8 @@ int ws_agent_rx(struct conn *c, const char *buf, size_t len)
 		conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "a message is a JSON object with a \"type\"");
 	} else if (!json_is_integer(v) || json_integer_value(v) != PROTO_AGENT_VERSION) {
 		conn_error(c, PROTO_WS_ERR_UNSUPPORTED_VERSION,
-			   "this server speaks protocol version " STR(PROTO_AGENT_VERSION) " (\"v\":" STR(PROTO_AGENT_VERSION) ")");
+			   "this server speaks protocol version " STR(PROTO_AGENT_VERSION) " (\"v\":" STR(
+				   PROTO_AGENT_VERSION) ")");
 	} else {
 		for (i = 0; i < ARRAY_SIZE(handlers); i++)
 			if (strcmp(type, handlers[i].type) == 0)

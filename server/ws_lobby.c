@@ -89,8 +89,8 @@ static bool replay(struct conn *c, uint64_t since)
 static int synced(struct conn *c, bool recovered)
 {
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SYNCED,
-					   PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "offset", (json_int_t)c->lobby->offset,
-					   "recovered", recovered));
+					   PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "offset",
+					   (json_int_t)c->lobby->offset, "recovered", recovered));
 }
 
 /* --------------------------------------------------------------- open */
@@ -136,10 +136,12 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 
 	c->kind = CONN_LOBBY;
 	if (store_call(srv->store, meeting_by_code, code, &m) < 0)
-		return refuse(c, PROTO_LOBBY_ERR_UNKNOWN_MEETING, PROTO_LOBBY_CLOSE_UNKNOWN_MEETING, "no meeting has this code");
+		return refuse(c, PROTO_LOBBY_ERR_UNKNOWN_MEETING, PROTO_LOBBY_CLOSE_UNKNOWN_MEETING,
+			      "no meeting has this code");
 	if (m.end_at) {
 		meeting_clear(&m);
-		return refuse(c, PROTO_LOBBY_ERR_MEETING_ENDED, PROTO_LOBBY_CLOSE_MEETING_ENDED, "this meeting has ended");
+		return refuse(c, PROTO_LOBBY_ERR_MEETING_ENDED, PROTO_LOBBY_CLOSE_MEETING_ENDED,
+			      "this meeting has ended");
 	}
 	if (store_call(srv->store, is_banned, m.id, c->user_id) != 0) {
 		meeting_clear(&m);
@@ -173,7 +175,8 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		/* an arrival (or a return within the tick): its attendance row now, its announcement at the tick */
 		new_presence = true;
 		p = lobby_presence_get(l, c->user_id);
-		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id) : -ENOMEM;
+		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id)
+		      : -ENOMEM;
 		if (r == 0)
 			r = flag_ongoing(&ob, l, c->user_id);
 	}
@@ -265,28 +268,35 @@ static int on_chat(struct conn *c, json_t *msg)
 	if (!text)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "chat needs a \"text\" string");
 	if (n == 0 || n > PROTO_LOBBY_CHAT_MAX || strspn(text, " \t\r\n") == n)
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "chat text must be 1 to " STR(PROTO_LOBBY_CHAT_MAX) " bytes and not blank");
-	if (jcid && (!cid || !valid_cid(cid)))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
-				  "chat \"cid\" must be 1 to " STR(PROTO_LOBBY_CID_MAX) " characters of A-Z a-z 0-9 _ -");
+				  "chat text must be 1 to " STR(PROTO_LOBBY_CHAT_MAX) " bytes and not blank");
+	if (jcid && (!cid || !valid_cid(cid)))
+		return conn_error(
+			c, PROTO_WS_ERR_BAD_MESSAGE,
+			"chat \"cid\" must be 1 to " STR(PROTO_LOBBY_CID_MAX) " characters of A-Z a-z 0-9 _ -");
 	if ((r = chat_resent(c, cid)) != 0)
 		return r < 0 ? conn_error(c, PROTO_WS_ERR_INTERNAL, "message not stored, try again") : 0;
 	if (chat_full(c->lobby))
-		return conn_error(c, PROTO_LOBBY_ERR_CHAT_FULL, "this meeting's chat is full (chat_max_per_meeting lines): no more lines can be stored");
+		return conn_error(
+			c, PROTO_LOBBY_ERR_CHAT_FULL,
+			"this meeting's chat is full (chat_max_per_meeting lines): no more lines can be stored");
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0)
 		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	if ((r = outbox_begin(&ob)) == 0) {
 		/* the event takes the lobby's next offset: stored with the row, a resend is answered with it */
-		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at, &id);
+		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at,
+			       &id);
 		if (r == 0)
 			r = outbox_event(&ob, c->lobby, PROTO_LOBBY_MSG_CHAT,
-					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user", "user",
-						   user_public_json(&me), "text", text, "cid", cid), at);
+					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user",
+						   "user", user_public_json(&me), "text", text, "cid", cid),
+					 at);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	user_clear(&me);
 	if (r < 0) {
-		log_err("lobby %s: chat of user %lld not stored: %s", c->lobby->code, (long long)c->user_id, strerror(-r));
+		log_err("lobby %s: chat of user %lld not stored: %s", c->lobby->code, (long long)c->user_id,
+			strerror(-r));
 		return conn_error(c, PROTO_WS_ERR_INTERNAL, "message not stored, try again");
 	}
 	if (c->lobby->chat_count >= 0)
@@ -296,8 +306,8 @@ static int on_chat(struct conn *c, json_t *msg)
 
 static int on_signal(struct conn *c, json_t *msg)
 {
-	static const char *const kinds[] = { PROTO_LOBBY_SIGNAL_OFFER, PROTO_LOBBY_SIGNAL_ANSWER, PROTO_LOBBY_SIGNAL_ICE,
-					      PROTO_LOBBY_SIGNAL_HANGUP };
+	static const char *const kinds[] = { PROTO_LOBBY_SIGNAL_OFFER, PROTO_LOBBY_SIGNAL_ANSWER,
+					     PROTO_LOBBY_SIGNAL_ICE, PROTO_LOBBY_SIGNAL_HANGUP };
 	json_t *to = json_object_get(msg, "to"), *data = json_object_get(msg, "data");
 	const char *kind = json_string_value(json_object_get(msg, "kind"));
 	bool ok = false, sent = false;
@@ -307,7 +317,8 @@ static int on_signal(struct conn *c, json_t *msg)
 	for (size_t i = 0; kind && i < ARRAY_SIZE(kinds); i++)
 		ok |= strcmp(kind, kinds[i]) == 0;
 	if (!json_is_integer(to) || !ok)
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "signal needs \"to\" (a user id) and \"kind\" (offer, answer, ice, hangup)");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "signal needs \"to\" (a user id) and \"kind\" (offer, answer, ice, hangup)");
 	j = json_pack("{s:s, s:i, s:I, s:s, s:O?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SIGNAL, PROTO_WS_F_VERSION,
 		      PROTO_LOBBY_VERSION, "from", (json_int_t)c->user_id, "kind", kind, "data", data);
 	out = j ? msg_from_json(j) : NULL;
@@ -337,7 +348,8 @@ static int on_ban(struct conn *c, json_t *msg)
 	if (!json_is_integer(u))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "ban needs \"user\" (a user id)");
 	if (reason && strlen(reason) > PROTO_LOBBY_BAN_REASON_MAX)
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "reason must be at most " STR(PROTO_LOBBY_BAN_REASON_MAX) " bytes");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "reason must be at most " STR(PROTO_LOBBY_BAN_REASON_MAX) " bytes");
 	if (store_call(srv->store, meeting_get, c->meeting_id, &m) < 0 ||
 	    store_call(srv->store, user_get, c->user_id, &me) < 0) {
 		meeting_clear(&m);
@@ -387,7 +399,8 @@ static int on_sync(struct conn *c, json_t *msg)
 	if (!json_is_integer(since) || json_integer_value(since) < 0)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "sync needs \"since\" (the last offset you saw, >= 0)");
 	if (!sync_allowed(c, now_ms()))
-		return conn_error(c, PROTO_WS_ERR_RATE_LIMITED, "sync at most once every 2 seconds (after a short burst)");
+		return conn_error(c, PROTO_WS_ERR_RATE_LIMITED,
+				  "sync at most once every 2 seconds (after a short burst)");
 	if (replay(c, (uint64_t)json_integer_value(since)))
 		return synced(c, true);
 	/* too much missed (or since 0): a fresh snapshot instead */
@@ -451,7 +464,8 @@ int ws_lobby_rx(struct conn *c, const char *buf, size_t len)
 	if (!type) {
 		conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "missing \"type\"");
 	} else if (v && (!json_is_integer(v) || json_integer_value(v) != PROTO_LOBBY_VERSION)) {
-		conn_error(c, PROTO_WS_ERR_UNSUPPORTED_VERSION, "this server speaks protocol version " STR(PROTO_LOBBY_VERSION));
+		conn_error(c, PROTO_WS_ERR_UNSUPPORTED_VERSION,
+			   "this server speaks protocol version " STR(PROTO_LOBBY_VERSION));
 	} else {
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(handlers); i++)

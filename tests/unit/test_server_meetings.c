@@ -62,7 +62,8 @@ static void test_codes_are_long_and_random(void **state)
 
 static void test_codes_typed_forgivingly(void **state)
 {
-	static const char *const same[] = { "abc-defg-hij", "ABC-DEFG-HIJ", "abcdefghij", "abc defg hij", "Abc-Defghij" };
+	static const char *const same[] = { "abc-defg-hij", "ABC-DEFG-HIJ", "abcdefghij", "abc defg hij",
+					    "Abc-Defghij" };
 	static const char *const bad[] = { "", "abc-defg-hi", "abc-defg-hijk", "abc-defg-hi1", "abc-defg-hi/",
 					   "12345", "1234567", "abc-defg-hij/../x", "abc\tdefg-hij", "../../etc" };
 	char n[MEETING_CODE_SIZE];
@@ -111,7 +112,8 @@ static void test_code_unique_among_ongoing_only(void **state)
 	meeting_clear(&m);
 	/* with none ongoing, the latest that ended */
 	assert_int_equal(store_call(s, meeting_end, second, 40), 0);
-	assert_int_equal(store_call(s, meeting_create, "zzz-zzzz-zzz", "Other", NULL, JOIN_ANYONE, olga, 50, &third), 0);
+	assert_int_equal(store_call(s, meeting_create, "zzz-zzzz-zzz", "Other", NULL, JOIN_ANYONE, olga, 50, &third),
+			 0);
 	assert_int_equal(store_call(s, meeting_by_code, "abc-defg-hij", &m), 0);
 	assert_int_equal(m.id, second);
 	meeting_clear(&m);
