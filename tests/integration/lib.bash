@@ -109,13 +109,15 @@ run_tap() {
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# Start Xvfb on a free display; sets DISPLAY.
+# Start Xvfb on a free display; sets DISPLAY and XVFB_PID (this test's X
+# server: other sessions may run theirs on the same machine).
 start_xvfb() {
 	local n
 	for n in $(seq 90 140); do
 		[ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] && continue
 		Xvfb :$n -screen 0 1280x720x24 -nolisten tcp >"$TMP/xvfb.log" 2>&1 &
-		PIDS_TO_KILL+=($!)
+		XVFB_PID=$!
+		PIDS_TO_KILL+=($XVFB_PID)
 		for _ in $(seq 50); do
 			[ -S /tmp/.X11-unix/X$n ] && break
 			sleep 0.1
@@ -167,44 +169,51 @@ alive() {
 }
 
 # log_clean FILE [ALLOWED]: FILE has no sanitizer report (ASan, LSan, UBSan)
-# and no "error:" line but those matching the extended regex ALLOWED (what
-# the test provoked on purpose). Prints what it found as diagnostics.
+# and no error line ("PROGRAM: error: ...", the level log.c prints) but
+# those matching the extended regex ALLOWED (what the test provoked). Prints what it found as diagnostics.
 log_clean() {
 	local bad
 	bad=$(grep -E 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' "$1" 2>/dev/null)
 	if [ -z "$bad" ]; then
-		bad=$(grep -E 'error:' "$1" 2>/dev/null | { [ -n "${2:-}" ] && grep -vE "$2" || cat; })
+		bad=$(grep -E '^[^ :]+: error: ' "$1" 2>/dev/null | { [ -n "${2:-}" ] && grep -vE "$2" || cat; })
 	fi
 	[ -z "$bad" ] && return 0
 	diag "${1##*/}: $(head -n 20 <<<"$bad" | tr '\n' '|')" >&2
 	return 1
 }
 
-# stop_agent [ALLOWED]: SIGTERM to the agent, which must exit 0 within 20 s
-# (a sanitizer build checks for leaks at exit) with a clean log (log_clean;
-# ALLOWED names the error lines the test provoked). A crash, a non-zero
-# exit, a hang or an unexpected error line fails it.
+# stop_pid PID LOG [ALLOWED]: SIGTERM to a daemon this shell started, which
+# must exit 0 within 20 s (a sanitizer build checks for leaks at exit) with
+# a clean LOG (log_clean; ALLOWED names the error lines the test provoked).
+# A crash, a non-zero exit, a hang or an unexpected error line fails it.
+stop_pid() {
+	local pid=$1 log=$2 rc
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 200); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	if alive "$pid"; then
+		diag "pid $pid still runs 20 s after SIGTERM" >&2
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	rc=$?
+	[ "$rc" -eq 0 ] || diag "${log##*/}: exited with status $rc$([ "$rc" -gt 128 ] && echo " (signal $((rc - 128)))")" >&2
+	log_clean "$log" "${3:-}" && [ "$rc" -eq 0 ]
+}
+
+# stop_agent [ALLOWED]: stop_pid for the agent of start_agent.
 stop_agent() {
-	local rc
+	local r=0
 	if [ -z "${AGENT_PID:-}" ]; then
 		diag "stop_agent: no agent was started" >&2
 		return 1
 	fi
-	kill -TERM "$AGENT_PID" 2>/dev/null
-	for _ in $(seq 200); do
-		alive "$AGENT_PID" || break
-		sleep 0.1
-	done
-	if alive "$AGENT_PID"; then
-		diag "the agent (pid $AGENT_PID) still runs 20 s after SIGTERM" >&2
-		kill -KILL "$AGENT_PID" 2>/dev/null
-	fi
-	wait "$AGENT_PID"
-	rc=$?
+	stop_pid "$AGENT_PID" "$AGENT_LOG" "${1:-}" || r=1
 	wait "$AGENT_PIPE_PID" 2>/dev/null
 	AGENT_PID=
-	[ "$rc" -eq 0 ] || diag "the agent exited with status $rc$([ "$rc" -gt 128 ] && echo " (signal $((rc - 128)))")" >&2
-	log_clean "$AGENT_LOG" "${1:-}" && [ "$rc" -eq 0 ]
+	return $r
 }
 
 # The ids of the BPF programs process $1 holds (from its fds' fdinfo).
@@ -228,6 +237,13 @@ programs_gone() {
 	return 1
 }
 
+# wait_for PATTERN FILE SECONDS: a line of FILE matches the extended regex
+# within SECONDS.
+wait_for() {
+	for _ in $(seq $(($3 * 10))); do grep -qE -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+
 # Lines (JSON only, arrival stripped) matching a jq filter.
 events() { sed 's/^[0-9]* //' "$AGENT_OUT" | jq -c "select($1)" 2>/dev/null; }
 count_events() { events "$1" | grep -c . ; }
@@ -246,6 +262,25 @@ wait_event() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# agent_marker COMMAND...: runs COMMAND (a capture the policy in force
+# catches) to its end and waits up to 5 s for its begin and end lines: a
+# marker in the agent's output. Whatever an earlier action made the agent
+# print came before it, so an absence check made after it does not pass
+# because a line was merely late. Sets MARKER_PID; fails if it is not seen.
+agent_marker() {
+	"$@" >/dev/null 2>&1 &
+	MARKER_PID=$!
+	wait $MARKER_PID
+	wait_event ".type==\"capture.begin\" and .pid==$MARKER_PID" 5 >/dev/null &&
+		wait_event ".type==\"capture.end\" and .pid==$MARKER_PID" 5 >/dev/null
+}
+
+# new_events MARK: the JSON lines after line MARK of $AGENT_OUT, the
+# marker's (MARKER_PID) left out.
+new_events() {
+	tail -n +$(($1 + 1)) "$AGENT_OUT" | sed 's/^[0-9]* //' | jq -c "select(.pid != ${MARKER_PID:-0})"
 }
 
 # write_agent_conf FILE 'key = value'...: an agent configuration, one line

@@ -250,6 +250,20 @@ class Sock {
   terminate() { this.ws.terminate(); return this.closed; }
 }
 
+// rawHttp(port, request): the bytes of request sent as they are over a TCP
+// socket (no URL parsing, no dot-segment removal, unlike fetch), resolving
+// with everything the server sent until it closed (or ms passed).
+function rawHttp(port, request, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
+    const t = setTimeout(() => { sock.destroy(); resolve(Buffer.concat(chunks)); }, ms);
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('end', () => { clearTimeout(t); resolve(Buffer.concat(chunks)); });
+    sock.on('error', (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
 function agent(server, token, opts = {}) {
   const headers = token ? { authorization: 'Bearer ' + token } : {};
   return new Sock(`${server.wsUrl}/agent`, Object.assign({ headers }, opts));
@@ -266,4 +280,4 @@ function captureEvent(type, seq, fields = {}) {
   }, type === 'capture.end' ? { duration_ms: 3012, calls: 91 } : {}, fields.extra || {});
 }
 
-module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, captureEvent, freePort, ROOT, BIN };
+module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, rawHttp, captureEvent, freePort, ROOT, BIN };
