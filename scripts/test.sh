@@ -7,6 +7,9 @@ set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 make -j"$(nproc)" all test-bins
-# The unit tests again under AddressSanitizer + UBSan, in the same summary.
-make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined test-bins
+# A second build with AddressSanitizer + UBSan, the server and the agent
+# included: tests/run replays the unit tests and the fuzz inputs under it and
+# runs the integration files of its SANITIZER_INTEGRATION list against its
+# daemons (suites unit-asan, fuzz-replay, integration-asan; docs/testing.md).
+make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined all test-bins
 SANITIZER_OUTPUT=build-asan make test
