@@ -13,10 +13,10 @@ DEFAULTS=$ROOT/policy/default
 TMP=$(mktemp -d /tmp/sphinx-policy-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 failed=0
-n=0
+n_tests=0
 
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; failed=$((failed + 1)); }
+ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
+not_ok() { n_tests=$((n_tests + 1)); echo "not ok $n_tests - $*"; failed=$((failed + 1)); }
 # expect NAME WANTED_STATUS COMMAND...: runs it, output in $TMP/out, $TMP/err.
 expect() {
 	local name=$1 want=$2 rc; shift 2
@@ -36,7 +36,7 @@ has() {
 
 if [ ! -x "$TOOL" ]; then
 	not_ok "sphinx-policy is built ($TOOL)"
-	echo "1..$n"
+	echo "1..$n_tests"
 	exit 1
 fi
 
@@ -155,5 +155,5 @@ expect "check without paths" 2 "$TOOL" check
 expect "test with one argument" 2 "$TOOL" test "$DEFAULTS"
 expect "list with two arguments" 2 "$TOOL" list "$DEFAULTS" "$DEFAULTS"
 
-echo "1..$n"
+echo "1..$n_tests"
 [ "$failed" -eq 0 ]
