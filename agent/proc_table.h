@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "session.h"
+#include "capture.h"
 
 #define PROC_TABLE_MAX		65536
 #define PROC_ARGV_MAX		128	/* arguments kept per process */

@@ -79,6 +79,7 @@ enum sphinx_target {
 	SPHINX_TARGET_DEVICE,	/* a capture device fd */
 	SPHINX_TARGET_STREAM,	/* a PipeWire video input stream */
 	SPHINX_TARGET_OUTPUT,	/* a Wayland output (the whole screen) */
+	SPHINX_TARGET__MAX,
 };
 
 /* Device classes stored as the value of the prefix trie. */
