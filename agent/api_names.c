@@ -63,7 +63,7 @@ static const char *const target_names[] = {
 };
 _Static_assert(ARRAY_SIZE(target_names) == SPHINX_TARGET__MAX, "a name per enum sphinx_target");
 
-/* Every function the api layer hooks, by library soname (research/capture-paths.md). */
+/* Every function the api layer hooks, by library soname (/work/shared/research/capture-paths.md). */
 const struct capture_probe capture_probes[] = {
 	{ "libxcb.so.1", "xcb_get_setup", "xcb_get_setup_ret", true, false },
 	{ "libxcb.so.1", "xcb_get_image", "xcb_get_image", false, false },
