@@ -133,12 +133,3 @@ void capture_finish(struct capture_session *s, struct proc *p, uint64_t ts, uint
 		end(s, p, ts, h);
 	s->damage_root = false;
 }
-
-uint64_t capture_deadline(const struct capture_session *s, uint64_t idle_ns)
-{
-	if (s->state == CAPTURE_PENDING)
-		return s->first_ns + s->threshold_window_ns;
-	if (s->state == CAPTURE_ACTIVE && !s->until_exit)
-		return s->last_ns + idle_ns;
-	return UINT64_MAX;
-}

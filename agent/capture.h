@@ -77,8 +77,6 @@ void capture_tick(struct capture_session *s, struct proc *p, uint64_t now, uint6
 /* The process exited (or exec'd another image) at @ts. */
 void capture_finish(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
 		    const struct capture_hooks *h);
-/* When capture_tick() next has something to do; UINT64_MAX for never. */
-uint64_t capture_deadline(const struct capture_session *s, uint64_t idle_ns);
 /* Counted calls in this session. */
 uint32_t capture_calls(const struct capture_session *s);
 
