@@ -12,6 +12,9 @@
  * at the interval the server's welcome names; a clean stop says goodbye.
  * Redirects are never followed: a 3xx answer is a failed attempt, retried
  * on the same URL.
+ *
+ * Owns: the connection, its thread and copies of everything it sends
+ * (struct uplink). Callers: main.c (start, stop, status), output.c (kick).
  */
 #ifndef SPHINX_UPLINK_H
 #define SPHINX_UPLINK_H
