@@ -122,7 +122,7 @@ void layers_print_status(FILE *out)
 	fprintf(out, "layers: %s\n", line);
 	for (unsigned l = 0; l < LAYER__COUNT; l++)
 		if (layers[l].idle_probe && !layer_active(l))
-			status_print_line(out, l, layers[l].idle_probe, PROBE_NOT_AVAILABLE,
+			status_print_line(out, layers[l].name, layers[l].idle_probe, PROBE_NOT_AVAILABLE,
 					  layers[l].idle_why);
 	status_print_rows(out);
 }
@@ -177,7 +177,7 @@ static void attach_tracepoints(enum sphinx_layer layer, struct probe_status **io
 		if (t->layer != layer)
 			continue;
 		snprintf(where, sizeof(where), "tracepoint/%s/%s", t->category, t->event);
-		s = status_add(layer, t->event, where);
+		s = status_add(layer, layer_name(layer), t->event, where);
 		if (prog == skel->progs.handle_ioctl && ioctl_row)
 			*ioctl_row = s;
 		if (!bpf_program__autoload(prog)) {
@@ -246,7 +246,7 @@ static bool attach_open_hook(const struct features *f)
 {
 	struct bpf_program *prog = loader_skel()->progs.handle_device_open;
 	const char *root = f->cgroup2[0] ? f->cgroup2 : "/sys/fs/cgroup";
-	struct probe_status *s = status_add(LAYER_DEVICE, "device opens (cgroup/dev)", root);
+	struct probe_status *s = status_add(LAYER_DEVICE, layer_name(LAYER_DEVICE), "device opens (cgroup/dev)", root);
 	_cleanup_close_ int fd = -1;
 	struct bpf_link *link;
 
@@ -310,7 +310,7 @@ static bool attach_uprobe(const struct features *f, enum sphinx_layer layer,
 			  const struct capture_probe *cp, const char *path)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = cp->function, .retprobe = cp->retprobe);
-	struct probe_status *s = status_add(layer, cp->function, path);
+	struct probe_status *s = status_add(layer, layer_name(layer), cp->function, path);
 	struct bpf_program *prog = bpf_object__find_program_by_name(loader_skel()->obj, cp->program);
 	struct bpf_link *link;
 	uint8_t code[64];
@@ -350,12 +350,12 @@ static void attach_uprobes(const struct features *f, bool fallback)
 		if (cp->fallback != fallback)
 			continue;
 		if (fallback && layer_active(LAYER_XSERVER)) {
-			status_set(status_add(LAYER_API, cp->function, cp->library), PROBE_NOT_AVAILABLE,
+			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function, cp->library), PROBE_NOT_AVAILABLE,
 				   "left out: the X server layer sees these requests");
 			continue;
 		}
 		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
-			status_set(status_add(LAYER_API, cp->function, cp->library),
+			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function, cp->library),
 				   PROBE_NOT_AVAILABLE, "library not installed");
 			continue;
 		}
@@ -408,7 +408,7 @@ int layer_xserver_attach(const struct features *f, uint32_t pid)
 		log_warn("xserver layer: %s (pid %u): reads inside this server are not seen", why,
 			 pid);
 		if (!known)
-			status_set(status_add(LAYER_XSERVER, "clients (client table)", path),
+			status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER), "clients (client table)", path),
 				   PROBE_FAILED, why);
 		return 0;
 	}
@@ -417,7 +417,7 @@ int layer_xserver_attach(const struct features *f, uint32_t pid)
 			 pid);
 		return 0;
 	}
-	status_set(status_add(LAYER_XSERVER, "clients (client table)", path), PROBE_ATTACHED, NULL);
+	status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER), "clients (client table)", path), PROBE_ATTACHED, NULL);
 	for (unsigned i = 0; i < n_xserver_probes; i++) {
 		const struct capture_probe *xp = &xserver_probes[i];
 		const char *where = path;

@@ -12,6 +12,7 @@
 
 struct probe_status {
 	enum sphinx_layer layer;
+	const char *layer_name;		/* static, from layer.c's table */
 	char name[64];			/* function or tracepoint */
 	char where[512];		/* library path or tracepoint path */
 	enum probe_state state;
@@ -28,7 +29,8 @@ static const char *const state_names[] = {
 };
 _Static_assert(ARRAY_SIZE(state_names) == PROBE_FAILED + 1, "a name for every probe state");
 
-struct probe_status *status_add(enum sphinx_layer layer, const char *name, const char *where)
+struct probe_status *status_add(enum sphinx_layer layer, const char *layer_name, const char *name,
+				const char *where)
 {
 	struct probe_status *s;
 
@@ -37,6 +39,7 @@ struct probe_status *status_add(enum sphinx_layer layer, const char *name, const
 	s = &rows[n_rows++];
 	memset(s, 0, sizeof(*s));
 	s->layer = layer;
+	s->layer_name = layer_name;
 	s->state = PROBE_NOT_AVAILABLE;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->where, sizeof(s->where), "%s", where);
@@ -83,10 +86,10 @@ bool status_layer_active(enum sphinx_layer layer)
 	return false;
 }
 
-void status_print_line(FILE *out, enum sphinx_layer layer, const char *name,
+void status_print_line(FILE *out, const char *layer_name, const char *name,
 		       enum probe_state state, const char *where)
 {
-	fprintf(out, "%-7s %-42s %-14s %s\n", layer_name(layer), name, state_names[state], where);
+	fprintf(out, "%-7s %-42s %-14s %s\n", layer_name, name, state_names[state], where);
 }
 
 void status_print_rows(FILE *out)
@@ -94,7 +97,7 @@ void status_print_rows(FILE *out)
 	for (unsigned i = 0; i < n_rows; i++) {
 		const struct probe_status *s = &rows[i];
 
-		fprintf(out, "%-7s %-42s %-14s %s%s%s\n", layer_name(s->layer), s->name,
+		fprintf(out, "%-7s %-42s %-14s %s%s%s\n", s->layer_name, s->name,
 			state_names[s->state], s->where, s->why[0] ? ": " : "", s->why);
 	}
 }
@@ -103,6 +106,6 @@ void status_log_unattached(void)
 {
 	for (unsigned i = 0; i < n_rows; i++)
 		if (rows[i].state != PROBE_ATTACHED)
-			log_info("%s layer: %s (%s) not attached: %s", layer_name(rows[i].layer),
+			log_info("%s layer: %s (%s) not attached: %s", rows[i].layer_name,
 				 rows[i].name, rows[i].where, rows[i].why);
 }

@@ -5,6 +5,9 @@
  * attached and, if not, why. `--status`, the status file and the start-up
  * log print it; a layer is active when one of its rows is attached.
  *
+ * Knows layers only as enum values and the names layer.c gives with each
+ * row, so it depends on no other agent module.
+ *
  * Owns: the rows (at most STATUS_MAX_ROWS; a row past the cap is dropped
  * and its handle is NULL, which every function here accepts).
  * Callers: layer.c adds rows as it attaches and prints the table with its
@@ -30,9 +33,11 @@ enum probe_state {
 
 struct probe_status;
 
-/* A new row of @layer for probe @name at @where (copied, truncated to the
- * row's bounds), state PROBE_NOT_AVAILABLE until set. NULL when full. */
-struct probe_status *status_add(enum sphinx_layer layer, const char *name, const char *where);
+/* A new row of @layer (shown as @layer_name, a static string) for probe
+ * @name at @where (copied, truncated to the row's bounds), state
+ * PROBE_NOT_AVAILABLE until set. NULL when full. */
+struct probe_status *status_add(enum sphinx_layer layer, const char *layer_name, const char *name,
+				const char *where);
 /* Set @row's state and reason (@why may be NULL: none). NULL row: no-op. */
 void status_set(struct probe_status *row, enum probe_state state, const char *why);
 /* Rename @row's probe (the ioctl tracepoint is shown as attached on demand). */
@@ -49,7 +54,7 @@ bool status_layer_active(enum sphinx_layer layer);
 void status_print_rows(FILE *out);
 /* The same columns for a row that is not in the table (a layer's
  * placeholder while none of its probes is in place). */
-void status_print_line(FILE *out, enum sphinx_layer layer, const char *name,
+void status_print_line(FILE *out, const char *layer_name, const char *name,
 		       enum probe_state state, const char *where);
 /* Log every row that is not attached, once, with its reason. */
 void status_log_unattached(void);
