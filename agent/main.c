@@ -332,7 +332,7 @@ static int start_uplink(struct agent *a)
 int main(int argc, char **argv)
 {
 	struct agent a = {};
-	char why[1024], layers[128];
+	char why[1024], layers[256];
 	int err;
 
 	if (parse_args(argc, argv, &a.opts) < 0)
