@@ -125,16 +125,20 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUTPUT)/tests/%)
 TEST_BINS += $(UNIT_BINS)
 
 $(OUTPUT)/tests/unit/test_policy_%.o: CFLAGS += -Ipolicy
-AGENT_UNIT_OBJS := $(patsubst %,$(OUTPUT)/tests/unit/test_%.o,session spool uprobe_site proc_table)
+AGENT_UNIT_OBJS := $(patsubst %,$(OUTPUT)/tests/unit/test_%.o,capture api_layer spool uprobe_site proc_table)
 $(AGENT_UNIT_OBJS): CFLAGS += $(AGENT_INCLUDES)
 
 $(OUTPUT)/tests/test_policy_%: $(OUTPUT)/tests/unit/test_policy_%.o $(POLICY_LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
 
-$(OUTPUT)/tests/test_session: $(OUTPUT)/tests/unit/test_session.o $(OUTPUT)/agent/session.o $(POLICY_LIB)
+$(OUTPUT)/tests/test_capture: $(OUTPUT)/tests/unit/test_capture.o $(OUTPUT)/agent/capture.o $(POLICY_LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
+
+$(OUTPUT)/tests/test_api_layer: $(OUTPUT)/tests/unit/test_api_layer.o $(OUTPUT)/agent/api_names.o
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -o $@
 
 $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/spool.o $(COMMON_OBJS)
 	$(call msg,BINARY,$@)

@@ -4,44 +4,53 @@
 
 #include "cleanup.h"
 #include "api_names.h"
+#include "layer.h"
 #include "sphinx.h"
 
-/* Indexed by enum sphinx_api: the names policy rules match on (Api). */
-static const char *const api_names[SPHINX_API__MAX] = {
-	[SPHINX_API_NONE] = "none",
-	[SPHINX_API_XCB_SHM_GET_IMAGE] = "xcb_shm_get_image",
-	[SPHINX_API_XCB_SHM_GET_IMAGE_UNCHECKED] = "xcb_shm_get_image_unchecked",
-	[SPHINX_API_XCB_GET_IMAGE] = "xcb_get_image",
-	[SPHINX_API_XCB_GET_IMAGE_UNCHECKED] = "xcb_get_image_unchecked",
-	[SPHINX_API_XCB_COPY_AREA] = "xcb_copy_area",
-	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP] = "xcb_composite_name_window_pixmap",
-	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED] = "xcb_composite_name_window_pixmap_checked",
-	[SPHINX_API_X_GET_IMAGE] = "XGetImage",
-	[SPHINX_API_X_GET_SUB_IMAGE] = "XGetSubImage",
-	[SPHINX_API_X_COPY_AREA] = "XCopyArea",
-	[SPHINX_API_X_SHM_GET_IMAGE] = "XShmGetImage",
-	[SPHINX_API_X_DAMAGE_CREATE] = "XDamageCreate",
-	[SPHINX_API_XCB_DAMAGE_CREATE] = "xcb_damage_create",
-	[SPHINX_API_PW_STREAM_CONNECT] = "pw_stream_connect",
-	[SPHINX_API_DRM_GETFB] = "DRM_IOCTL_MODE_GETFB",
-	[SPHINX_API_DRM_GETFB2] = "DRM_IOCTL_MODE_GETFB2",
-	[SPHINX_API_FBIOGET_VSCREENINFO] = "FBIOGET_VSCREENINFO",
-	[SPHINX_API_XSERVER_GET_IMAGE] = "fbGetImage",
-	[SPHINX_API_XSERVER_COPY_AREA] = "fbCopyArea",
-	[SPHINX_API_XSERVER_COMPOSITE] = "CompositePicture",
-	[SPHINX_API_XSERVER_GLAMOR_GET_IMAGE] = "glamor_get_image",
-	[SPHINX_API_XSERVER_GLAMOR_COPY_AREA] = "glamor_copy_area",
-	[SPHINX_API_XSERVER_GLAMOR_COMPOSITE] = "glamor_composite",
-	[SPHINX_API_X_FIXES_GET_CURSOR_IMAGE] = "XFixesGetCursorImage",
-	[SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE] = "xcb_xfixes_get_cursor_image",
-	[SPHINX_API_WL_SCREENCOPY] = "zwlr_screencopy_frame_v1",
-	[SPHINX_API_WL_IMAGE_COPY_CAPTURE] = "ext_image_copy_capture_frame_v1",
-	[SPHINX_API_WL_EXPORT_DMABUF] = "zwlr_export_dmabuf_frame_v1",
-	[SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW] = "xcb_composite_redirect_window",
-	[SPHINX_API_X_RENDER_COMPOSITE] = "XRenderComposite",
-	[SPHINX_API_XCB_RENDER_COMPOSITE] = "xcb_render_composite",
-	[SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP] = "XCompositeNameWindowPixmap",
+/*
+ * Indexed by enum sphinx_api: the name policy rules match on (Api) and the
+ * layer whose probes report the call. The static_assert checks the count;
+ * tests/unit/test_api_layer.c that no row in the middle is missing.
+ */
+static const struct {
+	const char *name;
+	enum sphinx_layer layer;
+} apis[] = {
+	[SPHINX_API_NONE] = { "none", LAYER_API },
+	[SPHINX_API_XCB_SHM_GET_IMAGE] = { "xcb_shm_get_image", LAYER_API },
+	[SPHINX_API_XCB_SHM_GET_IMAGE_UNCHECKED] = { "xcb_shm_get_image_unchecked", LAYER_API },
+	[SPHINX_API_XCB_GET_IMAGE] = { "xcb_get_image", LAYER_API },
+	[SPHINX_API_XCB_GET_IMAGE_UNCHECKED] = { "xcb_get_image_unchecked", LAYER_API },
+	[SPHINX_API_XCB_COPY_AREA] = { "xcb_copy_area", LAYER_API },
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP] = { "xcb_composite_name_window_pixmap", LAYER_API },
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED] = { "xcb_composite_name_window_pixmap_checked", LAYER_API },
+	[SPHINX_API_X_GET_IMAGE] = { "XGetImage", LAYER_API },
+	[SPHINX_API_X_GET_SUB_IMAGE] = { "XGetSubImage", LAYER_API },
+	[SPHINX_API_X_COPY_AREA] = { "XCopyArea", LAYER_API },
+	[SPHINX_API_X_SHM_GET_IMAGE] = { "XShmGetImage", LAYER_API },
+	[SPHINX_API_X_DAMAGE_CREATE] = { "XDamageCreate", LAYER_API },
+	[SPHINX_API_XCB_DAMAGE_CREATE] = { "xcb_damage_create", LAYER_API },
+	[SPHINX_API_PW_STREAM_CONNECT] = { "pw_stream_connect", LAYER_API },
+	[SPHINX_API_DRM_GETFB] = { "DRM_IOCTL_MODE_GETFB", LAYER_DEVICE },
+	[SPHINX_API_DRM_GETFB2] = { "DRM_IOCTL_MODE_GETFB2", LAYER_DEVICE },
+	[SPHINX_API_FBIOGET_VSCREENINFO] = { "FBIOGET_VSCREENINFO", LAYER_DEVICE },
+	[SPHINX_API_XSERVER_GET_IMAGE] = { "fbGetImage", LAYER_XSERVER },
+	[SPHINX_API_XSERVER_COPY_AREA] = { "fbCopyArea", LAYER_XSERVER },
+	[SPHINX_API_XSERVER_COMPOSITE] = { "CompositePicture", LAYER_XSERVER },
+	[SPHINX_API_XSERVER_GLAMOR_GET_IMAGE] = { "glamor_get_image", LAYER_XSERVER },
+	[SPHINX_API_XSERVER_GLAMOR_COPY_AREA] = { "glamor_copy_area", LAYER_XSERVER },
+	[SPHINX_API_XSERVER_GLAMOR_COMPOSITE] = { "glamor_composite", LAYER_XSERVER },
+	[SPHINX_API_X_FIXES_GET_CURSOR_IMAGE] = { "XFixesGetCursorImage", LAYER_API },
+	[SPHINX_API_XCB_XFIXES_GET_CURSOR_IMAGE] = { "xcb_xfixes_get_cursor_image", LAYER_API },
+	[SPHINX_API_WL_SCREENCOPY] = { "zwlr_screencopy_frame_v1", LAYER_API },
+	[SPHINX_API_WL_IMAGE_COPY_CAPTURE] = { "ext_image_copy_capture_frame_v1", LAYER_API },
+	[SPHINX_API_WL_EXPORT_DMABUF] = { "zwlr_export_dmabuf_frame_v1", LAYER_API },
+	[SPHINX_API_XCB_COMPOSITE_REDIRECT_WINDOW] = { "xcb_composite_redirect_window", LAYER_API },
+	[SPHINX_API_X_RENDER_COMPOSITE] = { "XRenderComposite", LAYER_API },
+	[SPHINX_API_XCB_RENDER_COMPOSITE] = { "xcb_render_composite", LAYER_API },
+	[SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP] = { "XCompositeNameWindowPixmap", LAYER_API },
 };
+_Static_assert(ARRAY_SIZE(apis) == SPHINX_API__MAX, "a row of apis[] per enum sphinx_api");
 
 static const char *const target_names[] = {
 	[SPHINX_TARGET_NONE] = "none",
@@ -52,8 +61,9 @@ static const char *const target_names[] = {
 	[SPHINX_TARGET_STREAM] = "stream",
 	[SPHINX_TARGET_OUTPUT] = "output",
 };
+_Static_assert(ARRAY_SIZE(target_names) == SPHINX_TARGET__MAX, "a name per enum sphinx_target");
 
-/* Every function the api layer hooks, by library soname (research/capture-paths.md). */
+/* Every function the api layer hooks, by library soname (/work/shared/research/capture-paths.md). */
 const struct capture_probe capture_probes[] = {
 	{ "libxcb.so.1", "xcb_get_setup", "xcb_get_setup_ret", true, false },
 	{ "libxcb.so.1", "xcb_get_image", "xcb_get_image", false, false },
@@ -117,7 +127,12 @@ bool is_xserver_exe(const char *exe)
 
 const char *api_name(unsigned api)
 {
-	return api < SPHINX_API__MAX && api_names[api] ? api_names[api] : "unknown";
+	return api < SPHINX_API__MAX && apis[api].name ? apis[api].name : "unknown";
+}
+
+enum sphinx_layer api_layer(unsigned api)
+{
+	return api < SPHINX_API__MAX ? apis[api].layer : LAYER_API;
 }
 
 const char *target_name(unsigned target)

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capture.h"
 #include "hashtab.h"
-#include "session.h"
 
 #define PROC_TABLE_MAX		65536
 #define PROC_ARGV_MAX		128	/* arguments kept per process */

@@ -22,6 +22,10 @@
  * entries are kept there, later ones are deleted) and goes on.
  *
  * Thread-safe: the main thread appends, the uplink thread reads and acks.
+ *
+ * Owns: the spool directory and its counters (struct spool). Callers:
+ * main.c (open, close), output.c (append, on the main thread), uplink.c
+ * (read, delete, on its thread).
  */
 #ifndef SPHINX_SPOOL_H
 #define SPHINX_SPOOL_H

@@ -63,7 +63,7 @@ struct uplink {
 	int port;
 	bool tls;
 	struct uplink_info info;
-	char *boot_id, *layers, **users;
+	char *boot_id, **layers, **users;
 	struct spool *spool;
 
 	/* Shared with other threads. */
@@ -102,11 +102,9 @@ static char *hello_json(struct uplink *u)
 			json_array_append_new(users, json_string(u->users[i]));
 	}
 	json_t *layers = json_array();
-	char *copy = strdup(u->layers ? u->layers : ""), *save = NULL;
 
-	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
-		json_array_append_new(layers, json_string(t));
-	free(copy);
+	for (size_t i = 0; u->layers[i]; i++)
+		json_array_append_new(layers, json_string(u->layers[i]));
 	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO,
 				PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
 				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
@@ -534,6 +532,8 @@ static void uplink_free(struct uplink *u)
 	free(u->machine);
 	free(u->email_domain);
 	free(u->boot_id);
+	for (size_t i = 0; u->layers && u->layers[i]; i++)
+		free(u->layers[i]);
 	free(u->layers);
 	free(u->rx);
 	free(u);
@@ -558,12 +558,13 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->machine = strdup(cfg->machine);
 	u->email_domain = cfg->email_domain ? strdup(cfg->email_domain) : NULL;
 	u->boot_id = strdup(info->boot_id);
-	u->layers = strdup(info->layers ? info->layers : "");
+	u->layers = copy_strv(info->layers);
 	u->users = copy_strv(info->users);
 	u->rx = malloc(RX_MAX);
 	u->info = *info;
 	u->spool = spool;
-	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users) {
+	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
+	    !u->layers) {
 		uplink_free(u);
 		return -ENOMEM;
 	}
@@ -620,11 +621,6 @@ void uplink_kick(struct uplink *u)
 {
 	if (u)
 		lws_cancel_service(u->ctx);
-}
-
-bool uplink_connected(struct uplink *u)
-{
-	return u && atomic_load(&u->connected);
 }
 
 void uplink_stop(struct uplink *u)
