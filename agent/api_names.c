@@ -22,8 +22,10 @@ static const struct {
 	[SPHINX_API_XCB_GET_IMAGE] = { "xcb_get_image", LAYER_API },
 	[SPHINX_API_XCB_GET_IMAGE_UNCHECKED] = { "xcb_get_image_unchecked", LAYER_API },
 	[SPHINX_API_XCB_COPY_AREA] = { "xcb_copy_area", LAYER_API },
-	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP] = { "xcb_composite_name_window_pixmap", LAYER_API },
-	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED] = { "xcb_composite_name_window_pixmap_checked", LAYER_API },
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP] = {
+		"xcb_composite_name_window_pixmap", LAYER_API },
+	[SPHINX_API_XCB_COMPOSITE_NAME_WINDOW_PIXMAP_CHECKED] = {
+		"xcb_composite_name_window_pixmap_checked", LAYER_API },
 	[SPHINX_API_X_GET_IMAGE] = { "XGetImage", LAYER_API },
 	[SPHINX_API_X_GET_SUB_IMAGE] = { "XGetSubImage", LAYER_API },
 	[SPHINX_API_X_COPY_AREA] = { "XCopyArea", LAYER_API },
@@ -63,21 +65,24 @@ static const char *const target_names[] = {
 };
 _Static_assert(ARRAY_SIZE(target_names) == SPHINX_TARGET__MAX, "a name per enum sphinx_target");
 
-/* Every function the api layer hooks, by library soname (/work/shared/research/capture-paths.md). */
+/* Every function the api layer hooks, by library soname
+ * (/work/shared/research/capture-paths.md). */
 const struct capture_probe capture_probes[] = {
 	{ "libxcb.so.1", "xcb_get_setup", "xcb_get_setup_ret", true, false },
 	{ "libxcb.so.1", "xcb_get_image", "xcb_get_image", false, false },
 	{ "libxcb.so.1", "xcb_get_image_unchecked", "xcb_get_image_unchecked", false, false },
 	{ "libxcb.so.1", "xcb_copy_area", "xcb_copy_area", false, true },
 	{ "libxcb-shm.so.0", "xcb_shm_get_image", "xcb_shm_get_image", false, false },
-	{ "libxcb-shm.so.0", "xcb_shm_get_image_unchecked", "xcb_shm_get_image_unchecked", false, false },
+	{ "libxcb-shm.so.0", "xcb_shm_get_image_unchecked", "xcb_shm_get_image_unchecked", false,
+	  false },
 	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap",
 	  "xcb_composite_name_window_pixmap", false, false },
 	{ "libxcb-composite.so.0", "xcb_composite_name_window_pixmap_checked",
 	  "xcb_composite_name_window_pixmap_checked", false, false },
-	{ "libXcomposite.so.1", "XCompositeNameWindowPixmap", "x_composite_name_window_pixmap", false,
-	  false },
-	{ "libxcb-composite.so.0", "xcb_composite_redirect_window", "xcb_composite_redirect_window", false, false },
+	{ "libXcomposite.so.1", "XCompositeNameWindowPixmap", "x_composite_name_window_pixmap",
+	  false, false },
+	{ "libxcb-composite.so.0", "xcb_composite_redirect_window", "xcb_composite_redirect_window",
+	  false, false },
 	{ "libxcb-damage.so.0", "xcb_damage_create", "xcb_damage_create", false, false },
 	{ "libX11.so.6", "XGetImage", "x_get_image", false, false },
 	{ "libX11.so.6", "XGetSubImage", "x_get_sub_image", false, false },
@@ -85,11 +90,13 @@ const struct capture_probe capture_probes[] = {
 	{ "libXext.so.6", "XShmGetImage", "x_shm_get_image", false, false },
 	{ "libXdamage.so.1", "XDamageCreate", "x_damage_create", false, false },
 	{ "libXfixes.so.3", "XFixesGetCursorImage", "x_fixes_get_cursor_image", false, false },
-	{ "libxcb-xfixes.so.0", "xcb_xfixes_get_cursor_image", "xcb_xfixes_get_cursor_image", false, false },
+	{ "libxcb-xfixes.so.0", "xcb_xfixes_get_cursor_image", "xcb_xfixes_get_cursor_image", false,
+	  false },
 	{ "libXrender.so.1", "XRenderCreatePicture", "x_render_create_picture", false, false },
 	{ "libXrender.so.1", "XRenderCreatePicture", "x_render_create_picture_ret", true, false },
 	{ "libXrender.so.1", "XRenderComposite", "x_render_composite", false, false },
-	{ "libxcb-render.so.0", "xcb_render_create_picture", "xcb_render_create_picture", false, false },
+	{ "libxcb-render.so.0", "xcb_render_create_picture", "xcb_render_create_picture", false,
+	  false },
 	{ "libxcb-render.so.0", "xcb_render_composite", "xcb_render_composite", false, true },
 	{ "libpipewire-0.3.so.0", "pw_stream_connect", "pw_stream_connect", false, false },
 	{ "libwayland-client.so.0", "wl_proxy_marshal_array_flags", "wl_marshal", false, false },

@@ -57,7 +57,8 @@ void capture_start(struct capture_session *s, struct proc *p, const struct polic
 	copy_str(s->api, sizeof(s->api), api);
 	copy_str(s->target, sizeof(s->target), target);
 	s->threshold_calls = rule->threshold_calls ? rule->threshold_calls : 5;
-	s->threshold_window_ns = (rule->threshold_window_ms ? rule->threshold_window_ms : 2000) * 1000000ull;
+	s->threshold_window_ns =
+		(rule->threshold_window_ms ? rule->threshold_window_ms : 2000) * 1000000ull;
 	s->first_ns = s->last_ns = ts;
 	/* The call that matched is the session's first. */
 	s->calls_base = calls ? calls - 1 : 0;

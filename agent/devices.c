@@ -109,7 +109,8 @@ int devices_watch(const struct policy *policy)
 		int watched;
 
 		if (strncmp(prefix, "/dev/", 5) != 0) {
-			log_warn("policy: device prefix '%s' ignored: must start with /dev/", prefix);
+			log_warn("policy: device prefix '%s' ignored: must start with /dev/",
+				 prefix);
 			continue;
 		}
 		watched = watch_existing(fd, prefix);
@@ -192,7 +193,8 @@ void devices_hold(uint32_t pid, const char *exe)
 			return;
 	if (n_holders == ARRAY_SIZE(holders)) {
 		log_warn("device layer: more than %zu processes hold capture devices; "
-			 "pid %u's ioctls are followed only while others are", ARRAY_SIZE(holders), pid);
+			 "pid %u's ioctls are followed only while others are",
+			 ARRAY_SIZE(holders), pid);
 		return;
 	}
 	holders[n_holders++] = pid;

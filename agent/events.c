@@ -105,7 +105,8 @@ static void on_exec(const struct sphinx_exec_event *e)
 	snprintf(filename, sizeof(filename), "%s", e->filename);
 	snprintf(comm, sizeof(comm), "%s", h->comm);
 	p = proc_table_exec(cfg.procs, h->pid, h->ppid, h->uid, e->start_ns, comm, filename,
-			    e->args, e->args_size < SPHINX_ARGS_LEN ? e->args_size : SPHINX_ARGS_LEN);
+			    e->args,
+			    e->args_size < SPHINX_ARGS_LEN ? e->args_size : SPHINX_ARGS_LEN);
 	if (!p)
 		return;
 	if (is_xserver_exe(p->exe))
@@ -178,7 +179,8 @@ static void on_capture(const struct sphinx_capture_event *e)
 	char uid[16], calls[16];
 
 	log_debug("capture call: pid %u api %s target %s drawable 0x%llx calls %u", e->hdr.pid,
-		  api_name(e->api), target_name(e->target), (unsigned long long)e->drawable, e->calls);
+		  api_name(e->api), target_name(e->target), (unsigned long long)e->drawable,
+		  e->calls);
 	p = proc_table_load(cfg.procs, e->hdr.pid);
 	if (!p)
 		return;

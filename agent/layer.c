@@ -80,7 +80,8 @@ _Static_assert(ARRAY_SIZE(layers) == LAYER__COUNT, "one row of layers[] per enum
 
 const char *layer_name(enum sphinx_layer layer)
 {
-	return (unsigned)layer < LAYER__COUNT && layers[layer].name ? layers[layer].name : "unknown";
+	return (unsigned)layer < LAYER__COUNT && layers[layer].name ? layers[layer].name
+								    : "unknown";
 }
 
 enum policy_category layer_category(enum sphinx_layer layer)
@@ -122,8 +123,8 @@ void layers_print_status(FILE *out)
 	fprintf(out, "layers: %s\n", line);
 	for (unsigned l = 0; l < LAYER__COUNT; l++)
 		if (layers[l].idle_probe && !layer_active(l))
-			status_print_line(out, layers[l].name, layers[l].idle_probe, PROBE_NOT_AVAILABLE,
-					  layers[l].idle_why);
+			status_print_line(out, layers[l].name, layers[l].idle_probe,
+					  PROBE_NOT_AVAILABLE, layers[l].idle_why);
 	status_print_rows(out);
 }
 
@@ -246,7 +247,8 @@ static bool attach_open_hook(const struct features *f)
 {
 	struct bpf_program *prog = loader_skel()->progs.handle_device_open;
 	const char *root = f->cgroup2[0] ? f->cgroup2 : "/sys/fs/cgroup";
-	struct probe_status *s = status_add(LAYER_DEVICE, layer_name(LAYER_DEVICE), "device opens (cgroup/dev)", root);
+	struct probe_status *s = status_add(LAYER_DEVICE, layer_name(LAYER_DEVICE),
+					    "device opens (cgroup/dev)", root);
 	_cleanup_close_ int fd = -1;
 	struct bpf_link *link;
 
@@ -311,7 +313,8 @@ static bool attach_uprobe(const struct features *f, enum sphinx_layer layer,
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = cp->function, .retprobe = cp->retprobe);
 	struct probe_status *s = status_add(layer, layer_name(layer), cp->function, path);
-	struct bpf_program *prog = bpf_object__find_program_by_name(loader_skel()->obj, cp->program);
+	struct bpf_program *prog =
+		bpf_object__find_program_by_name(loader_skel()->obj, cp->program);
 	struct bpf_link *link;
 	uint8_t code[64];
 	size_t site = 0;
@@ -333,7 +336,8 @@ static bool attach_uprobe(const struct features *f, enum sphinx_layer layer,
 		int err = errno;
 
 		status_set(s, err == ENOENT ? PROBE_NOT_AVAILABLE : PROBE_FAILED,
-			   err == ENOENT ? "symbol not found (stripped or not exported)" : strerror(err));
+			   err == ENOENT ? "symbol not found (stripped or not exported)"
+					 : strerror(err));
 		return false;
 	}
 	loader_keep_link(link);
@@ -350,12 +354,15 @@ static void attach_uprobes(const struct features *f, bool fallback)
 		if (cp->fallback != fallback)
 			continue;
 		if (fallback && layer_active(LAYER_XSERVER)) {
-			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function, cp->library), PROBE_NOT_AVAILABLE,
+			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function,
+					      cp->library),
+				   PROBE_NOT_AVAILABLE,
 				   "left out: the X server layer sees these requests");
 			continue;
 		}
 		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
-			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function, cp->library),
+			status_set(status_add(LAYER_API, layer_name(LAYER_API), cp->function,
+					      cp->library),
 				   PROBE_NOT_AVAILABLE, "library not installed");
 			continue;
 		}
@@ -408,7 +415,8 @@ int layer_xserver_attach(const struct features *f, uint32_t pid)
 		log_warn("xserver layer: %s (pid %u): reads inside this server are not seen", why,
 			 pid);
 		if (!known)
-			status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER), "clients (client table)", path),
+			status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER),
+					      "clients (client table)", path),
 				   PROBE_FAILED, why);
 		return 0;
 	}
@@ -417,7 +425,9 @@ int layer_xserver_attach(const struct features *f, uint32_t pid)
 			 pid);
 		return 0;
 	}
-	status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER), "clients (client table)", path), PROBE_ATTACHED, NULL);
+	status_set(status_add(LAYER_XSERVER, layer_name(LAYER_XSERVER), "clients (client table)",
+			      path),
+		   PROBE_ATTACHED, NULL);
 	for (unsigned i = 0; i < n_xserver_probes; i++) {
 		const struct capture_probe *xp = &xserver_probes[i];
 		const char *where = path;

@@ -50,7 +50,8 @@ int loader_load(void)
 	int err = sphinx_bpf__load(skel);
 
 	if (err) {
-		log_err("the kernel refused the BPF programs: %s (run with -v for the verifier log)",
+		log_err("the kernel refused the BPF programs: %s "
+			"(run with -v for the verifier log)",
 			strerror(-err));
 		sphinx_bpf__destroy(skel);
 		skel = NULL;

@@ -113,7 +113,15 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct agent_options *o)
 {
-	enum { OPT_STDOUT = 256, OPT_RECORD, OPT_IDLE, OPT_ENFORCE, OPT_STATUS, OPT_STATUS_FILE, OPT_VERSION };
+	enum {
+		OPT_STDOUT = 256,
+		OPT_RECORD,
+		OPT_IDLE,
+		OPT_ENFORCE,
+		OPT_STATUS,
+		OPT_STATUS_FILE,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
@@ -142,8 +150,10 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 		case OPT_RECORD: o->record_path = optarg; break;
 		case OPT_IDLE:
 			if (parse_duration_ms(optarg, &ms) < 0 || ms < 500 || ms > 3600000) {
-				fprintf(stderr, "sphinx-agent: --idle-timeout '%s': expected a duration "
-					"between 500ms and 1h, e.g. 3s\n", optarg);
+				fprintf(stderr,
+					"sphinx-agent: --idle-timeout '%s': expected a duration "
+					"between 500ms and 1h, e.g. 3s\n",
+					optarg);
 				return -EINVAL;
 			}
 			o->idle_ns = ms * 1000000ull;
@@ -176,7 +186,8 @@ static int load_policy(const char *path, struct policy **ret)
 		log_err("%s", policy_diag_format(&diags.items[i], buf, sizeof(buf)));
 	policy_diags_clear(&diags);
 	if (err)
-		log_err("policy %s: %s", path, err == -EINVAL ? "has errors (above)" : strerror(-err));
+		log_err("policy %s: %s", path,
+			err == -EINVAL ? "has errors (above)" : strerror(-err));
 	return err;
 }
 
@@ -195,7 +206,8 @@ static void reload_policy(struct agent *a)
 	policy_free(a->policy);
 	a->policy = fresh;
 	devices_watch(fresh);
-	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh), a->opts.policy_path);
+	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh),
+		 a->opts.policy_path);
 }
 
 static void read_boot_id(char *buf, size_t len)
@@ -319,7 +331,8 @@ static int start_uplink(struct agent *a)
 	err = uplink_start(&a->cfg, a->spool, &info, &a->uplink);
 	attribution_free_users(names);
 	if (err) {
-		log_err("cannot start the server link to %s: %s", a->cfg.server_url, strerror(-err));
+		log_err("cannot start the server link to %s: %s", a->cfg.server_url,
+			strerror(-err));
 		return err;
 	}
 	output_set_link(a->spool, a->uplink);
@@ -353,7 +366,8 @@ int main(int argc, char **argv)
 		a.opts.policy_path = a.cfg.policy ? a.cfg.policy : SPHINX_POLICY_DIR;
 	if (!a.opts.status_only && !a.opts.to_stdout && !a.opts.record_path && !a.cfg.server_url) {
 		log_err("nowhere to report detections: set server_url in %s, or use --stdout "
-			"(or --record FILE)", a.opts.config_path ? a.opts.config_path : AGENT_CONFIG_DEFAULT);
+			"(or --record FILE)",
+			a.opts.config_path ? a.opts.config_path : AGENT_CONFIG_DEFAULT);
 		agent_config_free(&a.cfg);
 		return 2;
 	}

@@ -76,7 +76,8 @@ static void deliver(json_t *obj)
 		return;
 	err = spool_append(out.spool, text, NULL);
 	if (err < 0)
-		log_err("cannot spool an event (%s): it is not delivered to the server", strerror(-err));
+		log_err("cannot spool an event (%s): it is not delivered to the server",
+			strerror(-err));
 	free(text);
 	uplink_kick(out.uplink);
 }
@@ -119,8 +120,9 @@ void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns)
 	if (s->user[0] && strcmp(s->user, p->user) != 0)
 		json_object_set_new(obj, "process_user", json_string(p->user));
 	if (out.email_domain)
-		json_object_set_new(obj, "email", json_sprintf("%s@%s", s->user[0] ? s->user : p->user,
-							       out.email_domain));
+		json_object_set_new(
+			obj, "email",
+			json_sprintf("%s@%s", s->user[0] ? s->user : p->user, out.email_domain));
 	json_object_set_new(obj, "action", json_string(s->action == POLICY_ACTION_KILL &&
 						       out.enforce ? "kill" : "alert"));
 	if (!begin) {
@@ -130,8 +132,9 @@ void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns)
 		json_object_set_new(obj, "calls", json_integer(capture_calls(s)));
 	}
 
-	log_info("%s %s pid=%u comm=%s user=%s rule=%s layer=%s", begin ? "capture.begin" : "capture.end",
-		 policy_kind_name(s->kind), p->pid, p->comm, p->user, s->rule_id, layer_name(s->layer));
+	log_info("%s %s pid=%u comm=%s user=%s rule=%s layer=%s",
+		 begin ? "capture.begin" : "capture.end", policy_kind_name(s->kind), p->pid,
+		 p->comm, p->user, s->rule_id, layer_name(s->layer));
 	if (out.to_stdout)
 		write_line(stdout, obj);
 	if (out.spool)
@@ -148,7 +151,8 @@ void output_record(const struct policy_event *ev, uint32_t pid, uint64_t ts_boot
 	obj = policy_event_to_json(ev);
 	if (!obj)
 		return;
-	json_object_set_new(obj, "ts", json_integer((json_int_t)(ts_boot_ns + out.boot_to_wall_ns)));
+	json_object_set_new(obj, "ts",
+			    json_integer((json_int_t)(ts_boot_ns + out.boot_to_wall_ns)));
 	json_object_set_new(obj, "pid", json_integer(pid));
 	write_line(out.record, obj);
 	json_decref(obj);

@@ -97,7 +97,8 @@ static char *hello_json(struct uplink *u)
 
 	for (size_t i = 0; u->users && u->users[i]; i++) {
 		if (u->email_domain)
-			json_array_append_new(users, json_sprintf("%s@%s", u->users[i], u->email_domain));
+			json_array_append_new(users,
+					      json_sprintf("%s@%s", u->users[i], u->email_domain));
 		else
 			json_array_append_new(users, json_string(u->users[i]));
 	}
@@ -105,11 +106,11 @@ static char *hello_json(struct uplink *u)
 
 	for (size_t i = 0; u->layers[i]; i++)
 		json_array_append_new(layers, json_string(u->layers[i]));
-	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO,
-				PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE,
+				PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
 				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
-				u->info.version, "layers", layers, "users", users,
-				"spool_dropped", (json_int_t)spool_dropped(u->spool));
+				u->info.version, "layers", layers, "users", users, "spool_dropped",
+				(json_int_t)spool_dropped(u->spool));
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
 	json_decref(obj);
@@ -123,10 +124,11 @@ static char *simple_json(const char *type, const char *reason)
 	char *s;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	obj = reason ? json_pack("{s:s, s:i, s:s}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
-				 "reason", reason)
-		     : json_pack("{s:s, s:i, s:I}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
-				 "ts", (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	obj = reason ? json_pack("{s:s, s:i, s:s}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION,
+				 PROTO_AGENT_VERSION, "reason", reason)
+		     : json_pack("{s:s, s:i, s:I}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION,
+				 PROTO_AGENT_VERSION, "ts",
+				 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return s;
@@ -353,11 +355,13 @@ static int on_upgrade_answer(struct uplink *u, struct lws *wsi)
 		for (char *c = loc; *c; c++)	/* server text into our log */
 			if (!isprint((unsigned char)*c))
 				*c = '?';
-		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u "
-			 "(Location: %s); redirects are never followed", status, loc[0] ? loc : "none");
+		snprintf(u->refusal, sizeof(u->refusal),
+			 "answered the upgrade with HTTP %u "
+			 "(Location: %s); redirects are never followed",
+			 status, loc[0] ? loc : "none");
 	} else {
-		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u, not 101",
-			 status);
+		snprintf(u->refusal, sizeof(u->refusal),
+			 "answered the upgrade with HTTP %u, not 101", status);
 	}
 	return -1;
 }
@@ -398,7 +402,8 @@ static void on_lost(struct uplink *u, const char *why)
 	schedule_reconnect(u);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
 {
 	struct uplink *u = lws_context_user(lws_get_context(wsi));
 	char auth[600];
@@ -440,7 +445,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (on_writeable(u) < 0)
 			return -1;
 		if (u->goodbye_sent && atomic_load(&u->stop)) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"shutdown", 8);
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"shutdown",
+					 8);
 			return -1;
 		}
 		break;
@@ -479,7 +485,8 @@ static void *run(void *arg)
 			/* Up to a second to say goodbye, then go. */
 			if (!stop_deadline)
 				stop_deadline = lws_now_usecs() + LWS_US_PER_SEC;
-			if (!u->wsi || !atomic_load(&u->connected) || lws_now_usecs() > stop_deadline)
+			if (!u->wsi || !atomic_load(&u->connected) ||
+			    lws_now_usecs() > stop_deadline)
 				break;
 		}
 		if (lws_service(u->ctx, 0) < 0)

@@ -219,8 +219,9 @@ int handle_device_open(struct bpf_cgroup_dev_ctx *ctx)
 		return 1;
 	fill_hdr(&e->hdr, SPHINX_EV_OPEN);
 	e->ret = 0;
-	e->flags = (access & BPF_DEVCG_ACC_READ) && (access & BPF_DEVCG_ACC_WRITE) ? 2 /* O_RDWR */ :
-		   access & BPF_DEVCG_ACC_WRITE ? 1 /* O_WRONLY */ : 0 /* O_RDONLY */;
+	e->flags = (access & BPF_DEVCG_ACC_READ) && (access & BPF_DEVCG_ACC_WRITE) ? 2 /* O_RDWR */
+		   : access & BPF_DEVCG_ACC_WRITE ? 1 /* O_WRONLY */
+						  : 0 /* O_RDONLY */;
 	e->device = *device;
 	e->major = ctx->major;
 	e->minor = ctx->minor;
@@ -907,7 +908,8 @@ static __always_inline enum x_asked x_client_asked(struct x_access *xa, __u32 in
 	__u32 mask = 1;
 	__s16 idx = -1;
 
-	if (bpf_probe_read_user(&client, sizeof(client), (void *)(xa->clients + (__u64)index * 8)) ||
+	if (bpf_probe_read_user(&client, sizeof(client),
+				(void *)(xa->clients + (__u64)index * 8)) ||
 	    !client)
 		return X_NOT_ASKED;
 	bpf_probe_read_user(&idx, sizeof(idx), client + X_CLIENT_INDEX);
@@ -1092,7 +1094,8 @@ static __always_inline int x_server_render(__u32 api, void *src_picture, void *d
 }
 
 SEC("uprobe")
-int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_picture, void *dst_picture)
+int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_picture,
+	       void *dst_picture)
 {
 	return x_server_render(SPHINX_API_XSERVER_COMPOSITE, src_picture, dst_picture);
 }

@@ -188,7 +188,8 @@ _Static_assert(sizeof(struct sphinx_event_hdr) == 48, "sphinx_event_hdr is 48 by
 _Static_assert(sizeof(struct sphinx_exec_event) == 48 + 16 + SPHINX_PATH_LEN + SPHINX_ARGS_LEN,
 	       "sphinx_exec_event layout");
 _Static_assert(sizeof(struct sphinx_exit_event) == 56, "sphinx_exit_event is 56 bytes");
-_Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN, "sphinx_open_event layout");
+_Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN,
+	       "sphinx_open_event layout");
 _Static_assert(sizeof(struct sphinx_capture_event) == 88, "sphinx_capture_event is 88 bytes");
 _Static_assert(sizeof(struct sphinx_x_server) == 64, "sphinx_x_server is 64 bytes");
 _Static_assert(sizeof(struct sphinx_device_key) == 8, "sphinx_device_key is 8 bytes");
