@@ -304,15 +304,13 @@ static int run_loop(struct agent *a)
 	return 0;
 }
 
-/* The server link: spool (replayed from disk), then the uplink thread. */
-static int start_uplink(struct agent *a)
+/*
+ * The spool opens before the running processes are matched: a recorder
+ * that was already running when the agent started is spooled like any
+ * other capture, and the uplink started after it sends it.
+ */
+static int open_spool(struct agent *a)
 {
-	char *names[AGENT_CONFIG_MAX_USERS + 1] = {};
-	struct uplink_info info = {
-		.boot_id = a->boot_id,
-		.version = AGENT_VERSION,
-	};
-	const char *layers[LAYER__COUNT + 1];
 	char why[1024];
 	int err;
 
@@ -321,6 +319,21 @@ static int start_uplink(struct agent *a)
 		log_err("spool_dir %s", why);
 		return err;
 	}
+	output_set_link(a->spool, NULL);
+	return 0;
+}
+
+/* The server link: the uplink thread, which replays the spool first. */
+static int start_uplink(struct agent *a)
+{
+	char *names[AGENT_CONFIG_MAX_USERS + 1] = {};
+	struct uplink_info info = {
+		.boot_id = a->boot_id,
+		.version = AGENT_VERSION,
+	};
+	const char *layers[LAYER__COUNT + 1];
+	int err;
+
 	layers_active_names(layers);
 	info.layers = layers;
 	/* Who sits at this machine: logind's graphical sessions, else the config. */
@@ -438,6 +451,11 @@ int main(int argc, char **argv)
 			 strerror(-err));
 	/* Attach first, then scan: a process born in between is seen twice,
 	 * never missed. */
+	if (a.cfg.server_url) {
+		err = open_spool(&a);
+		if (err)
+			goto cleanup;
+	}
 	proc_table_scan(&a.procs);
 	events_match_running(boottime_ns());
 	layers_attach_fallbacks(&a.features);

@@ -154,9 +154,23 @@ test('agent killed with SIGKILL: the attendee shows as unmonitored within 10 s',
   console.log(`# SIGKILL -> unmonitored in the lobby: ${Date.now() - t0} ms (reason ${m.reason})`);
 });
 
-test('clean agent stop says goodbye: shown as shut down', async () => {
+// A lab machine boots, the attendee starts recording, the agent comes up
+// after (or restarts, as here): the capture it finds running at start goes
+// to the server too, not only to its log.
+test('a recorder already running when the agent starts reaches the organiser, begin and end', async () => {
+  const p = recorder(5);
+  await sleep(500);
   startAgent();
   await waitFor(() => /server welcomed this machine/.test(agentLog), 15000, 'the agent to reconnect');
+  const b = await orgSock.next((x) => x.type === 'recording.begin', 5000);
+  eq(b.recording.program, 'ffmpeg', 'names the program');
+  eq(b.recording.user_id, att.user.id, 'names the attendee');
+  await p.done;
+  const e = await orgSock.next((x) => x.type === 'recording.end' && x.recording.id === b.recording.id, 8000);
+  assert(e.recording.end_at, 'with its end');
+});
+
+test('clean agent stop says goodbye: shown as shut down', async () => {
   await orgSock.next((x) => x.type === 'monitor' && x.monitored === true, 5000);
   agentProc.kill('SIGTERM');
   const code = await agentProc.exited;
