@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sphinx-server with its data directory on a 4 MiB tmpfs that fills up: see
 # tests/node/server_disk_full.test.js. Needs root (mount).
+NODE_OUTPUT=${OUTPUT:-build}	# as given: run.sh takes it relative to the tree
 source "$(dirname "$0")/lib.bash"
 
 require_root
@@ -12,4 +13,4 @@ if ! mount -t tmpfs -o size=4m,mode=0700 sphinx-test-disk "$TMP/disk"; then
 	finish
 fi
 trap 'umount -l "$TMP/disk"; cleanup' EXIT
-SPHINX_DISK=$TMP/disk "$(dirname "$0")/../node/run.sh" server_disk_full.test.js
+OUTPUT=$NODE_OUTPUT SPHINX_DISK=$TMP/disk "$(dirname "$0")/../node/run.sh" server_disk_full.test.js
