@@ -158,6 +158,8 @@ struct store_ops {
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
+	/* the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one stored */
+	int (*machine_spool_dropped)(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before);
 	int (*machines)(struct store *s, json_t **ret);
 	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */
 	int (*machine_state)(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,

@@ -315,13 +315,34 @@ static void replace_older(struct conn *c)
 	}
 }
 
+/*
+ * The agent's spool keeps at most spool_max events while the server is away
+ * and drops the oldest past it; hello says how many it has dropped over its
+ * life. Stored on the machine (GET /api/admin/machines, list-machines) and
+ * logged once per increase: those captures never reached any meeting's log.
+ */
+static void note_spool_dropped(struct conn *c, int64_t dropped)
+{
+	int64_t before = 0;
+	int r = store_call(srv->store, machine_spool_dropped, c->agent->machine_id, dropped, &before);
+
+	if (r < 0)
+		log_err("agent: machine '%s': spool_dropped %lld not stored: %s", c->agent->machine, (long long)dropped,
+			strerror(-r));
+	if (dropped > before)
+		log_warn("agent: machine '%s': its spool dropped %lld event(s) while the server was unreachable "
+			 "(%lld in all): those captures are in no meeting's log", c->agent->machine,
+			 (long long)(dropped - before), (long long)dropped);
+}
+
 static int on_hello(struct conn *c, json_t *msg)
 {
 	const char *bad = NULL;
 	const char *machine = str_field(msg, "machine", 64, false, &bad);
 	const char *boot = str_field(msg, "boot_id", 63, true, &bad);
 	const char *version = str_field(msg, "agent_version", 32, false, &bad);
-	json_t *layers = json_object_get(msg, "layers"), *closed = NULL, *rec;
+	json_t *layers = json_object_get(msg, "layers"), *dropped = json_object_get(msg, "spool_dropped"), *closed = NULL,
+	       *rec;
 	struct outbox ob;
 	size_t i;
 	int r;
@@ -330,6 +351,8 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, "bad_message", "hello: missing or invalid field");
 	if (layers && !json_is_array(layers))
 		return conn_error(c, "bad_message", "hello: \"layers\" must be an array");
+	if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0))
+		return conn_error(c, "bad_message", "hello: \"spool_dropped\" must be an integer >= 0");
 	size_t nuids = 0;
 	char *users_json = NULL;
 	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
@@ -354,6 +377,8 @@ static int on_hello(struct conn *c, json_t *msg)
 	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)", c->agent->machine,
 		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0,
 		 users_json ? users_json : "[]");
+	if (dropped)
+		note_spool_dropped(c, json_integer_value(dropped));
 	presence_online(c, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
