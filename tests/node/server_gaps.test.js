@@ -147,6 +147,30 @@ test('capture.end without begin for a user with no lobby open: stored, acknowled
   assert(s.alive(), 'server alive');
 });
 
+// ------------------------------------------------------- spool_dropped
+test('hello.spool_dropped: a bad value is refused; a count is stored on the machine and logged once per increase', async () => {
+  const e = s.admin(['enroll-machine', 'lab-drop']);
+  const x = agent(s, e.out); await x.opened;
+  const hello = (d) => x.send({ type: 'hello', v: 1, machine: 'lab-drop', boot_id: 'b00t-drop', spool_dropped: d });
+  for (const bad of ['7', -1, 1.5]) {
+    hello(bad);
+    const m = await x.next('error');
+    eq(m.code, 'bad_message', `spool_dropped ${show(bad)} refused`);
+    assert(/spool_dropped/.test(m.message), 'the error names the field: ' + m.message);
+  }
+  const field = () => JSON.parse(s.admin(['list-machines']).out).find((m) => m.name === 'lab-drop').spool_dropped;
+  eq(field(), 0, 'none before');
+  hello(7); await x.next('welcome');
+  eq(field(), 7, 'stored');
+  hello(7); await x.next('welcome');
+  hello(9); await x.next('welcome');
+  eq(field(), 9, 'updated');
+  const lines = s.log.split('\n').filter((l) => /machine 'lab-drop': its spool dropped/.test(l));
+  eq(lines.length, 2, 'logged once per increase: ' + lines.join(' | '));
+  assert(/dropped 7 event\(s\) .*\(7 in all\)/.test(lines[0]) && /dropped 2 event\(s\) .*\(9 in all\)/.test(lines[1]), lines.join(' | '));
+  await x.close();
+});
+
 // ------------------------------------------------------------ sessions
 test('session_idle: a session unused for longer expires: API 401, lobby upgrade 401; signing in again works', async () => {
   const t = await new Server({ args: ['-o', 'session_idle=2s'] }).start();
