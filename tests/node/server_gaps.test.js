@@ -171,6 +171,41 @@ test('hello.spool_dropped: a bad value is refused; a count is stored on the mach
   await x.close();
 });
 
+// ---------------------------------------------------------- slow client
+test('a lobby socket that never reads is closed at the byte cap (4008); the others in the lobby get every line, in order', async () => {
+  const t = await new Server({ args: ['-o', 'ws_queue_bytes=65536', '-o', 'ws_queue_max=1000000',
+    '-o', 'ws_rate=100000', '-o', 'ws_burst=100000'] }).start();
+  const o = await new Client(t).signup('olga');
+  const r = await new Client(t).signup('reader');
+  const z = await new Client(t).signup('sloth');
+  const code = await o.createMeeting('Slow client');
+  await r.join(code); await z.join(code);
+  const lo = o.lobby(code); await lo.opened; await lo.next('lobby');
+  const lr = r.lobby(code); await lr.opened; await lr.next('lobby');
+  const slow = z.lobby(code);
+  slow.ws.on('open', () => slow.ws._socket.pause());	// never reads again
+  await slow.opened;
+  await lo.next(arrived(z.user.id));
+  const N = 2500, text = 'q'.repeat(3900);	// 9.8 MB to every socket: more than loopback's socket buffers hold
+  for (let i = 0; i < N; i++) lo.send({ type: 'chat', v: 1, text: `${i} ${text}` });
+  const got = [];
+  for (let i = 0; i < N; i++) got.push(Number((await lr.next('chat', 10000)).text.split(' ')[0]));
+  eq(got, [...Array(N).keys()], 'the reading attendee got all lines, in order');
+  for (let i = 0; i < N; i++) await lo.next('chat', 10000);
+  const m = /closing a client too slow to read \((\d+) queued messages, (\d+) bytes\)/.exec(t.log);
+  assert(m, 'the server closed the slow socket: ' + t.log.split('\n').slice(-5).join(' | '));
+  assert(Number(m[2]) <= 65536, `at the byte cap: ${m[0]}`);
+  console.log(`# ${m[0]}`);
+  const tl = Date.now();
+  await lo.next((x) => x.type === 'presence' && x.left.includes(z.user.id), 6000);
+  console.log(`# slow user shown as left ${Date.now() - tl} ms after the others had every line (bound 6 s: a 2 s close grace, then the presence tick)`);
+  eq(t.log.match(/too slow to read/g).length, 1, 'only the slow socket was closed');
+  slow.ws._socket.resume();
+  const c = await slow.closed;
+  assert(c.code === 4008 || c.code === 1006, `the slow client sees the close (${c.code} ${c.reason})`);
+  await t.stop();
+});
+
 // ------------------------------------------------------------ sessions
 test('session_idle: a session unused for longer expires: API 401, lobby upgrade 401; signing in again works', async () => {
   const t = await new Server({ args: ['-o', 'session_idle=2s'] }).start();
