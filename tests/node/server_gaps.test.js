@@ -226,10 +226,12 @@ test('session_idle: a session unused for longer expires: API 401, lobby upgrade 
   await t.stop();
 });
 
-test('session_max: a session expires this long after sign-in, however busy', async () => {
+test('session_max: a session expires this long after sign-in, however busy; its open lobby socket is closed 4001 then', async () => {
   const t = await new Server({ args: ['-o', 'session_max=3s'] }).start();
   const u = await new Client(t).signup('max');
   const t0 = Date.now();
+  const code = await u.createMeeting('Max');
+  const sock = u.lobby(code); await sock.opened; await sock.next('lobby');
   let last = 200;
   while (Date.now() - t0 < 2500) {
     last = (await u.req('GET', '/api/me')).status;
@@ -239,6 +241,11 @@ test('session_max: a session expires this long after sign-in, however busy', asy
   eq(last, 200, `used every 250 ms: valid for the first 2.5 s (failed after ${Date.now() - t0} ms)`);
   await sleep(3200 - (Date.now() - t0));
   eq((await u.req('GET', '/api/me')).status, 401, 'refused after session_max');
+  const c = await sock.closed;
+  const dt = Date.now() - t0;
+  eq([c.code, c.reason], [4001, 'session expired'], 'the lobby socket is closed as signed out');
+  assert(dt < 4500, `closed within 1.5 s of the expiry (${dt} ms after sign-in)`);
+  assert(/lobby: session of user \d+ expired/.test(t.log), 'logged');
   const c2 = await new Client(t).login('max');
   eq(c2.status, 200, 'signing in again works');
   await t.stop();
