@@ -4,10 +4,12 @@
 // This file starts the agent (--config, and --stdout so that the moment of
 // its capture.begin line is known), signs the organiser (olga) and the
 // attendee (nobody) in through the web app in two chromium contexts, and
-// runs `ffmpeg -f x11grab` as the Linux user nobody. The latency printed is
-// from the agent writing its capture.begin line to the organiser's page
-// drawing the red card, both read on this machine's wall clock (the page's
-// time comes from a MutationObserver, not from the polling test).
+// runs `ffmpeg -f x11grab` as the Linux user nobody. The latency asserted
+// is from the capture's begin (the `ts` of the agent's capture.begin: its
+// first sign of capture, on the wall clock) to the organiser's page drawing
+// the red card (wall clock, noted by a MutationObserver in the page, not by
+// the polling test). The time from the begin line reaching this process is
+// printed too, for information only: this process may read the line late.
 // TAP lines; a failed step stops the run (the later steps build on it).
 'use strict';
 const fs = require('fs');
@@ -148,9 +150,10 @@ step('the attendee\'s card says Monitored: the agent\'s hello named user nobody'
 	assert((await c.getAttribute('data-recording')) === 'false', 'not recording yet');
 });
 
-const lat = [];	// capture.begin line -> red card, ms
+const lat = [];	// capture.begin ts -> red card, ms
+const fromLine = [];	// capture.begin line read here -> red card, ms
 const total = [];	// recorder started -> red card, ms
-step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s of the agent's capture.begin, names ffmpeg and the machine, and is normal again after the end`, async () => {
+step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s of the capture's begin, names ffmpeg and the machine, and is normal again after the end`, async () => {
 	const p = olga.page;
 	const uid = await card(p, 'Nora Nobody').getAttribute('data-user');
 	assert(uid, 'the card names its user');
@@ -164,7 +167,8 @@ step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s o
 		assert(begin.ev.user === 'nobody' && begin.ev.kind === 'recording', 'begin names user nobody, a recording: ' + JSON.stringify(begin.ev));
 		await p.waitForFunction((k) => window.__red.length > k, i, { timeout: 5000 });
 		const redAt = await p.evaluate((k) => window.__red[k], i);
-		lat.push(redAt - begin.at);
+		lat.push(redAt - Math.round(begin.ev.ts / 1e6));
+		fromLine.push(redAt - begin.at);
 		total.push(redAt - t0);
 		const text = await card(p, 'Nora Nobody').innerText();
 		assert(/Recording the screen with ffmpeg/.test(text), `card names the program: ${text}`);
@@ -178,11 +182,12 @@ step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s o
 		await p.waitForFunction((k) => window.__normal.length > k, i, { timeout: 5000 });
 	}
 	const fmt = (xs) => xs.map((x) => String(x)).join(' ');
-	console.log(`# capture.begin line -> red card (ms): ${fmt(lat)}; min ${Math.min(...lat)} median ${median(lat)} max ${Math.max(...lat)}`);
+	console.log(`# capture begin (ts) -> red card (ms): ${fmt(lat)}; min ${Math.min(...lat)} median ${median(lat)} max ${Math.max(...lat)}`);
+	console.log(`# begin line read here -> red card (ms): ${fmt(fromLine)}`);
 	console.log(`# ffmpeg started -> red card (ms): ${fmt(total)}; min ${Math.min(...total)} median ${median(total)} max ${Math.max(...total)}`);
 	if (process.env.SPHINX_RESULTS)
 		fs.appendFileSync(process.env.SPHINX_RESULTS, `begin_to_red_ms ${fmt(lat)}\nstart_to_red_ms ${fmt(total)}\n`);
-	assert(lat.every((x) => x >= 0 && x < 1000), `every card red within 1 s of its begin line: ${fmt(lat)}`);
+	assert(lat.every((x) => x >= 0 && x < 1000), `every card red within 1 s of its capture's begin: ${fmt(lat)}`);
 });
 
 step('the organiser\'s recording log lists the five captures with program, user and machine', async () => {
