@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // A real recorder turns a card red in a real browser. Started by
 // tests/integration/browser_agent.sh (server, Xvfb, agent configuration).
-// This file starts the agent (--config, and --stdout so that the moment of
-// its capture.begin line is known), signs the organiser (olga) and the
-// attendee (nobody) in through the web app in two chromium contexts, and
-// runs `ffmpeg -f x11grab` as the Linux user nobody. The latency asserted
+// This file starts the agent (--config, and --stdout so that its
+// capture.begin lines are known), signs the organiser (olga) and the
+// attendee (account named by the uid SPHINX_ATTENDEE_UID) in through the web
+// app in two chromium contexts, and runs `ffmpeg -f x11grab` as that uid. The latency asserted
 // is from the capture's begin (the `ts` of the agent's capture.begin: its
 // first sign of capture, on the wall clock) to the organiser's page drawing
 // the red card (wall clock, noted by a MutationObserver in the page, not by
@@ -22,6 +22,7 @@ const AGENT = process.env.SPHINX_AGENT;
 const ART = process.env.SPHINX_ARTIFACTS || path.resolve(__dirname, '../artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const DISPLAY = process.env.DISPLAY;
+const UID = process.env.SPHINX_ATTENDEE_UID;	// a uid with no passwd entry: the agent names it by number
 const RUNS = 5;
 const T = 10000;
 
@@ -66,9 +67,9 @@ async function waitFor(fn, ms, what) {
 	}
 }
 
-// ffmpeg grabbing the screen as user nobody for `seconds`.
+// ffmpeg grabbing the screen as uid UID for `seconds`.
 function recorder(seconds) {
-	const p = spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups',
+	const p = spawn('setpriv', [`--reuid=${UID}`, `--regid=${UID}`, '--clear-groups',
 		'ffmpeg', '-nostdin', '-loglevel', 'error', '-f', 'x11grab', '-framerate', '15',
 		'-i', DISPLAY, '-t', String(seconds), '-f', 'null', '-'], { stdio: 'ignore', env: { DISPLAY } });
 	p.done = new Promise((r) => p.on('exit', (code, sig) => r({ code, sig })));
@@ -117,13 +118,14 @@ function watchCard(uid) {
 // ==================================================================== steps
 step('chromium starts headless; the agent starts, connects and says hello', async () => {
 	assert(DISPLAY, 'DISPLAY is an Xvfb display');
+	assert(/^[0-9]+$/.test(UID || ''), 'SPHINX_ATTENDEE_UID is a uid');
 	fs.mkdirSync(ART, { recursive: true });
 	// chromium must not touch the Xvfb display the agent watches
 	const env = Object.assign({}, process.env);
 	delete env.DISPLAY;
 	browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, env });
 	olga = await newUser('olga');
-	nora = await newUser('nobody');
+	nora = await newUser(UID);
 	startAgent();
 	await waitFor(() => /server welcomed this machine/.test(agentLog), 15000, 'the agent to be welcomed');
 });
@@ -136,7 +138,7 @@ step('organiser creates a meeting in the web app; the attendee joins it by code'
 	await p.waitForURL(/#\/m\/[a-z]{3}-[a-z]{4}-[a-z]{3}$/, { timeout: T });
 	code = /#\/m\/([a-z]{3}-[a-z]{4}-[a-z]{3})$/.exec(p.url())[1];
 	await p.waitForSelector('#conn-state:has-text("Live")', { timeout: T });
-	await signIn(nora, 'pw-nobody-browser');
+	await signIn(nora, 'pw-nora-browser');
 	await nora.page.fill('#join-code', code);
 	await nora.page.click('#join-panel button[type=submit]');
 	await nora.page.waitForURL(new RegExp(`#/m/${code}$`), { timeout: T });
@@ -144,7 +146,7 @@ step('organiser creates a meeting in the web app; the attendee joins it by code'
 	await card(p, 'Nora Nobody').locator('.status.on').waitFor({ timeout: T });
 });
 
-step('the attendee\'s card says Monitored: the agent\'s hello named user nobody', async () => {
+step('the attendee\'s card says Monitored: the agent\'s hello named the recorder\'s uid', async () => {
 	const c = card(olga.page, 'Nora Nobody');
 	await c.locator('.badge:has-text("Monitored")').waitFor({ timeout: T });
 	assert((await c.getAttribute('data-recording')) === 'false', 'not recording yet');
@@ -153,7 +155,8 @@ step('the attendee\'s card says Monitored: the agent\'s hello named user nobody'
 const lat = [];	// capture.begin ts -> red card, ms
 const fromLine = [];	// capture.begin line read here -> red card, ms
 const total = [];	// recorder started -> red card, ms
-step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s of the capture's begin, names ffmpeg and the machine, and is normal again after the end`, async () => {
+const pids = [];	// the recorders started here
+step(`ffmpeg -f x11grab by that uid, ${RUNS} runs: the card turns red within 1 s of the capture's begin, names ffmpeg and the machine, and is normal again after the end`, async () => {
 	const p = olga.page;
 	const uid = await card(p, 'Nora Nobody').getAttribute('data-user');
 	assert(uid, 'the card names its user');
@@ -164,7 +167,8 @@ step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s o
 		const rec = recorder(1.5);
 		const begin = await waitFor(() => agentLines.slice(from).find((l) => l.ev.type === 'capture.begin' && l.ev.pid === rec.pid),
 			3000, `the agent's capture.begin for ffmpeg pid ${rec.pid}`);
-		assert(begin.ev.user === 'nobody' && begin.ev.kind === 'recording', 'begin names user nobody, a recording: ' + JSON.stringify(begin.ev));
+		assert(begin.ev.user === UID && begin.ev.kind === 'recording', `begin names user ${UID}, a recording: ` + JSON.stringify(begin.ev));
+		pids.push(rec.pid);
 		await p.waitForFunction((k) => window.__red.length > k, i, { timeout: 5000 });
 		const redAt = await p.evaluate((k) => window.__red[k], i);
 		lat.push(redAt - Math.round(begin.ev.ts / 1e6));
@@ -190,12 +194,13 @@ step(`ffmpeg -f x11grab by nobody, ${RUNS} runs: the card turns red within 1 s o
 	assert(lat.every((x) => x >= 0 && x < 1000), `every card red within 1 s of its capture's begin: ${fmt(lat)}`);
 });
 
-step('the organiser\'s recording log lists the five captures with program, user and machine', async () => {
+step('the organiser\'s recording log lists exactly the five captures, with program, user and machine', async () => {
 	const r = await olga.page.evaluate(async (c) => { const x = await fetch(`/api/meetings/${c}/recordings`); return { s: x.status, b: await x.json() }; }, code);
 	assert(r.s === 200, `status ${r.s}`);
-	const recs = r.b.recordings.filter((x) => x.program === 'ffmpeg');
-	assert(recs.length === RUNS, `${RUNS} ffmpeg recordings, got ${recs.length}: ${JSON.stringify(r.b.recordings)}`);
-	assert(recs.every((x) => x.name === 'Nora Nobody' && x.local_user === 'nobody' && x.machine === 'lab-7' && x.end_at >= x.start_at),
+	const recs = r.b.recordings;
+	assert(recs.length === RUNS, `${RUNS} recordings, got ${recs.length}: ${JSON.stringify(recs)}`);
+	assert(JSON.stringify(recs.map((x) => x.pid)) === JSON.stringify(pids), `the recorders started here, in order: ${JSON.stringify(recs.map((x) => x.pid))} vs ${JSON.stringify(pids)}`);
+	assert(recs.every((x) => x.program === 'ffmpeg' && x.name === 'Nora Nobody' && x.local_user === UID && x.machine === 'lab-7' && x.end_at >= x.start_at),
 		JSON.stringify(recs));
 });
 

@@ -3,8 +3,9 @@
 # `--enforce` with a rule that says `action: kill`: the real agent kills a
 # renamed ffmpeg grabbing the Xvfb screen (seen by the capture-API layer,
 # since no exec signature knows the name), within a bound measured here, and
-# leaves everything else alone: an X client drawing on the same display, a
-# renamed ffmpeg that only transcodes, an idle process. Without --enforce the
+# leaves everything else alone: a grab by a program the rule does not name,
+# an X client drawing on the same display, the same renamed ffmpeg only
+# transcoding, an idle process. Without --enforce the
 # same rule only reports (action "alert") and the grabber runs to its end.
 # Needs root (BPF).
 source "$(dirname "$0")/lib.bash"
@@ -25,9 +26,12 @@ diag "display $DISPLAY"
 begin_of() { echo ".type==\"capture.begin\" and .pid==$1"; }
 field() { printf '%s' "${1#* }" | jq -r "$2"; }
 
-# The capture-API rule for the root window, with action: kill.
+# The capture-API rule for the root window, with action: kill — for this
+# run's grabber only: the agent sees every process on the machine, and other
+# tests' recorders may be running now.
+GRABBER=vidconv-$$
 mkdir -p "$TMP/policy" "$TMP/bin"
-cat >"$TMP/policy/kill-grab-root.yml" <<'EOF'
+cat >"$TMP/policy/kill-grab-root.yml" <<EOF
 id: local.kill.grab-root
 title: Whole screen grabbed (killed where enforced)
 logsource: { category: screen_capture, product: linux }
@@ -35,17 +39,18 @@ detection:
   selection:
     Api: [xcb_shm_get_image, xcb_shm_get_image_unchecked, xcb_get_image, xcb_get_image_unchecked, XGetImage, XShmGetImage]
     Target: root
+    Image|endswith: /$GRABBER
   condition: selection
 level: high
 kind: auto
 threshold: { calls: 5, window: 2s }
 action: kill
 EOF
-cp /usr/bin/ffmpeg "$TMP/bin/vidconv"
+cp /usr/bin/ffmpeg "$TMP/bin/$GRABBER"
 chmod 1777 "$TMP"
 
 grabber() { # grabber SECONDS: a renamed ffmpeg grabbing the root window, in the background
-	"$TMP/bin/vidconv" -nostdin -loglevel error -f x11grab -framerate 30 -i "$DISPLAY" -t "$1" -f null - &
+	"$TMP/bin/$GRABBER" -nostdin -loglevel error -f x11grab -framerate 30 -i "$DISPLAY" -t "$1" -f null - &
 }
 
 # Bystanders, started before the agent so that none is new to it.
@@ -55,7 +60,7 @@ PIDS_TO_KILL+=($XLOGO)
 sleep 300 &
 IDLE=$!
 PIDS_TO_KILL+=($IDLE)
-"$TMP/bin/vidconv" -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=10 -t 60 -f null - &
+"$TMP/bin/$GRABBER" -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=10 -t 60 -f null - &
 TRANSCODE=$!
 PIDS_TO_KILL+=($TRANSCODE)
 
@@ -75,6 +80,9 @@ check "no --enforce: the log names no kill" sh -c "! grep -q 'killed pid' '$AGEN
 
 # ------------------------------------------------------------ with --enforce
 check "agent starts with --enforce" start_agent enforce --enforce --policy "$TMP/policy"
+# a grab by another program, which the kill rule does not name, meanwhile
+ffmpeg -nostdin -loglevel error -f x11grab -framerate 30 -i "$DISPLAY" -t 2 -f null - &
+OTHER=$!
 lats=()
 killed=0
 for i in $(seq $RUNS); do
@@ -92,7 +100,7 @@ for i in $(seq $RUNS); do
 	fi
 	line=$(wait_event "$(begin_of $pid)" 2)
 	[ "$i" -eq 1 ] && first=$line
-	grep -q "killed pid $pid (vidconv) under rule local.kill.grab-root" "$AGENT_LOG" || diag "run $i: no kill line for pid $pid"
+	grep -q "killed pid $pid (${GRABBER:0:15}) under rule local.kill.grab-root" "$AGENT_LOG" || diag "run $i: no kill line for pid $pid"
 done
 sorted=$(printf '%s\n' "${lats[@]}" | sort -n | tr '\n' ' ')
 diag "grabber start -> killed, $killed of $RUNS runs (ms, sorted): $sorted"
@@ -102,7 +110,10 @@ check "--enforce: killed within $KILL_BOUND_MS ms of its start, every run ($sort
 	[ ${#lats[@]} -eq $RUNS -a "$(printf '%s\n' "${lats[@]}" | sort -n | tail -1)" -lt $KILL_BOUND_MS ]
 check "--enforce: its begin is reported with action kill" [ -n "${first:-}" -a "$(field "${first:-x 0}" .action)" = kill ]
 check "--enforce: the log says who was killed under which rule, every run" \
-	[ "$(grep -c 'killed pid [0-9]* (vidconv) under rule local.kill.grab-root' "$AGENT_LOG")" -eq $RUNS ]
+	[ "$(grep -c "killed pid [0-9]* (${GRABBER:0:15}) under rule local.kill.grab-root" "$AGENT_LOG")" -eq $RUNS ]
+wait $OTHER
+rc=$?
+check "--enforce: a grab by a program the rule does not name runs to its end (exit $rc)" [ $rc -eq 0 ]
 check "--enforce: the X client drawing on the same display is alive" kill -0 $XLOGO
 check "--enforce: the renamed ffmpeg that only transcodes is alive" kill -0 $TRANSCODE
 check "--enforce: an idle process is alive" kill -0 $IDLE

@@ -17,8 +17,22 @@ require Xvfb xwd jq curl node
 start_xvfb
 
 DATA=$TMP/data
-mkdir -p "$DATA" "$TMP/policy"
-cp "$ROOT/policy/default/exec-screenshot.yml" "$TMP/policy/"
+# One rule, for this run's screenshot program only: the agent sees every
+# process on the machine, and other tests' screenshots would change the counts.
+SHOT=spoolshot-$$
+mkdir -p "$DATA" "$TMP/policy" "$TMP/bin"
+cp "$(command -v xwd)" "$TMP/bin/$SHOT"
+cat >"$TMP/policy/shot.yml" <<EOF
+id: local.exec.spoolshot
+title: This test's screenshot program started
+logsource: { category: process_creation, product: linux }
+detection:
+  selection:
+    Image|endswith: /$SHOT
+  condition: selection
+level: high
+kind: screenshot
+EOF
 admin() { "$BIN" --data "$DATA" -o password_strength=min "$@"; }
 printf 'pw-adm-spool\n' | admin add-user adm --email adm@example.org --admin >/dev/null
 TOKEN=$(admin enroll-machine lab-spool)
@@ -48,8 +62,8 @@ wait_for() {
 	done
 	return 1
 }
-screenshot() { # one xwd -root; returns once its end line is out
-	xwd -root -silent -out "$TMP/shot.xwd" &
+screenshot() { # one xwd -root (renamed); returns once its end line is out
+	"$TMP/bin/$SHOT" -root -silent -out "$TMP/shot.xwd" &
 	local p=$!
 	wait $p
 	wait_event ".type==\"capture.end\" and .pid==$p" 5 >/dev/null

@@ -5,8 +5,11 @@
 # the real sphinx-server, and the organiser's lobby page in Debian's chromium
 # (headless, driven by playwright-core) turns the attendee's card red.
 # tests/browser/agent_card.test.js prints the TAP lines and the latency from
-# the agent's capture.begin line to the red card. The recorder runs as the
-# Linux user "nobody", whose account is "nobody" (agent_user_map=username).
+# the capture's begin to the red card. The recorder runs as a numeric uid
+# with no passwd entry, picked at random, so that no other test's recorder
+# on this machine (the agent sees every process) is taken for it: the agent
+# names such a user by the number, and the attendee's account has that
+# number as its username (agent_user_map=username).
 # Needs root (BPF). A missing prerequisite is a failure, never a skip.
 source "$(dirname "$0")/lib.bash"
 
@@ -34,13 +37,15 @@ start_xvfb
 
 DATA=$TMP/data
 mkdir -p "$DATA"
-chmod 1777 "$TMP"	# ffmpeg runs as nobody
+chmod 1777 "$TMP"	# ffmpeg runs as another user
+ATT_UID=$((40000 + RANDOM % 20000))
+while getent passwd "$ATT_UID" >/dev/null; do ATT_UID=$((ATT_UID + 1)); done
 admin() { "$BIN" --data "$DATA" -o password_strength=min "$@"; }
 if printf 'pw-olga-browser\n' | admin add-user olga --email olga@example.org --name "Olga Organiser" >/dev/null &&
-   printf 'pw-nobody-browser\n' | admin add-user nobody --email nobody@example.org --name "Nora Nobody" >/dev/null; then
-	ok "accounts olga and nobody created with add-user"
+   printf 'pw-nora-browser\n' | admin add-user "$ATT_UID" --email "u$ATT_UID@example.org" --name "Nora Nobody" >/dev/null; then
+	ok "accounts olga and $ATT_UID (the recorder's uid) created with add-user"
 else
-	not_ok "accounts olga and nobody created with add-user"
+	not_ok "accounts olga and $ATT_UID created with add-user"
 	finish
 fi
 if TOKEN=$(admin enroll-machine lab-7) && [ -n "$TOKEN" ]; then
@@ -74,12 +79,13 @@ write_agent_conf "$TMP/agent.conf" \
 	"token = $TOKEN" \
 	"spool_dir = $TMP/spool" \
 	"machine = lab-7" \
-	"users = nobody" \
+	"users = $ATT_UID" \
 	"policy = $ROOT/policy/default"
 
 mkdir -p "$ROOT/tests/artifacts"
 SPHINX_URL=http://127.0.0.1:$PORT \
 SPHINX_AGENT=$AGENT \
+SPHINX_ATTENDEE_UID=$ATT_UID \
 SPHINX_AGENT_CONF=$TMP/agent.conf \
 SPHINX_AGENT_STATUS=$TMP/agent.status \
 SPHINX_ARTIFACTS=$ROOT/tests/artifacts \
