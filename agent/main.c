@@ -240,6 +240,9 @@ static int run_loop(struct agent *a)
 			notify_ready("watching: policy reloaded");
 		}
 		notify_watchdog();
+		/* the wall clock may be stepped (NTP, a VM's host sync): follow it, so
+		 * that event times stay wall-clock times; durations use CLOCK_BOOTTIME */
+		a->boot_to_wall_ns = boottime_to_realtime_offset_ns();
 		now = boottime_ns();
 		if (now - last_tick >= TICK_NS) {
 			events_tick(a, now);
