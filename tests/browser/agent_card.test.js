@@ -4,12 +4,13 @@
 // This file starts the agent (--config, and --stdout so that its
 // capture.begin lines are known), signs the organiser (olga) and the
 // attendee (account named by the uid SPHINX_ATTENDEE_UID) in through the web
-// app in two chromium contexts, and runs `ffmpeg -f x11grab` as that uid. The latency asserted
-// is from the capture's begin (the `ts` of the agent's capture.begin: its
-// first sign of capture, on the wall clock) to the organiser's page drawing
-// the red card (wall clock, noted by a MutationObserver in the page, not by
-// the polling test). The time from the begin line reaching this process is
-// printed too, for information only: this process may read the line late.
+// app in two chromium contexts, and runs `ffmpeg -f x11grab` as that uid.
+// The latency asserted is from starting the recorder (so it bounds the
+// latency from the capture's begin, which comes later) to the organiser's
+// page drawing the red card (noted by a MutationObserver in the page, not by
+// the polling test). Printed for information: from the begin's `ts` (the
+// agent's wall-clock time of its first sign of capture) and from the begin
+// line reaching this process (which may read it late).
 // TAP lines; a failed step stops the run (the later steps build on it).
 'use strict';
 const fs = require('fs');
@@ -156,7 +157,7 @@ const lat = [];	// capture.begin ts -> red card, ms
 const fromLine = [];	// capture.begin line read here -> red card, ms
 const total = [];	// recorder started -> red card, ms
 const pids = [];	// the recorders started here
-step(`ffmpeg -f x11grab by that uid, ${RUNS} runs: the card turns red within 1 s of the capture's begin, names ffmpeg and the machine, and is normal again after the end`, async () => {
+step(`ffmpeg -f x11grab by that uid, ${RUNS} runs: the card turns red within 1 s of the recorder's start (so of its begin), names ffmpeg and the machine, and is normal again after the end`, async () => {
 	const p = olga.page;
 	const uid = await card(p, 'Nora Nobody').getAttribute('data-user');
 	assert(uid, 'the card names its user');
@@ -186,12 +187,10 @@ step(`ffmpeg -f x11grab by that uid, ${RUNS} runs: the card turns red within 1 s
 		await p.waitForFunction((k) => window.__normal.length > k, i, { timeout: 5000 });
 	}
 	const fmt = (xs) => xs.map((x) => String(x)).join(' ');
+	console.log(`# ffmpeg started -> red card (ms): ${fmt(total)}; min ${Math.min(...total)} median ${median(total)} max ${Math.max(...total)}`);
 	console.log(`# capture begin (ts) -> red card (ms): ${fmt(lat)}; min ${Math.min(...lat)} median ${median(lat)} max ${Math.max(...lat)}`);
 	console.log(`# begin line read here -> red card (ms): ${fmt(fromLine)}`);
-	console.log(`# ffmpeg started -> red card (ms): ${fmt(total)}; min ${Math.min(...total)} median ${median(total)} max ${Math.max(...total)}`);
-	if (process.env.SPHINX_RESULTS)
-		fs.appendFileSync(process.env.SPHINX_RESULTS, `begin_to_red_ms ${fmt(lat)}\nstart_to_red_ms ${fmt(total)}\n`);
-	assert(lat.every((x) => x >= 0 && x < 1000), `every card red within 1 s of its capture's begin: ${fmt(lat)}`);
+	assert(total.every((x) => x > 0 && x < 1000), `every card red within 1 s of starting its recorder: ${fmt(total)}`);
 });
 
 step('the organiser\'s recording log lists exactly the five captures, with program, user and machine', async () => {

@@ -89,7 +89,6 @@ SPHINX_ATTENDEE_UID=$ATT_UID \
 SPHINX_AGENT_CONF=$TMP/agent.conf \
 SPHINX_AGENT_STATUS=$TMP/agent.status \
 SPHINX_ARTIFACTS=$ROOT/tests/artifacts \
-SPHINX_RESULTS=${SPHINX_RESULTS:-} \
 CHROMIUM=$CHROMIUM \
 	timeout 180 node "$HERE/agent_card.test.js"
 rc=$?
