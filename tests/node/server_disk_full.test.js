@@ -11,7 +11,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { test, run, assert, eq, Server, Client, agent, captureEvent } = require('./lib');
+const { test, run, assert, eq, sleep, Server, Client, agent, captureEvent } = require('./lib');
 
 const DISK = process.env.SPHINX_DISK;
 const DATA = DISK && path.join(DISK, 'data');
@@ -82,6 +82,7 @@ test('disk full: a chat line is refused with an error, not acknowledged; the log
   assert(refused, 'a chat line was refused within 50 tries');
   eq(refused.code, 'internal', 'error code');
   assert(/not stored/.test(refused.message), 'says the message was not stored: ' + show(refused));
+  for (let i = 0; i < 60 && !/not stored/.test(s.log); i++) await sleep(50);	// the log comes through a pipe
   const why = s.log.split('\n').filter((l) => /not stored/.test(l));
   console.log(`# server log: ${why[0]}`);
   assert(/No space left on device|disk is full/i.test(why.join('\n')), 'the log line says why: ' + s.log.split('\n').slice(-8).join(' | '));
