@@ -317,8 +317,8 @@ static void replace_older(struct conn *c)
 
 /*
  * The agent's spool keeps at most spool_max events while the server is away
- * and drops the oldest past it; hello says how many it has dropped over its
- * life. Stored on the machine (GET /api/admin/machines, list-machines) and
+ * and drops the oldest past it (and counts an event it cannot write); hello
+ * says how many it has dropped over its life. Stored on the machine (GET /api/admin/machines, list-machines) and
  * logged once per increase: those captures never reached any meeting's log.
  */
 static void note_spool_dropped(struct conn *c, int64_t dropped)
@@ -330,9 +330,9 @@ static void note_spool_dropped(struct conn *c, int64_t dropped)
 		log_err("agent: machine '%s': spool_dropped %lld not stored: %s", c->agent->machine, (long long)dropped,
 			strerror(-r));
 	if (dropped > before)
-		log_warn("agent: machine '%s': its spool dropped %lld event(s) while the server was unreachable "
-			 "(%lld in all): those captures are in no meeting's log", c->agent->machine,
-			 (long long)(dropped - before), (long long)dropped);
+		log_warn("agent: machine '%s': its spool dropped %lld more event(s), %lld in all (spool_max reached "
+			 "while the server was away, or a full disk): those captures are in no meeting's log",
+			 c->agent->machine, (long long)(dropped - before), (long long)dropped);
 }
 
 static int on_hello(struct conn *c, json_t *msg)
