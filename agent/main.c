@@ -295,6 +295,8 @@ static int run_loop(struct agent *a)
 			notify_ready("watching: policy reloaded");
 		}
 		notify_watchdog();
+		/* durations use CLOCK_BOOTTIME; event times follow wall-clock steps */
+		output_follow_wall_clock();
 		now = boottime_ns();
 		if (now - last_tick >= TICK_NS) {
 			events_tick(now);

@@ -17,6 +17,7 @@
 #include "proc_table.h"
 #include "spool.h"
 #include "uplink.h"
+#include "util.h"
 
 static struct {
 	char boot_id[40];
@@ -44,6 +45,11 @@ void output_set_link(struct spool *spool, struct uplink *uplink)
 {
 	out.spool = spool;
 	out.uplink = uplink;
+}
+
+void output_follow_wall_clock(void)
+{
+	out.boot_to_wall_ns = boottime_to_realtime_offset_ns();
 }
 
 static json_t *argv_json(const struct proc *p)

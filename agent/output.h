@@ -37,6 +37,9 @@ void output_init(const struct output_config *cfg);
 /* From now on also deliver to the server: @spool then wake @uplink
  * (borrowed; NULL both: no server). */
 void output_set_link(struct spool *spool, struct uplink *uplink);
+/* Read the wall clock's offset from CLOCK_BOOTTIME again (it may have been
+ * stepped: NTP, a VM's host sync), so event times stay wall-clock times. */
+void output_follow_wall_clock(void);
 /* A capture of @p began (@begin) or ended at @ts_boot_ns. */
 void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns);
 /* With --record: @ev as the policy saw it, for process @pid. */

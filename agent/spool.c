@@ -460,6 +460,10 @@ int spool_append(struct spool *s, const char *json, uint64_t *ret_seq)
 		s->next_seq++;
 		if (ret_seq)
 			*ret_seq = seq;
+	} else {
+		/* lost to the server (disk full, I/O error): counted, so that hello says so */
+		s->dropped++;
+		save_dropped(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;

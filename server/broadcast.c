@@ -47,6 +47,9 @@ void msg_unref(struct msg *m)
 		free(m);
 }
 
+/* Seconds a closing connection has to take its close frame before it is cut. */
+#define CLOSE_GRACE_S 2
+
 static void request_write(struct conn *c)
 {
 	if (c->wsi)
@@ -133,6 +136,13 @@ void conn_close(struct conn *c, uint16_t code, const char *reason)
 	c->close_reason = reason;
 	c->closing = true;
 	request_write(c);
+	/*
+	 * The close frame goes out from WRITEABLE, which a peer that never
+	 * reads (the usual reason for 4008) never lets come: without a
+	 * deadline the socket, its fd and its user's presence would stay.
+	 */
+	if (c->wsi)
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
 int conn_writeable(struct conn *c)

@@ -275,6 +275,7 @@ static json_t *machine_json(const struct machine *m)
 	set(o, "offline_reason", str(m->offline_reason));
 	set(o, "state_at", num_or_null(m->state_at, 0));
 	set(o, "users", embedded(m->users_json));
+	set(o, "spool_dropped", json_integer(m->spool_dropped));
 	return o;
 }
 

@@ -172,6 +172,7 @@ struct machine {
 	char *offline_reason;	/* NULL while online */
 	int64_t state_at;	/* 0: never */
 	char *users_json;	/* local users last reported, a JSON array; NULL: none */
+	int64_t spool_dropped;	/* events the agent said its spool dropped (last hello) */
 };
 
 struct monitor_row {
@@ -293,6 +294,8 @@ struct store_ops {
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
+	/* the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one stored */
+	int (*machine_spool_dropped)(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before);
 	/* every enrolled machine, by name */
 	int (*machines)(struct store *s, struct machine_list *ret);
 	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */

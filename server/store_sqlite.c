@@ -123,6 +123,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat ADD COLUMN event_offset INTEGER;"
 	"CREATE UNIQUE INDEX chat_cid ON chat(meeting_id, user_id, cid) WHERE cid IS NOT NULL;"
 	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
+	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
+	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -947,6 +949,21 @@ static int sq_machine_seen(struct store *s, int64_t id, const char *boot_id, con
 	return r < 0 ? r : 0;
 }
 
+static int sq_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT spool_dropped FROM machines WHERE id = ?", "i", id);
+
+	if (!st)
+		return err;
+	*ret_before = col_i(st, 0);
+	sqlite3_reset(st);
+	if (dropped == *ret_before)
+		return 0;
+	err = exec_(s, "UPDATE machines SET spool_dropped = ? WHERE id = ?", "ii", dropped, id);
+	return err < 0 ? err : 0;
+}
+
 static int fill_machine(sqlite3_stmt *st, void *row)
 {
 	struct machine *m = row;
@@ -963,13 +980,14 @@ static int fill_machine(sqlite3_stmt *st, void *row)
 	m->offline_reason = col_str(st, 8, &oom);
 	m->state_at = col_i(st, 9);
 	m->users_json = col_str(st, 10, &oom);
+	m->spool_dropped = col_i(st, 11);
 	return oom ? -ENOMEM : 0;
 }
 
 static int sq_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users FROM machines ORDER BY name", "");
+		      " online, offline_reason, state_at, users, spool_dropped FROM machines ORDER BY name", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
@@ -1381,6 +1399,7 @@ static const struct store_ops sqlite_ops = {
 	.monitor_set = sq_monitor_set, .monitor_states = sq_monitor_states, .monitor_reset = sq_monitor_reset,
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
+	.machine_spool_dropped = sq_machine_spool_dropped,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,

@@ -40,6 +40,7 @@ int web_session_create(int64_t user_id, char ret_cookie[64], struct web_session_
 	row.created_at = row.last_seen = now;
 	row.expires_at = now + (int64_t)srv->cfg->session_max_ms;
 	ret->user_id = user_id;
+	ret->expires_at = row.expires_at;
 	web_session_hash(ret_cookie, ret->id);
 	memcpy(ret->csrf, row.csrf, sizeof(ret->csrf));
 	r = store_call(srv->store, session_put, ret->id, &row);
@@ -110,6 +111,7 @@ int web_session_from_request(struct lws *wsi, struct web_session_info *ret)
 	if (now - row.last_seen > TOUCH_EVERY_MS)
 		store_call(srv->store, session_touch, ret->id, now);
 	ret->user_id = row.user_id;
+	ret->expires_at = row.expires_at;
 	memcpy(ret->csrf, row.csrf, sizeof(ret->csrf));
 	return 0;
 }

@@ -23,6 +23,7 @@ struct web_session_info {
 	int64_t user_id;
 	char id[65];		/* hex SHA-256 of the cookie value */
 	char csrf[64];
+	int64_t expires_at;	/* ms: the latest the session lives (session_max after sign-in) */
 };
 
 /* Random base64url token of nbytes random bytes into out (outlen >= 4/3 nbytes + 1). */

@@ -33,6 +33,7 @@ struct upgrade {
 	char machine[64];
 	char code[MEETING_CODE_SIZE];
 	int64_t since;
+	int64_t session_expires_at;	/* lobby: when its session ends (ms) */
 };
 
 /* Rate-limit strikes before the connection is closed (1008). */
@@ -115,6 +116,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 401;
 		}
 		u->user_id = s.user_id;
+		u->session_expires_at = s.expires_at;
 		if ((st = lobby_code_known(wsi, u, why)))
 			return st;
 		st = conn_quota_check(u->user_id, why);
@@ -160,6 +162,9 @@ static int established(struct lws *wsi, struct pss *pss)
 	if (u.kind == CONN_AGENT)
 		return ws_agent_open(c, u.machine_id, u.machine);
 	c->user_id = u.user_id;
+	/* a lobby socket lives no longer than the session that opened it (LWS_CALLBACK_TIMER) */
+	int64_t left = u.session_expires_at - now_ms();
+	lws_set_timer_usecs(wsi, (lws_usec_t)(left > 0 ? left : 1) * LWS_US_PER_MS);
 	return ws_lobby_open(c, u.code, u.since);
 }
 
@@ -386,6 +391,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->conn ? conn_writeable(pss->conn) : 0;
+	case LWS_CALLBACK_TIMER:
+		if (pss->conn && pss->conn->kind == CONN_LOBBY) {
+			log_info("lobby: session of user %lld expired (session_max): closing its socket",
+				 (long long)pss->conn->user_id);
+			conn_close(pss->conn, 4001, "session expired");
+		}
+		break;
 	case LWS_CALLBACK_CLOSED:
 		closed(pss);
 		break;

@@ -328,6 +328,26 @@ static void replace_older(struct conn *c)
 	}
 }
 
+/*
+ * The agent's spool keeps at most spool_max events while the server is away
+ * and drops the oldest past it (and counts an event it cannot write); hello
+ * says how many it has dropped over its life. Stored on the machine (GET /api/admin/machines, list-machines) and
+ * logged once per increase: those captures never reached any meeting's log.
+ */
+static void note_spool_dropped(struct conn *c, int64_t dropped)
+{
+	int64_t before = 0;
+	int r = store_call(srv->store, machine_spool_dropped, c->agent->machine_id, dropped, &before);
+
+	if (r < 0)
+		log_err("agent: machine '%s': spool_dropped %lld not stored: %s", c->agent->machine, (long long)dropped,
+			strerror(-r));
+	if (dropped > before)
+		log_warn("agent: machine '%s': its spool dropped %lld more event(s), %lld in all (spool_max reached "
+			 "while the server was away, or a full disk): those captures are in no meeting's log",
+			 c->agent->machine, (long long)(dropped - before), (long long)dropped);
+}
+
 static int on_hello(struct conn *c, json_t *msg)
 {
 	const char *bad = NULL;
@@ -335,6 +355,7 @@ static int on_hello(struct conn *c, json_t *msg)
 	const char *boot = str_field(msg, "boot_id", PROTO_AGENT_BOOT_ID_MAX, true, &bad);
 	const char *version = str_field(msg, "agent_version", PROTO_AGENT_VERSION_MAX, false, &bad);
 	json_t *layers = json_object_get(msg, "layers");
+	json_t *dropped = json_object_get(msg, "spool_dropped");
 	struct recording_list closed = { 0 };
 	struct outbox ob;
 	int r;
@@ -343,6 +364,8 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: missing or invalid field");
 	if (layers && !json_is_array(layers))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"layers\" must be an array");
+	if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"spool_dropped\" must be an integer >= 0");
 	size_t nuids = 0;
 	char *users_json = NULL;
 	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
@@ -366,6 +389,8 @@ static int on_hello(struct conn *c, json_t *msg)
 	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)",
 		 c->agent->machine, machine ? machine : "?", boot, version ? version : "?",
 		 layers ? json_array_size(layers) : 0, users_json ? users_json : "[]");
+	if (dropped)
+		note_spool_dropped(c, json_integer_value(dropped));
 	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
