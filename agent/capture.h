@@ -13,6 +13,11 @@
  *
  * Pure logic over timestamps (CLOCK_BOOTTIME ns): no I/O, so the unit tests
  * drive it directly. Begins and ends go out through capture_hooks.
+ *
+ * Owns: no state of its own: a session is the struct capture_session in its
+ * process's proc_table entry, changed only through these functions.
+ * Callers: events.c (start, activity, damage, tick, finish, and the hooks that
+ * hand begins and ends to output.c), on the main loop; the unit tests.
  */
 #ifndef SPHINX_AGENT_CAPTURE_H
 #define SPHINX_AGENT_CAPTURE_H

@@ -9,6 +9,10 @@
  *
  * Plain #defines of numbers and string literals, like the lobby's header;
  * nothing here needs libc or libwebsockets.
+ *
+ * Owns: no state (constants). Callers: agent/uplink.c, server/ws_agent.c and
+ * server/broadcast.c; agent/output.c and agent/spool.c still spell the event
+ * types and "v" as literals equal to these.
  */
 #ifndef SPHINX_PROTO_AGENT_H
 #define SPHINX_PROTO_AGENT_H

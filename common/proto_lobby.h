@@ -12,6 +12,8 @@
  * PROTO_LOBBY_NAME becomes `export const NAME`), the web app. Plain
  * #defines of a number or a string literal only: the generator refuses
  * anything else.
+ *
+ * Owns: no state (constants only); its callers are named above.
  */
 #ifndef SPHINX_PROTO_LOBBY_H
 #define SPHINX_PROTO_LOBBY_H

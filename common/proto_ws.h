@@ -15,6 +15,9 @@
  * along). tests/integration/server_proto.sh fails when the committed
  * proto.js differs from what the script makes. Standard close codes
  * (1000, 1003, 1008, 1009, 1011) are libwebsockets' LWS_CLOSE_STATUS_*.
+ *
+ * Owns: no state (constants). Callers: server/ws.c, and through
+ * proto_lobby.h and proto_agent.h, which include it, everyone who uses those.
  */
 #ifndef SPHINX_PROTO_WS_H
 #define SPHINX_PROTO_WS_H

@@ -2,6 +2,8 @@
 /*
  * Small helpers every program needs: one checked number parser (no atoi),
  * duration parsing ("3s", "250ms"), clocks.
+ *
+ * Owns: no state. Callers: any module of any program, on any thread.
  */
 #ifndef SPHINX_UTIL_H
 #define SPHINX_UTIL_H

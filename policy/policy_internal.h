@@ -18,6 +18,9 @@
  *   policy_load ─→ policy_parse ─→ policy_detection ─→ policy_condition
  *        └──────────────┴─→ policy_rules (the container)
  *   policy_match (matcher + condition evaluator) ─→ policy_rules' data
+ *
+ * Owns: no state (types and prototypes). Callers: policy_*.c only; nothing
+ * outside policy/ includes it.
  */
 #ifndef SPHINX_POLICY_INTERNAL_H
 #define SPHINX_POLICY_INTERNAL_H

@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents them). */
+/*
+ * Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents
+ * them), split by concern: api_auth.c, api_meetings.c, api_admin.c, oidc.c.
+ *
+ * Owns: no state, except oidc.c's pending logins and discovered endpoints.
+ * Callers: http.c, through routes.c's table, on the event-loop thread (slow
+ * work goes through http_defer()); api_sign_in() also oidc.c, and
+ * api_enroll_machine() also main.c's enroll-machine command.
+ */
 #ifndef SPHINX_API_H
 #define SPHINX_API_H
 

@@ -15,8 +15,9 @@
  * reader can pin, whoever else holds it.
  *
  * The queue and close state live in struct conn (conn.h); this module is
- * the only one that writes them. Callers: ws.c (WRITEABLE, close), the
- * lobby and agent handlers and lobby.c (sends, closes).
+ * the only one that writes them. Callers, on the event-loop thread: ws.c
+ * (WRITEABLE, close), the lobby and agent handlers and lobby.c (sends,
+ * closes), meeting.c and lobby_view.c (messages they build).
  */
 #ifndef SPHINX_BROADCAST_H
 #define SPHINX_BROADCAST_H

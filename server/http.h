@@ -12,6 +12,12 @@
  * is orphaned (its back pointer cleared on the loop thread) and its result
  * dropped, so nothing touches a closed connection.
  * Everything else under / is a static file from web_root (static.c).
+ *
+ * Owns: each struct http_req, from http_on_request() to http_req_free(), and
+ * the link between a deferred job and its request. Callers: ws.c drives it
+ * from the lws HTTP callbacks; the route handlers (api_*.c, oidc.c, static.c)
+ * fill responses. Event-loop thread only, except a deferred work(), which runs
+ * on a worker thread and must not touch the http_req.
  */
 #ifndef SPHINX_HTTP_H
 #define SPHINX_HTTP_H

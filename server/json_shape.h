@@ -5,7 +5,7 @@
  * snapshot or event carries is made here, from the typed rows of store.h.
  * The store knows nothing of keys and JSON types; the API handlers
  * (api_*.c), the lobby view (lobby_view.c) and the event producers
- * (meeting.c, presence.c, ws_agent.c, ws_lobby.c) know nothing of columns.
+ * (meeting.c, monitor.c, ws_agent.c, ws_lobby.c) know nothing of columns.
  * docs/api.md and docs/protocol.md document these shapes; a key that
  * changes here changes on the wire.
  *
@@ -15,7 +15,10 @@
  * embedded as JSON, or null when it does not parse. Key order is insertion
  * order (jansson keeps it) and is part of the shape. Every function
  * returns a new reference, or NULL only when out of memory; none logs.
- * Pure functions of their arguments: callable from any module.
+ *
+ * Owns: no state; pure functions of their arguments. Callers: api_*.c,
+ * lobby_view.c, meeting.c, monitor.c, ws_agent.c, ws_lobby.c and main.c
+ * (admin listings).
  */
 #ifndef SPHINX_JSON_SHAPE_H
 #define SPHINX_JSON_SHAPE_H

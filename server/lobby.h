@@ -28,6 +28,13 @@
  *
  * Each lobby also caches what every snapshot shares (lobby_view.c): it is
  * dropped whenever an event or a presence batch changes what it shows.
+ *
+ * Owns: the table of live lobbies (lobby.c) and each struct lobby in it, with
+ * its connection list, presence hash and queue, offsets and tick timer, and
+ * each struct outbox while it is open; a lobby's view cache is lobby_view.c's.
+ * Callers, on the event-loop thread only: ws_lobby.c (attach, detach,
+ * presence), meeting.c, monitor.c and ws_agent.c (events through an outbox),
+ * lobby_view.c (reads), api_auth.c (signing out), main.c (the count at stop).
  */
 #ifndef SPHINX_LOBBY_H
 #define SPHINX_LOBBY_H

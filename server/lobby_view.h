@@ -24,6 +24,12 @@
  * lobby_view_stale()). A cached part may show changes newer than the
  * snapshot's offset (an arrival not yet announced); presence events are
  * idempotent on the client, so the next one agrees with it.
+ *
+ * Owns: the cached snapshot parts behind each lobby's view pointer and the
+ * monitoring generation that invalidates them (lobby_view.c); no other state.
+ * Callers, on the event-loop thread only: ws_lobby.c (snapshots), lobby.c
+ * (presence bodies, staleness, freeing), monitor.c (monitoring changed),
+ * api_meetings.c (the people and chat pages).
  */
 #ifndef SPHINX_LOBBY_VIEW_H
 #define SPHINX_LOBBY_VIEW_H

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Meeting operations shared by the HTTP API and the lobby WebSocket:
- * creation (unique 6-digit code), ending, co-organisers, bans. Each one
+ * creation (a fresh code from meeting_code.h), ending, co-organisers, bans. Each one
  * checks permissions, writes the store and the lobby event log in one
  * transaction (outbox), then notifies live lobbies. Return values: 0, or
  * -EPERM (not an organiser), -ENOENT (no such user in this meeting; a
  * co-organiser must already be a member, and an account that is not is
  * answered the same as one that does not exist),
  * -EEXIST (already so), -EINVAL (not allowed on that target), -EIO.
+ *
+ * Owns: no state; it writes the store and the lobbies (lobby.h's outbox).
+ * Callers, on the event-loop thread only: api_meetings.c (every operation),
+ * ws_lobby.c (end, ban), the unit tests and the fuzz harness.
  */
 #ifndef SPHINX_MEETING_H
 #define SPHINX_MEETING_H

@@ -24,8 +24,9 @@
  * (common/hashtab.h) of small entries, one per account any agent ever
  * reported (loaded from the store at start), counting the online sources
  * that report it, so "is Alice monitored" is O(1) for snapshots of large
- * lobbies. It knows nothing of
- * sockets: ws_agent.c calls it, lobby_view.c asks it.
+ * lobbies. It knows nothing of sockets. Callers, on the event-loop thread
+ * only: ws_agent.c (online, offline), lobby_view.c (is this account
+ * monitored), main.c (init, free).
  *
  * When an account's monitored state flips, in one store transaction: the
  * machine's row (online, reason, users), the account's monitor_state row,

@@ -24,8 +24,10 @@
  * users, an event body) is handed back as text, untouched.
  *
  * Callers: the event-loop thread only (one connection, no locking): the
- * API handlers, meeting.c, lobby.c, lobby_view.c, presence.c, session.c,
- * oidc.c, the socket handlers and main.c's admin commands.
+ * API handlers, meeting.c, lobby.c, lobby_view.c, monitor.c, web_session.c,
+ * oidc.c, http.c, the socket handlers (ws.c, ws_agent.c, ws_lobby.c) and
+ * main.c's admin commands. State: none here; store_sqlite.c owns its
+ * connection, prepared statements and migrations, store.c the row frees.
  *
  * The per-meeting event log is the "persist, then broadcast" seam: a lobby
  * event is a row (meeting, offset, body) committed before any client sees

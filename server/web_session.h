@@ -3,12 +3,18 @@
  * Login sessions of the web app (not the agent's capture sessions): who
  * is signed in, for api_*.c, ws.c and oidc.c. The cookie holds 256 random
  * bits (base64url); the store keeps only its SHA-256 (hex), the user, a
- * per-session CSRF token and the created / last-seen / expiry times. A session ends at logout, after
- * session_idle without use, or session_max after login.
+ * per-session CSRF token and the created / last-seen / expiry times. A
+ * session ends at logout, after session_idle without use, or session_max
+ * after login.
  *
  * Cookie: "__Host-sphinx_session" with Secure under TLS; the __Host- prefix
  * requires Secure, so without TLS the plain name "sphinx_session" is used.
  * Always HttpOnly, SameSite=Lax, Path=/.
+ *
+ * Owns: no state; sessions are store rows (store.h). Callers, on the
+ * event-loop thread: http.c and ws.c (who is signed in), api_auth.c (sign
+ * in, sign out), oidc.c (its state cookie), api_admin.c (random tokens and
+ * their hash).
  */
 #ifndef SPHINX_WEB_SESSION_H
 #define SPHINX_WEB_SESSION_H

@@ -11,7 +11,8 @@
  *
  * Owns: each struct conn (conn.h), created at ESTABLISHED and freed at
  * CLOSED after the lobby or agent module let go of it, and its transport
- * fields. Called by lws only (and the fuzz harness, through ws_dispatch).
+ * fields. Called by lws only, on the event-loop thread (main.c hands it
+ * ws_protocols[]), and by the fuzz harness through ws_dispatch().
  */
 #ifndef SPHINX_WS_H
 #define SPHINX_WS_H

@@ -16,8 +16,9 @@
  *
  * Owns: each agent connection's state (struct agent_state behind
  * conn->agent, private to ws_agent.c, with the monitor_source that
- * monitor.c counts) and the list of agent connections. Called by ws.c
- * (open, messages, close) and main.c (the count, at stop).
+ * monitor.c counts) and the list of agent connections. Called on the
+ * event-loop thread only: by ws.c (open, messages, close), main.c (the
+ * count, at stop) and the fuzz harness.
  */
 #ifndef SPHINX_WS_AGENT_H
 #define SPHINX_WS_AGENT_H
