@@ -24,16 +24,19 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-bus.h>
 
-#include "agent.h"
 #include "api_names.h"
 #include "cleanup.h"
 #include "compositor.h"
+#include "events.h"
+#include "layer.h"
 #include "libpath.h"
+#include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "proc_table.h"
 #include "sphinx.skel.h"
+#include "status.h"
 
-#define LAYER			"compositor"
 #define CALL_FRESH_NS		(5 * 1000000000ull)	/* a D-Bus call this old still asked */
 #define BUS_TIMEOUT_US		(500 * 1000ull)
 #define ENVIRON_MAX		(64 * 1024)
@@ -113,28 +116,27 @@ static enum sphinx_compositor compositor_kind(const char *exe)
 	return 0;
 }
 
-static bool row_exists(const struct agent *a, const char *name, const char *where)
+static bool status_stale;	/* rows added since the status file was written */
+
+static struct probe_status *add_row(const char *name, const char *where)
 {
-	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].layer, LAYER) == 0 && strcmp(a->probes[i].name, name) == 0 &&
-		    strcmp(a->probes[i].where, where) == 0)
-			return true;
-	return false;
+	return status_add(LAYER_COMPOSITOR, layer_name(LAYER_COMPOSITOR), name, where);
 }
 
-void compositor_attach(struct agent *a)
+int compositor_attach(const struct features *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(library_probes); i++) {
 		const struct capture_probe *cp = &library_probes[i];
 		char path[512];
 
 		if (libpath_resolve(cp->library, path, sizeof(path)) < 0) {
-			loader_set_state(loader_add_status(a, LAYER, cp->function, cp->library),
-					 PROBE_NOT_AVAILABLE, "library not installed");
+			status_set(add_row(cp->function, cp->library), PROBE_NOT_AVAILABLE,
+				   "library not installed");
 			continue;
 		}
-		loader_attach_uprobe(a, LAYER, cp, path);
+		layer_attach_uprobe(f, LAYER_COMPOSITOR, cp, path);
 	}
+	return 0;
 }
 
 /* The file of @pid's mapping whose name ends in "/@library", into @buf. */
@@ -170,58 +172,64 @@ static uint32_t shells_pending[8];
 
 /* Attach the shell's probes (once per library file); false when the
  * library is not mapped in @pid yet. */
-static bool attach_shell(struct agent *a, uint32_t pid)
+static bool attach_shell(const struct features *f, uint32_t pid)
 {
 	char path[512];
 
 	if (mapped_library(pid, SHELL_LIBRARY, path, sizeof(path)) < 0)
 		return false;
+	if (status_find(LAYER_COMPOSITOR, path))
+		return true;
 	for (size_t i = 0; i < ARRAY_SIZE(shell_probes); i++)
-		if (!row_exists(a, shell_probes[i].function, path))
-			loader_attach_uprobe(a, LAYER, &shell_probes[i], path);
-	a->status_stale = true;
+		layer_attach_uprobe(f, LAYER_COMPOSITOR, &shell_probes[i], path);
+	status_stale = true;
 	return true;
 }
 
-void compositor_tick(struct agent *a)
+void compositor_tick(const struct features *f)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(shells_pending); i++) {
 		uint32_t pid = shells_pending[i];
 
-		if (pid && (attach_shell(a, pid) || kill((pid_t)pid, 0) < 0))
+		if (pid && (attach_shell(f, pid) || kill((pid_t)pid, 0) < 0))
 			shells_pending[i] = 0;
 	}
 }
 
-void compositor_watch(struct agent *a, const struct proc *p)
+bool compositor_status_changed(void)
+{
+	bool stale = status_stale;
+
+	status_stale = false;
+	return stale;
+}
+
+void compositor_watch(const struct features *f, const struct proc *p)
 {
 	enum sphinx_compositor kind = compositor_kind(p->exe);
+	struct sphinx_bpf *skel = loader_skel();
+	int fd = skel ? bpf_map__fd(skel->maps.compositors) : -1;
 	char name[64], why[128];
-	struct probe_status *s;
-	int fd;
+	uint32_t watched;
 
-	if (!kind || !a->skel)
+	if (!kind || fd < 0 || bpf_map_lookup_elem(fd, &p->pid, &watched) == 0)
 		return;
-	fd = bpf_map__fd(a->skel->maps.compositors);
 	if (bpf_map_update_elem(fd, &p->pid, &kind, BPF_ANY) < 0) {
 		log_warn("compositor layer: cannot watch %s (pid %u): %s", p->exe, p->pid,
 			 strerror(errno));
 		return;
 	}
 	snprintf(name, sizeof(name), "%s (pid %u)", base_name(p->exe), p->pid);
-	if (row_exists(a, name, p->exe))
-		return;
-	s = loader_add_status(a, LAYER, name, p->exe);
 	snprintf(why, sizeof(why), "screen-cast nodes%s",
 		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers" : " (no GDBus: callers not named)");
-	loader_set_state(s, PROBE_ATTACHED, why);
-	if (strcmp(base_name(p->exe), "gnome-shell") == 0 && !attach_shell(a, p->pid))
+	status_set(add_row(name, p->exe), PROBE_ATTACHED, why);
+	if (strcmp(base_name(p->exe), "gnome-shell") == 0 && !attach_shell(f, p->pid))
 		for (size_t i = 0; i < ARRAY_SIZE(shells_pending); i++)
 			if (!shells_pending[i]) {
 				shells_pending[i] = p->pid;
 				break;
 			}
-	a->status_stale = true;
+	status_stale = true;
 	log_info("compositor layer: watching %s (pid %u)", p->exe, p->pid);
 }
 
@@ -244,25 +252,34 @@ static void forget_nodes(int fd, uint32_t pid)
 		bpf_map_delete_elem(fd, &gone[i]);
 }
 
-void compositor_forget(struct agent *a, uint32_t pid)
+void compositor_forget(uint32_t pid)
 {
+	struct sphinx_bpf *skel = loader_skel();
 	uint32_t kind;
 	int fd;
 
-	if (!a->skel)
+	if (!skel)
 		return;
-	fd = bpf_map__fd(a->skel->maps.compositors);
+	fd = bpf_map__fd(skel->maps.compositors);
 	if (bpf_map_lookup_elem(fd, &pid, &kind) < 0)
 		return;
 	bpf_map_delete_elem(fd, &pid);
-	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.compositor_calls), &pid);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.compositor_calls), &pid);
 	for (size_t i = 0; i < MAX_CASTS; i++)
 		if (casts[i].compositor == pid)
 			casts[i].pid = 0;
 	for (size_t i = 0; i < MAX_CALLERS; i++)
 		if (callers[i].compositor == pid)
 			callers[i].pid = 0;
-	forget_nodes(bpf_map__fd(a->skel->maps.screencast_nodes), pid);
+	forget_nodes(bpf_map__fd(skel->maps.screencast_nodes), pid);
+}
+
+void compositor_detach(void)
+{
+	memset(casts, 0, sizeof(casts));
+	memset(callers, 0, sizeof(callers));
+	memset(shells_pending, 0, sizeof(shells_pending));
+	status_stale = false;
 }
 
 /* ------------------------------------------------------- who asked */
@@ -328,7 +345,7 @@ static void cast_started(struct proc *p, const struct sphinx_compositor_event *e
 {
 	struct capture_session *s = &p->session;
 
-	if (s->state != SESSION_ACTIVE || !s->layer || strcmp(s->layer, LAYER) != 0)
+	if (s->state != CAPTURE_ACTIVE || s->layer != LAYER_COMPOSITOR)
 		return;	/* its capture is another's: it ends its own way */
 	s->until_exit = true;
 	for (size_t i = 0; i < MAX_CASTS; i++)
@@ -338,18 +355,17 @@ static void cast_started(struct proc *p, const struct sphinx_compositor_event *e
 		}
 }
 
-static void cast_stopped(struct agent *a, const struct sphinx_compositor_event *e)
+static void cast_stopped(struct proc_table *procs, const struct sphinx_compositor_event *e)
 {
 	for (size_t i = 0; i < MAX_CASTS; i++) {
 		struct proc *p;
 
 		if (!casts[i].pid || casts[i].compositor != e->hdr.pid || casts[i].stream != e->stream)
 			continue;
-		p = proc_table_get(&a->procs, casts[i].pid);
+		p = proc_table_get(procs, casts[i].pid);
 		casts[i].pid = 0;
-		if (p && p->session.state == SESSION_ACTIVE && p->session.layer &&
-		    strcmp(p->session.layer, LAYER) == 0)
-			events_capture_end(a, p, e->hdr.ts);
+		if (p && p->session.state == CAPTURE_ACTIVE && p->session.layer == LAYER_COMPOSITOR)
+			events_capture_end(p, e->hdr.ts);
 	}
 }
 
@@ -459,7 +475,7 @@ static bool is_screenshot(unsigned api)
 	return api >= SPHINX_API_SHELL_SCREENSHOT && api <= SPHINX_API_SHELL_SCREENSHOT_UI;
 }
 
-void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
+void compositor_event(struct proc_table *procs, const struct sphinx_compositor_event *e)
 {
 	char sender[SPHINX_DBUS_NAME_LEN], iface[SPHINX_DBUS_IFACE_LEN], method[SPHINX_DBUS_METHOD_LEN];
 	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2], what[SPHINX_API_FIELD_LEN];
@@ -468,11 +484,11 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 	struct policy_event ev;
 	bool asked;
 
-	comp = proc_table_load(&a->procs, e->hdr.pid);
+	comp = proc_table_load(procs, e->hdr.pid);
 	if (!comp)
 		return;
 	if (e->api == SPHINX_API_SCREEN_CAST_STOP) {
-		cast_stopped(a, e);
+		cast_stopped(procs, e);
 		return;
 	}
 	snprintf(sender, sizeof(sender), "%s", e->sender);
@@ -495,7 +511,7 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 		uint32_t pid = caller_pid(comp, sender, why, sizeof(why));
 
 		if (pid)
-			p = proc_table_load(&a->procs, pid);
+			p = proc_table_load(procs, pid);
 		if (!p)
 			log_warn("compositor layer: %s by %s (pid %u) for %s (%s): %s; reported as %s's",
 				 api_name(e->api), comp->comm, comp->pid, sender, call,
@@ -514,35 +530,27 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e)
 	policy_event_set(&ev, "Method", asked ? method : "");
 	policy_event_set(&ev, "Compositor", comp->exe ? comp->exe : "");
 	policy_event_set(&ev, "Calls", "1");
-	if (events_capture(a, p, &ev, LAYER, what, target_name(is_screenshot(e->api) ?
+	if (events_capture(p, &ev, LAYER_COMPOSITOR, what, target_name(is_screenshot(e->api) ?
 			SPHINX_TARGET_SCREEN : SPHINX_TARGET_SCREENCAST), e->hdr.ts) &&
 	    e->api == SPHINX_API_SCREEN_CAST_START)
 		cast_started(p, e);
 }
 
-void compositor_describe_capture(struct agent *a, const struct sphinx_capture_event *e,
+void compositor_describe_capture(struct proc_table *procs, const struct sphinx_capture_event *e,
 				 char *buf, size_t len)
 {
+	struct sphinx_bpf *skel = loader_skel();
 	struct sphinx_cast_node node;
 	uint32_t id = (uint32_t)e->drawable;
 	struct proc *comp;
 
 	snprintf(buf, len, "%s", api_name(e->api));
-	if (e->target != SPHINX_TARGET_SCREENCAST || !a->skel ||
-	    bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.screencast_nodes), &id, &node) < 0)
+	if (e->target != SPHINX_TARGET_SCREENCAST || !skel ||
+	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.screencast_nodes), &id, &node) < 0)
 		return;
 	node.interface[sizeof(node.interface) - 1] = '\0';
-	comp = proc_table_get(&a->procs, node.compositor);
+	comp = proc_table_get(procs, node.compositor);
 	snprintf(buf, len, "%s: screen-cast node %u of %s (pid %u)%s%s", api_name(e->api), id,
 		 comp ? base_name(comp->exe) : "a compositor", node.compositor,
 		 node.interface[0] ? " from " : "", node.interface);
-}
-
-void compositor_print_status(const struct agent *a, FILE *out)
-{
-	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].layer, LAYER) == 0 && strstr(a->probes[i].name, "(pid "))
-			return;
-	fprintf(out, "%-7s %-42s %-14s %s\n", LAYER, "mutter, gnome-shell, kwin_wayland, ...",
-		"not available", "no compositor running (watched when one starts)");
 }

@@ -15,41 +15,54 @@
  * pw_stream_connect to a node a compositor produces, sphinx.bpf.c); this
  * module only names the compositor API in that capture's evidence.
  *
- * Called by the loader (attach, status) and by events.c (process births,
- * deaths, records), all on the agent's main thread.
+ * Owns: the compositor processes found, the screen casts they started
+ * for clients (until the stream stops), the D-Bus callers named so far,
+ * and the status rows of this layer. Callers: layer.c (the layer's
+ * attach/detach row), events.c (process births, deaths, records, ticks),
+ * main.c (--status probe run, status file). Single-threaded: the main
+ * loop; the one blocking call (naming a D-Bus caller, under a second) runs
+ * a child process with the desktop user's ids.
  */
 #ifndef SPHINX_AGENT_COMPOSITOR_H
 #define SPHINX_AGENT_COMPOSITOR_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "sphinx.h"
 
-struct agent;
-struct proc;
+#include <stdbool.h>
 
-/* At start: the library probes every compositor needs (libpipewire,
- * libgio), attached by library path, in the status table. */
-void compositor_attach(struct agent *a);
+struct features;
+struct proc;
+struct proc_table;
+
+/* The layer's attach (layer.c's table): the library probes every
+ * compositor needs (libpipewire, libgio), attached by library path, in
+ * the status table. Always 0. */
+int compositor_attach(const struct features *f);
+/* The layer's detach: forget the module's state (links are the loader's). */
+void compositor_detach(void);
 
 /*
  * @p was born or found running: when its executable is a compositor, mark
  * it for the BPF side and attach the probes inside its own libraries (once
  * per file). Does nothing for other processes.
  */
-void compositor_watch(struct agent *a, const struct proc *p);
+void compositor_watch(const struct features *f, const struct proc *p);
 
 /* Each tick of the main loop: probes that wait for a library to load. */
-void compositor_tick(struct agent *a);
+void compositor_tick(const struct features *f);
+/* Were status rows added since the last call? (main.c rewrites its file.) */
+bool compositor_status_changed(void);
 
 /* Process @pid is gone: unmark it and forget the screen-cast nodes it
  * produced (PipeWire reuses node ids). */
-void compositor_forget(struct agent *a, uint32_t pid);
+void compositor_forget(uint32_t pid);
 
-/* A SPHINX_EV_COMPOSITOR record: a capture for the client that asked. */
-void compositor_event(struct agent *a, const struct sphinx_compositor_event *e);
+/* A SPHINX_EV_COMPOSITOR record: a capture for the client that asked
+ * (processes looked up, and loaded, in @procs). */
+void compositor_event(struct proc_table *procs, const struct sphinx_compositor_event *e);
 
 /*
  * What a capture record says was called, into @buf: the api name, and for
@@ -57,10 +70,7 @@ void compositor_event(struct agent *a, const struct sphinx_compositor_event *e);
  * ("pw_stream_connect: node 42 of mutter (pid 7) from
  * org.gnome.Mutter.ScreenCast.Session").
  */
-void compositor_describe_capture(struct agent *a, const struct sphinx_capture_event *e,
+void compositor_describe_capture(struct proc_table *procs, const struct sphinx_capture_event *e,
 				 char *buf, size_t len);
-
-/* The compositor rows of `--status` when none is running. */
-void compositor_print_status(const struct agent *a, FILE *out);
 
 #endif

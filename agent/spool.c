@@ -66,8 +66,10 @@ static int check_dir(int fd, const char *path, char *err, size_t errlen)
 		return -errno;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by root: another user could plant or "
-			 "remove events (chown root %s)", path, (unsigned)st.st_uid, path);
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, not by root: another user could plant or "
+			 "remove events (chown root %s)",
+			 path, (unsigned)st.st_uid, path);
 		return -EPERM;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -266,7 +268,8 @@ static int read_file(int dfd, const char *name, size_t max, char **ret, size_t *
 		return -EBADMSG;
 	}
 	if ((size_t)st.st_size > max) {
-		snprintf(why, whylen, "%lld bytes, over the %zu-byte limit", (long long)st.st_size, max);
+		snprintf(why, whylen, "%lld bytes, over the %zu-byte limit", (long long)st.st_size,
+			 max);
 		return -EFBIG;
 	}
 	buf = malloc(st.st_size + 1);
@@ -276,7 +279,8 @@ static int read_file(int dfd, const char *name, size_t max, char **ret, size_t *
 		ssize_t n = read(fd, buf + got, st.st_size - got);
 
 		if (n <= 0) {
-			snprintf(why, whylen, "%s", n < 0 ? strerror(errno) : "shorter than its size");
+			snprintf(why, whylen, "%s",
+				 n < 0 ? strerror(errno) : "shorter than its size");
 			return -EBADMSG;
 		}
 		got += n;
@@ -456,6 +460,10 @@ int spool_append(struct spool *s, const char *json, uint64_t *ret_seq)
 		s->next_seq++;
 		if (ret_seq)
 			*ret_seq = seq;
+	} else {
+		/* lost to the server (disk full, I/O error): counted, so that hello says so */
+		s->dropped++;
+		save_dropped(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;

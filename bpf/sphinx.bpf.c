@@ -26,6 +26,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sphinx.h"
+#include "user_layout.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -218,8 +219,9 @@ int handle_device_open(struct bpf_cgroup_dev_ctx *ctx)
 		return 1;
 	fill_hdr(&e->hdr, SPHINX_EV_OPEN);
 	e->ret = 0;
-	e->flags = (access & BPF_DEVCG_ACC_READ) && (access & BPF_DEVCG_ACC_WRITE) ? 2 /* O_RDWR */ :
-		   access & BPF_DEVCG_ACC_WRITE ? 1 /* O_WRONLY */ : 0 /* O_RDONLY */;
+	e->flags = (access & BPF_DEVCG_ACC_READ) && (access & BPF_DEVCG_ACC_WRITE) ? 2 /* O_RDWR */
+		   : access & BPF_DEVCG_ACC_WRITE ? 1 /* O_WRONLY */
+						  : 0 /* O_RDONLY */;
 	e->device = *device;
 	e->major = ctx->major;
 	e->minor = ctx->minor;
@@ -339,8 +341,8 @@ static __always_inline int x_name_pixmap(__u32 api, __u32 xid)
 
 /* ----------------------------------------------------------- X11 / XCB */
 
-/* xcb_setup_t: fixed 40 bytes, vendor (padded to 4), pixmap formats (8 each),
- * then the screens; screen 0's root is its first u32, size at +20/+22. */
+/* The connection setup (user_layout.h): screen 0's root and size, and the
+ * resource-id base and mask that say which XIDs are the caller's own. */
 SEC("uretprobe")
 int BPF_KRETPROBE(xcb_get_setup_ret, void *setup)
 {
@@ -352,14 +354,15 @@ int BPF_KRETPROBE(xcb_get_setup_ret, void *setup)
 
 	if (!setup)
 		return 0;
-	bpf_probe_read_user(&xs.resource_base, 4, setup + 12);
-	bpf_probe_read_user(&xs.resource_mask, 4, setup + 16);
-	bpf_probe_read_user(&vendor_len, 2, setup + 24);
-	bpf_probe_read_user(&n_formats, 1, setup + 29);
-	screen = (__u8 *)setup + 40 + ((vendor_len + 3) & ~3) + 8 * n_formats;
-	bpf_probe_read_user(&xs.root, 4, screen);
-	bpf_probe_read_user(&xs.width, 2, screen + 20);
-	bpf_probe_read_user(&xs.height, 2, screen + 22);
+	bpf_probe_read_user(&xs.resource_base, 4, setup + XCB_SETUP_RESOURCE_ID_BASE);
+	bpf_probe_read_user(&xs.resource_mask, 4, setup + XCB_SETUP_RESOURCE_ID_MASK);
+	bpf_probe_read_user(&vendor_len, 2, setup + XCB_SETUP_VENDOR_LEN);
+	bpf_probe_read_user(&n_formats, 1, setup + XCB_SETUP_PIXMAP_FORMATS_LEN);
+	screen = (__u8 *)setup + XCB_SETUP_SIZE + ((vendor_len + 3) & ~3) +
+		 XCB_FORMAT_SIZE * n_formats;
+	bpf_probe_read_user(&xs.root, 4, screen + XCB_SCREEN_ROOT);
+	bpf_probe_read_user(&xs.width, 2, screen + XCB_SCREEN_WIDTH);
+	bpf_probe_read_user(&xs.height, 2, screen + XCB_SCREEN_HEIGHT);
 	bpf_map_update_elem(&x_setups, &tgid, &xs, BPF_ANY);
 	return 0;
 }
@@ -648,15 +651,15 @@ int BPF_KPROBE(pw_stream_connect, void *stream, int direction, __u32 target,
 
 	/* n_params (the 6th argument) is not needed: params[0] is read
 	 * with a checked user read, and NULL params means no format. */
-	if (is_self() || pw_connect_compositor(stream, direction, target) || direction != 0 ||
-	    !params)
+	if (is_self() || pw_connect_compositor(stream, direction, target) ||
+	    direction != PW_DIRECTION_INPUT || !params)
 		return 0;
 	if (bpf_probe_read_user(&pod, sizeof(pod), params) || !pod)
 		return 0;
-	/* spa_pod {size,type} spa_pod_object_body {type,id} spa_pod_prop {key,flags,pod{size,type},value} */
-	bpf_probe_read_user(&key, 4, pod + 16);
-	bpf_probe_read_user(&media, 4, pod + 32);
-	if (key != 1 || media != 2)
+	/* The object's first property (user_layout.h). */
+	bpf_probe_read_user(&key, 4, pod + SPA_POD_FIRST_PROP_KEY);
+	bpf_probe_read_user(&media, 4, pod + SPA_POD_FIRST_PROP_VALUE);
+	if (key != SPA_FORMAT_MEDIA_TYPE || media != SPA_MEDIA_TYPE_VIDEO)
 		return 0;
 	count_capture(SPHINX_API_PW_STREAM_CONNECT, SPHINX_TARGET_STREAM, target);
 	return 0;
@@ -689,7 +692,8 @@ int BPF_KPROBE(wl_marshal, void *proxy, __u32 opcode, void *interface)
 
 	if (!interface || is_self())
 		return 0;
-	if (bpf_probe_read_user(&name_ptr, sizeof(name_ptr), interface) || !name_ptr)
+	if (bpf_probe_read_user(&name_ptr, sizeof(name_ptr), interface + WL_INTERFACE_NAME) ||
+	    !name_ptr)
 		return 0;
 	if (bpf_probe_read_user_str(name, sizeof(name), name_ptr) <= 0)
 		return 0;
@@ -770,35 +774,10 @@ int handle_ioctl(struct trace_event_raw_sys_enter *ctx)
  * very drawables. Its connection's fd names a unix socket whose peer is the
  * client process.
  *
- * Struct offsets are those of xorg-server 1.20 to 21.1 (x86-64; the server
- * has no BTF), checked on every client used (index, clientAsMask):
- *   ClientRec { void *requestBuffer; OsCommPtr osPrivate; struct xorg_list
- *     ready, output_pending; Mask clientAsMask; short index; ...;
- *     int sequence (76); ... }
- *   WindowRec { DrawableRec drawable; PrivateRec *devPrivates; WindowPtr
- *     parent; ... } (a root is the window without a parent)
- *   OsCommRec { int fd; ... }, DrawableRec { u8 type, class, depth, bpp;
- *     XID id; ... }, PictureRec { DrawablePtr pDrawable; ...; CARD32 id; }.
+ * The X server's structure offsets and the request opcodes are in
+ * user_layout.h, with the versions they hold for; they are checked on
+ * every client used (index, clientAsMask).
  */
-#define X_CLIENT_REQUEST	0
-#define X_CLIENT_OSPRIVATE	8
-#define X_CLIENT_MASK		48
-#define X_CLIENT_INDEX		52
-#define X_CLIENT_SEQUENCE	76
-#define X_DRAWABLE_WINDOW	0
-#define X_DRAWABLE_ID		4
-#define X_WINDOW_PARENT		40	/* WindowRec: DrawableRec (32), devPrivates, parent */
-#define X_PICTURE_ID		24
-#define X_REQ_COPY_AREA		62
-#define X_REQ_COPY_PLANE	63
-#define X_REQ_GET_IMAGE		73
-#define X_FIRST_EXTENSION	128
-#define X_SHM_GET_IMAGE		4	/* MIT-SHM minor */
-#define X_RENDER_COMPOSITE	8	/* RENDER minors with a source picture */
-#define X_RENDER_TRAPEZOIDS	10
-#define X_RENDER_TRI_FAN	13
-#define X_RENDER_GLYPHS_8	23
-#define X_RENDER_GLYPHS_32	25
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -905,7 +884,7 @@ static __always_inline struct file *x_connection_of(void *client, struct x_conne
 	int fd = -1;
 
 	if (bpf_probe_read_user(&os, sizeof(os), client + X_CLIENT_OSPRIVATE) || !os ||
-	    bpf_probe_read_user(&fd, sizeof(fd), os))
+	    bpf_probe_read_user(&fd, sizeof(fd), os + X_OSCOMM_FD))
 		return NULL;
 	file = file_of_fd(fd);
 	if (!file)
@@ -933,7 +912,8 @@ static __always_inline enum x_asked x_client_asked(struct x_access *xa, __u32 in
 	__u32 mask = 1;
 	__s16 idx = -1;
 
-	if (bpf_probe_read_user(&client, sizeof(client), (void *)(xa->clients + (__u64)index * 8)) ||
+	if (bpf_probe_read_user(&client, sizeof(client),
+				(void *)(xa->clients + (__u64)index * 8)) ||
 	    !client)
 		return X_NOT_ASKED;
 	bpf_probe_read_user(&idx, sizeof(idx), client + X_CLIENT_INDEX);
@@ -1112,13 +1092,14 @@ static __always_inline int x_server_render(__u32 api, void *src_picture, void *d
 
 	/* Solid fills and gradients have no drawable. */
 	if (!src_picture || !dst_picture ||
-	    bpf_probe_read_user(&drawable, sizeof(drawable), src_picture))
+	    bpf_probe_read_user(&drawable, sizeof(drawable), src_picture + X_PICTURE_DRAWABLE))
 		return 0;
 	return x_server_access(&xa, drawable, src_picture, dst_picture, X_PICTURE_ID);
 }
 
 SEC("uprobe")
-int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_picture, void *dst_picture)
+int BPF_KPROBE(x_server_composite, __u8 op, void *src_picture, void *mask_picture,
+	       void *dst_picture)
 {
 	return x_server_render(SPHINX_API_XSERVER_COMPOSITE, src_picture, dst_picture);
 }
@@ -1175,16 +1156,8 @@ int BPF_KPROBE(x_server_glamor_composite, __u8 op, void *src_picture, void *mask
  *   last one per compositor (sender, interface, method) is kept and sent
  *   with the capture it led to.
  *
- * GDBusMethodInvocation (glib 2.26 to 2.78, private but unchanged): a
- * GObject (24 bytes) then gchar *sender, *object_path, *interface_name,
- * *method_name.
+ * The GDBusMethodInvocation and PipeWire constants: user_layout.h.
  */
-#define G_INVOCATION_SENDER	24
-#define G_INVOCATION_INTERFACE	40
-#define G_INVOCATION_METHOD	48
-#define PW_DIRECTION_INPUT	0
-#define PW_DIRECTION_OUTPUT	1
-#define PW_ID_ANY		0xffffffffu
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

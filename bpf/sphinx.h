@@ -5,10 +5,15 @@
  * fills. Plain __u32/__u64 and defines only, so it compiles with both
  * clang -target bpf and gcc.
  *
- * Volume: exec and exit are one record per process; opens only for paths
- * under a policy prefix; capture-API calls are counted per process in the
+ * Volume: exec and exit are one record per process; opens only of the
+ * character devices user space put in watch_devices (by number, from the
+ * policy's device prefixes); capture calls are counted per process in the
  * kernel and reported on the first few calls, then at most once per
  * refresh interval (rodata), never per frame.
+ *
+ * The record sizes are part of the contract (both sides are built from
+ * this file, but a stale skeleton or a mixed build must fail to compile,
+ * not misread records): the static_asserts at the end pin them.
  */
 #ifndef SPHINX_BPF_H
 #define SPHINX_BPF_H
@@ -92,6 +97,7 @@ enum sphinx_target {
 	SPHINX_TARGET_OUTPUT,	/* a Wayland output (the whole screen) */
 	SPHINX_TARGET_SCREENCAST, /* a compositor's screen-cast PipeWire node */
 	SPHINX_TARGET_SCREEN,	/* the compositor read its own screen */
+	SPHINX_TARGET__MAX,
 };
 
 /* Device classes stored as the value of the prefix trie. */
@@ -125,8 +131,9 @@ struct sphinx_x_server {
 	__u32 client_shift;	/* from LimitClients, once read */
 };
 
-/* Linux ioctl numbers that read the screen (x86-64 values, see
- * research/capture-paths.md): DRM scan-out buffer and fbdev geometry. */
+/* Linux ioctl numbers that read the screen (x86-64 values, from
+ * include/uapi/drm/drm.h and include/uapi/linux/fb.h): DRM scan-out buffer
+ * and fbdev geometry. */
 #define SPHINX_DRM_IOCTL_MODE_GETFB	0xc01c64adu
 #define SPHINX_DRM_IOCTL_MODE_GETFB2	0xc06864ceu
 #define SPHINX_FBIOGET_VSCREENINFO	0x4600u
@@ -190,6 +197,16 @@ struct sphinx_device_key {
 	__u32 major, minor;
 };
 
+_Static_assert(sizeof(struct sphinx_event_hdr) == 48, "sphinx_event_hdr is 48 bytes");
+_Static_assert(sizeof(struct sphinx_exec_event) == 48 + 16 + SPHINX_PATH_LEN + SPHINX_ARGS_LEN,
+	       "sphinx_exec_event layout");
+_Static_assert(sizeof(struct sphinx_exit_event) == 56, "sphinx_exit_event is 56 bytes");
+_Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN,
+	       "sphinx_open_event layout");
+_Static_assert(sizeof(struct sphinx_capture_event) == 88, "sphinx_capture_event is 88 bytes");
+_Static_assert(sizeof(struct sphinx_x_server) == 64, "sphinx_x_server is 64 bytes");
+_Static_assert(sizeof(struct sphinx_device_key) == 8, "sphinx_device_key is 8 bytes");
+
 /*
  * Wayland compositors. The agent marks each compositor process it finds
  * (key: tgid, value: enum sphinx_compositor) in the `compositors` map; the
@@ -230,5 +247,9 @@ struct sphinx_compositor_event {
 	char interface[SPHINX_DBUS_IFACE_LEN];
 	char method[SPHINX_DBUS_METHOD_LEN];
 };
+_Static_assert(sizeof(struct sphinx_cast_node) == 72, "sphinx_cast_node is 72 bytes");
+_Static_assert(sizeof(struct sphinx_compositor_event) == 48 + 24 + SPHINX_DBUS_NAME_LEN +
+							SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN,
+	       "sphinx_compositor_event layout");
 
 #endif

@@ -10,6 +10,12 @@
  *
  * Loading collects every error it finds (file:line:col: message) rather than
  * stopping at the first, so `sphinx-policy check` can show them all at once.
+ *
+ * Owns: no global state. A loaded struct policy (rules, compiled matchers)
+ * belongs to the caller and is freed with policy_free(); matching takes it
+ * const and changes nothing. Callers: the agent (main.c loads and reloads;
+ * events.c matches; output.c and devices.c read names and device prefixes),
+ * sphinx-policy.c, the unit tests and fuzz_policy.
  */
 #ifndef SPHINX_POLICY_H
 #define SPHINX_POLICY_H

@@ -19,17 +19,6 @@ static json_t *cached;		/* {"keys":[...]} */
 static char *cached_uri;
 static int64_t fetched_at, forced_at;
 
-void jwks_reset(void)
-{
-	pthread_mutex_lock(&lock);
-	json_decref(cached);
-	cached = NULL;
-	free(cached_uri);
-	cached_uri = NULL;
-	fetched_at = forced_at = 0;
-	pthread_mutex_unlock(&lock);
-}
-
 static int fetch(const char *uri, int64_t now)
 {
 	json_t *j = NULL;

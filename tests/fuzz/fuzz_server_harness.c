@@ -83,10 +83,8 @@ struct conn *harness_agent(void)
 	static const char hello[] = "{\"type\":\"hello\",\"v\":1,\"machine\":\"lab-1\",\"boot_id\":\"boot-1\"}";
 	struct conn *c = calloc(1, sizeof(*c));
 
-	c->agent = calloc(1, sizeof(*c->agent));
-	c->agent->machine_id = machine;
-	snprintf(c->agent->machine, sizeof(c->agent->machine), "lab-1");
-	ws_agent_open(c);
+	if (ws_agent_open(c, machine, "lab-1") < 0)
+		abort();
 	ws_dispatch(c, hello, sizeof(hello) - 1);
 	return c;
 }
@@ -103,7 +101,6 @@ void harness_drain(struct conn **cp)
 		else
 			ws_agent_closed(c);
 		conn_release(c);
-		free(c->agent);
 		free(c);
 		*cp = NULL;
 	}

@@ -3,7 +3,7 @@
  * Corpus replay for the server fuzz targets, so the normal test run (no
  * clang, no libFuzzer) feeds every saved input to the real handlers:
  *   test_server_fuzz_lobby [DIR...]   default tests/fuzz/corpus/<target>
- * Prints one TAP line per corpus directory.
+ * Prints one TAP line per corpus directory, then the plan.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -56,5 +56,6 @@ int main(int argc, char **argv)
 		bad |= replay_dir("tests/fuzz/corpus/" FUZZ_NAME) < 0;
 	for (int i = 1; i < argc; i++)
 		bad |= replay_dir(argv[i]) < 0;
+	printf("1..%d\n", argc < 2 ? 1 : argc - 1);
 	return bad;
 }

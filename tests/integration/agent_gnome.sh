@@ -118,5 +118,5 @@ check "  rule sphinx.compositor.remote-desktop, user $GNOME_USER" \
 	[ "$(f .rule.id)" = sphinx.compositor.remote-desktop -a "$(f .user)" = "$GNOME_USER" ]
 check "  evidence: org.gnome.Mutter.RemoteDesktop.Session.Start ($(f .api))" \
 	grep -q "for org.gnome.Mutter.RemoteDesktop.Session.Start$" <<<"$(f .api)"
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 finish

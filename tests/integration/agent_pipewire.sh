@@ -42,5 +42,5 @@ check "video input stream: seen (pw_stream_connect, target stream)" \
 check "video input stream of no screen cast: no event" [ "$(count_events ".pid==$vpid")" -eq 0 ]
 check "audio input stream: no record" [ -z "$(rec $apid)" ]
 check "audio input stream: no event" [ "$(count_events ".pid==$apid")" -eq 0 ]
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 finish

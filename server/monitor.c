@@ -3,121 +3,108 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broadcast.h"
+#include "cleanup.h"
+#include "hashtab.h"
+#include "json_shape.h"
 #include "lobby.h"
+#include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
-#include "lobby_view.h"
-#include "presence.h"
+#include "monitor.h"
+#include "proto_lobby.h"
 #include "server.h"
-#include "ws_agent.h"
-
-#define BUCKETS 1024
 
 /* One account some agent reported at some time. */
 struct watched {
-	int64_t user_id;
+	struct hashtab_node node;	/* keyed by user id */
 	int machines;		/* online agent connections reporting it */
 	bool monitored;		/* as last told to lobbies and the store */
-	const char *reason;	/* MONITOR_* when not monitored */
-	struct watched *next;
+	const char *reason;	/* a PROTO_LOBBY_UNMONITORED_* when not monitored */
 };
 
-static struct watched *table[BUCKETS];
-
-static unsigned bucket(int64_t id) { return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS; }
+/* user id -> struct watched */
+static struct hashtab watched;
+/* the online sources, newest first */
+static struct monitor_source *online;
 
 static struct watched *find(int64_t user_id)
 {
-	for (struct watched *w = table[bucket(user_id)]; w; w = w->next)
-		if (w->user_id == user_id)
-			return w;
-	return NULL;
+	struct hashtab_node *n = hashtab_find(&watched, (uint64_t)user_id);
+
+	return n ? hashtab_entry(n, struct watched, node) : NULL;
 }
 
 static struct watched *get(int64_t user_id)
 {
 	struct watched *w = find(user_id);
-	unsigned b;
 
 	if (w)
 		return w;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->user_id = user_id;
-	w->reason = MONITOR_NO_AGENT;
-	b = bucket(user_id);
-	w->next = table[b];
-	table[b] = w;
+	w->reason = PROTO_LOBBY_UNMONITORED_NO_AGENT;
+	if (hashtab_insert(&watched, &w->node, (uint64_t)user_id) < 0) {
+		free(w);
+		return NULL;
+	}
 	return w;
 }
 
 /* Map a stored reason to our static strings (unknown text: no_agent). */
 static const char *reason_of(const char *s)
 {
-	static const char *const known[] = { MONITOR_SHUTDOWN, MONITOR_SILENT, MONITOR_DISCONNECTED, MONITOR_NO_AGENT };
+	static const char *const known[] = { PROTO_LOBBY_UNMONITORED_SHUTDOWN, PROTO_LOBBY_UNMONITORED_SILENT,
+					     PROTO_LOBBY_UNMONITORED_DISCONNECTED, PROTO_LOBBY_UNMONITORED_NO_AGENT };
 
-	for (size_t i = 0; s && i < sizeof(known) / sizeof(known[0]); i++)
+	for (size_t i = 0; s && i < ARRAY_SIZE(known); i++)
 		if (strcmp(s, known[i]) == 0)
 			return known[i];
-	return MONITOR_NO_AGENT;
+	return PROTO_LOBBY_UNMONITORED_NO_AGENT;
 }
 
-int presence_init(void)
+int monitor_init(void)
 {
 	int64_t now = now_ms();
-	json_t *rows = NULL, *row;
-	size_t i;
+	struct monitor_list rows = { 0 };
 	int n, r;
 
-	n = store_call(srv->store, machines_reset, MONITOR_DISCONNECTED, now);
+	n = store_call(srv->store, machines_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
 	if (n > 0)
-		log_info("presence: %d machine(s) marked offline until their agent reconnects", n);
-	r = store_call(srv->store, monitor_reset, MONITOR_DISCONNECTED, now);
+		log_info("monitor: %d machine(s) marked offline until their agent reconnects", n);
+	r = store_call(srv->store, monitor_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
 	if (r < 0 || n < 0)
 		return r < 0 ? r : n;
 	if ((r = store_call(srv->store, monitor_states, &rows)) < 0)
 		return r;
-	json_array_foreach(rows, i, row) {
-		struct watched *w = get(json_integer_value(json_object_get(row, "user_id")));
+	for (size_t i = 0; i < rows.n; i++) {
+		struct watched *w = get(rows.v[i].user_id);
 		if (w)
-			w->reason = reason_of(json_string_value(json_object_get(row, "reason")));
+			w->reason = reason_of(rows.v[i].reason);
 	}
-	json_decref(rows);
+	monitor_list_free(&rows);
 	return 0;
 }
 
-void presence_free(void)
+static void free_watched(struct hashtab_node *n)
 {
-	for (unsigned b = 0; b < BUCKETS; b++) {
-		while (table[b]) {
-			struct watched *w = table[b];
-			table[b] = w->next;
-			free(w);
-		}
-	}
+	free(hashtab_entry(n, struct watched, node));
 }
 
-bool presence_monitored(int64_t user_id, const char **ret_reason)
+void monitor_free(void)
+{
+	hashtab_clear(&watched, free_watched);
+}
+
+bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason)
 {
 	struct watched *w = find(user_id);
 
 	if (w && w->machines > 0)
 		return true;
 	if (ret_reason)
-		*ret_reason = w ? w->reason : MONITOR_NO_AGENT;
+		*ret_reason = w ? w->reason : PROTO_LOBBY_UNMONITORED_NO_AGENT;
 	return false;
-}
-
-void presence_describe(json_t *obj, int64_t user_id)
-{
-	const char *why = NULL;
-	bool on = presence_monitored(user_id, &why);
-
-	json_object_set_new(obj, "monitored", json_boolean(on));
-	if (!on)
-		json_object_set_new(obj, "monitor_reason", json_string(why));
 }
 
 /* ------------------------------------------------------------ transitions */
@@ -146,16 +133,16 @@ static void notify_lobby(struct lobby *l, void *ud)
 	if (n->r < 0)
 		return;
 	who = user_public_json(n->u);
-	n->r = outbox_event(n->ob, l, "monitor",
+	n->r = outbox_event(n->ob, l, PROTO_LOBBY_EV_MONITOR,
 			    json_pack("{s:o, s:b, s:s?, s:s}", "user", json_incref(who), "monitored", n->ch->monitored,
 				      "reason", n->ch->monitored ? NULL : n->ch->reason, "machine", n->machine), at);
 	if (n->r == 0)
-		n->r = store_call(srv->store, chat_add_system, l->meeting_id, n->u->id, n->text, AUDIENCE_ORGANISERS, at,
-				  &chat_id);
+		n->r = store_call(srv->store, chat_add_system, l->meeting_id, n->u->id, n->text, AUDIENCE_ORGANISERS,
+				  at, &chat_id);
 	if (n->r == 0)
-		n->r = outbox_event_for(n->ob, l, "chat",
-					json_pack("{s:I, s:s, s:n, s:O, s:s}", "id", (json_int_t)chat_id, "kind", "system",
-						  "user", "about", who, "text", n->text),
+		n->r = outbox_event_for(n->ob, l, PROTO_LOBBY_MSG_CHAT,
+					json_pack("{s:I, s:s, s:n, s:O, s:s}", "id", (json_int_t)chat_id, "kind",
+						  "system", "user", "about", who, "text", n->text),
 					AUDIENCE_ORGANISERS, at);
 	json_decref(who);
 }
@@ -168,11 +155,11 @@ static void notice_text(char *buf, size_t len, const char *name, const struct ch
 		snprintf(buf, len, "%s is monitored (agent on %s).", name, machine);
 		return;
 	}
-	if (strcmp(ch->reason, MONITOR_SHUTDOWN) == 0)
+	if (strcmp(ch->reason, PROTO_LOBBY_UNMONITORED_SHUTDOWN) == 0)
 		why = "was stopped (clean shutdown)";
-	else if (strcmp(ch->reason, MONITOR_SILENT) == 0)
+	else if (strcmp(ch->reason, PROTO_LOBBY_UNMONITORED_SILENT) == 0)
 		why = "went silent (no heartbeat)";
-	else if (strcmp(ch->reason, MONITOR_DISCONNECTED) == 0)
+	else if (strcmp(ch->reason, PROTO_LOBBY_UNMONITORED_DISCONNECTED) == 0)
 		why = "disconnected";
 	else
 		why = "no longer reports them (logged out)";
@@ -180,10 +167,9 @@ static void notice_text(char *buf, size_t len, const char *name, const struct ch
 }
 
 /* Store and announce the changes, with the machine's new row, in one transaction. */
-static int publish(struct conn *c, const struct change *ch, size_t n, bool machine_online, const char *reason,
-		   const char *users_json, bool write_machine)
+static int publish(struct monitor_source *a, const struct change *ch, size_t n, bool machine_online,
+		   const char *reason, const char *users_json, bool write_machine)
 {
-	struct agent_state *a = c->agent;
 	int64_t now = now_ms();
 	struct outbox ob;
 	int r;
@@ -219,15 +205,45 @@ static bool contains(const int64_t *v, size_t n, int64_t x)
 	return false;
 }
 
+/* Whether a source other than a keeps a's machine online (a newer connection that said hello). */
+static bool machine_online_elsewhere(const struct monitor_source *a)
+{
+	for (const struct monitor_source *o = online; o; o = o->next)
+		if (o != a && o->machine_id == a->machine_id)
+			return true;
+	return false;
+}
+
+static void online_link(struct monitor_source *a, bool now_online)
+{
+	if (a->online == now_online)
+		return;
+	if (now_online) {
+		a->prev = NULL;
+		a->next = online;
+		if (online)
+			online->prev = a;
+		online = a;
+	} else {
+		if (a->prev)
+			a->prev->next = a->next;
+		else
+			online = a->next;
+		if (a->next)
+			a->next->prev = a->prev;
+		a->prev = a->next = NULL;
+	}
+	a->online = now_online;
+}
+
 /*
- * Replace c's counted accounts (old: a->uids when online) by uids[0..n)
+ * Replace a's counted accounts (old: a->uids when online) by uids[0..n)
  * when online, none when not; collect the accounts whose monitored state
  * flipped into *ret_ch.
  */
-static int recount(struct conn *c, bool online, int64_t *uids, size_t n, const char *reason, struct change **ret_ch,
-		   size_t *ret_n)
+static int recount(struct monitor_source *a, bool online_now, int64_t *uids, size_t n, const char *reason,
+		   struct change **ret_ch, size_t *ret_n)
 {
-	struct agent_state *a = c->agent;
 	size_t nold = a->online ? a->nuids : 0, nch = 0;
 	struct change *ch = calloc(nold + n + 1, sizeof(*ch));
 	int64_t *old = a->uids;
@@ -239,7 +255,7 @@ static int recount(struct conn *c, bool online, int64_t *uids, size_t n, const c
 		if (w)
 			w->machines--;
 	}
-	for (size_t i = 0; online && i < n; i++) {
+	for (size_t i = 0; online_now && i < n; i++) {
 		struct watched *w = get(uids[i]);
 		if (w)
 			w->machines++;
@@ -255,71 +271,71 @@ static int recount(struct conn *c, bool online, int64_t *uids, size_t n, const c
 			continue;
 		w->monitored = now;
 		/* still online but no longer listed: the user logged out of this machine */
-		w->reason = now ? w->reason : online ? MONITOR_NO_AGENT : reason;
+		w->reason = now ? w->reason : online_now ? PROTO_LOBBY_UNMONITORED_NO_AGENT : reason;
 		ch[nch++] = (struct change){ .user_id = uid, .monitored = now, .reason = w->reason };
 	}
 	free(a->uids);
-	a->uids = online ? uids : NULL;
-	a->nuids = online ? (uint32_t)n : 0;
-	if (!online)
+	a->uids = online_now ? uids : NULL;
+	a->nuids = online_now ? (uint32_t)n : 0;
+	if (!online_now)
 		free(uids);
-	a->online = online;
+	online_link(a, online_now);
 	*ret_ch = ch;
 	*ret_n = nch;
 	return 0;
 }
 
-static void log_changes(const struct conn *c, const struct change *ch, size_t n)
+static void log_changes(const struct monitor_source *a, const struct change *ch, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (ch[i].monitored)
-			log_info("presence: user %lld monitored (machine '%s')", (long long)ch[i].user_id, c->agent->machine);
+			log_info("monitor: user %lld monitored (machine '%s')", (long long)ch[i].user_id, a->machine);
 		else
-			log_info("presence: user %lld unmonitored (%s, machine '%s')", (long long)ch[i].user_id,
-				 ch[i].reason, c->agent->machine);
+			log_info("monitor: user %lld unmonitored (%s, machine '%s')", (long long)ch[i].user_id,
+				 ch[i].reason, a->machine);
 	}
 }
 
-int presence_online(struct conn *c, int64_t *uids, size_t n, const char *users_json)
+int monitor_online(struct monitor_source *a, int64_t *uids, size_t n, const char *users_json)
 {
-	bool was = c->agent->online;
+	bool was = a->online;
 	struct change *ch = NULL;
 	size_t nch = 0;
 	int r;
 
-	if ((r = recount(c, true, uids, n, NULL, &ch, &nch)) < 0) {
+	if ((r = recount(a, true, uids, n, NULL, &ch, &nch)) < 0) {
 		free(uids);
 		return r;
 	}
 	if (!was)
-		log_info("presence: machine '%s' online", c->agent->machine);
-	log_changes(c, ch, nch);
-	r = srv->stopping ? 0 : publish(c, ch, nch, true, NULL, users_json, true);
+		log_info("monitor: machine '%s' online", a->machine);
+	log_changes(a, ch, nch);
+	r = srv->stopping ? 0 : publish(a, ch, nch, true, NULL, users_json, true);
 	if (r < 0)
-		log_err("presence: machine '%s': state not stored: %s", c->agent->machine, strerror(-r));
+		log_err("monitor: machine '%s': state not stored: %s", a->machine, strerror(-r));
 	free(ch);
 	return r;
 }
 
-int presence_offline(struct conn *c, const char *reason)
+int monitor_offline(struct monitor_source *a, const char *reason)
 {
 	struct change *ch = NULL;
 	size_t nch = 0;
 	bool other;
 	int r;
 
-	if (!c->agent || !c->agent->online)
+	if (!a->online)
 		return 0;
-	if ((r = recount(c, false, NULL, 0, reason, &ch, &nch)) < 0)
+	if ((r = recount(a, false, NULL, 0, reason, &ch, &nch)) < 0)
 		return r;
 	/* a newer connection of the same machine (reconnected before this one timed out) keeps it online */
-	other = ws_agent_machine_online(c->agent->machine_id, c);
+	other = machine_online_elsewhere(a);
 	if (!other)
-		log_info("presence: machine '%s' offline (%s)", c->agent->machine, reason);
-	log_changes(c, ch, nch);
-	r = srv->stopping ? 0 : publish(c, ch, nch, false, reason, NULL, !other);
+		log_info("monitor: machine '%s' offline (%s)", a->machine, reason);
+	log_changes(a, ch, nch);
+	r = srv->stopping ? 0 : publish(a, ch, nch, false, reason, NULL, !other);
 	if (r < 0)
-		log_err("presence: machine '%s': state not stored: %s", c->agent->machine, strerror(-r));
+		log_err("monitor: machine '%s': state not stored: %s", a->machine, strerror(-r));
 	free(ch);
 	return r;
 }
