@@ -33,6 +33,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "proto_agent.h"
 #include "proc_table.h"
 #include "sphinx.skel.h"
 #include "status.h"
@@ -478,7 +479,8 @@ static bool is_screenshot(unsigned api)
 void compositor_event(struct proc_table *procs, const struct sphinx_compositor_event *e)
 {
 	char sender[SPHINX_DBUS_NAME_LEN], iface[SPHINX_DBUS_IFACE_LEN], method[SPHINX_DBUS_METHOD_LEN];
-	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2], what[SPHINX_API_FIELD_LEN];
+	/* The evidence goes to the server as "api": within its bound. */
+	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2], what[PROTO_AGENT_EVIDENCE_MAX];
 	char why[1024] = "";
 	struct proc *comp, *p = NULL;
 	struct policy_event ev;
@@ -544,6 +546,8 @@ void compositor_describe_capture(struct proc_table *procs, const struct sphinx_c
 	uint32_t id = (uint32_t)e->drawable;
 	struct proc *comp;
 
+	if (len > PROTO_AGENT_EVIDENCE_MAX)
+		len = PROTO_AGENT_EVIDENCE_MAX;	/* the server's bound on "api" */
 	snprintf(buf, len, "%s", api_name(e->api));
 	if (e->target != SPHINX_TARGET_SCREENCAST || !skel ||
 	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.screencast_nodes), &id, &node) < 0)
