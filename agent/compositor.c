@@ -5,7 +5,8 @@
  * process the agent has not marked. A compositor's record carries the
  * unique bus name of the client whose D-Bus call it served; that name is
  * turned into a process by asking the bus the compositor itself is on
- * (its DBUS_SESSION_BUS_ADDRESS), once per capture, with a short timeout.
+ * (its DBUS_SESSION_BUS_ADDRESS) as soon as the compositor checks a caller
+ * it did not check last, once per caller, with a short timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -105,6 +106,11 @@ static const char *base_name(const char *path)
 	const char *slash = path ? strrchr(path, '/') : NULL;
 
 	return slash ? slash + 1 : path;
+}
+
+static const char *exe_name(const struct proc *p)
+{
+	return p->exe ? base_name(p->exe) : p->comm;
 }
 
 static enum sphinx_compositor compositor_kind(const char *exe)
@@ -211,6 +217,7 @@ void compositor_watch(const struct features *f, const struct proc *p)
 	struct sphinx_bpf *skel = loader_skel();
 	int fd = skel ? bpf_map__fd(skel->maps.compositors) : -1;
 	char name[64], why[128];
+	struct probe_status *row;
 	uint32_t watched;
 
 	if (!kind || fd < 0 || bpf_map_lookup_elem(fd, &p->pid, &watched) == 0)
@@ -223,7 +230,14 @@ void compositor_watch(const struct features *f, const struct proc *p)
 	snprintf(name, sizeof(name), "%s (pid %u)", base_name(p->exe), p->pid);
 	snprintf(why, sizeof(why), "screen-cast nodes%s",
 		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers" : " (no GDBus: callers not named)");
-	status_set(add_row(name, p->exe), PROBE_ATTACHED, why);
+	/* One row per compositor binary, naming the latest process: a lab
+	 * machine sees a new gnome-shell at every login, and rows are few. */
+	row = status_find(LAYER_COMPOSITOR, p->exe);
+	if (row)
+		status_rename(row, name);
+	else
+		row = add_row(name, p->exe);
+	status_set(row, PROBE_ATTACHED, why);
 	if (strcmp(base_name(p->exe), "gnome-shell") == 0 && !attach_shell(f, p->pid))
 		for (size_t i = 0; i < ARRAY_SIZE(shells_pending); i++)
 			if (!shells_pending[i]) {
@@ -521,7 +535,7 @@ void compositor_event(struct proc_table *procs, const struct sphinx_compositor_e
 	}
 	if (!p)
 		p = comp;
-	snprintf(what, sizeof(what), "%s in %s (pid %u)%s%s", api_name(e->api), base_name(comp->exe),
+	snprintf(what, sizeof(what), "%s in %s (pid %u)%s%s", api_name(e->api), exe_name(comp),
 		 comp->pid, call[0] ? " for " : "", call);
 	log_debug("compositor: %s, asked by pid %u (%s)", what, p->pid, sender[0] ? sender : "nobody");
 
@@ -555,6 +569,6 @@ void compositor_describe_capture(struct proc_table *procs, const struct sphinx_c
 	node.interface[sizeof(node.interface) - 1] = '\0';
 	comp = proc_table_get(procs, node.compositor);
 	snprintf(buf, len, "%s: screen-cast node %u of %s (pid %u)%s%s", api_name(e->api), id,
-		 comp ? base_name(comp->exe) : "a compositor", node.compositor,
+		 comp ? exe_name(comp) : "a compositor", node.compositor,
 		 node.interface[0] ? " from " : "", node.interface);
 }
