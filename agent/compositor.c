@@ -39,13 +39,13 @@
 #include "sphinx.skel.h"
 #include "status.h"
 
-#define CALL_FRESH_NS		(5 * 1000000000ull)	/* a D-Bus call this old still asked */
-#define BUS_TIMEOUT_US		(500 * 1000ull)
-#define ENVIRON_MAX		(64 * 1024)
-#define SHELL_LIBRARY		"libgnome-shell.so"
+#define CALL_FRESH_NS (5 * 1000000000ull) /* a D-Bus call this old still asked */
+#define BUS_TIMEOUT_US (500 * 1000ull)
+#define ENVIRON_MAX (64 * 1024)
+#define SHELL_LIBRARY "libgnome-shell.so"
 
 static const struct {
-	const char *exe;		/* basename */
+	const char *exe; /* basename */
 	enum sphinx_compositor kind;
 } known[] = {
 	{ "mutter", SPHINX_COMPOSITOR_MUTTER },
@@ -57,19 +57,22 @@ static const struct {
 /* In every process that maps the library; they act only in compositors. */
 static const struct capture_probe library_probes[] = {
 	{ "libpipewire-0.3.so.0", "pw_stream_get_node_id", "pw_stream_get_node_id", false, false },
-	{ "libpipewire-0.3.so.0", "pw_stream_get_node_id", "pw_stream_get_node_id_ret", true, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_get_node_id", "pw_stream_get_node_id_ret", true,
+	  false },
 	{ "libpipewire-0.3.so.0", "pw_stream_disconnect", "pw_stream_disconnect", false, false },
 	{ "libpipewire-0.3.so.0", "pw_stream_destroy", "pw_stream_destroy", false, false },
-	{ "libpipewire-0.3.so.0", "pw_stream_dequeue_buffer", "pw_stream_dequeue_buffer", false, false },
+	{ "libpipewire-0.3.so.0", "pw_stream_dequeue_buffer", "pw_stream_dequeue_buffer", false,
+	  false },
 	{ "libgio-2.0.so.0", "g_dbus_method_invocation_get_sender",
 	  "g_dbus_method_invocation_get_sender", false, false },
 };
 
 /* Inside GNOME Shell's own library, found in the running shell's maps. */
 static const struct capture_probe shell_probes[] = {
-	{ SHELL_LIBRARY, "shell_screenshot_screenshot", "shell_screenshot_screenshot", false, false },
-	{ SHELL_LIBRARY, "shell_screenshot_screenshot_area", "shell_screenshot_screenshot_area", false,
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot", "shell_screenshot_screenshot", false,
 	  false },
+	{ SHELL_LIBRARY, "shell_screenshot_screenshot_area", "shell_screenshot_screenshot_area",
+	  false, false },
 	{ SHELL_LIBRARY, "shell_screenshot_screenshot_window", "shell_screenshot_screenshot_window",
 	  false, false },
 	{ SHELL_LIBRARY, "shell_screenshot_screenshot_stage_to_content",
@@ -86,7 +89,7 @@ static const struct capture_probe shell_probes[] = {
 
 static struct cast {
 	uint32_t compositor;
-	uint32_t pid;		/* who asked; 0: free slot */
+	uint32_t pid; /* who asked; 0: free slot */
 	uint64_t stream;
 } casts[MAX_CASTS];
 
@@ -123,7 +126,7 @@ static enum sphinx_compositor compositor_kind(const char *exe)
 	return 0;
 }
 
-static bool status_stale;	/* rows added since the status file was written */
+static bool status_stale; /* rows added since the status file was written */
 
 static struct probe_status *add_row(const char *name, const char *where)
 {
@@ -229,7 +232,8 @@ void compositor_watch(const struct features *f, const struct proc *p)
 	}
 	snprintf(name, sizeof(name), "%s (pid %u)", base_name(p->exe), p->pid);
 	snprintf(why, sizeof(why), "screen-cast nodes%s",
-		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers" : " (no GDBus: callers not named)");
+		 kind == SPHINX_COMPOSITOR_MUTTER ? ", D-Bus callers"
+						  : " (no GDBus: callers not named)");
 	/* One row per compositor binary, naming the latest process: a lab
 	 * machine sees a new gnome-shell at every login, and rows are few. */
 	row = status_find(LAYER_COMPOSITOR, p->exe);
@@ -256,8 +260,7 @@ static void forget_nodes(int fd, uint32_t pid)
 	struct sphinx_cast_node node;
 	bool first = true;
 
-	while (n < ARRAY_SIZE(gone) &&
-	       bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+	while (n < ARRAY_SIZE(gone) && bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
 		first = false;
 		key = next;
 		if (bpf_map_lookup_elem(fd, &key, &node) == 0 && node.compositor == pid)
@@ -340,7 +343,8 @@ static int bus_sender_pid(const char *address, const char *sender, char *why, si
 	    (r = sd_bus_set_bus_client(bus, 1)) < 0 ||
 	    (r = sd_bus_set_method_call_timeout(bus, BUS_TIMEOUT_US)) < 0 ||
 	    (r = sd_bus_start(bus)) < 0) {
-		snprintf(why, why_len, "cannot connect to its session bus %s: %s", address, strerror(-r));
+		snprintf(why, why_len, "cannot connect to its session bus %s: %s", address,
+			 strerror(-r));
 		return r;
 	}
 	r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
@@ -361,7 +365,7 @@ static void cast_started(struct proc *p, const struct sphinx_compositor_event *e
 	struct capture_session *s = &p->session;
 
 	if (s->state != CAPTURE_ACTIVE || s->layer != LAYER_COMPOSITOR)
-		return;	/* its capture is another's: it ends its own way */
+		return; /* its capture is another's: it ends its own way */
 	s->until_exit = true;
 	for (size_t i = 0; i < MAX_CASTS; i++)
 		if (!casts[i].pid) {
@@ -375,7 +379,8 @@ static void cast_stopped(struct proc_table *procs, const struct sphinx_composito
 	for (size_t i = 0; i < MAX_CASTS; i++) {
 		struct proc *p;
 
-		if (!casts[i].pid || casts[i].compositor != e->hdr.pid || casts[i].stream != e->stream)
+		if (!casts[i].pid || casts[i].compositor != e->hdr.pid ||
+		    casts[i].stream != e->stream)
 			continue;
 		p = proc_table_get(procs, casts[i].pid);
 		casts[i].pid = 0;
@@ -392,7 +397,10 @@ static void cast_stopped(struct proc_table *procs, const struct sphinx_composito
 static int sender_pid_as(uint32_t uid, uint32_t gid, const char *address, const char *sender,
 			 char *why, size_t why_len)
 {
-	struct { int pid; char why[256]; } answer = { -EIO, "" };
+	struct {
+		int pid;
+		char why[256];
+	} answer = { -EIO, "" };
 	int fds[2], status;
 	struct pollfd pfd;
 	pid_t child;
@@ -413,7 +421,8 @@ static int sender_pid_as(uint32_t uid, uint32_t gid, const char *address, const 
 			snprintf(answer.why, sizeof(answer.why), "cannot become uid %u: %s", uid,
 				 strerror(errno));
 		else
-			answer.pid = bus_sender_pid(address, sender, answer.why, sizeof(answer.why));
+			answer.pid =
+				bus_sender_pid(address, sender, answer.why, sizeof(answer.why));
 		n = write(fds[1], &answer, sizeof(answer));
 		_exit(n == sizeof(answer) ? 0 : 1);
 	}
@@ -442,14 +451,14 @@ static int sender_pid(const struct proc *comp, const char *sender, char *why, si
 
 	r = session_bus_of(comp->pid, address, sizeof(address));
 	if (r < 0) {
-		snprintf(why, why_len, "no session bus address in its environment: %s", strerror(-r));
+		snprintf(why, why_len, "no session bus address in its environment: %s",
+			 strerror(-r));
 		return r;
 	}
 	if (comp->uid == geteuid())
 		return bus_sender_pid(address, sender, why, why_len);
 	pw = getpwuid(comp->uid);
-	return sender_pid_as(comp->uid, pw ? pw->pw_gid : comp->uid, address, sender, why,
-			     why_len);
+	return sender_pid_as(comp->uid, pw ? pw->pw_gid : comp->uid, address, sender, why, why_len);
 }
 
 static uint32_t caller_known(uint32_t compositor, const char *sender)
@@ -492,9 +501,11 @@ static bool is_screenshot(unsigned api)
 
 void compositor_event(struct proc_table *procs, const struct sphinx_compositor_event *e)
 {
-	char sender[SPHINX_DBUS_NAME_LEN], iface[SPHINX_DBUS_IFACE_LEN], method[SPHINX_DBUS_METHOD_LEN];
+	char sender[SPHINX_DBUS_NAME_LEN], iface[SPHINX_DBUS_IFACE_LEN],
+		method[SPHINX_DBUS_METHOD_LEN];
 	/* The evidence goes to the server as "api": within its bound. */
-	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2], what[PROTO_AGENT_EVIDENCE_MAX];
+	char call[SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN + 2],
+		what[PROTO_AGENT_EVIDENCE_MAX];
 	char why[1024] = "";
 	struct proc *comp, *p = NULL;
 	struct policy_event ev;
@@ -529,7 +540,8 @@ void compositor_event(struct proc_table *procs, const struct sphinx_compositor_e
 		if (pid)
 			p = proc_table_load(procs, pid);
 		if (!p)
-			log_warn("compositor layer: %s by %s (pid %u) for %s (%s): %s; reported as %s's",
+			log_warn("compositor layer: %s by %s (pid %u) for %s (%s): %s; "
+				 "reported as %s's",
 				 api_name(e->api), comp->comm, comp->pid, sender, call,
 				 why[0] ? why : "the process is gone", comp->comm);
 	}
@@ -537,7 +549,8 @@ void compositor_event(struct proc_table *procs, const struct sphinx_compositor_e
 		p = comp;
 	snprintf(what, sizeof(what), "%s in %s (pid %u)%s%s", api_name(e->api), exe_name(comp),
 		 comp->pid, call[0] ? " for " : "", call);
-	log_debug("compositor: %s, asked by pid %u (%s)", what, p->pid, sender[0] ? sender : "nobody");
+	log_debug("compositor: %s, asked by pid %u (%s)", what, p->pid,
+		  sender[0] ? sender : "nobody");
 
 	policy_event_init(&ev, POLICY_CAT_SCREEN_CAPTURE);
 	policy_event_set(&ev, "Api", api_name(e->api));
@@ -546,8 +559,10 @@ void compositor_event(struct proc_table *procs, const struct sphinx_compositor_e
 	policy_event_set(&ev, "Method", asked ? method : "");
 	policy_event_set(&ev, "Compositor", comp->exe ? comp->exe : "");
 	policy_event_set(&ev, "Calls", "1");
-	if (events_capture(p, &ev, LAYER_COMPOSITOR, what, target_name(is_screenshot(e->api) ?
-			SPHINX_TARGET_SCREEN : SPHINX_TARGET_SCREENCAST), e->hdr.ts) &&
+	if (events_capture(p, &ev, LAYER_COMPOSITOR, what,
+			   target_name(is_screenshot(e->api) ? SPHINX_TARGET_SCREEN
+							     : SPHINX_TARGET_SCREENCAST),
+			   e->hdr.ts) &&
 	    e->api == SPHINX_API_SCREEN_CAST_START)
 		cast_started(p, e);
 }
@@ -561,7 +576,7 @@ void compositor_describe_capture(struct proc_table *procs, const struct sphinx_c
 	struct proc *comp;
 
 	if (len > PROTO_AGENT_EVIDENCE_MAX)
-		len = PROTO_AGENT_EVIDENCE_MAX;	/* the server's bound on "api" */
+		len = PROTO_AGENT_EVIDENCE_MAX; /* the server's bound on "api" */
 	snprintf(buf, len, "%s", api_name(e->api));
 	if (e->target != SPHINX_TARGET_SCREENCAST || !skel ||
 	    bpf_map_lookup_elem(bpf_map__fd(skel->maps.screencast_nodes), &id, &node) < 0)

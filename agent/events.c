@@ -208,7 +208,8 @@ static void on_capture(const struct sphinx_capture_event *e)
 		return;
 	/* The first counted call dates the session; later ones say "now". */
 	compositor_describe_capture(cfg.procs, e, what, sizeof(what));
-	capture_start(s, p, rule, layer, what, target_name(e->target), e->calls == 1 ? e->first_ns : e->hdr.ts,
+	capture_start(s, p, rule, layer, what, target_name(e->target),
+		      e->calls == 1 ? e->first_ns : e->hdr.ts,
 		      e->calls, &hooks);
 	capture_activity(s, p, e->hdr.ts, e->calls, &hooks);
 }

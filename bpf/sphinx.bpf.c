@@ -1259,7 +1259,8 @@ static __always_inline void compositor_report(__u32 api, __u64 stream)
  */
 static __always_inline bool pw_connect_compositor(void *stream, int direction, __u32 target)
 {
-	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .stream = (__u64)stream };
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
 	__u32 unknown = PW_ID_ANY;
 	struct sphinx_cast_node *node;
 	__u32 uid;
@@ -1328,7 +1329,8 @@ int BPF_KRETPROBE(pw_stream_get_node_id_ret, __u32 node_id)
 /* A compositor's stream ends: its node id is free for anything next. */
 static __always_inline int compositor_stream_gone(void *stream)
 {
-	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .stream = (__u64)stream };
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
 	__u32 *node_id;
 
 	node_id = bpf_map_lookup_elem(&compositor_streams, &key);
@@ -1358,7 +1360,8 @@ int BPF_KPROBE(pw_stream_destroy, void *stream)
 SEC("uprobe")
 int BPF_KPROBE(pw_stream_dequeue_buffer, void *stream)
 {
-	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .stream = (__u64)stream };
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
 	__u32 *node_id = bpf_map_lookup_elem(&cast_streams, &key);
 
 	if (node_id)

@@ -249,7 +249,8 @@ struct sphinx_compositor_event {
 };
 _Static_assert(sizeof(struct sphinx_cast_node) == 72, "sphinx_cast_node is 72 bytes");
 _Static_assert(sizeof(struct sphinx_compositor_event) == 48 + 24 + SPHINX_DBUS_NAME_LEN +
-							SPHINX_DBUS_IFACE_LEN + SPHINX_DBUS_METHOD_LEN,
+							       SPHINX_DBUS_IFACE_LEN +
+							       SPHINX_DBUS_METHOD_LEN,
 	       "sphinx_compositor_event layout");
 
 #endif
