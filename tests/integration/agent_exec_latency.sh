@@ -1,0 +1,135 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Exec latency of known recorders, real kernel and real recorder: from the
+# exec (the begin line's ts, the kernel's exec time) to the begin line's
+# arrival on the agent's stdout, over RUNS runs of ffmpeg -f x11grab on a
+# private Xvfb. The exec rules name ffmpeg, so its exec wakes the agent at
+# once: p99 <= 50 ms. Two controls make that check able to fail:
+#  - an ordinary exec (/bin/true, matched by a CommandLine-only rule, which
+#    names no program) still waits for the agent's 100 ms poll: its median
+#    latency is >= 20 ms (a woken exec takes a few ms);
+#  - the same ffmpeg runs under a policy whose ffmpeg rule names no program
+#    (the wake-up table has no ffmpeg): p99 > 50 ms.
+# Prints every run and min/median/p99/max; bench/results/exec-latency-*.txt
+# holds this output. Needs root (BPF), Xvfb, ffmpeg, jq.
+source "$(dirname "$0")/lib.bash"
+
+RUNS=${EXEC_LATENCY_RUNS:-20}
+MARK=sphinx-execwake-batched-$$
+
+require_root
+require Xvfb ffmpeg jq
+[ -x "$AGENT" ] || { not_ok "agent binary at $AGENT"; finish; }
+start_xvfb
+diag "display $DISPLAY, $RUNS runs per series, $(nproc) CPUs, kernel $(uname -r)"
+
+# The default policy plus a rule only a command line can match.
+mkdir -p "$TMP/policy" "$TMP/nowake"
+cp "$ROOT"/policy/default/*.yml "$TMP/policy/"
+cat >"$TMP/policy/zz-batched.yml" <<EOF
+id: test.exec.batched-marker
+title: an ordinary program, known by its command line only
+logsource:
+  category: process_creation
+detection:
+  selection:
+    CommandLine|contains: $MARK
+  condition: selection
+level: low
+kind: screenshot
+EOF
+# The control policy: ffmpeg's rule matched on the command line alone.
+cp "$ROOT"/policy/default/*.yml "$TMP/nowake/"
+sed -i -e '/^    Image|contains: \[ffmpeg, avconv\]$/d' \
+	-e 's/^    Image|re: .\/(ffmpeg|avconv)\[^\/\]\*\$.$/    CommandLine|re: "^[^ ]*(ffmpeg|avconv)[^ \/]* "/' \
+	"$TMP/nowake/exec-recorders.yml"
+
+# measure NAME COMMAND...: runs COMMAND $RUNS times, one after the other;
+# each run's latency (ms, begin line arrival - exec) goes to $TMP/NAME.lat.
+measure() {
+	local name=$1 i pid line arrival ts layer
+	shift
+	: >"$TMP/$name.lat"
+	for i in $(seq "$RUNS"); do
+		"$@" >/dev/null 2>&1 &
+		pid=$!
+		line=
+		for _ in $(seq 60); do
+			line=$(grep -m1 "^[0-9]* {\"type\":\"capture.begin\".*\"pid\":$pid," "$AGENT_OUT") &&
+				break
+			sleep 0.05
+		done
+		wait "$pid"
+		if [ -z "$line" ]; then
+			diag "$name run $i: pid $pid, no begin line in 3 s"
+			continue
+		fi
+		arrival=${line%% *}
+		ts=$(printf '%s' "${line#* }" | jq -r .ts)
+		layer=$(printf '%s' "${line#* }" | jq -r .layer)
+		echo $(( (arrival - ts / 1000) / 1000 )) >>"$TMP/$name.lat"
+		diag "$name run $i: pid $pid layer $layer exec -> begin line" \
+			"$(( (arrival - ts / 1000) / 1000 )) ms"
+	done
+}
+
+# lat_stat NAME min|median|p99|max: nearest rank over $TMP/NAME.lat.
+lat_stat() {
+	local n rank
+	n=$(grep -c . "$TMP/$1.lat")
+	[ "$n" -gt 0 ] || { echo 999999; return; }
+	case $2 in
+	min) rank=1 ;;
+	median) rank=$(( (n + 1) / 2 )) ;;
+	p99) rank=$(( (99 * n + 99) / 100 )) ;;
+	max) rank=$n ;;
+	esac
+	sort -n "$TMP/$1.lat" | sed -n "${rank}p"
+}
+
+summary() {
+	diag "$1: $(grep -c . "$TMP/$1.lat") runs, exec -> begin line ms:" \
+		"min $(lat_stat "$1" min) median $(lat_stat "$1" median) p99 $(lat_stat "$1" p99) max $(lat_stat "$1" max)"
+}
+
+# exec: $! must be ffmpeg's own pid, not a subshell's.
+ffmpeg_grab() {
+	exec ffmpeg -nostdin -loglevel error -f x11grab -framerate 10 -i "$DISPLAY" -t 0.3 -f null -
+}
+
+# --- the policy names ffmpeg: its exec wakes the agent ----------------------
+check "agent starts with the default policy and a command-line rule" \
+	start_agent wake --policy "$TMP/policy"
+check "the wake-up table holds ffmpeg (log)" \
+	grep -qE 'exec wake-up: [0-9]+ program names wake the agent at once: .*ffmpeg\*' "$AGENT_LOG"
+check "the command-line rule keeps the batching (log)" \
+	grep -qE 'seen at the next poll \(100 ms\): .*test\.exec\.batched-marker' "$AGENT_LOG"
+
+measure ffmpeg ffmpeg_grab
+summary ffmpeg
+check "ffmpeg x11grab: a begin line for each of $RUNS runs" \
+	[ "$(grep -c . "$TMP/ffmpeg.lat")" -eq "$RUNS" ]
+check "ffmpeg x11grab: exec -> begin line p99 <= 50 ms ($(lat_stat ffmpeg p99) ms)" \
+	[ "$(lat_stat ffmpeg p99)" -le 50 ]
+
+measure ordinary /bin/true "$MARK"
+summary ordinary
+check "/bin/true: a begin line for each of $RUNS runs" \
+	[ "$(grep -c . "$TMP/ordinary.lat")" -eq "$RUNS" ]
+check "/bin/true: its exec wakes nobody, the begin waits for the poll (median $(lat_stat ordinary median) >= 20 ms)" \
+	[ "$(lat_stat ordinary median)" -ge 20 ]
+check "agent stops cleanly" stop_agent
+
+# --- control: ffmpeg's rule names no program, the table has no ffmpeg --------
+check "agent starts with ffmpeg's rule on the command line only" \
+	start_agent nowake --policy "$TMP/nowake"
+check_sh "the wake-up table has no ffmpeg (log)" \
+	"grep -q 'exec wake-up: .* at once: ' '$AGENT_LOG' && ! grep -q 'at once: .*ffmpeg' '$AGENT_LOG'"
+measure nowake ffmpeg_grab
+summary nowake
+check "control: a begin line for each of $RUNS runs" \
+	[ "$(grep -c . "$TMP/nowake.lat")" -eq "$RUNS" ]
+check "control: without the wake-up, ffmpeg's p99 is over 50 ms ($(lat_stat nowake p99) ms)" \
+	[ "$(grep -c . "$TMP/nowake.lat")" -eq "$RUNS" -a "$(lat_stat nowake p99)" -gt 50 ]
+check "agent stops cleanly (control)" stop_agent
+finish
