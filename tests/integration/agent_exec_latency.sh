@@ -89,7 +89,8 @@ lat_stat() {
 
 summary() {
 	diag "$1: $(grep -c . "$TMP/$1.lat") runs, exec -> begin line ms:" \
-		"min $(lat_stat "$1" min) median $(lat_stat "$1" median) p99 $(lat_stat "$1" p99) max $(lat_stat "$1" max)"
+		"min $(lat_stat "$1" min) median $(lat_stat "$1" median)" \
+		"p99 $(lat_stat "$1" p99) max $(lat_stat "$1" max)"
 }
 
 # exec: $! must be ffmpeg's own pid, not a subshell's.
