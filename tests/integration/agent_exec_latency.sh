@@ -20,7 +20,7 @@ RUNS=${EXEC_LATENCY_RUNS:-20}
 MARK=sphinx-execwake-batched-$$
 
 require_root
-require Xvfb ffmpeg jq
+require Xvfb ffmpeg jq paste
 [ -x "$AGENT" ] || { not_ok "agent binary at $AGENT"; finish; }
 start_xvfb
 diag "display $DISPLAY, $RUNS runs per series, $(nproc) CPUs, kernel $(uname -r)"
@@ -119,6 +119,10 @@ check "the wake-up table holds ffmpeg (log)" \
 	grep -qE 'exec wake-up: [0-9]+ program names wake the agent at once: .*ffmpeg\*' "$AGENT_LOG"
 check "the command-line rule keeps the batching (log)" \
 	grep -qE 'seen at the next poll \(100 ms\): .*test\.exec\.batched-marker' "$AGENT_LOG"
+# sphinx-policy shows authors the very table the agent enters.
+tool_table() { "$POLICY_TOOL" exec-names "$1" | grep -v '^#' | paste -sd, | sed 's/,/, /g'; }
+check_sh "sphinx-policy exec-names prints the table the agent logged" \
+	'[ "$(tool_table "$TMP/policy")" = "$(last_table | sed "s/.* at once: //")" ]'
 
 measure ffmpeg ffmpeg_grab
 summary ffmpeg
