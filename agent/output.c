@@ -3,6 +3,7 @@
  * Where detections go (output.h). Spool first, then the uplink: the spool
  * is durable, so nothing is lost to an outage.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "output.h"
 #include "policy.h"
 #include "proc_table.h"
+#include "proto_agent.h"
+#include "proto_ws.h"
 #include "spool.h"
 #include "uplink.h"
 #include "util.h"
@@ -94,13 +97,17 @@ void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns)
 	char id[64], capture[96];
 	json_t *obj;
 
+	static_assert(sizeof(id) <= PROTO_AGENT_ID_MAX, "the server refuses longer ids");
+	static_assert(sizeof(capture) <= PROTO_AGENT_CAPTURE_MAX, "the server refuses longer ones");
+
 	snprintf(id, sizeof(id), "%s:%llu", out.boot_id, (unsigned long long)++out.seq);
 	snprintf(capture, sizeof(capture), "%s:%u:%llu", out.boot_id, p->pid,
 		 (unsigned long long)s->first_ns);
 	obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:s, s:o, s:i, s:s,"
 			" s:{s:s, s:s}, s:s}",
-			"type", begin ? "capture.begin" : "capture.end",
-			"v", 1,
+			PROTO_WS_F_TYPE,
+			begin ? PROTO_AGENT_MSG_CAPTURE_BEGIN : PROTO_AGENT_MSG_CAPTURE_END,
+			PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
 			"id", id,
 			"capture", capture,
 			"kind", policy_kind_name(s->kind),
@@ -139,8 +146,9 @@ void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns)
 	}
 
 	log_info("%s %s pid=%u comm=%s user=%s rule=%s layer=%s",
-		 begin ? "capture.begin" : "capture.end", policy_kind_name(s->kind), p->pid,
-		 p->comm, p->user, s->rule_id, layer_name(s->layer));
+		 begin ? PROTO_AGENT_MSG_CAPTURE_BEGIN : PROTO_AGENT_MSG_CAPTURE_END,
+		 policy_kind_name(s->kind), p->pid, p->comm, p->user, s->rule_id,
+		 layer_name(s->layer));
 	if (out.to_stdout)
 		write_line(stdout, obj);
 	if (out.spool)

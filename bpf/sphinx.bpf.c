@@ -2,7 +2,8 @@
 /*
  * Kernel side of sphinx-agent: sees screen capture the moment it starts.
  *
- * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each.
+ * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each;
+ *   an exec wakes the agent only when the policy names the program (exec_wake).
  * Layer 2 (device): the device cgroup hook sees opens of the character
  *   devices user space lists from the policy (by number); DRM GETFB/GETFB2
  *   and fbdev FBIOGET_VSCREENINFO ioctls on them, followed only while a
@@ -51,6 +52,19 @@ struct {
 	__type(key, struct sphinx_device_key);
 	__type(value, __u32);
 } watch_devices SEC(".maps");
+
+/*
+ * Programs whose exec wakes the agent at once: those the policy's exec
+ * rules name (filled by the agent at start and on reload). Every other
+ * exec record waits for the agent's next poll.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SPHINX_EXEC_WAKE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sphinx_exec_wake_key);
+	__type(value, __u32);
+} exec_wake SEC(".maps");
 
 /*
  * Per-process capture counters. The client libraries and the X server see
@@ -125,6 +139,21 @@ static __always_inline bool is_self(void)
 
 /* ---------------------------------------------------------------- exec */
 
+/* Whether the policy names the program just exec'd (@comm, lower-cased here:
+ * the policy matches names without regard to case). */
+static __always_inline bool exec_wakes(const char *comm)
+{
+	struct sphinx_exec_wake_key key = { .prefixlen = SPHINX_COMM_LEN * 8 };
+
+#pragma unroll
+	for (int i = 0; i < SPHINX_COMM_LEN; i++) {
+		char c = comm[i];
+
+		key.name[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	}
+	return bpf_map_lookup_elem(&exec_wake, &key) != NULL;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -152,11 +181,12 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
 		e->args_size = len;
 
-	/* No wake-up: on a VM each one is a self-IPI (~15 us an exec). The
-	 * agent takes these every 100 ms; a capture, open or damage record
-	 * forces a wake-up (pending records would hold back the adaptive
-	 * one), and the exec records before it are taken first, in order. */
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	/* A program the policy names wakes the agent now: its begin line is
+	 * due within milliseconds. Any other exec wakes nobody: on a VM each
+	 * wake-up is a self-IPI (~15 us an exec); the agent takes these every
+	 * 100 ms, and a capture, open or damage record (which forces a wake-up)
+	 * takes the exec records queued before it first, in order. */
+	bpf_ringbuf_submit(e, exec_wakes(e->hdr.comm) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 

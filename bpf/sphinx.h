@@ -192,6 +192,19 @@ struct sphinx_capture_event {
 	__u32 _pad;
 };
 
+/*
+ * Key of exec_wake, the programs whose exec wakes the agent at once (an
+ * LPM trie: "ffmpeg" as a prefix of the name, "obs\0" as a whole one).
+ * name is the task's comm, lower-cased, as the kernel sets it at exec: the
+ * exec'd file's basename cut to 15 bytes. prefixlen counts bits of name.
+ */
+#define SPHINX_EXEC_WAKE_MAX	256	/* names the policy may give */
+
+struct sphinx_exec_wake_key {
+	__u32 prefixlen;
+	char name[SPHINX_COMM_LEN];
+};
+
 /* Key of the map of watched character devices. */
 struct sphinx_device_key {
 	__u32 major, minor;
@@ -206,6 +219,7 @@ _Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN,
 _Static_assert(sizeof(struct sphinx_capture_event) == 88, "sphinx_capture_event is 88 bytes");
 _Static_assert(sizeof(struct sphinx_x_server) == 64, "sphinx_x_server is 64 bytes");
 _Static_assert(sizeof(struct sphinx_device_key) == 8, "sphinx_device_key is 8 bytes");
+_Static_assert(sizeof(struct sphinx_exec_wake_key) == 20, "sphinx_exec_wake_key is 20 bytes");
 
 /*
  * Wayland compositors. The agent marks each compositor process it finds

@@ -10,9 +10,8 @@
  * Plain #defines of numbers and string literals, like the lobby's header;
  * nothing here needs libc or libwebsockets.
  *
- * Owns: no state (constants). Callers: agent/uplink.c, server/ws_agent.c and
- * server/broadcast.c; agent/output.c and agent/spool.c still spell the event
- * types and "v" as literals equal to these.
+ * Owns: no state (constants). Callers: agent/uplink.c, agent/output.c,
+ * agent/spool.c, server/ws_agent.c and server/broadcast.c.
  */
 #ifndef SPHINX_PROTO_AGENT_H
 #define SPHINX_PROTO_AGENT_H

@@ -26,4 +26,8 @@ uint64_t boottime_to_realtime_offset_ns(void);
 
 bool str_has_prefix(const char *s, const char *prefix);
 
+/* A number from a header as a string literal: "up to " STR(PROTO_LOBBY_CHAT_MAX) " bytes". */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #endif

@@ -33,19 +33,16 @@ struct lobby_view {
 	size_t people_len[2];
 	char *chat[2];		/* [organiser]: "chat":[..],"chat_more":b */
 	size_t chat_len[2];
-	uint64_t monitor_gen;	/* monitor_gen when the people parts were built */
+	uint64_t monitor_gen;	/* monitor_generation() when the people parts were built */
 };
 
 /*
  * Whether someone is monitored changes when an agent connects or goes
  * silent, and is announced only in the lobbies the person has open; a
  * cached page of a lobby they are not in would keep the old state. Such
- * flips are rare (machines, not messages), so each one makes every cached
- * people part stale.
+ * flips are rare (machines, not messages), so each one (monitor.c counts
+ * them in monitor_generation()) makes every cached people part stale.
  */
-static uint64_t monitor_gen;
-
-void lobby_view_monitor_changed(void) { monitor_gen++; }
 
 void lobby_view_stale(struct lobby *l, bool chat_only)
 {
@@ -290,9 +287,9 @@ struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const 
 	if (!l->view && !(l->view = calloc(1, sizeof(*l->view))))
 		return NULL;
 	v = l->view;
-	if (v->monitor_gen != monitor_gen) {
+	if (v->monitor_gen != monitor_generation()) {
 		lobby_view_stale(l, false);
-		v->monitor_gen = monitor_gen;
+		v->monitor_gen = monitor_generation();
 	}
 	if (!v->people[k] && build_people(l, m, organiser, &v->people[k], &v->people_len[k]) < 0)
 		return NULL;

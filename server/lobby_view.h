@@ -51,8 +51,6 @@ struct msg;
 
 /* Drop the lobby's cached parts: the chat tail only, or everything. */
 void lobby_view_stale(struct lobby *l, bool chat_only);
-/* Someone's monitored state changed: every lobby's cached people parts are stale. */
-void lobby_view_monitor_changed(void);
 /* Free a lobby's cache (lobby_gc). */
 void lobby_view_free(struct lobby *l);
 

@@ -7,7 +7,6 @@
 #include "hashtab.h"
 #include "json_shape.h"
 #include "lobby.h"
-#include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
 #include "monitor.h"
@@ -26,6 +25,9 @@ struct watched {
 static struct hashtab watched;
 /* the online sources, newest first */
 static struct monitor_source *online;
+static uint64_t generation;	/* monitored-state flips so far */
+
+uint64_t monitor_generation(void) { return generation; }
 
 static struct watched *find(int64_t user_id)
 {
@@ -193,7 +195,7 @@ static int publish(struct monitor_source *a, const struct change *ch, size_t n, 
 		user_clear(&u);
 	}
 	if (n)
-		lobby_view_monitor_changed();
+		generation++;
 	return r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 }
 

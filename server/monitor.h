@@ -68,6 +68,9 @@ void monitor_free(void);
 
 /* Whether the account is monitored now; when not, *ret_reason (static string) says why. */
 bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason);
+/* Grows by one whenever someone's monitored state flips: a cache of
+ * monitored states (lobby_view.c's people parts) built at another value is stale. */
+uint64_t monitor_generation(void);
 
 /*
  * The source is online and reports the accounts uids[0..n) (distinct,

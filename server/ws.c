@@ -11,11 +11,12 @@
 #include "http.h"
 #include "log.h"
 #include "meeting_code.h"
-#include "server.h"
-#include "web_session.h"
 #include "peer_limit.h"
+#include "proto_lobby.h"
 #include "proto_ws.h"
+#include "server.h"
 #include "util.h"
+#include "web_session.h"
 #include "worker.h"
 #include "ws.h"
 #include "ws_agent.h"
@@ -395,7 +396,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (pss->conn && pss->conn->kind == CONN_LOBBY) {
 			log_info("lobby: session of user %lld expired (session_max): closing its socket",
 				 (long long)pss->conn->user_id);
-			conn_close(pss->conn, 4001, "session expired");
+			conn_close(pss->conn, PROTO_LOBBY_CLOSE_SIGNED_OUT, "session expired");
 		}
 		break;
 	case LWS_CALLBACK_CLOSED:

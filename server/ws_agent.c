@@ -14,10 +14,9 @@
 #include "proto_agent.h"
 #include "proto_lobby.h"
 #include "server.h"
+#include "util.h"
 #include "ws_agent.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 /* The state of one agent connection (conn->agent), owned by this file. */
 struct agent_state {

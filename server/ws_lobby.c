@@ -12,10 +12,9 @@
 #include "meeting.h"
 #include "proto_lobby.h"
 #include "server.h"
+#include "util.h"
 #include "ws_lobby.h"
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 
 /* ----------------------------------------------------------- snapshot */
