@@ -25,6 +25,7 @@
 #include "api_names.h"
 #include "attribution.h"
 #include "cleanup.h"
+#include "compositor.h"
 #include "config.h"
 #include "devices.h"
 #include "events.h"
@@ -304,6 +305,8 @@ static int run_loop(struct agent *a)
 			events_tick(now);
 			last_tick = now;
 		}
+		if (compositor_status_changed())	/* a new compositor's rows */
+			write_status_file(a);
 	}
 	return 0;
 }
@@ -444,6 +447,8 @@ int main(int argc, char **argv)
 		proc_table_for_each(&a.procs, i, p)
 			if (is_xserver_exe(p->exe))
 				layer_xserver_attach(&a.features, p->pid);
+			else
+				compositor_watch(&a.features, p);
 		layers_attach_fallbacks(&a.features);
 		printf("probe run (no agent running)\n");
 		layers_print_status(stdout);
