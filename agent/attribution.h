@@ -4,6 +4,9 @@
  * sd-login) whose display the capturing process uses, falling back to the
  * process owner — a recorder started over ssh or by a service still names
  * the person at the screen when it captures their display.
+ *
+ * Owns: nothing (asks logind on each call). Callers: events.c (at a
+ * capture's begin), main.c (the users for the hello message).
  */
 #ifndef SPHINX_ATTRIBUTION_H
 #define SPHINX_ATTRIBUTION_H

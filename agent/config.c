@@ -33,7 +33,8 @@ static int set_str(char **slot, const char *value)
 static int set_server_url(struct agent_config *c, char *v, char *err, size_t len)
 {
 	if (strncmp(v, "ws://", 5) != 0 && strncmp(v, "wss://", 6) != 0) {
-		snprintf(err, len, "server_url: expected ws://HOST[:PORT]/PATH or wss://..., got '%s'", v);
+		snprintf(err, len,
+			 "server_url: expected ws://HOST[:PORT]/PATH or wss://..., got '%s'", v);
 		return -EINVAL;
 	}
 	return set_str(&c->server_url, v);
@@ -81,7 +82,8 @@ static int set_machine(struct agent_config *c, char *v, char *err, size_t len)
 static int set_spool_max(struct agent_config *c, char *v, char *err, size_t len)
 {
 	if (parse_u64(v, 1, 10000000, &c->spool_max) < 0) {
-		snprintf(err, len, "spool_max: expected a number of events from 1 to 10000000, got '%s'", v);
+		snprintf(err, len,
+			 "spool_max: expected a number of events from 1 to 10000000, got '%s'", v);
 		return -EINVAL;
 	}
 	return 0;
@@ -120,10 +122,13 @@ static int set_users(struct agent_config *c, char *v, char *err, size_t len)
 	return 0;
 }
 
-static const struct { const char *key; setter_fn set; } keys[] = {
-	{ "server_url", set_server_url }, { "insecure", set_insecure }, { "token", set_token }, { "ca_file", set_ca_file },
-	{ "policy", set_policy }, { "spool_dir", set_spool_dir }, { "spool_max", set_spool_max },
-	{ "machine", set_machine }, { "user_map", set_user_map }, { "users", set_users },
+static const struct { const char *key; setter_fn set;
+} keys[] = {
+	{ "server_url", set_server_url }, { "insecure", set_insecure },
+	{ "token", set_token },		  { "ca_file", set_ca_file },
+	{ "policy", set_policy },	  { "spool_dir", set_spool_dir },
+	{ "spool_max", set_spool_max },	  { "machine", set_machine },
+	{ "user_map", set_user_map },	  { "users", set_users },
 };
 
 static char *trim(char *s)
@@ -180,13 +185,15 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err, siz
 
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, LINE_MAX_LEN);
+			snprintf(err, errlen, "%s:%u: line longer than %d bytes", path, lineno,
+				 LINE_MAX_LEN);
 			return -EINVAL;
 		}
 		msg[0] = '\0';
 		r = parse_line(cfg, line, msg, sizeof(msg));
 		if (r < 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg[0] ? msg : strerror(-r));
+			snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				 msg[0] ? msg : strerror(-r));
 			return r;
 		}
 	}
@@ -197,9 +204,13 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err, siz
 	}
 	/* After the whole file: `insecure` may come after server_url. */
 	if (cfg->server_url && strncmp(cfg->server_url, "ws://", 5) == 0 && !cfg->insecure) {
-		snprintf(err, errlen, "%s: server_url = %s: ws:// sends this machine's enrollment token "
-			 "and every event in clear; use wss:// (with ca_file for a private CA), or add "
-			 "'insecure = yes' to accept that on a network you trust", path, cfg->server_url);
+		snprintf(
+			err, errlen,
+			"%s: server_url = %s: ws:// sends this machine's enrollment token "
+			"and every event in clear; use wss:// (with ca_file for a private CA), "
+			"or add "
+			"'insecure = yes' to accept that on a network you trust",
+			path, cfg->server_url);
 		return -EINVAL;
 	}
 	if (!cfg->spool_dir && set_str(&cfg->spool_dir, AGENT_SPOOL_DEFAULT) < 0)

@@ -13,6 +13,9 @@
  *   machine    = lab-12                           # default: the host name
  *   user_map   = username | email@DOMAIN          # how users are named to the server
  *   users      = alice, bob                       # monitored users when logind has no sessions
+ *
+ * Owns: the parsed struct agent_config (strings malloc'd; free with
+ * agent_config_free()). Callers: main.c; uplink_start() copies what it needs.
  */
 #ifndef SPHINX_AGENT_CONFIG_H
 #define SPHINX_AGENT_CONFIG_H

@@ -18,12 +18,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "agent.h"
 #include "cleanup.h"
 #include "devices.h"
+#include "loader.h"
 #include "log.h"
+#include "policy.h"
 #include "sphinx.h"
 #include "sphinx.skel.h"
+#include "status.h"
 
 /* How the kernel numbers and names each kind of device a prefix can mean. */
 static const struct device_kind {
@@ -44,6 +46,11 @@ static const char *const display_servers[] = {
 	"gnome-shell", "kwin_wayland", "mutter", "Hyprland", "labwc", "wayfire", "river", "cage",
 	"plymouthd", "systemd-logind",
 };
+
+static uint32_t holders[DEVICES_MAX_HOLDERS];
+static unsigned n_holders;
+static struct bpf_link *ioctl_link;	/* while n_holders > 0 */
+static struct probe_status *ioctl_row;
 
 static int watch(int fd, uint32_t major, uint32_t minor, enum sphinx_device device)
 {
@@ -83,9 +90,9 @@ static int watch_existing(int fd, const char *prefix)
 	return n;
 }
 
-int devices_watch(struct agent *a)
+int devices_watch(const struct policy *policy)
 {
-	int fd = bpf_map__fd(a->skel->maps.watch_devices);
+	int fd = bpf_map__fd(loader_skel()->maps.watch_devices);
 	struct sphinx_device_key next;
 	char **prefixes = NULL;
 	int n, err = 0;
@@ -93,7 +100,7 @@ int devices_watch(struct agent *a)
 	/* Empty the table, then fill it from the policy in force. */
 	while (bpf_map_get_next_key(fd, NULL, &next) == 0)
 		bpf_map_delete_elem(fd, &next);
-	n = policy_device_prefixes(a->policy, &prefixes);
+	n = policy_device_prefixes(policy, &prefixes);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -102,7 +109,8 @@ int devices_watch(struct agent *a)
 		int watched;
 
 		if (strncmp(prefix, "/dev/", 5) != 0) {
-			log_warn("policy: device prefix '%s' ignored: must start with /dev/", prefix);
+			log_warn("policy: device prefix '%s' ignored: must start with /dev/",
+				 prefix);
 			continue;
 		}
 		watched = watch_existing(fd, prefix);
@@ -169,54 +177,61 @@ static bool is_display_server(const char *exe)
 	return false;
 }
 
-static void set_ioctl_failed(struct agent *a, const char *why)
+void devices_attach(struct probe_status *row)
 {
-	for (unsigned i = 0; i < a->n_probes; i++)
-		if (strcmp(a->probes[i].name, DEVICES_IOCTL_PROBE) == 0) {
-			a->probes[i].state = PROBE_FAILED;
-			snprintf(a->probes[i].why, sizeof(a->probes[i].why), "%s", why);
-		}
+	ioctl_row = row;
 }
 
-void devices_hold(struct agent *a, uint32_t pid, const char *exe)
+void devices_hold(uint32_t pid, const char *exe)
 {
-	struct bpf_program *prog = a->skel->progs.handle_ioctl;
+	struct bpf_program *prog = loader_skel()->progs.handle_ioctl;
 
 	if (is_display_server(exe) || !bpf_program__autoload(prog))
 		return;
-	for (unsigned i = 0; i < a->n_holders; i++)
-		if (a->holders[i] == pid)
+	for (unsigned i = 0; i < n_holders; i++)
+		if (holders[i] == pid)
 			return;
-	if (a->n_holders == ARRAY_SIZE(a->holders)) {
+	if (n_holders == ARRAY_SIZE(holders)) {
 		log_warn("device layer: more than %zu processes hold capture devices; "
-			 "pid %u's ioctls are followed only while others are", ARRAY_SIZE(a->holders), pid);
+			 "pid %u's ioctls are followed only while others are",
+			 ARRAY_SIZE(holders), pid);
 		return;
 	}
-	a->holders[a->n_holders++] = pid;
-	if (a->ioctl_link)
+	holders[n_holders++] = pid;
+	if (ioctl_link)
 		return;
-	a->ioctl_link = bpf_program__attach(prog);
-	if (!a->ioctl_link) {
-		log_warn("device layer: cannot follow ioctls of pid %u: %s", pid, strerror(errno));
-		set_ioctl_failed(a, strerror(errno));
+	ioctl_link = bpf_program__attach(prog);
+	if (!ioctl_link) {
+		const char *why = strerror(errno);
+
+		log_warn("device layer: cannot follow ioctls of pid %u: %s", pid, why);
+		status_set(ioctl_row, PROBE_FAILED, why);
 		return;
 	}
 	log_info("device layer: following ioctls while pid %u (%s) holds a capture device", pid,
 		 exe ? exe : "?");
 }
 
-void devices_release(struct agent *a, uint32_t pid)
+void devices_release(uint32_t pid)
 {
-	for (unsigned i = 0; i < a->n_holders; i++) {
-		if (a->holders[i] != pid)
+	for (unsigned i = 0; i < n_holders; i++) {
+		if (holders[i] != pid)
 			continue;
-		a->holders[i] = a->holders[--a->n_holders];
-		if (a->n_holders == 0 && a->ioctl_link) {
-			bpf_link__destroy(a->ioctl_link);
-			a->ioctl_link = NULL;
+		holders[i] = holders[--n_holders];
+		if (n_holders == 0 && ioctl_link) {
+			bpf_link__destroy(ioctl_link);
+			ioctl_link = NULL;
 			log_info("device layer: no process holds a capture device; ioctls no "
 				 "longer followed");
 		}
 		return;
 	}
+}
+
+void devices_detach(void)
+{
+	bpf_link__destroy(ioctl_link);
+	ioctl_link = NULL;
+	n_holders = 0;
+	ioctl_row = NULL;
 }

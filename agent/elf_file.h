@@ -1,4 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * An ELF file opened for its symbols and for turning a symbol's link-time
+ * address into a file offset: what uprobes and the X server's client table
+ * need. Owns: the open file and its libelf handle (elf_file_close()).
+ * Callers: uprobe_site.c, xserver.c.
+ */
 #ifndef SPHINX_AGENT_ELF_FILE_H
 #define SPHINX_AGENT_ELF_FILE_H
 

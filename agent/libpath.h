@@ -4,6 +4,9 @@
  * ldconfig cache first (`ldconfig -p`, read once), then the usual
  * multiarch and lib directories. Uprobes attach to the file's inode, so
  * every process mapping it is covered.
+ *
+ * Owns: the ldconfig cache, read once (libpath_reset() frees it).
+ * Callers: layer.c (the api layer's libraries), main.c (reset).
  */
 #ifndef SPHINX_LIBPATH_H
 #define SPHINX_LIBPATH_H

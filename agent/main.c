@@ -3,6 +3,12 @@
  * sphinx-agent: sees screen capture on this machine the moment it starts
  * and says who is doing it. main() reads top to bottom: options, feature
  * probe, policy, process table, load, attach, poll; one cleanup path.
+ *
+ * Owns: the options, the configuration, the policy in force (events.c
+ * borrows it), the process table, the ring buffer, the record file, the
+ * spool and the uplink. Each module below keeps its own state behind its
+ * header: layer.h (the layer table), status.h (probe status), loader.h
+ * (the BPF object), devices.h, exec_wake.h, events.h, output.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,24 +22,62 @@
 
 #include <bpf/libbpf.h>
 
-#include "agent.h"
-#include "devices.h"
-#include "attribution.h"
-#include "notify.h"
-#include "spool.h"
-#include "uplink.h"
 #include "api_names.h"
+#include "attribution.h"
 #include "cleanup.h"
+#include "compositor.h"
+#include "config.h"
+#include "devices.h"
+#include "events.h"
+#include "exec_wake.h"
+#include "layer.h"
 #include "libpath.h"
+#include "loader.h"
 #include "log.h"
+#include "notify.h"
+#include "output.h"
+#include "policy.h"
+#include "probe.h"
+#include "proc_table.h"
+#include "spool.h"
+#include "status.h"
+#include "uplink.h"
 #include "util.h"
 #include "sphinx.skel.h"
+
+#define AGENT_VERSION "0.1.0"
 
 #ifndef SPHINX_POLICY_DIR
 #define SPHINX_POLICY_DIR "/etc/sphinx/policy.d"
 #endif
 #define DEFAULT_STATUS_PATH "/run/sphinx/agent.status"
 #define TICK_NS (100 * 1000000ull)
+
+struct agent_options {
+	const char *config_path;	/* agent.conf: server link, spool, policy */
+	const char *policy_path;
+	const char *record_path;
+	const char *status_path;	/* where the running agent writes its status */
+	uint64_t idle_ns;
+	bool to_stdout;
+	bool enforce;			/* honour action: kill */
+	bool status_only;
+	int verbosity;
+};
+
+/* What main() owns; every other module keeps its state behind its header. */
+struct agent {
+	struct agent_options opts;
+	struct agent_config cfg;	/* from --config; zeroed without one */
+	struct features features;
+	struct policy *policy;
+	struct proc_table procs;
+	struct ring_buffer *rb;
+	char boot_id[40];
+	FILE *record;
+	struct spool *spool;		/* set when a server is configured */
+	struct uplink *uplink;
+};
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -71,7 +115,15 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct agent_options *o)
 {
-	enum { OPT_STDOUT = 256, OPT_RECORD, OPT_IDLE, OPT_ENFORCE, OPT_STATUS, OPT_STATUS_FILE, OPT_VERSION };
+	enum {
+		OPT_STDOUT = 256,
+		OPT_RECORD,
+		OPT_IDLE,
+		OPT_ENFORCE,
+		OPT_STATUS,
+		OPT_STATUS_FILE,
+		OPT_VERSION
+	};
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
@@ -100,8 +152,10 @@ static int parse_args(int argc, char **argv, struct agent_options *o)
 		case OPT_RECORD: o->record_path = optarg; break;
 		case OPT_IDLE:
 			if (parse_duration_ms(optarg, &ms) < 0 || ms < 500 || ms > 3600000) {
-				fprintf(stderr, "sphinx-agent: --idle-timeout '%s': expected a duration "
-					"between 500ms and 1h, e.g. 3s\n", optarg);
+				fprintf(stderr,
+					"sphinx-agent: --idle-timeout '%s': expected a duration "
+					"between 500ms and 1h, e.g. 3s\n",
+					optarg);
 				return -EINVAL;
 			}
 			o->idle_ns = ms * 1000000ull;
@@ -134,7 +188,8 @@ static int load_policy(const char *path, struct policy **ret)
 		log_err("%s", policy_diag_format(&diags.items[i], buf, sizeof(buf)));
 	policy_diags_clear(&diags);
 	if (err)
-		log_err("policy %s: %s", path, err == -EINVAL ? "has errors (above)" : strerror(-err));
+		log_err("policy %s: %s", path,
+			err == -EINVAL ? "has errors (above)" : strerror(-err));
 	return err;
 }
 
@@ -149,10 +204,13 @@ static void reload_policy(struct agent *a)
 			policy_rule_count(a->policy));
 		return;
 	}
+	events_set_policy(fresh);
 	policy_free(a->policy);
 	a->policy = fresh;
-	devices_watch(a);
-	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh), a->opts.policy_path);
+	devices_watch(fresh);
+	exec_wake_fill(fresh);
+	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh),
+		 a->opts.policy_path);
 }
 
 static void read_boot_id(char *buf, size_t len)
@@ -184,7 +242,7 @@ static void write_status_file(struct agent *a)
 		return;
 	fprintf(f, "pid %d\n", getpid());
 	fprintf(f, "policy %s (%zu rules)\n", a->opts.policy_path, policy_rule_count(a->policy));
-	loader_print_status(a, f);
+	layers_print_status(f);
 	uplink_print_status(&a->cfg, f);
 	if (fclose(f) == 0)
 		rename(tmp, a->opts.status_path);
@@ -240,24 +298,27 @@ static int run_loop(struct agent *a)
 			notify_ready("watching: policy reloaded");
 		}
 		notify_watchdog();
+		/* durations use CLOCK_BOOTTIME; event times follow wall-clock steps */
+		output_follow_wall_clock();
 		now = boottime_ns();
 		if (now - last_tick >= TICK_NS) {
-			events_tick(a, now);
+			events_tick(now);
 			last_tick = now;
 		}
+		if (compositor_status_changed())	/* a new compositor's rows */
+			write_status_file(a);
 	}
 	return 0;
 }
 
-/* The server link: spool (replayed from disk), then the uplink thread. */
-static int start_uplink(struct agent *a)
+/*
+ * The spool opens before the running processes are matched: a recorder
+ * that was already running when the agent started is spooled like any
+ * other capture, and the uplink started after it sends it.
+ */
+static int open_spool(struct agent *a)
 {
-	char *names[AGENT_CONFIG_MAX_USERS + 1] = {};
-	struct uplink_info info = {
-		.boot_id = a->boot_id,
-		.version = AGENT_VERSION,
-	};
-	char layers[64] = "", why[1024];
+	char why[1024];
 	int err;
 
 	err = spool_open(a->cfg.spool_dir, a->cfg.spool_max, &a->spool, why, sizeof(why));
@@ -265,10 +326,22 @@ static int start_uplink(struct agent *a)
 		log_err("spool_dir %s", why);
 		return err;
 	}
-	for (const char *const *l = (const char *const[]){ "exec", "device", "api", "xserver", NULL }; *l; l++)
-		if (loader_layer_active(a, *l))
-			snprintf(layers + strlen(layers), sizeof(layers) - strlen(layers), "%s%s",
-				 layers[0] ? " " : "", *l);
+	output_set_link(a->spool, NULL);
+	return 0;
+}
+
+/* The server link: the uplink thread, which replays the spool first. */
+static int start_uplink(struct agent *a)
+{
+	char *names[AGENT_CONFIG_MAX_USERS + 1] = {};
+	struct uplink_info info = {
+		.boot_id = a->boot_id,
+		.version = AGENT_VERSION,
+	};
+	const char *layers[LAYER__COUNT + 1];
+	int err;
+
+	layers_active_names(layers);
 	info.layers = layers;
 	/* Who sits at this machine: logind's graphical sessions, else the config. */
 	if (attribution_session_users(names, AGENT_CONFIG_MAX_USERS) > 0)
@@ -277,19 +350,22 @@ static int start_uplink(struct agent *a)
 		info.users = (const char *const *)a->cfg.users;
 	err = uplink_start(&a->cfg, a->spool, &info, &a->uplink);
 	attribution_free_users(names);
-	if (err)
-		log_err("cannot start the server link to %s: %s", a->cfg.server_url, strerror(-err));
-	else
-		log_info("server link to %s as machine '%s' (%zu events spooled, %llu ever dropped)",
-			 a->cfg.server_url, a->cfg.machine, spool_count(a->spool),
-			 (unsigned long long)spool_dropped(a->spool));
-	return err;
+	if (err) {
+		log_err("cannot start the server link to %s: %s", a->cfg.server_url,
+			strerror(-err));
+		return err;
+	}
+	output_set_link(a->spool, a->uplink);
+	log_info("server link to %s as machine '%s' (%zu events spooled, %llu ever dropped)",
+		 a->cfg.server_url, a->cfg.machine, spool_count(a->spool),
+		 (unsigned long long)spool_dropped(a->spool));
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct agent a = {};
-	char why[1024];
+	char why[1024], layers[256];
 	int err;
 
 	if (parse_args(argc, argv, &a.opts) < 0)
@@ -310,7 +386,8 @@ int main(int argc, char **argv)
 		a.opts.policy_path = a.cfg.policy ? a.cfg.policy : SPHINX_POLICY_DIR;
 	if (!a.opts.status_only && !a.opts.to_stdout && !a.opts.record_path && !a.cfg.server_url) {
 		log_err("nowhere to report detections: set server_url in %s, or use --stdout "
-			"(or --record FILE)", a.opts.config_path ? a.opts.config_path : AGENT_CONFIG_DEFAULT);
+			"(or --record FILE)",
+			a.opts.config_path ? a.opts.config_path : AGENT_CONFIG_DEFAULT);
 		agent_config_free(&a.cfg);
 		return 2;
 	}
@@ -337,36 +414,63 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	read_boot_id(a.boot_id, sizeof(a.boot_id));
-	a.boot_to_wall_ns = boottime_to_realtime_offset_ns();
-	/* Ids stay unique across agent restarts within one boot. */
-	a.seq = boottime_ns();
+	output_init(&(struct output_config){
+		.boot_id = a.boot_id,
+		.boot_to_wall_ns = boottime_to_realtime_offset_ns(),
+		/* Ids stay unique across agent restarts within one boot. */
+		.first_seq = boottime_ns(),
+		.to_stdout = a.opts.to_stdout,
+		.enforce = a.opts.enforce,
+		.email_domain = a.cfg.email_domain,
+		.record = a.record,
+	});
+	events_init(&(struct events_config){
+		.procs = &a.procs,
+		.features = &a.features,
+		.idle_ns = a.opts.idle_ns,
+		.enforce = a.opts.enforce,
+	});
+	events_set_policy(a.policy);
 
-	err = loader_open_load(&a);
+	err = loader_open();
 	if (err)
 		goto cleanup;
-	err = loader_attach(&a);
+	layers_prepare(&a.features);
+	err = loader_load();
+	if (err)
+		goto cleanup;
+	err = layers_attach(&a.features);
 	if (err)
 		goto cleanup;
 	if (a.opts.status_only) {
 		proc_table_scan(&a.procs);
 		proc_table_for_each(&a.procs, i, p)
 			if (is_xserver_exe(p->exe))
-				loader_attach_xserver(&a, p->pid);
-		loader_attach_fallbacks(&a);
+				layer_xserver_attach(&a.features, p->pid);
+			else
+				compositor_watch(&a.features, p);
+		layers_attach_fallbacks(&a.features);
 		printf("probe run (no agent running)\n");
-		loader_print_status(&a, stdout);
+		layers_print_status(stdout);
 		goto cleanup;
 	}
-	err = devices_watch(&a);
+	err = devices_watch(a.policy);
 	if (err)
 		log_warn("device layer: some policy devices could not be watched: %s",
 			 strerror(-err));
+	/* Logged inside; a failure only means some execs wait for the poll. */
+	exec_wake_fill(a.policy);
 	/* Attach first, then scan: a process born in between is seen twice,
 	 * never missed. */
+	if (a.cfg.server_url) {
+		err = open_spool(&a);
+		if (err)
+			goto cleanup;
+	}
 	proc_table_scan(&a.procs);
-	events_match_running(&a, boottime_ns());
-	loader_attach_fallbacks(&a);
-	a.rb = ring_buffer__new(bpf_map__fd(a.skel->maps.events), events_handle, &a, NULL);
+	events_match_running(boottime_ns());
+	layers_attach_fallbacks(&a.features);
+	a.rb = ring_buffer__new(bpf_map__fd(loader_skel()->maps.events), events_handle, NULL, NULL);
 	if (!a.rb) {
 		err = -errno;
 		log_err("cannot open the ring buffer: %s", strerror(errno));
@@ -379,22 +483,17 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	}
-	log_info("started: policy %s (%zu rules), layers exec=%s device=%s api=%s",
-		 a.opts.policy_path, policy_rule_count(a.policy),
-		 loader_layer_active(&a, "exec") ? "active" : "inactive",
-		 loader_layer_active(&a, "device") ? "active" : "inactive",
-		 loader_layer_active(&a, "api") ? "active" : "inactive");
-	for (unsigned i = 0; i < a.n_probes; i++)
-		if (a.probes[i].state != PROBE_ATTACHED)
-			log_info("%s layer: %s (%s) not attached: %s", a.probes[i].layer,
-				 a.probes[i].name, a.probes[i].where, a.probes[i].why);
+	layers_describe(layers, sizeof(layers));
+	log_info("started: policy %s (%zu rules), layers %s", a.opts.policy_path,
+		 policy_rule_count(a.policy), layers);
+	status_log_unattached();
 
 	notify_ready("watching: every probe attached");
 	err = run_loop(&a);
 	notify_stopping("ending open captures, detaching");
 	/* Drain what the kernel already queued, then close open captures. */
 	ring_buffer__consume(a.rb);
-	events_shutdown(&a);
+	events_shutdown();
 	/* The ends above are spooled; the uplink sends what it can, says goodbye. */
 	uplink_stop(a.uplink);
 	a.uplink = NULL;
@@ -406,7 +505,8 @@ cleanup:
 	spool_close(a.spool);
 	agent_config_free(&a.cfg);
 	ring_buffer__free(a.rb);
-	loader_destroy(&a);
+	layers_detach();
+	loader_destroy();
 	proc_table_free(&a.procs);
 	policy_free(a.policy);
 	libpath_reset();

@@ -115,7 +115,8 @@ int probe_features(struct features *f, char *why, size_t len)
 	f->cgroup_device = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_DEVICE, NULL) == 1;
 	find_cgroup2(f);
 	if (!f->tracepoint) {
-		snprintf(why, len, "the kernel refuses BPF tracepoint programs: the exec layer cannot run");
+		snprintf(why, len,
+			 "the kernel refuses BPF tracepoint programs: the exec layer cannot run");
 		return -ENOTSUP;
 	}
 	if (!f->ringbuf) {

@@ -3,6 +3,9 @@
  * What this machine allows, checked before anything is loaded: privileges,
  * kernel BTF, tracefs and bpffs (mounted when absent), the program and map
  * types the agent needs. Each missing piece is a message that names it.
+ *
+ * Owns: nothing; fills the caller's struct features. Callers: main.c once at
+ * start; layer.c reads the features to decide what loads and attaches.
  */
 #ifndef SPHINX_PROBE_H
 #define SPHINX_PROBE_H

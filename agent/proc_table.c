@@ -12,15 +12,9 @@
 #include "proc_table.h"
 #include "util.h"
 
-#define N_BUCKETS 4096
-
 int proc_table_init(struct proc_table *t)
 {
-	t->buckets = calloc(N_BUCKETS, sizeof(*t->buckets));
-	if (!t->buckets)
-		return -ENOMEM;
-	t->n_buckets = N_BUCKETS;
-	t->count = 0;
+	*t = (struct proc_table){ 0 };
 	return 0;
 }
 
@@ -37,47 +31,31 @@ static void proc_free(struct proc *p)
 	free(p);
 }
 
+static void proc_node_free(struct hashtab_node *n)
+{
+	proc_free(hashtab_entry(n, struct proc, node));
+}
+
 void proc_table_free(struct proc_table *t)
 {
-	if (!t->buckets)
-		return;
-	for (size_t i = 0; i < t->n_buckets; i++) {
-		struct proc *p = t->buckets[i];
-
-		while (p) {
-			struct proc *next = p->next;
-
-			proc_free(p);
-			p = next;
-		}
-	}
-	free(t->buckets);
-	t->buckets = NULL;
-	t->count = 0;
+	hashtab_clear(&t->procs, proc_node_free);
 }
 
 struct proc *proc_table_get(struct proc_table *t, uint32_t pid)
 {
-	for (struct proc *p = t->buckets[pid % t->n_buckets]; p; p = p->next)
-		if (p->pid == pid)
-			return p;
-	return NULL;
+	struct hashtab_node *n = hashtab_find(&t->procs, pid);
+
+	return n ? hashtab_entry(n, struct proc, node) : NULL;
 }
 
 void proc_table_remove(struct proc_table *t, uint32_t pid)
 {
-	struct proc **pp = &t->buckets[pid % t->n_buckets];
+	struct proc *dead = proc_table_get(t, pid);
 
-	for (; *pp; pp = &(*pp)->next) {
-		if ((*pp)->pid == pid) {
-			struct proc *dead = *pp;
-
-			*pp = dead->next;
-			proc_free(dead);
-			t->count--;
-			return;
-		}
-	}
+	if (!dead)
+		return;
+	hashtab_remove(&t->procs, &dead->node);
+	proc_free(dead);
 }
 
 /* Split NUL-separated args into argv and a space-joined command line. */
@@ -119,15 +97,16 @@ static struct proc *proc_new(struct proc_table *t, uint32_t pid)
 	struct proc *p;
 
 	proc_table_remove(t, pid);
-	if (t->count >= PROC_TABLE_MAX)
+	if (hashtab_count(&t->procs) >= PROC_TABLE_MAX)
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	p->next = t->buckets[pid % t->n_buckets];
-	t->buckets[pid % t->n_buckets] = p;
-	t->count++;
+	if (hashtab_insert(&t->procs, &p->node, pid) < 0) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 

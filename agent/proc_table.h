@@ -5,9 +5,10 @@
  * records as they happen and, for processes that predate the agent, from
  * /proc on first sight. Entries leave on the exit record.
  *
- * A chained hash on pid; the table owns every string it holds. Bounded at
- * PROC_TABLE_MAX entries: past that, new processes are not tracked (their
- * events still match the policy, with what the record itself carries).
+ * A common/hashtab on pid; the table owns every entry and every string it
+ * holds. Bounded at PROC_TABLE_MAX entries: past that, new processes are
+ * not tracked (their events still match the policy, with what the record
+ * itself carries). Only the agent's event loop touches it.
  */
 #ifndef SPHINX_PROC_TABLE_H
 #define SPHINX_PROC_TABLE_H
@@ -16,7 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "session.h"
+#include "capture.h"
+#include "hashtab.h"
 
 #define PROC_TABLE_MAX		65536
 #define PROC_ARGV_MAX		128	/* arguments kept per process */
@@ -31,18 +33,19 @@ struct proc {
 	size_t argc;
 	char user[64];
 	struct capture_session session;
-	struct proc *next;		/* hash chain */
+	struct hashtab_node node;	/* in proc_table.procs, keyed by pid */
 };
 
 struct proc_table {
-	struct proc **buckets;
-	size_t n_buckets;
-	size_t count;
+	struct hashtab procs;
 };
 
+/* An empty table. Returns 0 (the buckets come with the first entry). */
 int proc_table_init(struct proc_table *t);
+/* Free every entry and the table's memory; @t is empty again. */
 void proc_table_free(struct proc_table *t);
 
+/* The entry for @pid, or NULL. Owned by the table. */
 struct proc *proc_table_get(struct proc_table *t, uint32_t pid);
 /*
  * Record an exec: replaces what was known of @pid (its session is the
@@ -54,13 +57,18 @@ struct proc *proc_table_exec(struct proc_table *t, uint32_t pid, uint32_t ppid, 
 			     const char *args, size_t args_size);
 /* The entry for @pid, read from /proc when not yet known. NULL if gone. */
 struct proc *proc_table_load(struct proc_table *t, uint32_t pid);
+/* Forget @pid and free its entry (a no-op when unknown). */
 void proc_table_remove(struct proc_table *t, uint32_t pid);
 /* Seed the table with every process running now. Returns how many. */
 int proc_table_scan(struct proc_table *t);
 
+/*
+ * Visit every entry as @p (@i names the loop's cursor). The body must not
+ * add or remove entries.
+ */
 #define proc_table_for_each(t, i, p) \
-	for (size_t i = 0; i < (t)->n_buckets; i++) \
-		for (struct proc *p = (t)->buckets[i]; p; p = p->next)
+	hashtab_for_each(&(t)->procs, i) \
+		for (struct proc *p = hashtab_entry(i, struct proc, node); p; p = NULL)
 
 /* User name for @uid (cached); the number as text when there is none. */
 const char *user_name(uint32_t uid);

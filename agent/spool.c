@@ -11,6 +11,7 @@
  * opened with O_NOFOLLOW (and O_NONBLOCK, so a FIFO cannot hang the
  * uplink), created with O_EXCL.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,8 @@
 #include <jansson.h>
 
 #include "cleanup.h"
+#include "proto_agent.h"
+#include "proto_ws.h"
 #include "spool.h"
 #include "util.h"
 
@@ -66,8 +69,10 @@ static int check_dir(int fd, const char *path, char *err, size_t errlen)
 		return -errno;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s: owned by uid %u, not by root: another user could plant or "
-			 "remove events (chown root %s)", path, (unsigned)st.st_uid, path);
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, not by root: another user could plant or "
+			 "remove events (chown root %s)",
+			 path, (unsigned)st.st_uid, path);
 		return -EPERM;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
@@ -266,7 +271,8 @@ static int read_file(int dfd, const char *name, size_t max, char **ret, size_t *
 		return -EBADMSG;
 	}
 	if ((size_t)st.st_size > max) {
-		snprintf(why, whylen, "%lld bytes, over the %zu-byte limit", (long long)st.st_size, max);
+		snprintf(why, whylen, "%lld bytes, over the %zu-byte limit", (long long)st.st_size,
+			 max);
 		return -EFBIG;
 	}
 	buf = malloc(st.st_size + 1);
@@ -276,7 +282,8 @@ static int read_file(int dfd, const char *name, size_t max, char **ret, size_t *
 		ssize_t n = read(fd, buf + got, st.st_size - got);
 
 		if (n <= 0) {
-			snprintf(why, whylen, "%s", n < 0 ? strerror(errno) : "shorter than its size");
+			snprintf(why, whylen, "%s",
+				 n < 0 ? strerror(errno) : "shorter than its size");
 			return -EBADMSG;
 		}
 		got += n;
@@ -288,13 +295,15 @@ static int read_file(int dfd, const char *name, size_t max, char **ret, size_t *
 	return 0;
 }
 
+static_assert(SPOOL_ID_MAX == PROTO_AGENT_ID_MAX, "the spool keeps what the server accepts");
+
 /* An event the server can acknowledge (see spool.h)? 0, or -EBADMSG and @why. */
 static int check_event(const char *text, size_t len, char *why, size_t whylen)
 {
 	json_error_t jerr;
 	json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	json_t *v = json_object_get(obj, "v");
-	const char *type = json_string_value(json_object_get(obj, "type"));
+	json_t *v = json_object_get(obj, PROTO_WS_F_VERSION);
+	const char *type = json_string_value(json_object_get(obj, PROTO_WS_F_TYPE));
 	const char *id = json_string_value(json_object_get(obj, "id"));
 	const char *bad = NULL;
 
@@ -302,9 +311,10 @@ static int check_event(const char *text, size_t len, char *why, size_t whylen)
 		snprintf(why, whylen, "not JSON: %.80s", jerr.text);
 	else if (!json_is_object(obj))
 		bad = "not a JSON object";
-	else if (!json_is_integer(v) || json_integer_value(v) != 1)
-		bad = "no \"v\": 1";
-	else if (!type || (strcmp(type, "capture.begin") != 0 && strcmp(type, "capture.end") != 0))
+	else if (!json_is_integer(v) || json_integer_value(v) != PROTO_AGENT_VERSION)
+		bad = "no \"v\": " STR(PROTO_AGENT_VERSION);
+	else if (!type || (strcmp(type, PROTO_AGENT_MSG_CAPTURE_BEGIN) != 0 &&
+			   strcmp(type, PROTO_AGENT_MSG_CAPTURE_END) != 0))
 		bad = "\"type\" is not capture.begin or capture.end";
 	else if (!id || !id[0] || strlen(id) > SPOOL_ID_MAX)
 		bad = "no \"id\" string of 1 to 128 bytes";
@@ -456,6 +466,10 @@ int spool_append(struct spool *s, const char *json, uint64_t *ret_seq)
 		s->next_seq++;
 		if (ret_seq)
 			*ret_seq = seq;
+	} else {
+		/* lost to the server (disk full, I/O error): counted, so that hello says so */
+		s->dropped++;
+		save_dropped(s);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err;

@@ -22,6 +22,10 @@
  * entries are kept there, later ones are deleted) and goes on.
  *
  * Thread-safe: the main thread appends, the uplink thread reads and acks.
+ *
+ * Owns: the spool directory and its counters (struct spool). Callers:
+ * main.c (open, close), output.c (append, on the main thread), uplink.c
+ * (read, delete, on its thread).
  */
 #ifndef SPHINX_SPOOL_H
 #define SPHINX_SPOOL_H
@@ -49,7 +53,8 @@ void spool_close(struct spool *s);
  * Store @json, an event as described above (else -EINVAL, or -EMSGSIZE
  * past SPOOL_EVENT_MAX). The spool numbers events itself, one more than
  * the newest it holds, so replay order is arrival order across agent
- * restarts and reboots. 0 (and the number in *ret_seq) or -errno.
+ * restarts and reboots. 0 (and the number in *ret_seq) or -errno; an
+ * event that could not be written (-ENOSPC, -EIO, ...) counts as dropped.
  */
 int spool_append(struct spool *s, const char *json, uint64_t *ret_seq);
 /* Forget @seq (acknowledged). Unknown sequences are ignored. */
@@ -74,7 +79,8 @@ struct spool_reject {
 int spool_next(struct spool *s, uint64_t after, uint64_t *ret_seq, char **ret_json,
 	       struct spool_reject *rej);
 size_t spool_count(struct spool *s);
-/* Events dropped because the spool was full, over its whole life. */
+/* Events dropped because the spool was full (spool_max), or because they
+ * could not be written (disk full), over its whole life. */
 uint64_t spool_dropped(struct spool *s);
 /* The spool directory, as given to spool_open(). */
 const char *spool_dir(struct spool *s);

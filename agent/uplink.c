@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "proto_agent.h"
 #include "spool.h"
 #include "uplink.h"
 
@@ -62,7 +63,7 @@ struct uplink {
 	int port;
 	bool tls;
 	struct uplink_info info;
-	char *boot_id, *layers, **users;
+	char *boot_id, **layers, **users;
 	struct spool *spool;
 
 	/* Shared with other threads. */
@@ -96,20 +97,20 @@ static char *hello_json(struct uplink *u)
 
 	for (size_t i = 0; u->users && u->users[i]; i++) {
 		if (u->email_domain)
-			json_array_append_new(users, json_sprintf("%s@%s", u->users[i], u->email_domain));
+			json_array_append_new(users,
+					      json_sprintf("%s@%s", u->users[i], u->email_domain));
 		else
 			json_array_append_new(users, json_string(u->users[i]));
 	}
 	json_t *layers = json_array();
-	char *copy = strdup(u->layers ? u->layers : ""), *save = NULL;
 
-	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t; t = strtok_r(NULL, " ", &save))
-		json_array_append_new(layers, json_string(t));
-	free(copy);
-	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", "type", "hello", "v", 1,
+	for (size_t i = 0; u->layers[i]; i++)
+		json_array_append_new(layers, json_string(u->layers[i]));
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE,
+				PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
 				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
-				u->info.version, "layers", layers, "users", users,
-				"spool_dropped", (json_int_t)spool_dropped(u->spool));
+				u->info.version, "layers", layers, "users", users, "spool_dropped",
+				(json_int_t)spool_dropped(u->spool));
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
 	json_decref(obj);
@@ -123,8 +124,10 @@ static char *simple_json(const char *type, const char *reason)
 	char *s;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	obj = reason ? json_pack("{s:s, s:i, s:s}", "type", type, "v", 1, "reason", reason)
-		     : json_pack("{s:s, s:i, s:I}", "type", type, "v", 1, "ts",
+	obj = reason ? json_pack("{s:s, s:i, s:s}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION,
+				 PROTO_AGENT_VERSION, "reason", reason)
+		     : json_pack("{s:s, s:i, s:I}", PROTO_WS_F_TYPE, type, PROTO_WS_F_VERSION,
+				 PROTO_AGENT_VERSION, "ts",
 				 (json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
 	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
@@ -207,7 +210,7 @@ static int on_writeable(struct uplink *u)
 		text = hello_json(u);
 		u->hello_sent = true;
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
-		text = simple_json("heartbeat", NULL);
+		text = simple_json(PROTO_AGENT_MSG_HEARTBEAT, NULL);
 		u->heartbeat_due = false;
 	} else if (u->n_inflight < INFLIGHT_MAX && !(wait = paced(u)) &&
 		   next_event(u, &seq, &text) == 0) {
@@ -219,7 +222,7 @@ static int on_writeable(struct uplink *u)
 		u->send_tokens -= 1;
 	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
 		/* Last: the captures ended by the shutdown go out before it. */
-		text = simple_json("goodbye", "shutdown");
+		text = simple_json(PROTO_AGENT_MSG_GOODBYE, "shutdown");
 		u->goodbye_sent = true;
 	}
 	if (!text)
@@ -249,30 +252,30 @@ static void heartbeat_tick(lws_sorted_usec_list_t *sul);
 static void on_message(struct uplink *u, const char *text, size_t len)
 {
 	json_t *obj = json_loadb(text, len, 0, NULL);
-	const char *type = obj ? json_string_value(json_object_get(obj, "type")) : NULL;
+	const char *type = obj ? json_string_value(json_object_get(obj, PROTO_WS_F_TYPE)) : NULL;
 
 	if (!type) {
 		log_warn("server sent a message that is not a JSON object with a type");
-	} else if (strcmp(type, "ack") == 0) {
+	} else if (strcmp(type, PROTO_AGENT_MSG_ACK) == 0) {
 		const char *id = json_string_value(json_object_get(obj, "id"));
 
 		if (id)
 			on_ack(u, id);
-	} else if (strcmp(type, "welcome") == 0) {
+	} else if (strcmp(type, PROTO_AGENT_MSG_WELCOME) == 0) {
 		json_int_t hb = json_integer_value(json_object_get(obj, "heartbeat_s"));
 
 		u->heartbeat_s = hb >= 1 && hb <= 300 ? (unsigned)hb : 5;
 		log_info("server welcomed this machine (heartbeat every %us)", u->heartbeat_s);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
-	} else if (strcmp(type, "error") == 0) {
+	} else if (strcmp(type, PROTO_WS_MSG_ERROR) == 0) {
 		const char *code = json_string_value(json_object_get(obj, "code"));
 		const char *msg = json_string_value(json_object_get(obj, "message"));
 		const char *id = json_string_value(json_object_get(obj, "id"));
 
 		log_warn("server error %s: %s", code ? code : "?", msg ? msg : "");
 		/* An event the server will never accept must not block the spool. */
-		if (id && code && strcmp(code, "bad_message") == 0)
+		if (id && code && strcmp(code, PROTO_WS_ERR_BAD_MESSAGE) == 0)
 			on_ack(u, id);
 	}
 	json_decref(obj);
@@ -352,11 +355,13 @@ static int on_upgrade_answer(struct uplink *u, struct lws *wsi)
 		for (char *c = loc; *c; c++)	/* server text into our log */
 			if (!isprint((unsigned char)*c))
 				*c = '?';
-		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u "
-			 "(Location: %s); redirects are never followed", status, loc[0] ? loc : "none");
+		snprintf(u->refusal, sizeof(u->refusal),
+			 "answered the upgrade with HTTP %u "
+			 "(Location: %s); redirects are never followed",
+			 status, loc[0] ? loc : "none");
 	} else {
-		snprintf(u->refusal, sizeof(u->refusal), "answered the upgrade with HTTP %u, not 101",
-			 status);
+		snprintf(u->refusal, sizeof(u->refusal),
+			 "answered the upgrade with HTTP %u, not 101", status);
 	}
 	return -1;
 }
@@ -397,7 +402,8 @@ static void on_lost(struct uplink *u, const char *why)
 	schedule_reconnect(u);
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		    size_t len)
 {
 	struct uplink *u = lws_context_user(lws_get_context(wsi));
 	char auth[600];
@@ -439,7 +445,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		if (on_writeable(u) < 0)
 			return -1;
 		if (u->goodbye_sent && atomic_load(&u->stop)) {
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"shutdown", 8);
+			lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)"shutdown",
+					 8);
 			return -1;
 		}
 		break;
@@ -478,7 +485,8 @@ static void *run(void *arg)
 			/* Up to a second to say goodbye, then go. */
 			if (!stop_deadline)
 				stop_deadline = lws_now_usecs() + LWS_US_PER_SEC;
-			if (!u->wsi || !atomic_load(&u->connected) || lws_now_usecs() > stop_deadline)
+			if (!u->wsi || !atomic_load(&u->connected) ||
+			    lws_now_usecs() > stop_deadline)
 				break;
 		}
 		if (lws_service(u->ctx, 0) < 0)
@@ -531,6 +539,8 @@ static void uplink_free(struct uplink *u)
 	free(u->machine);
 	free(u->email_domain);
 	free(u->boot_id);
+	for (size_t i = 0; u->layers && u->layers[i]; i++)
+		free(u->layers[i]);
 	free(u->layers);
 	free(u->rx);
 	free(u);
@@ -555,12 +565,13 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->machine = strdup(cfg->machine);
 	u->email_domain = cfg->email_domain ? strdup(cfg->email_domain) : NULL;
 	u->boot_id = strdup(info->boot_id);
-	u->layers = strdup(info->layers ? info->layers : "");
+	u->layers = copy_strv(info->layers);
 	u->users = copy_strv(info->users);
 	u->rx = malloc(RX_MAX);
 	u->info = *info;
 	u->spool = spool;
-	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users) {
+	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
+	    !u->layers) {
 		uplink_free(u);
 		return -ENOMEM;
 	}
@@ -617,11 +628,6 @@ void uplink_kick(struct uplink *u)
 {
 	if (u)
 		lws_cancel_service(u->ctx);
-}
-
-bool uplink_connected(struct uplink *u)
-{
-	return u && atomic_load(&u->connected);
 }
 
 void uplink_stop(struct uplink *u)

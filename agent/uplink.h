@@ -12,6 +12,9 @@
  * at the interval the server's welcome names; a clean stop says goodbye.
  * Redirects are never followed: a 3xx answer is a failed attempt, retried
  * on the same URL.
+ *
+ * Owns: the connection, its thread and copies of everything it sends
+ * (struct uplink). Callers: main.c (start, stop, status), output.c (kick).
  */
 #ifndef SPHINX_UPLINK_H
 #define SPHINX_UPLINK_H
@@ -26,7 +29,7 @@ struct uplink;
 struct uplink_info {
 	const char *boot_id;
 	const char *version;
-	const char *layers;	/* space-separated active layers */
+	const char *const *layers;	/* active layers' names, NULL-terminated */
 	const char *const *users;	/* monitored users, NULL-terminated */
 };
 
@@ -42,6 +45,5 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out);
 void uplink_kick(struct uplink *u);
 /* Send goodbye (when connected, waiting at most ~1 s), stop, join. NULL ok. */
 void uplink_stop(struct uplink *u);
-bool uplink_connected(struct uplink *u);
 
 #endif

@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Where in a function a uprobe costs least (below). Owns: nothing; pure
+ * over the bytes given, plus a reader of a function's first bytes.
+ * Callers: layer.c when it attaches a uprobe; tests/unit/test_uprobe_site.c.
+ */
 #ifndef SPHINX_AGENT_UPROBE_SITE_H
 #define SPHINX_AGENT_UPROBE_SITE_H
 

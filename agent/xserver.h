@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Where a running X server keeps its clients (`clients[]`,
+ * `currentMaxClients`, `LimitClients`, from the binary's dynamic symbols and
+ * /proc/PID/maps), written into the BPF map x_servers so the X server
+ * layer's probes can find the requesting client. Owns: nothing beyond the
+ * map entries it writes. Callers: layer.c (the X server layer).
+ */
 #ifndef SPHINX_AGENT_XSERVER_H
 #define SPHINX_AGENT_XSERVER_H
 

@@ -5,10 +5,15 @@
  * fills. Plain __u32/__u64 and defines only, so it compiles with both
  * clang -target bpf and gcc.
  *
- * Volume: exec and exit are one record per process; opens only for paths
- * under a policy prefix; capture-API calls are counted per process in the
+ * Volume: exec and exit are one record per process; opens only of the
+ * character devices user space put in watch_devices (by number, from the
+ * policy's device prefixes); capture calls are counted per process in the
  * kernel and reported on the first few calls, then at most once per
  * refresh interval (rodata), never per frame.
+ *
+ * The record sizes are part of the contract (both sides are built from
+ * this file, but a stale skeleton or a mixed build must fail to compile,
+ * not misread records): the static_asserts at the end pin them.
  */
 #ifndef SPHINX_BPF_H
 #define SPHINX_BPF_H
@@ -30,6 +35,8 @@ enum sphinx_event_type {
 	SPHINX_EV_CAPTURE,	/* a counted capture call (API or device ioctl) */
 	SPHINX_EV_DAMAGE,	/* recording set-up: a damage watch on root, or a
 				 * steady cursor-image poll */
+	SPHINX_EV_COMPOSITOR,	/* a Wayland compositor captures for a client:
+				 * struct sphinx_compositor_event */
 };
 
 /* What was called. Names in agent/api_names.c, in this order. */
@@ -67,6 +74,15 @@ enum sphinx_api {
 	SPHINX_API_X_RENDER_COMPOSITE,		/* from a picture of the root window */
 	SPHINX_API_XCB_RENDER_COMPOSITE,
 	SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP,	/* libXcomposite */
+	/* Wayland compositors (mutter, gnome-shell, KWin): */
+	SPHINX_API_PW_DEQUEUE_BUFFER,		/* a frame of a screen cast read */
+	SPHINX_API_SCREEN_CAST_START,		/* the compositor's stream connected */
+	SPHINX_API_SCREEN_CAST_STOP,		/* ... and disconnected or destroyed */
+	SPHINX_API_SHELL_SCREENSHOT,		/* shell_screenshot_screenshot */
+	SPHINX_API_SHELL_SCREENSHOT_AREA,
+	SPHINX_API_SHELL_SCREENSHOT_WINDOW,
+	SPHINX_API_SHELL_SCREENSHOT_UI,		/* ..._stage_to_content: the shell's UI */
+	SPHINX_API_DBUS_CALLER,			/* a new D-Bus caller: name it now */
 	SPHINX_API__MAX,
 };
 
@@ -79,6 +95,9 @@ enum sphinx_target {
 	SPHINX_TARGET_DEVICE,	/* a capture device fd */
 	SPHINX_TARGET_STREAM,	/* a PipeWire video input stream */
 	SPHINX_TARGET_OUTPUT,	/* a Wayland output (the whole screen) */
+	SPHINX_TARGET_SCREENCAST, /* a compositor's screen-cast PipeWire node */
+	SPHINX_TARGET_SCREEN,	/* the compositor read its own screen */
+	SPHINX_TARGET__MAX,
 };
 
 /* Device classes stored as the value of the prefix trie. */
@@ -112,8 +131,9 @@ struct sphinx_x_server {
 	__u32 client_shift;	/* from LimitClients, once read */
 };
 
-/* Linux ioctl numbers that read the screen (x86-64 values, see
- * research/capture-paths.md): DRM scan-out buffer and fbdev geometry. */
+/* Linux ioctl numbers that read the screen (x86-64 values, from
+ * include/uapi/drm/drm.h and include/uapi/linux/fb.h): DRM scan-out buffer
+ * and fbdev geometry. */
 #define SPHINX_DRM_IOCTL_MODE_GETFB	0xc01c64adu
 #define SPHINX_DRM_IOCTL_MODE_GETFB2	0xc06864ceu
 #define SPHINX_FBIOGET_VSCREENINFO	0x4600u
@@ -172,9 +192,79 @@ struct sphinx_capture_event {
 	__u32 _pad;
 };
 
+/*
+ * Key of exec_wake, the programs whose exec wakes the agent at once (an
+ * LPM trie: "ffmpeg" as a prefix of the name, "obs\0" as a whole one).
+ * name is the task's comm, lower-cased, as the kernel sets it at exec: the
+ * exec'd file's basename cut to 15 bytes. prefixlen counts bits of name.
+ */
+#define SPHINX_EXEC_WAKE_MAX	256	/* names the policy may give */
+
+struct sphinx_exec_wake_key {
+	__u32 prefixlen;
+	char name[SPHINX_COMM_LEN];
+};
+
 /* Key of the map of watched character devices. */
 struct sphinx_device_key {
 	__u32 major, minor;
 };
+
+_Static_assert(sizeof(struct sphinx_event_hdr) == 48, "sphinx_event_hdr is 48 bytes");
+_Static_assert(sizeof(struct sphinx_exec_event) == 48 + 16 + SPHINX_PATH_LEN + SPHINX_ARGS_LEN,
+	       "sphinx_exec_event layout");
+_Static_assert(sizeof(struct sphinx_exit_event) == 56, "sphinx_exit_event is 56 bytes");
+_Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN,
+	       "sphinx_open_event layout");
+_Static_assert(sizeof(struct sphinx_capture_event) == 88, "sphinx_capture_event is 88 bytes");
+_Static_assert(sizeof(struct sphinx_x_server) == 64, "sphinx_x_server is 64 bytes");
+_Static_assert(sizeof(struct sphinx_device_key) == 8, "sphinx_device_key is 8 bytes");
+_Static_assert(sizeof(struct sphinx_exec_wake_key) == 20, "sphinx_exec_wake_key is 20 bytes");
+
+/*
+ * Wayland compositors. The agent marks each compositor process it finds
+ * (key: tgid, value: enum sphinx_compositor) in the `compositors` map; the
+ * probes below do nothing in any other process. A compositor serves its
+ * capture APIs over D-Bus: the last method call it checked the sender of
+ * (g_dbus_method_invocation_get_sender) names who asked.
+ */
+#define SPHINX_DBUS_NAME_LEN	48	/* unique names are ":1.N": short */
+#define SPHINX_DBUS_IFACE_LEN	64
+#define SPHINX_DBUS_METHOD_LEN	32
+
+enum sphinx_compositor {
+	SPHINX_COMPOSITOR_MUTTER = 1,	/* mutter, gnome-shell */
+	SPHINX_COMPOSITOR_KWIN,
+	SPHINX_COMPOSITOR_PORTAL,	/* xdg-desktop-portal-wlr: casts itself */
+};
+
+/* A screen-cast node some compositor produces (value of screencast_nodes,
+ * key: PipeWire node id). */
+struct sphinx_cast_node {
+	__u32 compositor;	/* tgid */
+	__u32 uid;		/* its owner: whose PipeWire daemon */
+	char interface[SPHINX_DBUS_IFACE_LEN];	/* the D-Bus API that asked */
+};
+
+/*
+ * hdr is the compositor's (pid, uid, comm). @call_ns is when the D-Bus
+ * call that asked was seen (0: no call seen, the compositor acted on its
+ * own: the shell's screenshot UI); its sender, interface and method follow.
+ */
+struct sphinx_compositor_event {
+	struct sphinx_event_hdr hdr;
+	__u32 api;		/* enum sphinx_api */
+	__u32 _pad;
+	__u64 stream;		/* a screen cast's stream (its start and stop) */
+	__u64 call_ns;
+	char sender[SPHINX_DBUS_NAME_LEN];
+	char interface[SPHINX_DBUS_IFACE_LEN];
+	char method[SPHINX_DBUS_METHOD_LEN];
+};
+_Static_assert(sizeof(struct sphinx_cast_node) == 72, "sphinx_cast_node is 72 bytes");
+_Static_assert(sizeof(struct sphinx_compositor_event) == 48 + 24 + SPHINX_DBUS_NAME_LEN +
+							       SPHINX_DBUS_IFACE_LEN +
+							       SPHINX_DBUS_METHOD_LEN,
+	       "sphinx_compositor_event layout");
 
 #endif

@@ -3,6 +3,9 @@
  * Scope-bound cleanup, in the manner of systemd: a variable declared with
  * _cleanup_free_ is freed when it goes out of scope, so every early return
  * is leak-free. TAKE_PTR() hands ownership out of such a variable.
+ *
+ * Owns: no state (macros and inline helpers only). Callers: any module of
+ * any program, on any thread.
  */
 #ifndef SPHINX_CLEANUP_H
 #define SPHINX_CLEANUP_H

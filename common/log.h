@@ -7,6 +7,11 @@
  * Every message is escaped on the way out (log_escape), so text a client
  * sent (a username, a path) can neither forge a log line nor carry
  * terminal control sequences, whichever caller logs it.
+ *
+ * Owns: the program's name, the level and the journal flag (file statics in
+ * log.c), set by main.c at start (log_init, log_set_level) and only read
+ * after. Callers: every module except the libraries that do not log (policy,
+ * store, json_shape); any thread (one fprintf per message).
  */
 #ifndef SPHINX_LOG_H
 #define SPHINX_LOG_H

@@ -12,6 +12,10 @@
  * most one ping per half interval. A loop that stops turning (a stuck ring
  * buffer callback, a deadlock) stops the pings and systemd restarts the
  * agent.
+ *
+ * Owns: the watchdog interval and the time of the last ping (file statics in
+ * notify.c). Callers: agent/main.c and server/main.c only, on their main
+ * thread.
  */
 #ifndef SPHINX_NOTIFY_H
 #define SPHINX_NOTIFY_H

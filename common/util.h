@@ -2,6 +2,8 @@
 /*
  * Small helpers every program needs: one checked number parser (no atoi),
  * duration parsing ("3s", "250ms"), clocks.
+ *
+ * Owns: no state. Callers: any module of any program, on any thread.
  */
 #ifndef SPHINX_UTIL_H
 #define SPHINX_UTIL_H
@@ -18,11 +20,14 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
  */
 int parse_duration_ms(const char *s, uint64_t *ret_ms);
 
-uint64_t now_monotonic_ns(void);
 uint64_t now_realtime_ns(void);
 /* Offset to add to a CLOCK_MONOTONIC/BOOTTIME value to get wall-clock ns. */
 uint64_t boottime_to_realtime_offset_ns(void);
 
 bool str_has_prefix(const char *s, const char *prefix);
+
+/* A number from a header as a string literal: "up to " STR(PROTO_LOBBY_CHAT_MAX) " bytes". */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #endif

@@ -10,6 +10,12 @@
  *
  * Loading collects every error it finds (file:line:col: message) rather than
  * stopping at the first, so `sphinx-policy check` can show them all at once.
+ *
+ * Owns: no global state. A loaded struct policy (rules, compiled matchers)
+ * belongs to the caller and is freed with policy_free(); matching takes it
+ * const and changes nothing. Callers: the agent (main.c loads and reloads;
+ * events.c matches; output.c and devices.c read names and device prefixes),
+ * sphinx-policy.c, the unit tests and fuzz_policy.
  */
 #ifndef SPHINX_POLICY_H
 #define SPHINX_POLICY_H
@@ -181,5 +187,18 @@ size_t policy_match_all(const struct policy *policy, const struct policy_event *
  */
 int policy_device_prefixes(const struct policy *policy, char ***ret);
 void policy_strv_free(char **strv);
+
+/*
+ * The program names an exec must have for the process_creation rules to
+ * match it, read from what they say of Image's basename and of Comm (the
+ * forms are listed atop policy_exec_names.c): lower-case, "obs" for that
+ * exact name, "ffmpeg*" for names that start so. A rule that can also
+ * match an exec of any name (a CommandLine-only selection, a `not`,
+ * Image|contains, a regex outside the simple forms) has its id in
+ * *ret_batched; its branches that do name programs still give names.
+ * Returns the count of names (>= 0) and two NULL-terminated arrays the
+ * caller frees with policy_strv_free(); or a negative errno.
+ */
+int policy_exec_names(const struct policy *policy, char ***ret_names, char ***ret_batched);
 
 #endif

@@ -17,9 +17,8 @@
  * shallow tree; "1 of" / "all of" are expanded at parse time into an OR /
  * AND over the selections the pattern names (fnmatch(3), case-sensitive).
  *
- * Evaluation short-circuits and memoises each selection in two 64-bit
- * masks on the stack (a rule has at most POLICY_MAX_SELECTIONS), so a
- * selection named twice is matched once and nothing is allocated.
+ * The evaluator over the tree lives with the matcher (policy_match.c): it
+ * is the matcher's last step, and this file only parses.
  */
 #include <errno.h>
 #include <fnmatch.h>
@@ -416,51 +415,4 @@ int policy_condition_parse(const char *text, const char *const *names, size_t n_
 fail:
 	policy_condition_free(p.cond);
 	return r;
-}
-
-/* ------------------------------------------------------------ evaluation */
-
-struct eval {
-	const struct policy_detection *d;
-	const struct policy_event *ev;
-	uint64_t done, value;	/* memo: selection i tried / matched */
-};
-
-static bool eval_node(struct eval *e, unsigned idx)
-{
-	const struct policy_cond_node *n = &e->d->condition->nodes[idx];
-	uint64_t bit;
-
-	switch (n->type) {
-	case POLICY_COND_SELECTION:
-		bit = UINT64_C(1) << n->selection;
-		if (!(e->done & bit)) {
-			e->done |= bit;
-			if (policy_selection_matches(&e->d->selections[n->selection], e->ev))
-				e->value |= bit;
-		}
-		return e->value & bit;
-	case POLICY_COND_NOT:
-		return !eval_node(e, n->kids[0]);
-	case POLICY_COND_AND:
-		for (unsigned i = 0; i < n->n_kids; i++)
-			if (!eval_node(e, n->kids[i]))
-				return false;
-		return true;
-	case POLICY_COND_OR:
-		for (unsigned i = 0; i < n->n_kids; i++)
-			if (eval_node(e, n->kids[i]))
-				return true;
-		return false;
-	}
-	return false;
-}
-
-bool policy_detection_matches(const struct policy_detection *d, const struct policy_event *ev)
-{
-	struct eval e = { .d = d, .ev = ev };
-
-	if (!d || !d->condition)
-		return false;
-	return eval_node(&e, d->condition->root);
 }

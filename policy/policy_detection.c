@@ -153,7 +153,7 @@ static unsigned long quantifier_copies(const char **p)
 		return 2;
 	}
 	if (*q != '{' || !((q[1] >= '0' && q[1] <= '9') || q[1] == ','))
-		return 0;	/* a '{' that starts no bound is a literal for glibc ("{,m}" is {0,m}) */
+		return 0;	/* a '{' starting no bound is a literal ("{,m}" is {0,m}) */
 	for (q++; *q >= '0' && *q <= '9'; q++)
 		lo = lo < 100000 ? lo * 10 + (unsigned long)(*q - '0') : lo;
 	hi = lo;
@@ -174,8 +174,9 @@ static unsigned long quantifier_copies(const char **p)
 
 static const char *regex_too_costly(const char *s)
 {
-	static const char *const too_big = "it would compile to more than 4096 copies of its parts "
-					   "(repetitions multiply when nested or stacked, as in '(a{100}){50}' or 'a+++++++++++++')";
+	static const char *const too_big =
+		"it would compile to more than 4096 copies of its parts (repetitions multiply "
+		"when nested or stacked, as in '(a{100}){50}' or 'a+++++++++++++')";
 	unsigned long size[POLICY_MAX_REGEX_DEPTH + 1] = { 0 };
 	unsigned depth = 0;
 
@@ -201,8 +202,15 @@ static const char *regex_too_costly(const char *s)
 				p++;
 			if (*p == ']')
 				p++;
-			while (*p && *p != ']')
-				p += (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) ? 2 + strcspn(p + 2, "]") : 1;
+			while (*p && *p != ']') {	/* "[:alpha:]" inside: past its own ']' */
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					p += 2 + strcspn(p + 2, "]");
+					if (*p)
+						p++;
+				} else {
+					p++;
+				}
+			}
 			if (*p)
 				p++;
 		} else {	/* one character; a leading quantifier is regcomp()'s to judge */
@@ -299,6 +307,11 @@ static int compile_value(struct policy_rule_ctx *c, const struct field_key *key,
 		return compile_plain(c, v, s);
 	case POLICY_OP_RE:
 		v->op = POLICY_OP_RE;
+		/* The source too: policy_exec_names() reads simple forms of it. */
+		v->text = strdup(s);
+		if (!v->text)
+			return -ENOMEM;
+		v->len = strlen(s);
 		return compile_regex(c, v, n, s, key->flags);
 	default:
 		v->op = key->op;

@@ -13,7 +13,14 @@
  *
  * Loading (policy_load.c → policy_parse.c → policy_condition.c) reports
  * problems through one policy_loader, which keeps the error count even
- * when the caller passed no diagnostics list.
+ * when the caller passed no diagnostics list. The calls run one way:
+ *
+ *   policy_load ─→ policy_parse ─→ policy_detection ─→ policy_condition
+ *        └──────────────┴─→ policy_rules (the container)
+ *   policy_match (matcher + condition evaluator) ─→ policy_rules' data
+ *
+ * Owns: no state (types and prototypes). Callers: policy_*.c only; nothing
+ * outside policy/ includes it.
  */
 #ifndef SPHINX_POLICY_INTERNAL_H
 #define SPHINX_POLICY_INTERNAL_H
@@ -61,7 +68,7 @@ enum policy_op {
 
 struct policy_value {
 	enum policy_op op;
-	char *text;		/* literal or fnmatch pattern; NULL for NULL/numbers/RE */
+	char *text;		/* literal, fnmatch pattern or RE source; NULL for NULL/numbers */
 	size_t len;		/* strlen(text) */
 	int64_t number;		/* GT..LTE */
 	regex_t *re;		/* RE */
@@ -126,6 +133,8 @@ struct policy {
 	uint32_t *id_slots;	/* id hash: rule index + 1, 0 = empty */
 };
 
+/* ---------------------------------------------- rule container (policy_rules.c) */
+
 /*
  * Move @rule (complete, with a unique id) into @policy; @rule is zeroed.
  * 0, -EEXIST (id taken), -E2BIG (POLICY_MAX_RULES reached) or -ENOMEM.
@@ -133,7 +142,19 @@ struct policy {
 int policy_add_rule(struct policy *policy, struct policy_rule *rule);
 
 void policy_detection_free(struct policy_detection *d);
+
+/* A growing NULL-terminated string array (policy_devices.c). */
+struct policy_strv {
+	char **items;		/* NULL-terminated once anything is added */
+	size_t n, cap;
+};
+
+/* Append a copy of @s[0..@len) unless empty or already there. 0 or -ENOMEM. */
+int policy_strv_add(struct policy_strv *v, const char *s, size_t len);
 void policy_rule_clear(struct policy_rule *rule);
+/* Once every rule is in: the per-category index policy_match() walks.
+ * 0 or -ENOMEM. */
+int policy_build_index(struct policy *policy);
 
 /* ------------------------------------------------------------- condition */
 
@@ -151,6 +172,8 @@ struct policy_cond_error {
 int policy_condition_parse(const char *text, const char *const *names, size_t n_names,
 			   struct policy_condition **ret, struct policy_cond_error *err);
 void policy_condition_free(struct policy_condition *cond);
+
+/* ---------------------------------------------------- matching (policy_match.c) */
 
 /* Evaluate @d's condition for @ev; each selection is tried at most once. */
 bool policy_detection_matches(const struct policy_detection *d, const struct policy_event *ev);

@@ -14,7 +14,11 @@
  *             field matches only null values;
  *   map       every field entry matches;
  *   selection any of its maps matches;
- *   rule      its condition over the selections (policy_condition.c).
+ *   rule      its condition over the selections: the tree policy_condition.c
+ *             parsed, evaluated here with short-circuits and each selection
+ *             memoised in two 64-bit masks on the stack (a rule has at most
+ *             POLICY_MAX_SELECTIONS), so a selection named twice is matched
+ *             once and nothing is allocated.
  * The best rule is the highest level, then the first loaded.
  */
 #include <errno.h>
@@ -106,6 +110,55 @@ bool policy_selection_matches(const struct policy_selection *sel, const struct p
 	}
 	return false;
 }
+
+/* ------------------------------------------------------------ evaluation */
+
+struct eval {
+	const struct policy_detection *d;
+	const struct policy_event *ev;
+	uint64_t done, value;	/* memo: selection i tried / matched */
+};
+
+static bool eval_node(struct eval *e, unsigned idx)
+{
+	const struct policy_cond_node *n = &e->d->condition->nodes[idx];
+	uint64_t bit;
+
+	switch (n->type) {
+	case POLICY_COND_SELECTION:
+		bit = UINT64_C(1) << n->selection;
+		if (!(e->done & bit)) {
+			e->done |= bit;
+			if (policy_selection_matches(&e->d->selections[n->selection], e->ev))
+				e->value |= bit;
+		}
+		return e->value & bit;
+	case POLICY_COND_NOT:
+		return !eval_node(e, n->kids[0]);
+	case POLICY_COND_AND:
+		for (unsigned i = 0; i < n->n_kids; i++)
+			if (!eval_node(e, n->kids[i]))
+				return false;
+		return true;
+	case POLICY_COND_OR:
+		for (unsigned i = 0; i < n->n_kids; i++)
+			if (eval_node(e, n->kids[i]))
+				return true;
+		return false;
+	}
+	return false;
+}
+
+bool policy_detection_matches(const struct policy_detection *d, const struct policy_event *ev)
+{
+	struct eval e = { .d = d, .ev = ev };
+
+	if (!d || !d->condition)
+		return false;
+	return eval_node(&e, d->condition->root);
+}
+
+/* ---------------------------------------------------------------- rules */
 
 const struct policy_rule *policy_match(const struct policy *policy, const struct policy_event *ev)
 {

@@ -37,6 +37,12 @@ static const char *const action_names[] = {
 	[POLICY_ACTION_KILL] = "kill",
 };
 
+/* A name per enum value: a value added without one fails to compile. */
+_Static_assert(ARRAY_SIZE(category_names) == POLICY_CAT__MAX, "category_names");
+_Static_assert(ARRAY_SIZE(kind_names) == POLICY_KIND_AUTO + 1, "kind_names");
+_Static_assert(ARRAY_SIZE(level_names) == POLICY_LEVEL_CRITICAL + 1, "level_names");
+_Static_assert(ARRAY_SIZE(action_names) == POLICY_ACTION_KILL + 1, "action_names");
+
 const struct policy_names policy_category_names = { category_names, ARRAY_SIZE(category_names) };
 const struct policy_names policy_kind_names = { kind_names, ARRAY_SIZE(kind_names) };
 const struct policy_names policy_level_names = { level_names, ARRAY_SIZE(level_names) };

@@ -246,7 +246,8 @@ static bool sort_keys(struct policy_rule_ctx *c, yaml_node_t *map, const char *w
 			if (strcmp(name, keys[i].name) == 0)
 				break;
 		if (i == n_keys) {
-			hint = policy_loader_quiet(c->l) ? NULL : policy_suggest(name, names, n_keys);
+			hint = policy_loader_quiet(c->l) ? NULL
+							 : policy_suggest(name, names, n_keys);
 			if (hint)
 				rule_error(c, k, "unknown key '%.64s'%s%s%s (did you mean '%s'?)",
 					   name, in, where, in_end, hint);

@@ -30,7 +30,7 @@ machine=demo-lab
 say() { printf '%s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "run as root (the agent loads eBPF programs): sudo sh scripts/run.sh"
+[ "$(id -u)" -eq 0 ] || die "run as root (the agent loads eBPF programs): su -c 'sh scripts/run.sh'"
 for b in "$server_bin" "$agent_bin"; do [ -x "$b" ] || die "$b is missing: run make first"; done
 for t in Xvfb curl setsid; do command -v "$t" >/dev/null || die "$t is not installed (scripts/install-deps.sh installs it)"; done
 case $recorder_user in
@@ -170,7 +170,9 @@ done
 host=localhost
 [ "$bind" = 127.0.0.1 ] || host=$(hostname -f 2>/dev/null || hostname)
 as_user=""
-[ "$attendee" != "$(id -un)" ] && as_user="sudo -u $attendee "
+# In the shell of the user who ran sudo, no prefix; in a root shell, runuser
+# (util-linux: a fresh Debian has no sudo).
+[ "$attendee" != "${SUDO_USER:-$(id -un)}" ] && as_user="runuser -u $attendee -- "
 cat <<EOF
 
   Meeting Sphinx demo is running.

@@ -1,14 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # Install everything the build and the tests need, build, run every test.
-# Ends with "N passed, N failed". Run as root on Debian 12: the tests load
-# the real BPF programs and drive real recorders on Xvfb.
+# Ends with "N passed, N failed" (the style check, scripts/checksrc on the
+# whole tree, is one of the tests: tests/integration/checksrc.sh). Run as
+# root on Debian 12: the tests load the real BPF programs and drive real
+# recorders on Xvfb.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 make -j"$(nproc)" all test-bins
-# The unit tests again under AddressSanitizer + UBSan, in the same summary.
-make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined test-bins
+# A second build with AddressSanitizer + UBSan, the server and the agent
+# included: tests/run replays the unit tests and the fuzz inputs under it and
+# runs the integration files of its SANITIZER_INTEGRATION list against its
+# daemons (suites unit-asan, fuzz-replay, integration-asan; docs/testing.md).
+make -j"$(nproc)" OUTPUT=build-asan SANITIZE=address,undefined all test-bins
 # Every libFuzzer target for a short smoke time (make fuzz: clang, ASan +
 # UBSan), from its committed corpus; a crash fails the run after the suite.
 make -j"$(nproc)" fuzz

@@ -1,5 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents them). */
+/*
+ * Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents
+ * them), split by concern: api_auth.c, api_meetings.c, api_admin.c, oidc.c.
+ *
+ * Owns: no state, except oidc.c's pending logins and discovered endpoints.
+ * Callers: http.c, through routes.c's table, on the event-loop thread (slow
+ * work goes through http_defer()); api_sign_in() also oidc.c, and
+ * api_enroll_machine() also main.c's enroll-machine command.
+ */
 #ifndef SPHINX_API_H
 #define SPHINX_API_H
 
@@ -18,7 +26,6 @@ int api_meeting_join(struct http_req *r, const char *arg);
 int api_meeting_get(struct http_req *r, const char *arg);
 int api_meeting_attendance(struct http_req *r, const char *arg);
 int api_meeting_recordings(struct http_req *r, const char *arg);
-int api_meeting_chat(struct http_req *r, const char *arg);
 int api_meeting_monitoring(struct http_req *r, const char *arg);
 int api_meeting_end(struct http_req *r, const char *arg);
 int api_meeting_add_organiser(struct http_req *r, const char *arg);
@@ -36,9 +43,7 @@ int oidc_callback(struct http_req *r, const char *arg);
 bool oidc_enabled(void);
 
 /* Issue a session for user and set the cookie on the response. 0 or -errno. */
-int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret);
-/* {"id","username","email","name","picture","admin"} */
-json_t *api_user_json(const struct user *u);
+int api_sign_in(struct http_req *r, int64_t user_id, struct web_session_info *ret);
 /* Create an enrollment token for a machine name; token out (caller frees). */
 int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id);
 

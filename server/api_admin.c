@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "json_shape.h"
 #include "log.h"
 #include "server.h"
 
@@ -39,8 +40,8 @@ int api_enroll_machine(const char *name, char **ret_token, int64_t *ret_id)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9') || strchr(".-_", name[i])))
 			return -EINVAL;
-	session_random_token(token, sizeof(token), 32);
-	session_hash(token, hash);
+	web_session_random_token(token, sizeof(token), 32);
+	web_session_hash(token, hash);
 	int e = store_call(srv->store, machine_create, name, hash, now_ms(), ret_id);
 	if (e < 0)
 		return e;
@@ -74,11 +75,14 @@ int api_admin_machine_create(struct http_req *r, const char *arg)
 
 int api_admin_machine_list(struct http_req *r, const char *arg)
 {
-	json_t *v = NULL;
+	struct machine_list l = { 0 };
+	json_t *j;
 
 	if (!is_admin(&r->user))
 		return http_error(r, 403, "admins_only", "only administrators may list machines");
-	if (store_call(srv->store, machines, &v) < 0)
+	if (store_call(srv->store, machines, &l) < 0)
 		return http_error(r, 500, "internal", "cannot list machines");
-	return http_json(r, 200, json_pack("{s:o}", "machines", v));
+	j = json_pack("{s:o}", "machines", machines_json(&l));
+	machine_list_free(&l);
+	return j ? http_json(r, 200, j) : http_error(r, 500, "internal", "cannot list machines");
 }

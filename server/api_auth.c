@@ -19,16 +19,12 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
+#include "proto_lobby.h"
 #include "ratelimit.h"
 #include "server.h"
-
-json_t *api_user_json(const struct user *u)
-{
-	return json_pack("{s:I, s:s?, s:s?, s:s, s:s?, s:b}", "id", (json_int_t)u->id, "username", u->username,
-			 "email", u->email, "name", u->name ? u->name : "", "picture", u->picture, "admin", u->is_admin);
-}
 
 static struct rate_rule per_min(const char *name, uint64_t burst, uint64_t per_minute)
 {
@@ -64,15 +60,15 @@ static void free_secret(char *s)
 	}
 }
 
-int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret)
+int api_sign_in(struct http_req *r, int64_t user_id, struct web_session_info *ret)
 {
 	char cookie[64];
 	_cleanup_free_ char *hdr = NULL;
-	int e = session_create(user_id, cookie, ret);
+	int e = web_session_create(user_id, cookie, ret);
 
 	if (e < 0)
 		return e;
-	hdr = session_cookie_header(cookie);
+	hdr = web_session_cookie_header(cookie);
 	if (!hdr)
 		return -ENOMEM;
 	return http_add_header(r, "set-cookie:", hdr);
@@ -80,12 +76,12 @@ int api_sign_in(struct http_req *r, int64_t user_id, struct session_info *ret)
 
 static int signed_in(struct http_req *r, unsigned status, int64_t user_id)
 {
-	struct session_info s;
+	struct web_session_info s;
 	struct user u = { 0 };
 
 	if (api_sign_in(r, user_id, &s) < 0 || store_call(srv->store, user_get, user_id, &u) < 0)
 		return http_error(r, 500, "internal", "cannot create a session");
-	json_t *j = json_pack("{s:o, s:s}", "user", api_user_json(&u), "csrf", s.csrf);
+	json_t *j = json_pack("{s:o, s:s}", "user", user_json(&u), "csrf", s.csrf);
 	user_clear(&u);
 	return http_json(r, status, j);
 }
@@ -151,7 +147,8 @@ static int signup_finish(struct http_req *r, void *arg)
 
 	if (j->result < 0)
 		return http_error(r, 503, "busy", "cannot hash the password now");
-	e = store_call(srv->store, user_create, j->username, j->email, j->name, NULL, j->hash, NULL, NULL, now_ms(), &id);
+	e = store_call(srv->store, user_create, j->username, j->email, j->name, NULL, j->hash, NULL, NULL, now_ms(),
+		       &id);
 	if (e == -EEXIST)
 		return http_error(r, 409, "taken", "that username or e-mail is already registered");
 	if (e < 0)
@@ -191,12 +188,13 @@ int api_signup(struct http_req *r, const char *arg)
 		return http_error(r, 400, "bad_request", "email must look like name@domain");
 	if (name && (strlen(name) == 0 || strlen(name) > 128))
 		return http_error(r, 400, "bad_request", "name must be 1 to 128 bytes");
-	struct rate_rule rule = per_min("signup:address", srv->cfg->signup_address_burst, srv->cfg->signup_address_per_min);
+	struct rate_rule rule =
+		per_min("signup:address", srv->cfg->signup_address_burst, srv->cfg->signup_address_per_min);
 	if (address_limited(r, &rule, "sign-up from this address"))
 		return 0;
 	struct pw_job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->password = strdup(password)) || !(j->username = strdup(username)) || !(j->email = strdup(email)) ||
-	    !(j->name = strdup(name ? name : username))) {
+	if (!j || !(j->password = strdup(password)) || !(j->username = strdup(username)) ||
+	    !(j->email = strdup(email)) || !(j->name = strdup(name ? name : username))) {
 		pw_job_free(j);
 		return http_error(r, 500, "internal", "out of memory");
 	}
@@ -208,7 +206,8 @@ int api_signup(struct http_req *r, const char *arg)
 int api_login(struct http_req *r, const char *arg)
 {
 	const char *username = http_body_str(r, "username"), *password = http_body_str(r, "password");
-	struct rate_rule addr = per_min("login:address", srv->cfg->login_address_burst, srv->cfg->login_address_per_min);
+	struct rate_rule addr =
+		per_min("login:address", srv->cfg->login_address_burst, srv->cfg->login_address_per_min);
 	struct rate_rule acct = account_rule();
 	int64_t retry = 0;
 
@@ -236,17 +235,17 @@ int api_login(struct http_req *r, const char *arg)
 
 int api_logout(struct http_req *r, const char *arg)
 {
-	_cleanup_free_ char *hdr = session_cookie_header(NULL);
+	_cleanup_free_ char *hdr = web_session_cookie_header(NULL);
 
-	session_destroy(r->sess.id);
+	web_session_destroy(r->sess.id);
 	if (hdr)
 		http_add_header(r, "set-cookie:", hdr);
-	lobby_close_user_everywhere(r->user.id, 4001, "signed out");
+	lobby_close_user_everywhere(r->user.id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
 	log_info("auth: user %lld signed out", (long long)r->user.id);
 	return http_json(r, 200, json_pack("{s:b}", "ok", 1));
 }
 
 int api_me(struct http_req *r, const char *arg)
 {
-	return http_json(r, 200, json_pack("{s:o, s:s}", "user", api_user_json(&r->user), "csrf", r->sess.csrf));
+	return http_json(r, 200, json_pack("{s:o, s:s}", "user", user_json(&r->user), "csrf", r->sess.csrf));
 }

@@ -13,10 +13,12 @@
 #include "api.h"
 #include "cleanup.h"
 #include "code_guard.h"
+#include "json_shape.h"
 #include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
+#include "proto_lobby.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "util.h"
@@ -92,15 +94,6 @@ static bool may_join(const struct meeting *m, const struct user *u)
 	return ok;
 }
 
-static json_t *meeting_json(const struct meeting *m, enum role role)
-{
-	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?, s:b, s:s, s:s}", "id", (json_int_t)m->id, "code",
-			 m->code, "title", m->title, "link", m->link, "in_app", m->link == NULL, "start_at",
-			 (json_int_t)m->start_at, "end_at", m->end_at ? json_integer(m->end_at) : NULL,
-			 "ongoing", m->end_at == 0, "role", role == ROLE_ORGANISER ? "organiser" : "attendee",
-			 "join", m->join_policy == JOIN_DOMAIN ? "domain" : "anyone");
-}
-
 int api_meeting_create(struct http_req *r, const char *arg)
 {
 	const char *title = http_body_str(r, "title"), *link = http_body_str(r, "link"), *why;
@@ -126,7 +119,8 @@ int api_meeting_create(struct http_req *r, const char *arg)
 		return http_error(r, 400, "bad_request", "join must be \"anyone\" or \"domain\"");
 	if (join && strcmp(join, "domain") == 0) {
 		if (!email_domain(r->user.email))
-			return http_error(r, 400, "bad_request", "join \"domain\" needs an e-mail address on your account");
+			return http_error(r, 400, "bad_request",
+					  "join \"domain\" needs an e-mail address on your account");
 		policy = JOIN_DOMAIN;
 	}
 	if (!ratelimit_take(&create_rule, key, now_ms(), &wait)) {
@@ -137,18 +131,22 @@ int api_meeting_create(struct http_req *r, const char *arg)
 	if (meeting_create(&r->user, title, link, policy, &m) < 0)
 		return http_error(r, 500, "internal", "cannot create the meeting");
 	log_info("meeting %s created by user %lld", m.code, (long long)r->user.id);
-	http_json(r, 201, json_pack("{s:s, s:o}", "code", m.code, "meeting", meeting_json(&m, ROLE_ORGANISER)));
+	http_json(r, 201, json_pack("{s:s, s:o}", "code", m.code, "meeting", meeting_json(&m, true)));
 	meeting_clear(&m);
 	return 0;
 }
 
 int api_meeting_list(struct http_req *r, const char *arg)
 {
-	json_t *ongoing = NULL, *past = NULL;
+	struct meeting_list ongoing = { 0 }, past = { 0 };
+	json_t *j;
 
-	if (store_call(srv->store, meeting_list, r->user.id, now_ms(), &ongoing, &past) < 0)
+	if (store_call(srv->store, meeting_list, r->user.id, &ongoing, &past) < 0)
 		return http_error(r, 500, "internal", "cannot list meetings");
-	return http_json(r, 200, json_pack("{s:o, s:o}", "ongoing", ongoing, "past", past));
+	j = json_pack("{s:o, s:o}", "ongoing", meeting_list_json(&ongoing), "past", meeting_list_json(&past));
+	meeting_list_free(&ongoing);
+	meeting_list_free(&past);
+	return j ? http_json(r, 200, j) : http_error(r, 500, "internal", "cannot list meetings");
 }
 
 int api_meeting_join(struct http_req *r, const char *arg)
@@ -175,8 +173,9 @@ int api_meeting_join(struct http_req *r, const char *arg)
 		log_info("meeting %s: user %lld refused: not at the organiser's e-mail domain", m.code,
 			 (long long)r->user.id);
 		meeting_clear(&m);
-		return http_error(r, 403, "not_invited",
-				  "this meeting is open only to accounts with a verified e-mail at its organiser's domain");
+		return http_error(
+			r, 403, "not_invited",
+			"this meeting is open only to accounts with a verified e-mail at its organiser's domain");
 	}
 	if (role == ROLE_NONE) {
 		if (store_call(srv->store, member_add, m.id, r->user.id, now_ms()) < 0) {
@@ -187,44 +186,71 @@ int api_meeting_join(struct http_req *r, const char *arg)
 	}
 	char path[32];
 	snprintf(path, sizeof(path), "/lobby/%s", m.code);
-	http_json(r, 200, json_pack("{s:o, s:s}", "meeting", meeting_json(&m, role), "lobby", path));
+	http_json(r, 200, json_pack("{s:o, s:s}", "meeting", meeting_json(&m, role == ROLE_ORGANISER), "lobby", path));
 	meeting_clear(&m);
 	return 0;
 }
 
+/* The meeting's people, e-mails for organisers only; an empty list when the store fails. */
 static json_t *people_for(int64_t meeting_id, enum role role)
 {
-	json_t *people = NULL, *p;
-	size_t i;
+	struct person_list l = { 0 };
+	json_t *j;
 
-	if (store_call(srv->store, people, meeting_id, &people) < 0)
+	if (store_call(srv->store, people, meeting_id, &l) < 0)
 		return json_array();
-	if (role != ROLE_ORGANISER)
-		json_array_foreach(people, i, p) json_object_del(p, "email");
-	return people;
+	j = people_json(&l, role == ROLE_ORGANISER);
+	person_list_free(&l);
+	return j;
 }
 
-/* The meeting's monitor transitions, from its event log: [{user_id, name, monitored, reason, machine, at}]. */
+/* The meeting's monitor transitions, from its event log; NULL on error. */
 static json_t *monitoring_of(int64_t meeting_id)
 {
-	json_t *events = NULL, *out, *e;
-	size_t i;
+	struct event_list l = { 0 };
+	json_t *j;
 
-	if (store_call(srv->store, events_of_type, meeting_id, "monitor", &events) < 0)
+	if (store_call(srv->store, events_of_type, meeting_id, PROTO_LOBBY_EV_MONITOR, &l) < 0)
 		return NULL;
-	out = json_array();
-	json_array_foreach(events, i, e) {
-		json_t *b = json_object_get(e, "body");
-		json_array_append_new(out, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}",
-						     "user_id", json_object_get(json_object_get(b, "user"), "id"),
-						     "name", json_object_get(json_object_get(b, "user"), "name"),
-						     "monitored", json_object_get(b, "monitored"),
-						     "reason", json_object_get(b, "reason"),
-						     "machine", json_object_get(b, "machine"),
-						     "at", json_object_get(b, "ts")));
-	}
-	json_decref(events);
-	return out;
+	j = monitoring_json(&l);
+	event_list_free(&l);
+	return j;
+}
+
+static json_t *attendance_of(int64_t meeting_id)
+{
+	struct attendance_list l = { 0 };
+	json_t *j;
+
+	if (store_call(srv->store, attendance, meeting_id, now_ms(), &l) < 0)
+		return NULL;
+	j = attendance_json(&l);
+	attendance_list_free(&l);
+	return j;
+}
+
+static json_t *recordings_of(int64_t meeting_id)
+{
+	struct recording_list l = { 0 };
+	json_t *j;
+
+	if (store_call(srv->store, recordings_of_meeting, meeting_id, &l) < 0)
+		return NULL;
+	j = recordings_json(&l);
+	recording_list_free(&l);
+	return j;
+}
+
+static json_t *bans_of(int64_t meeting_id)
+{
+	struct ban_list l = { 0 };
+	json_t *j;
+
+	if (store_call(srv->store, bans, meeting_id, &l) < 0)
+		return NULL;
+	j = bans_json(&l);
+	ban_list_free(&l);
+	return j;
 }
 
 int api_meeting_monitoring(struct http_req *r, const char *code)
@@ -249,13 +275,14 @@ int api_meeting_get(struct http_req *r, const char *code)
 
 	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
-	j = json_pack("{s:o, s:o}", "meeting", meeting_json(&m, role), "people", people_for(m.id, role));
+	j = json_pack("{s:o, s:o}", "meeting", meeting_json(&m, role == ROLE_ORGANISER), "people",
+		      people_for(m.id, role));
 	if (role == ROLE_ORGANISER) {
-		if (store_call(srv->store, attendance, m.id, now_ms(), &v) == 0)
+		if ((v = attendance_of(m.id)))
 			json_object_set_new(j, "attendance", v);
-		if (store_call(srv->store, recordings_of_meeting, m.id, &v) == 0)
+		if ((v = recordings_of(m.id)))
 			json_object_set_new(j, "recordings", v);
-		if (store_call(srv->store, bans, m.id, &v) == 0)
+		if ((v = bans_of(m.id)))
 			json_object_set_new(j, "bans", v);
 		if ((v = monitoring_of(m.id)))
 			json_object_set_new(j, "monitoring", v);
@@ -268,41 +295,28 @@ int api_meeting_attendance(struct http_req *r, const char *code)
 {
 	struct meeting m = { 0 };
 	enum role role;
-	json_t *v = NULL;
+	json_t *v;
 
 	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
 		return 0;
-	int e = store_call(srv->store, attendance, m.id, now_ms(), &v);
+	v = attendance_of(m.id);
 	meeting_clear(&m);
-	return e < 0 ? http_error(r, 500, "internal", "cannot read attendance")
-		     : http_json(r, 200, json_pack("{s:o}", "attendance", v));
+	return !v ? http_error(r, 500, "internal", "cannot read attendance")
+		  : http_json(r, 200, json_pack("{s:o}", "attendance", v));
 }
 
 int api_meeting_recordings(struct http_req *r, const char *code)
 {
 	struct meeting m = { 0 };
 	enum role role;
-	json_t *v = NULL;
+	json_t *v;
 
 	if (load(r, code, &m, &role, ROLE_ORGANISER) < 0)
 		return 0;
-	int e = store_call(srv->store, recordings_of_meeting, m.id, &v);
+	v = recordings_of(m.id);
 	meeting_clear(&m);
-	return e < 0 ? http_error(r, 500, "internal", "cannot read recordings")
-		     : http_json(r, 200, json_pack("{s:o}", "recordings", v));
-}
-
-int api_meeting_chat(struct http_req *r, const char *code)
-{
-	struct meeting m = { 0 };
-	enum role role;
-	json_t *v = NULL;
-
-	if (load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
-		return 0;
-	int e = store_call(srv->store, chat_history, m.id, role == ROLE_ORGANISER, &v);
-	meeting_clear(&m);
-	return e < 0 ? http_error(r, 500, "internal", "cannot read chat") : http_json(r, 200, json_pack("{s:o}", "chat", v));
+	return !v ? http_error(r, 500, "internal", "cannot read recordings")
+		  : http_json(r, 200, json_pack("{s:o}", "recordings", v));
 }
 
 static int op_status(struct http_req *r, int e)
@@ -415,13 +429,15 @@ int api_meeting_people(struct http_req *r, const char *code)
 
 	e = http_query(r, "after", after, sizeof(after));
 	if (e == -E2BIG)
-		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+		return http_error(r, 400, "bad_request",
+				  "\"after\" is not a cursor this server made (use \"next\" of a page)");
 	if (query_u64(r, "limit", 1, PEOPLE_PAGE_MAX, 50, &limit) < 0 || load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
 	e = lobby_view_people_page(m.id, role == ROLE_ORGANISER, after, (unsigned)limit, &page);
 	meeting_clear(&m);
 	if (e == -EINVAL)
-		return http_error(r, 400, "bad_request", "\"after\" is not a cursor this server made (use \"next\" of a page)");
+		return http_error(r, 400, "bad_request",
+				  "\"after\" is not a cursor this server made (use \"next\" of a page)");
 	return e < 0 ? http_error(r, 500, "internal", "cannot read people") : http_json(r, 200, page);
 }
 
@@ -433,8 +449,8 @@ int api_meeting_chat_page(struct http_req *r, const char *code)
 	json_t *page = NULL;
 	int e;
 
-	if (query_u64(r, "before", 1, INT64_MAX, 0, &before) < 0 || query_u64(r, "limit", 1, CHAT_PAGE_MAX, 50, &limit) < 0 ||
-	    load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
+	if (query_u64(r, "before", 1, INT64_MAX, 0, &before) < 0 ||
+	    query_u64(r, "limit", 1, CHAT_PAGE_MAX, 50, &limit) < 0 || load(r, code, &m, &role, ROLE_ATTENDEE) < 0)
 		return 0;
 	e = lobby_view_chat_page(m.id, role == ROLE_ORGANISER, (int64_t)before, (unsigned)limit, &page);
 	meeting_clear(&m);

@@ -50,7 +50,8 @@ const char *auth_local_check_username(const char *u)
 		return "username must be 1 to 64 characters";
 	for (size_t i = 0; i < n; i++) {
 		char c = u[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '.' || c == '_' || c == '-'));
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  (i > 0 && (c == '.' || c == '_' || c == '-'));
 		if (!ok)
 			return "username may hold only a-z, 0-9, '.', '_' and '-', starting with a letter or digit";
 	}

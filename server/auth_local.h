@@ -3,6 +3,11 @@
  * Local accounts: argon2id password hashes (libsodium crypto_pwhash_str,
  * self-describing "$argon2id$v=19$m=...,t=...,p=1$..." strings) and the
  * rules for usernames and passwords. No logging here; callers log.
+ *
+ * Owns: no state (the hash costs main.c derives with auth_local_costs() live
+ * in srv->pw_ops / pw_mem). Callers: api_auth.c (hashing and verifying on a
+ * worker thread), oidc.c (username rules), main.c (costs, admin commands).
+ * Thread-safe.
  */
 #ifndef SPHINX_AUTH_LOCAL_H
 #define SPHINX_AUTH_LOCAL_H

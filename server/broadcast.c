@@ -6,6 +6,8 @@
 
 #include "broadcast.h"
 #include "log.h"
+#include "proto_agent.h"
+#include "proto_lobby.h"
 #include "server.h"
 
 struct msg *msg_new(const char *s, size_t len)
@@ -45,6 +47,9 @@ void msg_unref(struct msg *m)
 		free(m);
 }
 
+/* Seconds a closing connection has to take its close frame before it is cut. */
+#define CLOSE_GRACE_S 2
+
 static void request_write(struct conn *c)
 {
 	if (c->wsi)
@@ -79,7 +84,7 @@ int conn_send(struct conn *c, struct msg *m)
 	if (c->qlen >= srv->cfg->ws_queue_max || c->qbytes + m->len > srv->cfg->ws_queue_bytes) {
 		log_warn("ws: closing a client too slow to read (%u queued messages, %zu bytes)", c->qlen, c->qbytes);
 		conn_release(c);
-		conn_close(c, 4008, "too slow: send queue full");
+		conn_close(c, PROTO_WS_CLOSE_TOO_SLOW, "too slow: send queue full");
 		return -ENOBUFS;
 	}
 	if (c->qlen == c->qcap) {
@@ -117,8 +122,10 @@ int conn_send_json(struct conn *c, json_t *json)
 
 int conn_error(struct conn *c, const char *code, const char *message)
 {
-	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s}", "type", "error", "v", 1, "code", code,
-					   "message", message));
+	int v = c->kind == CONN_AGENT ? PROTO_AGENT_VERSION : PROTO_LOBBY_VERSION;
+
+	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s}", PROTO_WS_F_TYPE, PROTO_WS_MSG_ERROR,
+					   PROTO_WS_F_VERSION, v, "code", code, "message", message));
 }
 
 void conn_close(struct conn *c, uint16_t code, const char *reason)
@@ -129,6 +136,13 @@ void conn_close(struct conn *c, uint16_t code, const char *reason)
 	c->close_reason = reason;
 	c->closing = true;
 	request_write(c);
+	/*
+	 * The close frame goes out from WRITEABLE, which a peer that never
+	 * reads (the usual reason for 4008) never lets come: without a
+	 * deadline the socket, its fd and its user's presence would stay.
+	 */
+	if (c->wsi)
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_GRACE_S);
 }
 
 int conn_writeable(struct conn *c)
@@ -182,23 +196,4 @@ void conn_release(struct conn *c)
 	free(c->q);
 	c->q = NULL;
 	c->qcap = c->qhead = 0;
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = 0;
-}
-
-bool conn_rate_ok(struct conn *c, int64_t now, double per_s, double burst)
-{
-	if (c->refill_ms == 0) {
-		c->tokens = burst;
-		c->refill_ms = now;
-	}
-	c->tokens += (double)(now - c->refill_ms) * per_s / 1000.0;
-	if (c->tokens > burst)
-		c->tokens = burst;
-	c->refill_ms = now;
-	if (c->tokens < 1.0)
-		return false;
-	c->tokens -= 1.0;
-	return true;
 }

@@ -55,13 +55,14 @@ void code_guard_miss(int64_t user_id, const char *addr, int64_t now)
 	if (user_id) {
 		key_of(key, sizeof(key), user_id);
 		if (ratelimit_take(&ar, key, now, NULL) && !ratelimit_peek(&ar, key, now, NULL))
-			log_warn("meetings: user %" PRId64 " named %llu unknown meeting codes: limited to one every %.0f s",
+			log_warn("meetings: user %" PRId64
+				 " named %llu unknown meeting codes: limited to one every %.0f s",
 				 user_id, (unsigned long long)srv->cfg->join_attempts, ACCOUNT_REFILL_S);
 	}
 	if (addr && *addr) {
 		snprintf(key, sizeof(key), "code:a:%s", addr);
 		if (ratelimit_take(&pr, key, now, NULL) && !ratelimit_peek(&pr, key, now, NULL))
-			log_warn("meetings: address %s named %llu unknown meeting codes: limited to one every %.0f s", addr,
-				 (unsigned long long)srv->cfg->join_attempts_address, ADDRESS_REFILL_S);
+			log_warn("meetings: address %s named %llu unknown meeting codes: limited to one every %.0f s",
+				 addr, (unsigned long long)srv->cfg->join_attempts_address, ADDRESS_REFILL_S);
 	}
 }

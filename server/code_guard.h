@@ -13,6 +13,10 @@
  * Only misses are counted: people who type the right code, however often,
  * never meet the limit; a lecture hall behind one NAT has a generous
  * per-address allowance.
+ *
+ * Owns: no state of its own: the counts are ratelimit.c's buckets, under one
+ * rule per account and one per address. Callers, on the event-loop thread:
+ * api_meetings.c (join and the meeting's routes) and ws.c (lobby upgrade).
  */
 #ifndef SPHINX_CODE_GUARD_H
 #define SPHINX_CODE_GUARD_H

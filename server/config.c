@@ -34,36 +34,58 @@ static const struct ckey keys[] = {
 	S(listen_address, "", "address to bind; empty means every interface"),
 	U(port, "8080", 1, 65535, "TCP port for HTTP, WebSocket and static files"),
 	S(public_url, "", "origin browsers use, e.g. https://sphinx.example.org; empty: scheme://Host of each request"),
-	S(allowed_origins, "", "extra origins (space-separated) allowed for WebSocket upgrades and state-changing requests"),
+	S(allowed_origins, "",
+	  "extra origins (space-separated) allowed for WebSocket upgrades and state-changing requests"),
 	S(tls_cert, "", "PEM certificate chain; TLS is on when tls_cert and tls_key are both set"),
 	S(tls_key, "", "PEM private key"),
-	D("header_timeout", header_timeout_ms, "10s", "a connection must send a whole request head within this (whole seconds, at least 1), or it is closed"),
-	U(max_pending_per_address, "32", 1, 100000, "connections one peer address may have open that have not finished sending their request head; more are refused at accept"),
-	S(trusted_proxies, "", "reverse proxies (space-separated IP addresses) whose X-Forwarded-For names the client; empty: the socket's peer is the client"),
+	D("header_timeout", header_timeout_ms, "10s",
+	  "a connection must send a whole request head within this (whole seconds, at least 1), or it is closed"),
+	U(max_pending_per_address, "32", 1, 100000,
+	  "connections one peer address may have open that have not finished sending their request head; more are "
+	  "refused at accept"),
+	S(trusted_proxies, "",
+	  "reverse proxies (space-separated IP addresses) whose X-Forwarded-For names the client; empty: the socket's "
+	  "peer is the client"),
 	S(event_lib, "libev", "event loop: libev (epoll, best above a few thousand connections) or poll"),
 	U(max_connections, "20000", 16, 1000000, "refuse connections above this many (needs ulimit -n above it)"),
-	U(agent_reserved, "2000", 0, 1000000, "connections kept for agents: lobby sockets are refused above max_connections minus this"),
+	U(agent_reserved, "2000", 0, 1000000,
+	  "connections kept for agents: lobby sockets are refused above max_connections minus this"),
 	U(user_sockets, "64", 1, 1000000, "lobby connections one account may hold across all meetings (429 above)"),
-	U(join_attempts, "10", 1, 1000000, "unknown meeting codes one account may name; then one more every 6 minutes (429 meanwhile, on every route taking a code)"),
-	U(join_attempts_address, "60", 1, 1000000, "unknown meeting codes one peer address may name; then one more a minute"),
+	U(join_attempts, "10", 1, 1000000,
+	  "unknown meeting codes one account may name; then one more every 6 minutes (429 meanwhile, on every route "
+	  "taking a code)"),
+	U(join_attempts_address, "60", 1, 1000000,
+	  "unknown meeting codes one peer address may name; then one more a minute"),
 	U(meetings_per_hour, "30", 1, 1000000, "meetings one account may create in an hour (429 above)"),
 	S(data_dir, "/var/lib/sphinx", "directory for the database (sphinx.db, WAL mode)"),
-	S(web_root, "/usr/local/share/sphinx/web", "static files of the web app (served at /)"),
+	S(web_root, "",
+	  "static files of the web app (served at /); empty: the checkout's server/web when run from a build "
+	  "directory, else the web app installed with the binary (<prefix>/share/sphinx/web)"),
 	S(db_backend, "sqlite", "store back end: sqlite (postgresql is reserved for later)"),
 	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
 	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),
 	B(signup, "no", "allow anyone to create a local account at /api/auth/signup"),
-	S(password_strength, "interactive", "argon2id cost: interactive (64 MiB, t=2), moderate (256 MiB, t=3), min (tests only)"),
-	U(login_address_burst, "300", 0, 1000000, "sign-in attempts one IP address may make at once (a class behind one NAT); 0: no limit"),
-	U(login_address_per_min, "120", 1, 1000000, "sign-in attempts per minute one IP address gets back after its burst"),
-	U(login_account_failures, "10", 0, 1000, "wrong passwords for one username before it is locked; 0: no lock-out"),
-	D("login_lockout", login_lockout_ms, "15m", "time in which login_account_failures wrong passwords lock a username (one more try every login_lockout / login_account_failures)"),
+	S(password_strength, "interactive",
+	  "argon2id cost: interactive (64 MiB, t=2), moderate (256 MiB, t=3), min (tests only)"),
+	U(login_address_burst, "300", 0, 1000000,
+	  "sign-in attempts one IP address may make at once (a class behind one NAT); 0: no limit"),
+	U(login_address_per_min, "120", 1, 1000000,
+	  "sign-in attempts per minute one IP address gets back after its burst"),
+	U(login_account_failures, "10", 0, 1000,
+	  "wrong passwords for one username before it is locked; 0: no lock-out"),
+	D("login_lockout", login_lockout_ms, "15m",
+	  "time in which login_account_failures wrong passwords lock a username (one more try every login_lockout / "
+	  "login_account_failures)"),
 	U(signup_address_burst, "100", 0, 1000000, "sign-ups one IP address may make at once; 0: no limit"),
 	U(signup_address_per_min, "10", 1, 1000000, "sign-ups per minute one IP address gets back after its burst"),
-	U(oidc_address_burst, "300", 0, 1000000, "OpenID Connect sign-in starts one IP address may make at once; 0: no limit"),
+	U(oidc_address_burst, "300", 0, 1000000,
+	  "OpenID Connect sign-in starts one IP address may make at once; 0: no limit"),
 	U(oidc_address_per_min, "300", 1, 1000000, "OpenID Connect sign-in starts per minute one IP address gets back"),
-	U(worker_threads, "0", 0, 64, "threads hashing passwords and calling the identity provider; 0: one per CPU (each hash holds 64 MiB at interactive strength)"),
-	U(worker_queue, "128", 1, 100000, "sign-ins queued or running at once; more are answered 503 busy with Retry-After"),
+	U(worker_threads, "0", 0, 64,
+	  "threads hashing passwords and calling the identity provider; 0: one per CPU (each hash holds 64 MiB at "
+	  "interactive strength)"),
+	U(worker_queue, "128", 1, 100000,
+	  "sign-ins queued or running at once; more are answered 503 busy with Retry-After"),
 	D("session_idle", session_idle_ms, "2h", "a session unused this long expires"),
 	D("session_max", session_max_ms, "12h", "a session expires this long after login, used or not"),
 	S(admin_users, "", "usernames (space-separated) allowed to use /api/admin/*"),
@@ -77,24 +99,41 @@ static const struct ckey keys[] = {
 	S(oidc_token_endpoint, "", "override discovery's token_endpoint"),
 	S(oidc_jwks_uri, "", "override discovery's jwks_uri"),
 	B(oidc_auto_create, "yes", "create an account on first OIDC sign-in"),
-	B(oidc_link_by_email, "yes", "sign a new OIDC identity into the existing account with the same verified e-mail"),
+	B(oidc_link_by_email, "yes",
+	  "sign a new OIDC identity into the existing account with the same verified e-mail"),
 	D("ws_ping", ws_ping_ms, "15s", "WebSocket: ping a connection idle this long"),
 	D("ws_timeout", ws_timeout_ms, "25s", "WebSocket: hang up a connection silent this long"),
 	U(ws_max_message, "65536", 256, 65536, "largest WebSocket message accepted (close 1009 above)"),
 	U(ws_rate, "20", 1, 100000, "messages per second a client may send, sustained"),
 	U(ws_burst, "100", 1, 100000, "messages a client may send in a burst"),
-	U(ws_queue_max, "1024", 16, 1000000, "outgoing messages queued for one client before it is closed as too slow (4008)"),
-	U(ws_rx_buffer, "128", 128, 65536, "WebSocket receive chunk per connection in bytes; messages are reassembled up to ws_max_message, so this only trades memory per idle connection against callbacks per large message"),
-	U(lobby_user_sockets, "32", 1, 1000000, "lobby connections one user may hold in one meeting (browser tabs); more are closed with 4029"),
-	U(ws_queue_bytes, "1048576", 65536, 1073741824, "outgoing bytes queued for one client before it is closed as too slow (4008); a shared message counts in full in every queue it sits in"),
-	U(lobby_page, "50", 1, 200, "people in a lobby snapshot's first page (fewer when the 16 KiB snapshot budget is reached); the rest are paged over HTTP"),
-	U(lobby_chat_snapshot, "50", 0, 200, "newest chat lines in a lobby snapshot (fewer when their bytes exceed the snapshot's chat budget); older ones are paged over HTTP"),
-	D("lobby_presence_tick", lobby_presence_tick_ms, "250ms", "arrivals and departures in a lobby are announced together, in at most one presence event per this interval"),
-	U(chat_max_per_meeting, "20000", 100, 100000000, "chat lines stored per meeting; above it new lines are refused (chat_full)"),
-	U(events_max_per_meeting, "100000", 1000, 100000000, "lobby events kept per meeting for reconnect replay; older ones are dropped and a client that missed them gets a fresh snapshot"),
+	U(ws_queue_max, "1024", 16, 1000000,
+	  "outgoing messages queued for one client before it is closed as too slow (4008)"),
+	U(ws_rx_buffer, "128", 128, 65536,
+	  "WebSocket receive chunk per connection in bytes; messages are reassembled up to ws_max_message, so this "
+	  "only trades memory per idle connection against callbacks per large message"),
+	U(lobby_user_sockets, "32", 1, 1000000,
+	  "lobby connections one user may hold in one meeting (browser tabs); more are closed with 4029"),
+	U(ws_queue_bytes, "1048576", 65536, 1073741824,
+	  "outgoing bytes queued for one client before it is closed as too slow (4008); a shared message counts in "
+	  "full in every queue it sits in"),
+	U(lobby_page, "50", 1, 200,
+	  "people in a lobby snapshot's first page (fewer when the 16 KiB snapshot budget is reached); the rest are "
+	  "paged over HTTP"),
+	U(lobby_chat_snapshot, "50", 0, 200,
+	  "newest chat lines in a lobby snapshot (fewer when their bytes exceed the snapshot's chat budget); older "
+	  "ones are paged over HTTP"),
+	D("lobby_presence_tick", lobby_presence_tick_ms, "250ms",
+	  "arrivals and departures in a lobby are announced together, in at most one presence event per this interval"),
+	U(chat_max_per_meeting, "20000", 100, 100000000,
+	  "chat lines stored per meeting; above it new lines are refused (chat_full)"),
+	U(events_max_per_meeting, "100000", 1000, 100000000,
+	  "lobby events kept per meeting for reconnect replay; older ones are dropped and a client that missed them "
+	  "gets a fresh snapshot"),
 	S(agent_user_map, "username", "map an agent's logged-in user to an account: username, or email@DOMAIN"),
 	D("agent_heartbeat", agent_heartbeat_ms, "2s", "heartbeat interval told to agents (whole seconds, at least 1)"),
-	U(agent_missed_heartbeats, "3", 1, 100, "a machine whose agent sends nothing for this many heartbeat intervals (+0.5 s) is offline (silent) and its users unmonitored"),
+	U(agent_missed_heartbeats, "3", 1, 100,
+	  "a machine whose agent sends nothing for this many heartbeat intervals (+0.5 s) is offline (silent) and its "
+	  "users unmonitored"),
 	S(log_level, "info", "err, warning, notice, info or debug"),
 };
 
@@ -152,7 +191,8 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 	case C_DUR:
 		if (parse_duration_ms(value, &u) < 0) {
 			if (err)
-				snprintf(err, errlen, "%s: expected a duration like 30s, 5m or 2h, got '%s'", key, value);
+				snprintf(err, errlen, "%s: expected a duration like 30s, 5m or 2h, got '%s'", key,
+					 value);
 			return -EINVAL;
 		}
 		*(uint64_t *)field(c, k) = u;
@@ -302,7 +342,8 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	for (size_t i = 0; i < ARRAY_SIZE(levels); i++)
 		ok |= strcmp(c->log_level, levels[i]) == 0;
 	if (!ok) {
-		snprintf(err, errlen, "log_level: expected err, warning, notice, info or debug, got '%s'", c->log_level);
+		snprintf(err, errlen, "log_level: expected err, warning, notice, info or debug, got '%s'",
+			 c->log_level);
 		return -EINVAL;
 	}
 	return 0;

@@ -5,6 +5,11 @@
  * default; the same table prints the documented example (--print-config),
  * so the file, the defaults and the docs cannot drift apart. Command-line
  * overrides go through config_set() exactly like file lines do.
+ *
+ * Owns: the key table and the struct config the caller passes (config_free()
+ * releases its strings); no global state. Callers: main.c fills it before the
+ * event loop starts (defaults, file, command line, validate, --print-config);
+ * after that every module reads it through srv->cfg and none writes it.
  */
 #ifndef SPHINX_SERVER_CONFIG_H
 #define SPHINX_SERVER_CONFIG_H

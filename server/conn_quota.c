@@ -3,33 +3,28 @@
 #include <stdlib.h>
 
 #include "conn_quota.h"
+#include "hashtab.h"
 #include "server.h"
 
-#define BUCKETS 4096
-
 struct holder {
-	int64_t user_id;
+	struct hashtab_node node;	/* keyed by user id */
 	uint32_t sockets;
-	struct holder *next;
 };
 
-static struct holder *table[BUCKETS];
+static struct hashtab holders;	/* accounts with at least one lobby socket */
 static uint64_t lobby_sockets, agent_sockets;
 
-static unsigned bucket(int64_t id) { return (unsigned)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 52) % BUCKETS; }
-
-static struct holder **find(int64_t user_id)
+static struct holder *find(int64_t user_id)
 {
-	struct holder **pp = &table[bucket(user_id)];
+	struct hashtab_node *n = hashtab_find(&holders, (uint64_t)user_id);
 
-	while (*pp && (*pp)->user_id != user_id)
-		pp = &(*pp)->next;
-	return pp;
+	return n ? hashtab_entry(n, struct holder, node) : NULL;
 }
 
 uint32_t conn_quota_user(int64_t user_id)
 {
-	struct holder *h = *find(user_id);
+	struct holder *h = find(user_id);
+
 	return h ? h->sockets : 0;
 }
 
@@ -37,7 +32,8 @@ unsigned conn_quota_check(int64_t user_id, const char **why)
 {
 	const struct config *cfg = srv->cfg;
 	uint64_t total = lobby_sockets + agent_sockets;
-	uint64_t lobby_max = cfg->max_connections > cfg->agent_reserved ? cfg->max_connections - cfg->agent_reserved : 0;
+	uint64_t lobby_max =
+		cfg->max_connections > cfg->agent_reserved ? cfg->max_connections - cfg->agent_reserved : 0;
 
 	if (total >= cfg->max_connections) {
 		*why = "server full";
@@ -58,51 +54,51 @@ unsigned conn_quota_check(int64_t user_id, const char **why)
 
 int conn_quota_add(int64_t user_id)
 {
-	struct holder **pp, *h;
+	struct holder *h;
 
 	if (user_id == 0) {
 		agent_sockets++;
 		return 0;
 	}
-	pp = find(user_id);
-	if (!*pp) {
+	h = find(user_id);
+	if (!h) {
 		h = calloc(1, sizeof(*h));
 		if (!h)
 			return -ENOMEM;
-		h->user_id = user_id;
-		*pp = h;
+		if (hashtab_insert(&holders, &h->node, (uint64_t)user_id) < 0) {
+			free(h);
+			return -ENOMEM;
+		}
 	}
-	(*pp)->sockets++;
+	h->sockets++;
 	lobby_sockets++;
 	return 0;
 }
 
 void conn_quota_remove(int64_t user_id)
 {
-	struct holder **pp, *h;
+	struct holder *h;
 
 	if (user_id == 0) {
 		agent_sockets--;
 		return;
 	}
-	pp = find(user_id);
-	if (!(h = *pp))
+	if (!(h = find(user_id)))
 		return;
 	lobby_sockets--;
 	if (--h->sockets == 0) {
-		*pp = h->next;
+		hashtab_remove(&holders, &h->node);
 		free(h);
 	}
 }
 
+static void holder_free(struct hashtab_node *n)
+{
+	free(hashtab_entry(n, struct holder, node));
+}
+
 void conn_quota_free(void)
 {
-	for (unsigned b = 0; b < BUCKETS; b++) {
-		while (table[b]) {
-			struct holder *h = table[b];
-			table[b] = h->next;
-			free(h);
-		}
-	}
+	hashtab_clear(&holders, holder_free);
 	lobby_sockets = agent_sockets = 0;
 }

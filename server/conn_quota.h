@@ -12,6 +12,11 @@
  * The per-account counts live in a hash of small entries, one per account
  * with an open lobby socket, freed when its last socket closes: O(1) per
  * upgrade and close, memory proportional to the people connected.
+ *
+ * Owns: the per-account hash and the lobby and agent socket counts (file
+ * statics in conn_quota.c). Callers: ws.c (check at the upgrade, add once
+ * established, remove at close) and main.c (conn_quota_free() at exit), all
+ * on the event-loop thread.
  */
 #ifndef SPHINX_CONN_QUOTA_H
 #define SPHINX_CONN_QUOTA_H

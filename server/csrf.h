@@ -8,6 +8,9 @@
  * refusal, never "absent". Requests made with a
  * session cookie must also carry the session's CSRF token in the
  * X-CSRF-Token header (synchronizer token, compared in constant time).
+ *
+ * Owns: no state. Callers: http.c (state-changing requests) and ws.c
+ * (upgrades), on the event-loop thread.
  */
 #ifndef SPHINX_CSRF_H
 #define SPHINX_CSRF_H

@@ -28,7 +28,8 @@ int datadir_check(const char *dir, char *err, size_t errlen)
 		return -e;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "data directory %s is not a directory (set data_dir or --data to a directory)", dir);
+		snprintf(err, errlen, "data directory %s is not a directory (set data_dir or --data to a directory)",
+			 dir);
 		return -ENOTDIR;
 	}
 	return 0;

@@ -8,6 +8,9 @@
  * away with the process however it ends (no stale lock files). The file
  * holds the owner's pid, only to name it in the refusal. Admin commands
  * (enroll-machine, ...) do not take the lock: they run beside a server.
+ *
+ * Owns: the lock's file descriptor (a file static in datadir.c). Callers:
+ * main.c only, once at start.
  */
 #ifndef SPHINX_DATADIR_H
 #define SPHINX_DATADIR_H

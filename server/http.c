@@ -65,7 +65,8 @@ int http_json(struct http_req *r, unsigned status, json_t *json)
 
 	json_decref(json);
 	if (!s)
-		return set_body(r, 500, "application/json", strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}"));
+		return set_body(r, 500, "application/json",
+				strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}"));
 	return set_body(r, status, "application/json", s);
 }
 
@@ -168,7 +169,13 @@ int http_too_many(struct http_req *r, int64_t retry_ms, const char *what)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* The path rules on one spelling: exactly one leading '/', no "//", no '\\', no control or space. */
@@ -246,7 +253,8 @@ int http_send_prepared(struct lws *wsi, struct http_req *r)
 		{ "cache-control:", "no-store", NULL },
 		{ "referrer-policy:", "same-origin", NULL },
 		{ "x-frame-options:", "DENY", NULL },
-		{ "content-security-policy:", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", NULL },
+		{ "content-security-policy:",
+		  "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'", NULL },
 		{ "strict-transport-security:", "max-age=31536000", "tls" },
 	};
 
@@ -255,12 +263,14 @@ int http_send_prepared(struct lws *wsi, struct http_req *r)
 	if (lws_add_http_common_headers(wsi, r->status, r->ctype, r->resp_len, &p, end))
 		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(sec); i++)
-		if ((!sec[i][2] || srv->tls) && lws_add_http_header_by_name(wsi, (const unsigned char *)sec[i][0], (const unsigned char *)sec[i][1],
+		if ((!sec[i][2] || srv->tls) &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)sec[i][0], (const unsigned char *)sec[i][1],
 						(int)strlen(sec[i][1]), &p, end))
 			return -1;
 	for (int i = 0; i < r->nhdr; i++)
 		if (lws_add_http_header_by_name(wsi, (const unsigned char *)r->hdr_name[i],
-						(const unsigned char *)r->hdr_val[i], (int)strlen(r->hdr_val[i]), &p, end))
+						(const unsigned char *)r->hdr_val[i], (int)strlen(r->hdr_val[i]), &p,
+						end))
 			return -1;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -363,7 +373,7 @@ static int route(struct http_req *r)
 		log_warn("csrf: %s %s refused: %s", rt->method == HM_POST ? "POST" : "request", r->path, why);
 		return http_error(r, 403, "forbidden_origin", why);
 	}
-	ret = session_from_request(r->wsi, &r->sess);
+	ret = web_session_from_request(r->wsi, &r->sess);
 	if (ret == 0 && store_call(srv->store, user_get, r->sess.user_id, &r->user) == 0)
 		r->authed = true;
 	if ((rt->flags & R_AUTH) && !r->authed)
@@ -488,7 +498,8 @@ int http_on_request(struct lws *wsi, struct http_req **slot, const char *uri)
 	}
 	if (!lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) &&
 	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING)) {
-		http_error(r, 411, "length_required", "send the body with a Content-Length (chunked bodies are not accepted)");
+		http_error(r, 411, "length_required",
+			   "send the body with a Content-Length (chunked bodies are not accepted)");
 		/* the unread body would be parsed as the next request: end the connection */
 		r->close_after = true;
 		http_add_header(r, "connection:", "close");

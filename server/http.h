@@ -12,6 +12,12 @@
  * is orphaned (its back pointer cleared on the loop thread) and its result
  * dropped, so nothing touches a closed connection.
  * Everything else under / is a static file from web_root (static.c).
+ *
+ * Owns: each struct http_req, from http_on_request() to http_req_free(), and
+ * the link between a deferred job and its request. Callers: ws.c drives it
+ * from the lws HTTP callbacks; the route handlers (api_*.c, oidc.c, static.c)
+ * fill responses. Event-loop thread only, except a deferred work(), which runs
+ * on a worker thread and must not touch the http_req.
  */
 #ifndef SPHINX_HTTP_H
 #define SPHINX_HTTP_H
@@ -21,7 +27,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#include "session.h"
+#include "web_session.h"
 #include "store.h"
 
 struct lws;
@@ -40,7 +46,7 @@ struct http_req {
 	bool dispatched;
 	/* filled by the router before the handler runs */
 	bool authed;
-	struct session_info sess;
+	struct web_session_info sess;
 	struct user user;
 	json_t *json;		/* parsed body, when the route wants JSON */
 	/* response */

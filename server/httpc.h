@@ -6,6 +6,9 @@
  * are verified. It blocks, so it runs only on worker threads (worker.h),
  * never on the event loop; it is thread-safe (curl's global setup runs
  * once, each call has its own handle, CURLOPT_NOSIGNAL).
+ *
+ * Owns: no state (one curl handle per call). Callers: jwks.c and oidc.c, on
+ * worker threads.
  */
 #ifndef SPHINX_HTTPC_H
 #define SPHINX_HTTPC_H

@@ -20,17 +20,6 @@ static json_t *cached;		/* {"keys":[...]} */
 static char *cached_uri;
 static int64_t fetched_at, forced_at;
 
-void jwks_reset(void)
-{
-	pthread_mutex_lock(&lock);
-	json_decref(cached);
-	cached = NULL;
-	free(cached_uri);
-	cached_uri = NULL;
-	fetched_at = forced_at = 0;
-	pthread_mutex_unlock(&lock);
-}
-
 static int fetch(const char *uri, int64_t now)
 {
 	json_t *j = NULL;
@@ -61,7 +50,8 @@ static bool b64url_ok(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && c != '-' && c != '_')
 			return false;
 	}
 	return true;

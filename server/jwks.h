@@ -14,6 +14,10 @@
  * refresh (key rotation), at most once a minute. Thread-safe: the cache has
  * a lock, so verification may run on worker threads (it may block on the
  * JWKS fetch).
+ *
+ * Owns: the JWKS cache (the keys, the URI they came from, when they were
+ * fetched and last force-refreshed), file statics in jwks.c behind its mutex.
+ * Callers: oidc.c, from its callback job on a worker thread; the unit tests.
  */
 #ifndef SPHINX_JWKS_H
 #define SPHINX_JWKS_H
@@ -36,8 +40,5 @@ struct id_token_expect {
  * unavailable).
  */
 int jwks_verify_id_token(const char *jwt, const struct id_token_expect *e, json_t **ret_claims, const char **why);
-
-/* Forget the cached key set (tests, issuer change). */
-void jwks_reset(void);
 
 #endif

@@ -6,27 +6,25 @@
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
+#include "proto_lobby.h"
 #include "server.h"
 
-#define BUCKETS 1024
+/* Every live lobby, by meeting id. */
+static struct hashtab lobbies;
 
-static struct lobby *table[BUCKETS];
-static size_t live;
-
-static unsigned bucket(int64_t id) { return (unsigned)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 54) % BUCKETS; }
+#define lobby_of(n) hashtab_entry(n, struct lobby, node)
+#define presence_of(n) hashtab_entry(n, struct presence, node)
 
 struct lobby *lobby_find(int64_t meeting_id)
 {
-	for (struct lobby *l = table[bucket(meeting_id)]; l; l = l->next)
-		if (l->meeting_id == meeting_id)
-			return l;
-	return NULL;
+	struct hashtab_node *n = hashtab_find(&lobbies, (uint64_t)meeting_id);
+
+	return n ? lobby_of(n) : NULL;
 }
 
 struct lobby *lobby_get(const struct meeting *m)
 {
 	struct lobby *l = lobby_find(m->id);
-	unsigned b;
 
 	if (l)
 		return l;
@@ -40,40 +38,33 @@ struct lobby *lobby_get(const struct meeting *m)
 	l->meeting_id = m->id;
 	l->chat_count = -1;
 	memcpy(l->code, m->code, sizeof(l->code));
-	b = bucket(m->id);
-	l->next = table[b];
-	table[b] = l;
-	live++;
+	if (hashtab_insert(&lobbies, &l->node, (uint64_t)m->id) < 0) {
+		free(l);
+		return NULL;
+	}
 	return l;
+}
+
+static void presence_free_node(struct hashtab_node *n)
+{
+	free(presence_of(n));
 }
 
 void lobby_gc(struct lobby *l)
 {
-	struct lobby **pp;
-
 	if (!l || l->n || l->pins || l->tick_pending)
 		return;
-	for (pp = &table[bucket(l->meeting_id)]; *pp; pp = &(*pp)->next) {
-		if (*pp == l) {
-			*pp = l->next;
-			break;
-		}
-	}
-	for (size_t b = 0; b < l->nbuckets; b++) {
-		while (l->buckets[b]) {
-			struct presence *p = l->buckets[b];
-			l->buckets[b] = p->next;
-			free(p);
-		}
-	}
-	free(l->buckets);
+	hashtab_remove(&lobbies, &l->node);
+	hashtab_clear(&l->people, presence_free_node);
 	lobby_view_free(l);
 	free(l->conns);
 	free(l);
-	live--;
 }
 
-size_t lobby_count(void) { return live; }
+size_t lobby_count(void)
+{
+	return hashtab_count(&lobbies);
+}
 
 int lobby_attach(struct lobby *l, struct conn *c)
 {
@@ -105,42 +96,11 @@ void lobby_detach(struct conn *c)
 
 /* ---------------------------------------------------------------- presence */
 
-static size_t pbucket(const struct lobby *l, int64_t user_id)
-{
-	return (size_t)((uint64_t)user_id * 0x9E3779B97F4A7C15ull >> 32) & (l->nbuckets - 1);
-}
-
 static struct presence *pfind(struct lobby *l, int64_t user_id)
 {
-	if (!l->nbuckets)
-		return NULL;
-	for (struct presence *p = l->buckets[pbucket(l, user_id)]; p; p = p->next)
-		if (p->user_id == user_id)
-			return p;
-	return NULL;
-}
+	struct hashtab_node *n = hashtab_find(&l->people, (uint64_t)user_id);
 
-/* Double the buckets when the entries outnumber them: O(1) amortised per insert. */
-static int pgrow(struct lobby *l)
-{
-	size_t old = l->nbuckets, nb = old ? old * 2 : 16;
-	struct presence **nbk = calloc(nb, sizeof(*nbk)), **obk = l->buckets;
-
-	if (!nbk)
-		return -ENOMEM;
-	l->buckets = nbk;
-	l->nbuckets = nb;
-	for (size_t b = 0; b < old; b++) {
-		while (obk[b]) {
-			struct presence *p = obk[b];
-			size_t i = pbucket(l, p->user_id);
-			obk[b] = p->next;
-			p->next = nbk[i];
-			nbk[i] = p;
-		}
-	}
-	free(obk);
-	return 0;
+	return n ? presence_of(n) : NULL;
 }
 
 struct presence *lobby_presence(struct lobby *l, int64_t user_id)
@@ -153,39 +113,25 @@ struct presence *lobby_presence(struct lobby *l, int64_t user_id)
 struct presence *lobby_presence_get(struct lobby *l, int64_t user_id)
 {
 	struct presence *p = pfind(l, user_id);
-	size_t b;
 
 	if (p)
 		return p;
-	if (l->npresence >= l->nbuckets && pgrow(l) < 0)
-		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->user_id = user_id;
-	b = pbucket(l, user_id);
-	p->next = l->buckets[b];
-	l->buckets[b] = p;
-	l->npresence++;
-	return p;
-}
-
-static void punlink(struct lobby *l, struct presence *p)
-{
-	for (struct presence **pp = &l->buckets[pbucket(l, p->user_id)]; *pp; pp = &(*pp)->next) {
-		if (*pp == p) {
-			*pp = p->next;
-			l->npresence--;
-			return;
-		}
+	if (hashtab_insert(&l->people, &p->node, (uint64_t)user_id) < 0) {
+		free(p);
+		return NULL;
 	}
+	return p;
 }
 
 void lobby_presence_drop(struct lobby *l, struct presence *p)
 {
 	if (!p || p->sockets > 0 || p->queued || p->announced)
 		return;		/* someone else holds it, or the others were told */
-	punlink(l, p);
+	hashtab_remove(&l->people, &p->node);
 	free(p);
 }
 
@@ -215,7 +161,8 @@ void lobby_presence_changed(struct lobby *l, struct presence *p)
 	}
 	if (!l->tick_pending) {
 		l->tick_pending = true;
-		lws_sul_schedule(srv->ctx, 0, &l->tick, tick, (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
+		lws_sul_schedule(srv->ctx, 0, &l->tick, tick,
+				 (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
 	}
 }
 
@@ -249,7 +196,7 @@ void lobby_presence_flush(struct lobby *l)
 		body = lobby_view_presence(l, joined, nj, more_j, left, nl, more_l);
 		r = body ? outbox_begin(&ob) : -ENOMEM;
 		if (r == 0) {
-			r = outbox_event(&ob, l, "presence", body, now_ms());
+			r = outbox_event(&ob, l, PROTO_LOBBY_EV_PRESENCE, body, now_ms());
 			body = NULL;
 			r = r == 0 ? outbox_commit_pinned(&ob, l) : (outbox_abort(&ob), r);
 		}
@@ -266,7 +213,7 @@ void lobby_presence_flush(struct lobby *l)
 		p->changed_next = NULL;
 		p->announced = p->sockets > 0;
 		if (p->sockets == 0) {
-			punlink(l, p);
+			hashtab_remove(&l->people, &p->node);
 			free(p);
 		}
 	}
@@ -301,18 +248,16 @@ void lobby_close_user(struct lobby *l, int64_t user_id, struct msg *m, uint16_t 
 
 void lobby_close_user_everywhere(int64_t user_id, uint16_t code, const char *reason)
 {
-	for (unsigned b = 0; b < BUCKETS; b++)
-		for (struct lobby *l = table[b]; l; l = l->next)
-			if (lobby_presence(l, user_id))
-				lobby_close_user(l, user_id, NULL, code, reason);
+	hashtab_for_each(&lobbies, n)
+		if (lobby_presence(lobby_of(n), user_id))
+			lobby_close_user(lobby_of(n), user_id, NULL, code, reason);
 }
 
 void lobby_foreach_with_user(int64_t user_id, void (*fn)(struct lobby *l, void *ud), void *ud)
 {
-	for (unsigned b = 0; b < BUCKETS; b++)
-		for (struct lobby *l = table[b]; l; l = l->next)
-			if (lobby_presence(l, user_id))
-				fn(l, ud);
+	hashtab_for_each(&lobbies, n)
+		if (lobby_presence(lobby_of(n), user_id))
+			fn(lobby_of(n), ud);
 }
 
 /* ------------------------------------------------------------------ outbox */
@@ -352,8 +297,8 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		ob->items = ni;
 		ob->cap = ncap;
 	}
-	json_object_set_new(body, "type", json_string(type));
-	json_object_set_new(body, "v", json_integer(1));
+	json_object_set_new(body, PROTO_WS_F_TYPE, json_string(type));
+	json_object_set_new(body, PROTO_WS_F_VERSION, json_integer(PROTO_LOBBY_VERSION));
 	json_object_set_new(body, "offset", json_integer((json_int_t)(l->offset + 1)));
 	json_object_set_new(body, "ts", json_integer(at));
 	m = msg_from_json(body);
@@ -363,13 +308,14 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), audience, at);
 	/* retention: every 1 000 events, drop those more than events_max_per_meeting behind (amortised O(1)) */
 	if (r == 0 && (l->offset + 1) % 1000 == 0 && l->offset + 1 > srv->cfg->events_max_per_meeting)
-		r = store_call(srv->store, events_trim, l->meeting_id, l->offset + 1 - srv->cfg->events_max_per_meeting);
+		r = store_call(srv->store, events_trim, l->meeting_id,
+			       l->offset + 1 - srv->cfg->events_max_per_meeting);
 	if (r < 0) {
 		msg_unref(m);
 		return r;
 	}
 	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience,
-						   .chat = strcmp(type, "chat") == 0 };
+						   .chat = strcmp(type, PROTO_LOBBY_MSG_CHAT) == 0 };
 	l->offset++;
 	l->pins++;
 	return 0;

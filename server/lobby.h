@@ -3,7 +3,7 @@
  * Live lobbies: for each meeting with at least one open lobby socket (or an
  * event being written), the connections, who is present (with their open
  * attendance row) and the last event offset. Lobbies live in a hash by
- * meeting id and are freed when empty.
+ * meeting id (common/hashtab) and are freed when empty.
  *
  * Persist, then broadcast: every lobby event goes through an outbox. Inside
  * a store transaction, outbox_event() assigns the meeting's next offset,
@@ -13,8 +13,8 @@
  * offsets are rolled back, so a client never sees an event that is not on
  * disk, and a reconnecting client can ask for every offset it missed.
  *
- * Who is present is a hash of user id -> struct presence per lobby (it
- * grows with the lobby), so a join or a leave costs O(1). Arrivals and
+ * Who is present is a hash of user id -> struct presence per lobby (a
+ * common/hashtab, which grows with the lobby), so a join or a leave costs O(1). Arrivals and
  * departures are not announced one by one: each marks its presence entry
  * changed and queues it, and once per lobby_presence_tick the queue becomes
  * one "presence" event (counts, up to PRESENCE_LIST people who came and
@@ -28,6 +28,13 @@
  *
  * Each lobby also caches what every snapshot shares (lobby_view.c): it is
  * dropped whenever an event or a presence batch changes what it shows.
+ *
+ * Owns: the table of live lobbies (lobby.c) and each struct lobby in it, with
+ * its connection list, presence hash and queue, offsets and tick timer, and
+ * each struct outbox while it is open; a lobby's view cache is lobby_view.c's.
+ * Callers, on the event-loop thread only: ws_lobby.c (attach, detach,
+ * presence), meeting.c, monitor.c and ws_agent.c (events through an outbox),
+ * lobby_view.c (reads), api_auth.c (signing out), main.c (the count at stop).
  */
 #ifndef SPHINX_LOBBY_H
 #define SPHINX_LOBBY_H
@@ -38,6 +45,7 @@
 #include <libwebsockets.h>
 
 #include "broadcast.h"
+#include "hashtab.h"
 #include "store.h"
 
 #define PRESENCE_LIST 20	/* people named in one presence event's joined/left lists */
@@ -49,7 +57,7 @@ struct presence {
 	struct conn *conns;	/* the user's sockets in this lobby, linked by conn.peer_next */
 	bool announced;		/* the last presence event (or the snapshots) show this person online */
 	bool queued;		/* on the lobby's changed list */
-	struct presence *next;	/* hash chain */
+	struct hashtab_node node;	/* in lobby.people, keyed by user id */
 	struct presence *changed_next;
 };
 
@@ -61,9 +69,7 @@ struct lobby {
 	uint64_t offset;	/* last offset used */
 	struct conn **conns;
 	size_t n, cap;
-	/* presence: hash by user id (nbuckets a power of two) */
-	struct presence **buckets;
-	size_t nbuckets, npresence;
+	struct hashtab people;	/* struct presence by user id */
 	size_t online;		/* entries with sockets > 0 */
 	struct presence *changed;	/* queued for the next presence event */
 	bool tick_pending;	/* the tick timer is armed (and pins the lobby) */
@@ -73,7 +79,7 @@ struct lobby {
 	int64_t chat_count;	/* -1: not loaded */
 	struct lobby_view *view;	/* cached snapshot parts, NULL when stale */
 	int pins;		/* outboxes holding it */
-	struct lobby *next;
+	struct hashtab_node node;	/* in the live lobbies, keyed by meeting id */
 };
 
 /* Find the live lobby of a meeting, or NULL. */

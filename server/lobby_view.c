@@ -6,10 +6,12 @@
 
 #include "broadcast.h"
 #include "cleanup.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "lobby_view.h"
 #include "meeting.h"
-#include "presence.h"
+#include "monitor.h"
+#include "proto_lobby.h"
 #include "server.h"
 #include "util.h"
 
@@ -27,23 +29,20 @@
 #define ORGANISERS_BUDGET 1536
 
 struct lobby_view {
-	char *people[2];	/* [organiser]: "meeting":..,"organisers":..,"attendees":..,"people":..[,"flagged":..] */
+	char *people[2]; /* [organiser]: "meeting":..,"organisers":..,"attendees":..,"people":..[,"flagged":..] */
 	size_t people_len[2];
 	char *chat[2];		/* [organiser]: "chat":[..],"chat_more":b */
 	size_t chat_len[2];
-	uint64_t monitor_gen;	/* monitor_gen when the people parts were built */
+	uint64_t monitor_gen;	/* monitor_generation() when the people parts were built */
 };
 
 /*
  * Whether someone is monitored changes when an agent connects or goes
  * silent, and is announced only in the lobbies the person has open; a
  * cached page of a lobby they are not in would keep the old state. Such
- * flips are rare (machines, not messages), so each one makes every cached
- * people part stale.
+ * flips are rare (machines, not messages), so each one (monitor.c counts
+ * them in monitor_generation()) makes every cached people part stale.
  */
-static uint64_t monitor_gen;
-
-void lobby_view_monitor_changed(void) { monitor_gen++; }
 
 void lobby_view_stale(struct lobby *l, bool chat_only)
 {
@@ -75,56 +74,49 @@ static size_t jsize(const json_t *j) { return json_dumpb(j, NULL, 0, JSON_COMPAC
 /* user id -> [recording objects] of the recordings going on now that are linked to the meeting */
 static json_t *live_recordings(int64_t meeting_id)
 {
-	json_t *recs = NULL, *map, *rec;
-	size_t i;
+	struct recording_list recs = { 0 };
+	json_t *map;
 
 	if (store_call(srv->store, recordings_live_of_meeting, meeting_id, &recs) < 0)
 		return NULL;
 	map = json_object();
-	json_array_foreach(recs, i, rec) {
+	for (size_t i = 0; map && i < recs.n; i++) {
 		char key[24];
 		json_t *mine;
 
-		snprintf(key, sizeof(key), "%" PRId64, (int64_t)json_integer_value(json_object_get(rec, "user_id")));
+		snprintf(key, sizeof(key), "%" PRId64, recs.v[i].user_id);
 		if (!(mine = json_object_get(map, key))) {
 			mine = json_array();
 			json_object_set_new(map, key, mine);
 		}
-		json_array_append_new(mine, recording_public_json(rec));
+		json_array_append_new(mine, recording_public_json(&recs.v[i]));
 	}
-	json_decref(recs);
+	recording_list_free(&recs);
 	return map;
 }
 
 /*
- * Turn a store person row into the person object clients see (in place):
- * recording state from recs (only while online, as ever), monitoring, no
- * e-mail unless for organisers, no paging group.
+ * The person object clients see for a person of the meeting: recording
+ * state from recs (only while online, as ever), monitoring, no e-mail
+ * unless for organisers.
  */
-static json_t *person_object(json_t *row, json_t *recs, bool organiser)
+static json_t *person_object(const struct person *p, json_t *recs, bool organiser)
 {
-	int64_t uid = json_integer_value(json_object_get(row, "id"));
-	bool online = json_is_true(json_object_get(row, "online"));
+	const char *why = NULL;
+	bool monitored = monitor_user_is_monitored(p->id, &why);
 	char key[24];
 	json_t *mine;
 
-	snprintf(key, sizeof(key), "%" PRId64, uid);
-	mine = online ? json_object_get(recs, key) : NULL;
-	json_object_del(row, "grp");
-	if (!organiser)
-		json_object_del(row, "email");
-	json_object_set_new(row, "recording", json_boolean(json_array_size(mine) > 0));
-	json_object_set_new(row, "recordings", mine ? json_incref(mine) : json_array());
-	presence_describe(row, uid);
-	return row;
+	snprintf(key, sizeof(key), "%" PRId64, p->id);
+	mine = p->online ? json_object_get(recs, key) : NULL;
+	return person_json(p, organiser, mine ? json_incref(mine) : NULL, monitored, why);
 }
 
 /* ------------------------------------------------------------------ cursor */
 
-static void cursor_of(const json_t *row, char *buf, size_t len)
+static void cursor_of(const struct person *p, char *buf, size_t len)
 {
-	snprintf(buf, len, "%d.%" PRId64, (int)json_integer_value(json_object_get(row, "grp")),
-		 (int64_t)json_integer_value(json_object_get(row, "id")));
+	snprintf(buf, len, "%d.%" PRId64, p->grp, p->id);
 }
 
 /* "<group>.<user id>", group 0..2: what cursor_of() makes; "start": from the first person. */
@@ -185,13 +177,6 @@ static char *members_text(json_t *obj, size_t *ret_len)
 	return s;
 }
 
-static json_t *meeting_object(const struct meeting *m)
-{
-	return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:I, s:o?}", "id", (json_int_t)m->id, "code", m->code, "title",
-			 m->title, "link", m->link, "in_app", m->link == NULL, "start_at", (json_int_t)m->start_at,
-			 "end_at", m->end_at ? json_integer(m->end_at) : NULL);
-}
-
 /* Every person recording now in this meeting, online, for organisers. */
 static json_t *flagged_people(struct lobby *l, json_t *recs)
 {
@@ -201,26 +186,26 @@ static json_t *flagged_people(struct lobby *l, json_t *recs)
 
 	json_object_foreach(recs, key, v) {
 		uint64_t uid;
-		json_t *row = NULL;
+		struct person p = { 0 };
 
 		if (parse_u64(key, 1, INT64_MAX, &uid) < 0 || !lobby_presence(l, (int64_t)uid))
 			continue;
-		if (store_call(srv->store, person, l->meeting_id, (int64_t)uid, &row) == 0)
-			json_array_append_new(out, person_object(row, recs, true));
+		if (store_call(srv->store, person, l->meeting_id, (int64_t)uid, &p) == 0)
+			json_array_append_new(out, person_object(&p, recs, true));
+		person_clear(&p);
 	}
 	return out;
 }
 
 static int build_people(struct lobby *l, const struct meeting *m, bool organiser, char **ret, size_t *ret_len)
 {
-	json_auto_t *rows = NULL, *recs = NULL, *obj = NULL, *organisers = NULL, *flagged = NULL, *page = NULL;
+	json_auto_t *objs = NULL, *recs = NULL, *obj = NULL, *organisers = NULL, *flagged = NULL, *page = NULL;
+	_cleanup_(person_list_free) struct person_list rows = { 0 };
 	unsigned limit = (unsigned)srv->cfg->lobby_page;
 	int64_t total = 0, online = 0;
 	size_t used, part, nshown;
 	bool cut = false, more;
 	char next[PEOPLE_CURSOR_MAX];
-	json_t *row;
-	size_t i;
 	int r;
 
 	if ((r = store_call(srv->store, people_page, l->meeting_id, -1, 0, limit + 1, &rows)) < 0 ||
@@ -228,16 +213,15 @@ static int build_people(struct lobby *l, const struct meeting *m, bool organiser
 		return r;
 	if (!(recs = live_recordings(l->meeting_id)))
 		return -EIO;
-	more = json_array_size(rows) > limit;
+	more = rows.n > limit;
 	organisers = json_array();
-	json_array_foreach(rows, i, row) {
-		if (json_integer_value(json_object_get(row, "grp")) == 0)
-			json_array_append_new(organisers, json_pack("{s:O, s:O, s:O}", "id", json_object_get(row, "id"),
-								    "name", json_object_get(row, "name"),
-								    "picture", json_object_get(row, "picture")));
-		person_object(row, recs, organiser);	/* keeps "grp" out of the objects, the cursor reads it first */
+	objs = json_array();
+	for (size_t i = 0; i < rows.n; i++) {
+		if (rows.v[i].grp == 0)
+			json_array_append_new(organisers, organiser_json(&rows.v[i]));
+		json_array_append_new(objs, person_object(&rows.v[i], recs, organiser));
 	}
-	obj = json_pack("{s:o}", "meeting", meeting_object(m));
+	obj = json_pack("{s:o}", "meeting", meeting_brief_json(m));
 	used = jsize(obj);
 	json_object_set_new(obj, "organisers", fit(organisers, 0, SIZE_MAX, ORGANISERS_BUDGET, &part, &cut));
 	used += part + 16;
@@ -251,20 +235,16 @@ static int build_people(struct lobby *l, const struct meeting *m, bool organiser
 			json_object_set_new(obj, "flagged_more", json_true());
 		used += part + 16;
 	}
-	page = fit(rows, 0, limit, PEOPLE_BUDGET > used + 16 ? PEOPLE_BUDGET - used - 16 : 0, &part, &cut);
+	page = fit(objs, 0, limit, PEOPLE_BUDGET > used + 16 ? PEOPLE_BUDGET - used - 16 : 0, &part, &cut);
 	nshown = json_array_size(page);
 	json_object_set(obj, "attendees", page);
-	if ((cut || more) && nshown > 0) {
-		/* rows lost "grp" in person_object(): rebuild the cursor from the group rule */
-		json_t *last = json_array_get(page, nshown - 1);
-		int grp = json_is_true(json_object_get(last, "organiser")) ? 0 : json_is_true(json_object_get(last, "online")) ? 1 : 2;
-		snprintf(next, sizeof(next), "%d.%" PRId64, grp, (int64_t)json_integer_value(json_object_get(last, "id")));
-	}
-	if (nshown == 0 && json_array_size(rows) > 0)
+	if ((cut || more) && nshown > 0)
+		cursor_of(&rows.v[nshown - 1], next, sizeof(next));	/* objs[i] is rows.v[i] */
+	if (nshown == 0 && rows.n > 0)
 		snprintf(next, sizeof(next), "start");	/* not even one fitted: page them all over HTTP */
-	json_object_set_new(obj, "people", json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online",
-						     (json_int_t)online, "next",
-						     (cut || more) && json_array_size(rows) > 0 ? next : NULL));
+	json_object_set_new(obj, "people",
+			    json_pack("{s:I, s:I, s:s?}", "total", (json_int_t)total, "online", (json_int_t)online,
+				      "next", (cut || more) && rows.n > 0 ? next : NULL));
 	*ret = members_text(obj, ret_len);
 	return *ret ? 0 : -ENOMEM;
 }
@@ -272,12 +252,15 @@ static int build_people(struct lobby *l, const struct meeting *m, bool organiser
 static int build_chat(struct lobby *l, bool organiser, char **ret, size_t *ret_len)
 {
 	json_auto_t *rows = NULL, *chat = NULL, *obj = NULL;
+	_cleanup_(chat_list_free) struct chat_list lines = { 0 };
 	unsigned limit = (unsigned)srv->cfg->lobby_chat_snapshot;
 	size_t used = 32, n = 0;	/* "chat":[],"chat_more":false */
 	int r;
 
-	if ((r = store_call(srv->store, chat_page, l->meeting_id, organiser, 0, limit + 1, &rows)) < 0)
+	if ((r = store_call(srv->store, chat_page, l->meeting_id, organiser, 0, limit + 1, &lines)) < 0)
 		return r;
+	if (!(rows = chat_json(&lines)))
+		return -ENOMEM;
 	/* rows are newest first: keep the newest that fit, then put them oldest first */
 	for (; n < json_array_size(rows) && n < limit; n++) {
 		size_t sz = jsize(json_array_get(rows, n)) + 1;
@@ -304,15 +287,16 @@ struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const 
 	if (!l->view && !(l->view = calloc(1, sizeof(*l->view))))
 		return NULL;
 	v = l->view;
-	if (v->monitor_gen != monitor_gen) {
+	if (v->monitor_gen != monitor_generation()) {
 		lobby_view_stale(l, false);
-		v->monitor_gen = monitor_gen;
+		v->monitor_gen = monitor_generation();
 	}
 	if (!v->people[k] && build_people(l, m, organiser, &v->people[k], &v->people_len[k]) < 0)
 		return NULL;
 	if (!v->chat[k] && build_chat(l, organiser, &v->chat[k], &v->chat_len[k]) < 0)
 		return NULL;
-	head = json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:b}}", "type", "lobby", "v", 1, "offset", (json_int_t)l->offset,
+	head = json_pack("{s:s, s:i, s:I, s:{s:I, s:s, s:b}}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SNAPSHOT,
+			 PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "offset", (json_int_t)l->offset,
 			 "you", "id", (json_int_t)me->id, "name", me->name ? me->name : "", "organiser", organiser);
 	if (!head || !(h = json_dumps(head, JSON_COMPACT)))
 		return NULL;
@@ -345,12 +329,12 @@ json_t *lobby_view_presence(struct lobby *l, const int64_t *joined, size_t nj, s
 		return NULL;
 	}
 	for (size_t i = 0; i < nj; i++) {
-		json_t *row = NULL;
-		if (store_call(srv->store, person, l->meeting_id, joined[i], &row) == 0) {
-			/* online in memory now, whatever the attendance rows say */
-			json_object_set_new(row, "online", json_true());
-			json_array_append_new(j, person_object(row, recs, false));
+		struct person p = { 0 };
+		if (store_call(srv->store, person, l->meeting_id, joined[i], &p) == 0) {
+			p.online = true;	/* online in memory now, whatever the attendance rows say */
+			json_array_append_new(j, person_object(&p, recs, false));
 		}
+		person_clear(&p);
 	}
 	for (size_t i = 0; i < nl; i++)
 		json_array_append_new(g, json_integer(left[i]));
@@ -363,43 +347,42 @@ json_t *lobby_view_presence(struct lobby *l, const int64_t *joined, size_t nj, s
 
 int lobby_view_people_page(int64_t meeting_id, bool organiser, const char *cursor, unsigned limit, json_t **ret_page)
 {
-	json_auto_t *rows = NULL, *recs = NULL;
+	_cleanup_(person_list_free) struct person_list rows = { 0 };
+	json_auto_t *recs = NULL, *people = NULL;
 	int64_t total = 0, online = 0, after_id = 0;
 	int after_grp = -1, r;
 	char next[PEOPLE_CURSOR_MAX];
 	bool more;
-	json_t *row;
-	size_t i;
 
 	if (cursor && *cursor && cursor_parse(cursor, &after_grp, &after_id) < 0)
 		return -EINVAL;
 	if ((r = store_call(srv->store, people_page, meeting_id, after_grp, after_id, limit + 1, &rows)) < 0 ||
 	    (r = store_call(srv->store, people_count, meeting_id, &total, &online)) < 0)
 		return r;
-	if (!(recs = live_recordings(meeting_id)))
+	if (!(recs = live_recordings(meeting_id)) || !(people = json_array()))
 		return -EIO;
-	more = json_array_size(rows) > limit;
+	more = rows.n > limit;
 	if (more)
-		json_array_remove(rows, limit);
-	if (more)
-		cursor_of(json_array_get(rows, limit - 1), next, sizeof(next));
-	json_array_foreach(rows, i, row) person_object(row, recs, organiser);
-	*ret_page = json_pack("{s:O, s:s?, s:I, s:I}", "people", rows, "next", more ? next : NULL, "total",
+		cursor_of(&rows.v[limit - 1], next, sizeof(next));
+	for (size_t i = 0; i < rows.n && i < limit; i++)
+		json_array_append_new(people, person_object(&rows.v[i], recs, organiser));
+	*ret_page = json_pack("{s:O, s:s?, s:I, s:I}", "people", people, "next", more ? next : NULL, "total",
 			      (json_int_t)total, "online", (json_int_t)online);
 	return *ret_page ? 0 : -ENOMEM;
 }
 
 int lobby_view_chat_page(int64_t meeting_id, bool organiser, int64_t before, unsigned limit, json_t **ret_page)
 {
-	json_auto_t *rows = NULL, *chat = json_array();
+	_cleanup_(chat_list_free) struct chat_list lines = { 0 };
+	json_auto_t *chat = json_array();
 	size_t n;
 	int r;
 
-	if ((r = store_call(srv->store, chat_page, meeting_id, organiser, before, limit + 1, &rows)) < 0)
+	if ((r = store_call(srv->store, chat_page, meeting_id, organiser, before, limit + 1, &lines)) < 0)
 		return r;
-	n = json_array_size(rows) > limit ? limit : json_array_size(rows);
+	n = lines.n > limit ? limit : lines.n;
 	for (size_t i = n; i-- > 0;)
-		json_array_append(chat, json_array_get(rows, i));
-	*ret_page = json_pack("{s:O, s:b}", "chat", chat, "more", json_array_size(rows) > limit);
+		json_array_append_new(chat, chat_line_json(&lines.v[i]));
+	*ret_page = json_pack("{s:O, s:b}", "chat", chat, "more", lines.n > limit);
 	return *ret_page ? 0 : -ENOMEM;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What a lobby shows: person objects, the snapshot a socket gets when it
- * opens, the body of a presence event, and the pages of people and chat
- * served over HTTP.
+ * What a lobby shows: the snapshot a socket gets when it opens, the body
+ * of a presence event, and the pages of people and chat served over HTTP.
+ * It reads the store's rows and composes them from json_shape.h's objects
+ * (a person with their live recordings and monitoring, a chat line); the
+ * shapes are json_shape.c's, the sizes, order and caching are this file's.
  *
  * A snapshot has a hard size: at most SNAPSHOT_MAX bytes whatever the
  * meeting's size. It carries the first page of people (lobby_page at most,
@@ -22,6 +24,12 @@
  * lobby_view_stale()). A cached part may show changes newer than the
  * snapshot's offset (an arrival not yet announced); presence events are
  * idempotent on the client, so the next one agrees with it.
+ *
+ * Owns: the cached snapshot parts behind each lobby's view pointer and the
+ * monitoring generation that invalidates them (lobby_view.c); no other state.
+ * Callers, on the event-loop thread only: ws_lobby.c (snapshots), lobby.c
+ * (presence bodies, staleness, freeing), monitor.c (monitoring changed),
+ * api_meetings.c (the people and chat pages).
  */
 #ifndef SPHINX_LOBBY_VIEW_H
 #define SPHINX_LOBBY_VIEW_H
@@ -43,8 +51,6 @@ struct msg;
 
 /* Drop the lobby's cached parts: the chat tail only, or everything. */
 void lobby_view_stale(struct lobby *l, bool chat_only);
-/* Someone's monitored state changed: every lobby's cached people parts are stale. */
-void lobby_view_monitor_changed(void);
 /* Free a lobby's cache (lobby_gc). */
 void lobby_view_free(struct lobby *l);
 

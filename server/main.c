@@ -18,10 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +38,13 @@
 #include "auth_local.h"
 #include "cleanup.h"
 #include "datadir.h"
+#include "json_shape.h"
 #include "notify.h"
 #include "config.h"
 #include "conn_quota.h"
 #include "lobby.h"
 #include "log.h"
-#include "presence.h"
+#include "monitor.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -48,6 +52,10 @@
 #include "ws_agent.h"
 
 #define VERSION "0.1.0"
+/* The web app `make install` puts next to this binary ($(DATADIR)/sphinx/web). */
+#ifndef SPHINX_WEB_ROOT
+#define SPHINX_WEB_ROOT "/usr/local/share/sphinx/web"
+#endif
 #define ALIVE_TICK_US (10 * LWS_US_PER_SEC)
 
 static struct server the_server;
@@ -188,15 +196,16 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 	snprintf(ps, sizeof(ps), "%llu", (unsigned long long)port);
 	e = getaddrinfo(host, ps, &hints, &res);
 	if (e) {
-		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)", host,
-			e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+		log_err("cannot start: cannot listen on '%s': %s (listen_address takes an IP address or a host name)",
+			host, e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
 		return -EADDRNOTAVAIL;
 	}
 	*n = 0;
 	for (ai = res; ai && r == 0; ai = ai->ai_next) {
 		struct listen_addr a = { .family = ai->ai_family };
-		const void *sa = ai->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-							 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		const void *sa = ai->ai_family == AF_INET
+					 ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+					 : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 		_cleanup_close_ int fd = -1;
 		bool dup = false;
 		int one = 1;
@@ -214,9 +223,9 @@ static int resolve_listen(const char *host, uint64_t port, struct listen_addr *o
 		    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 		    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			r = -errno;
-			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text, (unsigned long long)port,
-				strcmp(host, a.text) ? " (" : "", strcmp(host, a.text) ? host : "",
-				strcmp(host, a.text) ? ")" : "", strerror(-r));
+			log_err("cannot start: cannot listen on %s port %llu%s%s%s: %s", a.text,
+				(unsigned long long)port, strcmp(host, a.text) ? " (" : "",
+				strcmp(host, a.text) ? host : "", strcmp(host, a.text) ? ")" : "", strerror(-r));
 			break;
 		}
 		out[(*n)++] = a;
@@ -281,6 +290,42 @@ static int log_listening(void)
 	return count;
 }
 
+/*
+ * web_root left empty means "the web app that goes with this binary": run
+ * from a checkout (build/sphinx-server), the checkout's server/web, found
+ * from /proc/self/exe; installed, SPHINX_WEB_ROOT, baked in at build time
+ * from the install prefix. Sets cfg->web_root. 0 or -errno.
+ */
+static int web_root_default(struct config *cfg, char *err, size_t errlen)
+{
+	char exe[PATH_MAX], want[PATH_MAX + 32], real[PATH_MAX];
+	const char *root = SPHINX_WEB_ROOT;
+	ssize_t n;
+
+	if (cfg->web_root[0])
+		return 0;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(want, sizeof(want), "%s/../server/web/index.html", dirname(exe));
+		if (access(want, R_OK) == 0 && realpath(dirname(want), real))
+			root = real;
+	}
+	return config_set(cfg, "web_root", root, err, errlen);
+}
+
+/* A web root that is not a directory serves 404 on every page: say so once, at start. */
+static void web_root_check(const char *root)
+{
+	struct stat st;
+
+	if (stat(root, &st) < 0)
+		log_warn("web_root %s: %s: the web app will answer 404 (set web_root or --web)", root,
+			 strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		log_warn("web_root %s: not a directory: the web app will answer 404 (set web_root or --web)", root);
+}
+
 static int serve(void)
 {
 	struct lws_context_creation_info info;
@@ -311,7 +356,8 @@ static int serve(void)
 	/* the whole request head must arrive within this (lws: held header table) */
 	info.timeout_secs_ah_idle = (unsigned)(srv->cfg->header_timeout_ms / 1000);
 	info.keepalive_timeout = 10;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
+	info.options =
+		LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE * 0;
 	info.user = srv;
 	info.signal_cb = on_evlib_signal;
 	info.vhost_name = "sphinx";
@@ -350,13 +396,15 @@ static int serve(void)
 		}
 	}
 	if (!srv->ctx) {
-		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib '%s' missing)",
+		log_err("cannot start: lws context creation failed (port %llu busy, TLS files unreadable, or event lib "
+			"'%s' missing)",
 			(unsigned long long)srv->cfg->port, srv->cfg->event_lib);
 		return -EIO;
 	}
 	if (log_listening() < (int)(naddrs ? naddrs : 1)) {
 		log_err("cannot start: not listening on every address asked for (%s port %llu)",
-			srv->cfg->listen_address[0] ? srv->cfg->listen_address : "*", (unsigned long long)srv->cfg->port);
+			srv->cfg->listen_address[0] ? srv->cfg->listen_address : "*",
+			(unsigned long long)srv->cfg->port);
 		srv->stopping = true;
 		lws_context_destroy(srv->ctx);
 		srv->ctx = NULL;
@@ -423,7 +471,8 @@ static int cmd_enroll(int argc, char **argv)
 		return 1;
 	}
 	if (r < 0) {
-		fprintf(stderr, "enroll-machine: %s\n", r == -EINVAL ? "names are 1 to 64 of A-Z a-z 0-9 . - _" : strerror(-r));
+		fprintf(stderr, "enroll-machine: %s\n",
+			r == -EINVAL ? "names are 1 to 64 of A-Z a-z 0-9 . - _" : strerror(-r));
 		return 1;
 	}
 	printf("%s\n", token);
@@ -446,9 +495,14 @@ static int cmd_revoke(int argc, char **argv)
 
 static int cmd_list_machines(int argc, char **argv)
 {
-	json_t *v = NULL;
+	struct machine_list l = { 0 };
+	json_t *v;
 
-	if (store_call(srv->store, machines, &v) < 0)
+	if (store_call(srv->store, machines, &l) < 0)
+		return 1;
+	v = machines_json(&l);
+	machine_list_free(&l);
+	if (!v)
 		return 1;
 	json_dumpf(v, stdout, JSON_INDENT(2));
 	putchar('\n');
@@ -481,7 +535,9 @@ static int cmd_add_user(int argc, char **argv)
 			return 2;
 	}
 	if (optind != argc - 1 || !email) {
-		fprintf(stderr, "usage: sphinx-server --data DIR add-user USERNAME --email ADDR [--name NAME] [--admin] < password\n");
+		fprintf(stderr,
+			"usage: sphinx-server --data DIR add-user USERNAME --email ADDR [--name NAME] [--admin] < "
+			"password\n");
 		return 2;
 	}
 	if ((why = auth_local_check_username(argv[optind]))) {
@@ -498,7 +554,8 @@ static int cmd_add_user(int argc, char **argv)
 	r = store_call(srv->store, user_create, argv[optind], email, name ? name : argv[optind], NULL, hash, NULL, NULL,
 		       now_ms(), &id);
 	if (r < 0) {
-		fprintf(stderr, "add-user: %s\n", r == -EEXIST ? "username or e-mail already registered" : strerror(-r));
+		fprintf(stderr, "add-user: %s\n",
+			r == -EEXIST ? "username or e-mail already registered" : strerror(-r));
 		return 1;
 	}
 	if (admin)
@@ -599,7 +656,10 @@ int main(int argc, char **argv)
 		case 'v': verbose = true; continue;
 		case 'P': config_print_example(stdout); config_free(&cfg); return 0;
 		case 'h': usage(stdout); config_free(&cfg); return 0;
-		case 'V': printf("sphinx-server %s (libwebsockets %s)\n", VERSION, lws_get_library_version()); config_free(&cfg); return 0;
+		case 'V':
+			printf("sphinx-server %s (libwebsockets %s)\n", VERSION, lws_get_library_version());
+			config_free(&cfg);
+			return 0;
 		default: usage(stderr); config_free(&cfg); return 2;
 		}
 		if (nover == ARRAY_SIZE(over)) {
@@ -638,6 +698,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level(verbose ? LOG_DEBUG : level_of(cfg.log_level));
+	if (web_root_default(&cfg, err, sizeof(err)) < 0) {
+		log_err("web_root: %s", err);
+		goto out;
+	}
 	if (sodium_init() < 0) {
 		log_err("libsodium initialisation failed");
 		goto out;
@@ -673,11 +737,12 @@ int main(int argc, char **argv)
 			r = commands[i].fn(argc - optind, argv + optind);
 		}
 	} else {
+		web_root_check(cfg.web_root);
 		recover();
-		if ((r = presence_init()) < 0)
-			log_err("presence: cannot reset machine states: %s", strerror(-r));
+		if ((r = monitor_init()) < 0)
+			log_err("monitor: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;
-		presence_free();
+		monitor_free();
 		conn_quota_free();
 	}
 	store_call(srv->store, close);

@@ -3,32 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
 #include "meeting_code.h"
+#include "proto_lobby.h"
 #include "server.h"
 #include "util.h"
-
-json_t *user_public_json(const struct user *u)
-{
-	return json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)u->id, "name", u->name ? u->name : "",
-			 "picture", u->picture);
-}
-
-json_t *recording_public_json(json_t *rec)
-{
-	static const char *const keys[] = { "id", "user_id", "name", "kind", "program", "rule_id", "rule_title",
-					    "layer", "start_at", "end_at", "duration_ms", "machine" };
-	json_t *o = json_object();
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		json_t *v = json_object_get(rec, keys[i]);
-		if (v)
-			json_object_set(o, keys[i], v);
-	}
-	return o;
-}
 
 const char *meeting_check_title(const char *t)
 {
@@ -104,7 +86,8 @@ int meeting_finish(const struct meeting *m, const struct user *actor)
 	}
 	r = store_call(srv->store, meeting_end, m->id, now_ms());
 	if (r == 0)
-		r = outbox_event(&ob, l, "meeting.end", json_pack("{s:o}", "by", user_public_json(actor)), now_ms());
+		r = outbox_event(&ob, l, PROTO_LOBBY_EV_MEETING_END, json_pack("{s:o}", "by", user_public_json(actor)),
+				 now_ms());
 	if (r < 0) {
 		outbox_abort(&ob);
 		lobby_gc(l);
@@ -113,7 +96,7 @@ int meeting_finish(const struct meeting *m, const struct user *actor)
 	r = outbox_commit_pinned(&ob, l);	/* we close its sockets next */
 	if (r == 0) {
 		log_info("meeting %s ended by user %lld", m->code, (long long)actor->id);
-		lobby_close_user(l, 0, NULL, 4410, "meeting ended");
+		lobby_close_user(l, 0, NULL, PROTO_LOBBY_CLOSE_MEETING_ENDED, "meeting ended");
 	}
 	lobby_gc(l);
 	return r;
@@ -146,9 +129,10 @@ int meeting_add_organiser(const struct meeting *m, const struct user *actor, con
 	}
 	r = store_call(srv->store, organiser_add, m->id, target->id, actor->id, now_ms());
 	if (r == 0)
-		r = outbox_event(&ob, l, "organiser.add",
-				 json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
-				 now_ms());
+		r = outbox_event(
+			&ob, l, PROTO_LOBBY_EV_ORGANISER_ADD,
+			json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
+			now_ms());
 	if (r < 0) {
 		outbox_abort(&ob);
 		lobby_gc(l);
@@ -188,7 +172,7 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 		goto out;
 	r = store_call(srv->store, ban_add, m->id, target_id, actor->id, reason, now_ms());
 	if (r == 0)
-		r = outbox_event(&ob, l, "ban",
+		r = outbox_event(&ob, l, PROTO_LOBBY_MSG_BAN,
 				 json_pack("{s:o, s:o, s:s?}", "user", user_public_json(&target), "by",
 					   user_public_json(actor), "reason", reason), now_ms());
 	if (r < 0) {
@@ -197,13 +181,13 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 	}
 	r = outbox_commit_pinned(&ob, l);
 	if (r == 0) {
-		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", "type", "banned", "v", 1, "meeting", m->code,
-				      "reason", reason);
+		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_BANNED,
+				      PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "meeting", m->code, "reason", reason);
 		struct msg *msg = j ? msg_from_json(j) : NULL;
 		json_decref(j);
 		log_msg(LOG_NOTICE, "ban: user %lld banned from meeting %s by user %lld", (long long)target_id, m->code,
 			   (long long)actor->id);
-		lobby_close_user(l, target_id, msg, 4003, "banned from this meeting");
+		lobby_close_user(l, target_id, msg, PROTO_LOBBY_CLOSE_BANNED, "banned from this meeting");
 		msg_unref(msg);
 	}
 out:

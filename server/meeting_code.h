@@ -13,6 +13,10 @@
  * may be drawn again (the store looks up the ongoing meeting first).
  * Meetings created before this scheme keep their six-digit codes, which
  * are still accepted for lookup.
+ *
+ * Owns: no state (libsodium's randomness). Callers: meeting.c draws codes;
+ * api_meetings.c and ws.c normalize what clients send. Pure functions, safe on
+ * any thread.
  */
 #ifndef SPHINX_MEETING_CODE_H
 #define SPHINX_MEETING_CODE_H

@@ -34,7 +34,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
-#include "session.h"
+#include "web_session.h"
 #include "util.h"
 
 #define PENDING_MAX 1024
@@ -174,7 +174,8 @@ static struct oidc_job *job_new(void)
 	j->now_s = now_ms() / 1000;
 	if (j->discover)
 		ok = (j->iss = strdup(issuer())) && (j->conf_auth = strdup(srv->cfg->oidc_authorization_endpoint)) &&
-		     (j->conf_token = strdup(srv->cfg->oidc_token_endpoint)) && (j->conf_jwks = strdup(srv->cfg->oidc_jwks_uri));
+		     (j->conf_token = strdup(srv->cfg->oidc_token_endpoint)) &&
+		     (j->conf_jwks = strdup(srv->cfg->oidc_jwks_uri));
 	else
 		ok = (j->ep.issuer = strdup(ep.issuer)) && (j->ep.authorization = strdup(ep.authorization)) &&
 		     (j->ep.token = strdup(ep.token)) && (j->ep.jwks = strdup(ep.jwks));
@@ -248,7 +249,8 @@ static bool browser_navigation(struct http_req *r)
 {
 	char mode[16];
 
-	return lws_hdr_custom_copy(r->wsi, mode, sizeof(mode), "sec-fetch-mode:", 15) > 0 && strcmp(mode, "navigate") == 0;
+	return lws_hdr_custom_copy(r->wsi, mode, sizeof(mode), "sec-fetch-mode:", 15) > 0 &&
+	       strcmp(mode, "navigate") == 0;
 }
 
 /*
@@ -280,13 +282,14 @@ static int start_redirect(struct http_req *r, const char *ret)
 	struct pending *p = pending_slot(now);
 
 	memset(p, 0, sizeof(*p));
-	session_random_token(p->state, sizeof(p->state), 32);
-	session_random_token(p->nonce, sizeof(p->nonce), 32);
-	session_random_token(p->verifier, sizeof(p->verifier), 32);
+	web_session_random_token(p->state, sizeof(p->state), 32);
+	web_session_random_token(p->nonce, sizeof(p->nonce), 32);
+	web_session_random_token(p->verifier, sizeof(p->verifier), 32);
 	snprintf(p->return_to, sizeof(p->return_to), "%s", ret);
 	p->created = now;
 	crypto_hash_sha256(digest, (const unsigned char *)p->verifier, strlen(p->verifier));
-	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	redirect_uri(r, redirect, sizeof(redirect));
 	e_client = httpc_escape(srv->cfg->oidc_client_id);
 	e_redirect = httpc_escape(redirect);
@@ -411,7 +414,8 @@ static int map_account(json_t *claims, const char *iss, int64_t *ret_id, const c
 				if (uname[i] >= 'A' && uname[i] <= 'Z')
 					uname[i] = (char)(uname[i] - 'A' + 'a');
 			struct user other = { 0 };
-			if (auth_local_check_username(uname) || store_call(srv->store, user_find, "username", uname, &other) == 0)
+			if (auth_local_check_username(uname) ||
+			    store_call(srv->store, user_find, "username", uname, &other) == 0)
 				uname[0] = '\0';
 			user_clear(&other);
 		}
@@ -493,7 +497,7 @@ static int callback_finish(struct http_req *r, void *arg)
 {
 	struct oidc_job *j = arg;
 	_cleanup_free_ char *clear = NULL;
-	struct session_info s;
+	struct web_session_info s;
 	const char *why = NULL;
 	json_t *claims;
 	int64_t uid;
@@ -501,8 +505,9 @@ static int callback_finish(struct http_req *r, void *arg)
 
 	job_commit(j);
 	if (j->status)
-		return j->status == 502 && strcmp(j->code, "oidc_unavailable") == 0 ? fail(r, j->status, j->code, j->why)
-										   : refuse(r, j->status, j->code, j->why);
+		return j->status == 502 && strcmp(j->code, "oidc_unavailable") == 0
+			       ? fail(r, j->status, j->code, j->why)
+			       : refuse(r, j->status, j->code, j->why);
 	claims = json_loads(j->claims, 0, NULL);
 	if (!claims)
 		return http_error(r, 500, "internal", "out of memory");
@@ -531,7 +536,7 @@ int oidc_callback(struct http_req *r, const char *arg)
 		return refuse(r, 401, "oidc_denied", "the identity provider returned an error");
 	if (http_query(r, "code", code, sizeof(code)) < 0 || http_query(r, "state", state, sizeof(state)) < 0)
 		return refuse(r, 400, "oidc_bad_request", "missing code or state");
-	if (session_cookie_get(r->wsi, state_cookie_name(), cookie, sizeof(cookie)) < 0 || strcmp(cookie, state))
+	if (web_session_cookie_get(r->wsi, state_cookie_name(), cookie, sizeof(cookie)) < 0 || strcmp(cookie, state))
 		return refuse(r, 400, "oidc_state", "state does not match this browser's sign-in");
 	struct pending *pp = take_pending(state);
 	if (!pp)

@@ -18,6 +18,11 @@
  * request of a connection is counted: lws 4.1 has no callback when a
  * keep-alive connection starts its next request head (that one is bounded
  * by keepalive_timeout instead).
+ *
+ * Owns: the hash of peer addresses with connections still in their request
+ * head, and the pending and refused counts (file statics in peer_limit.c).
+ * Callers: ws.c only, from the lws callbacks named above, on the event-loop
+ * thread.
  */
 #ifndef SPHINX_PEER_LIMIT_H
 #define SPHINX_PEER_LIMIT_H

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Token buckets in a fixed open-addressed table: see ratelimit.h for the
- * design (the id is a keyed BLAKE2b of rule and key, cut to 64 bits). Tokens are kept as a double counted at `at_ms`; the refill is
- * computed lazily on each visit.
+ * design (the id is a keyed BLAKE2b of rule and key, cut to 64 bits).
+ * Tokens are kept as a double counted at `at_ms`; the refill is computed
+ * lazily on each visit.
  */
 #include <math.h>
 #include <string.h>

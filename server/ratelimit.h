@@ -15,6 +15,11 @@
  * most what little it had spent). The table is about 2 MiB.
  *
  * Not thread-safe: only the event-loop thread calls it.
+ *
+ * Owns: the table and its secret hash key (file statics in ratelimit.c).
+ * Callers: api_auth.c, api_meetings.c, oidc.c and code_guard.c (per-account
+ * and per-address rules), http.c (its 429 log line, once a minute per address),
+ * the unit tests (ratelimit_reset()).
  */
 #ifndef SPHINX_RATELIMIT_H
 #define SPHINX_RATELIMIT_H

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The server-wide context shared by every module: configuration, store,
- * lws context, secrets. There is one instance (struct server *srv), used
- * only from the event-loop thread, so nothing here needs locking.
+ * lws context and vhost, TLS and cookie name, password-hash costs, the
+ * stopping flag. There is one instance (struct server *srv), used only from
+ * the event-loop thread, so nothing here needs locking.
+ *
+ * Owns: nothing itself (server.c holds the srv pointer and the wall clock).
+ * main.c fills the instance at start and alone writes it (ctx, stopping);
+ * every server module reads it. Tests and the fuzz harness fill their own.
  */
 #ifndef SPHINX_SERVER_H
 #define SPHINX_SERVER_H

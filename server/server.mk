@@ -12,12 +12,32 @@ SERVER_OBJS := $(SERVER_SRCS:%.c=$(OUTPUT)/%.o)
 SERVER_LIB_OBJS := $(filter-out $(OUTPUT)/server/main.o,$(SERVER_OBJS))
 
 $(SERVER_OBJS): CFLAGS += $(SERVER_CFLAGS)
+# The installed web app, for a server started without web_root (main.c).
+$(OUTPUT)/server/main.o: CFLAGS += -DSPHINX_WEB_ROOT='"$(DATADIR)/sphinx/web"'
 
 $(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) -o $@
 
 PROGRAMS += $(OUTPUT)/sphinx-server
+
+# ------------------------------------------------------ protocol constants
+# The web app's lobby protocol constants are made from the C headers, the
+# source of truth (docs/protocol.md), by a shell + awk script: the build
+# needs no node. The output is committed (the web root is served as it is);
+# `make` remakes it when a header changes, `make proto-js` always, and
+# tests/integration/server_proto.sh fails when the committed file differs.
+PROTO_JS_HEADERS := common/proto_ws.h common/proto_lobby.h
+server/web/js/proto.js: $(PROTO_JS_HEADERS) scripts/gen-proto-js.sh
+	$(call msg,GEN,$@)
+	$(Q)scripts/gen-proto-js.sh $(PROTO_JS_HEADERS) > $@.tmp && mv $@.tmp $@
+
+PROGRAMS += server/web/js/proto.js
+
+.PHONY: proto-js
+proto-js:
+	$(Q)scripts/gen-proto-js.sh $(PROTO_JS_HEADERS) > server/web/js/proto.js.tmp
+	$(Q)mv server/web/js/proto.js.tmp server/web/js/proto.js
 
 # ------------------------------------------------------------------ bench
 # Not part of `all`: `make bench-server` builds and runs bench/run-lobby.sh.

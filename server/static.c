@@ -112,12 +112,13 @@ int static_serve(struct http_req *r)
 	 * header can say: no framing (the organiser's End and Ban buttons must
 	 * not be clickjacked), and HSTS under TLS.
 	 */
-	static const char extra[] = "x-content-type-options: nosniff\x0d\x0a"
-				    "referrer-policy: same-origin\x0d\x0a"
-				    "x-frame-options: DENY\x0d\x0a"
-				    "content-security-policy: default-src 'self'; script-src 'self'; style-src 'self'; "
-				    "img-src 'self' data: https:; media-src 'self' blob: mediastream:; connect-src 'self'; "
-				    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\x0d\x0a";
+	static const char extra[] =
+		"x-content-type-options: nosniff\x0d\x0a"
+		"referrer-policy: same-origin\x0d\x0a"
+		"x-frame-options: DENY\x0d\x0a"
+		"content-security-policy: default-src 'self'; script-src 'self'; style-src 'self'; "
+		"img-src 'self' data: https:; media-src 'self' blob: mediastream:; connect-src 'self'; "
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\x0d\x0a";
 	static const char hsts[] = "strict-transport-security: max-age=31536000\x0d\x0a";
 	char hdrs[sizeof(extra) + sizeof(hsts)];
 	int hl = snprintf(hdrs, sizeof(hdrs), "%s%s", extra, srv->tls ? hsts : "");

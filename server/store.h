@@ -8,10 +8,26 @@
  *
  * Conventions: every operation returns >= 0 on success and -errno on
  * failure (-ENOENT not found, -EEXIST unique conflict, -EIO database error).
- * Times are milliseconds since the epoch. Lists come back as jansson arrays
- * of objects whose keys are documented in docs/api.md; the caller owns them
- * (json_decref). Strings in returned structs are owned by the struct and
- * freed by the matching *_clear() function.
+ * Times are milliseconds since the epoch; a time that is not known (a
+ * meeting not ended, an attendance row still open) is 0.
+ *
+ * The store speaks in typed rows, never in JSON: a back end fills the
+ * structs below from its result rows, and json_shape.c alone turns them
+ * into what the API and the lobbies send. A list comes back as a struct
+ * <row>_list { v, n } whose rows and strings the list owns; the caller
+ * frees it with <row>_list_free() (store.c, shared by every back end),
+ * which accepts a zeroed or half-filled list. An operation that fails
+ * leaves its list zeroed. Strings in a single returned struct are owned by
+ * it and freed by the matching *_clear(). A back end allocates every row
+ * array and string with malloc (store.c frees them). Text that is JSON the
+ * server itself wrote earlier (a recording's argv and detail, a machine's
+ * users, an event body) is handed back as text, untouched.
+ *
+ * Callers: the event-loop thread only (one connection, no locking): the
+ * API handlers, meeting.c, lobby.c, lobby_view.c, monitor.c, web_session.c,
+ * oidc.c, http.c, the socket handlers (ws.c, ws_agent.c, ws_lobby.c) and
+ * main.c's admin commands. State: none here; store_sqlite.c owns its
+ * connection, prepared statements and migrations, store.c the row frees.
  *
  * The per-meeting event log is the "persist, then broadcast" seam: a lobby
  * event is a row (meeting, offset, body) committed before any client sees
@@ -22,8 +38,8 @@
 #define SPHINX_SERVER_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 struct user {
 	int64_t id;
@@ -81,6 +97,125 @@ enum audience {
 	AUDIENCE_ORGANISERS = 1,
 };
 
+/* A meeting as listed for one user (meeting_list). */
+struct meeting_entry {
+	struct meeting meeting;
+	bool organiser;		/* the user organises it */
+};
+
+/*
+ * A person of a meeting: an organiser or a member. online and grp are
+ * filled by person and people_page only (grp 0 organisers, 1 online,
+ * 2 the rest: the paging order, see people_page).
+ */
+struct person {
+	int64_t id;
+	char *name;
+	char *email;		/* NULL: none */
+	char *picture;		/* NULL: none */
+	bool organiser, banned, online;
+	int grp;
+};
+
+struct ban {
+	int64_t user_id;
+	char *name;
+	int64_t by_user;
+	char *reason;		/* NULL: none given */
+	int64_t at;
+};
+
+/* One attendance row: a stay in the lobby. */
+struct attendance_span {
+	int64_t id;
+	int64_t user_id;
+	int64_t join_at;
+	int64_t leave_at;	/* 0: still there */
+};
+
+/* Everyone who attended a meeting, with their stays (now counts as the end of an open one). */
+struct attendee {
+	int64_t user_id;
+	char *name;
+	char *email;		/* NULL: none */
+	int64_t first_join, last_leave, duration_ms, joins;
+	bool organiser, online;
+	struct attendance_span *spans;	/* spans[0..nspans): this user's rows in id order, owned by the list */
+	size_t nspans;
+};
+
+enum chat_kind {
+	CHAT_USER = 0,		/* a line someone wrote: user_id is its author */
+	CHAT_SYSTEM = 1,	/* a notice about user user_id; it has no author */
+};
+
+struct chat_line {
+	int64_t id;
+	enum chat_kind kind;
+	int64_t user_id;
+	char *name;		/* user_id's name */
+	char *text;
+	int64_t at;
+	char *cid;		/* the client's id of the line, NULL: none */
+};
+
+struct event_row {
+	uint64_t offset;
+	char *body;		/* the event's JSON text, as appended */
+};
+
+struct machine {
+	int64_t id;
+	char *name;
+	int64_t created_at;
+	int64_t last_seen;	/* 0: never */
+	char *boot_id, *agent_version;	/* NULL: no hello yet */
+	bool revoked, online;
+	char *offline_reason;	/* NULL while online */
+	int64_t state_at;	/* 0: never */
+	char *users_json;	/* local users last reported, a JSON array; NULL: none */
+	int64_t spool_dropped;	/* events the agent said its spool dropped (last hello) */
+};
+
+struct monitor_row {
+	int64_t user_id;
+	bool monitored;
+	char *reason;		/* NULL: none */
+	int64_t machine_id;	/* 0: none */
+	int64_t at;
+};
+
+/* A capture as stored (struct capture is what an agent reports). */
+struct recording {
+	int64_t id;
+	int64_t user_id;	/* 0: no account matched */
+	char *name;		/* the account's name, NULL without one */
+	char *local_user;
+	char *kind, *program, *exe;
+	char *argv_json;	/* as the agent sent it, or NULL */
+	int64_t pid;
+	char *rule_id, *rule_title, *layer;
+	int64_t start_at;
+	int64_t end_at;		/* 0: going on */
+	int64_t duration_ms;	/* -1: not known (still going, or closed without an end event) */
+	int64_t calls;		/* -1: not known */
+	int64_t machine_id;
+	char *detail_json;	/* as the agent sent it, or NULL */
+	char *machine;		/* the machine's name */
+};
+
+/* Lists: v[0..n), owned by the list (see the conventions above). */
+struct meeting_list { struct meeting_entry *v; size_t n; };
+struct person_list { struct person *v; size_t n; };
+struct ban_list { struct ban *v; size_t n; };
+struct attendance_list { struct attendee *v; size_t n; struct attendance_span *spans; size_t nspans; };
+struct chat_list { struct chat_line *v; size_t n; };
+struct event_list { struct event_row *v; size_t n; };
+struct machine_list { struct machine *v; size_t n; };
+struct monitor_list { struct monitor_row *v; size_t n; };
+struct recording_list { struct recording *v; size_t n; };
+struct id_list { int64_t *v; size_t n; };
+
 struct store;
 
 struct store_ops {
@@ -119,23 +254,28 @@ struct store_ops {
 	int (*meeting_get)(struct store *s, int64_t id, struct meeting *ret);
 	int (*meeting_by_code)(struct store *s, const char *code, struct meeting *ret);
 	int (*meeting_end)(struct store *s, int64_t id, int64_t at);
-	int (*meeting_list)(struct store *s, int64_t user_id, int64_t now, json_t **ret_ongoing, json_t **ret_past);
+	/* the user's meetings (not those they are banned from): ongoing newest first, the last 500 ended */
+	int (*meeting_list)(struct store *s, int64_t user_id, struct meeting_list *ret_ongoing,
+			    struct meeting_list *ret_past);
 	int (*organiser_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, int64_t at);
 	int (*is_organiser)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
 	int (*member_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at);
 	int (*is_member)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
-	/* organisers and members with an "organiser" flag */
-	int (*people)(struct store *s, int64_t meeting_id, json_t **ret);
-	int (*ban_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason, int64_t at);
+	/* organisers and members, by name then id (online and grp not filled) */
+	int (*people)(struct store *s, int64_t meeting_id, struct person_list *ret);
+	int (*ban_add)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason,
+		       int64_t at);
 	int (*is_banned)(struct store *s, int64_t meeting_id, int64_t user_id);	/* 1/0 */
-	int (*bans)(struct store *s, int64_t meeting_id, json_t **ret);
+	/* in the order they were made */
+	int (*bans)(struct store *s, int64_t meeting_id, struct ban_list *ret);
 
 	/* attendance */
 	int (*attendance_open)(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id);
 	int (*attendance_close)(struct store *s, int64_t id, int64_t at);
 	/* close rows left open by a crash at the last heartbeat time */
 	int (*attendance_close_dangling)(struct store *s, int64_t at);
-	int (*attendance)(struct store *s, int64_t meeting_id, int64_t now, json_t **ret);
+	/* by first arrival; an open row counts until now */
+	int (*attendance)(struct store *s, int64_t meeting_id, int64_t now, struct attendance_list *ret);
 
 	/* chat and the event log */
 	int (*chat_add)(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, int64_t at,
@@ -143,22 +283,23 @@ struct store_ops {
 	/* a system notice about user `about` (kind "system"), seen by `audience` */
 	int (*chat_add_system)(struct store *s, int64_t meeting_id, int64_t about, const char *text,
 			       enum audience audience, int64_t at, int64_t *ret_id);
-	/* rows of kind "user" and "system"; organiser-only rows only when organiser is true */
-	int (*chat_history)(struct store *s, int64_t meeting_id, bool organiser, json_t **ret);
 	int (*event_append)(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
 			    const char *body, enum audience audience, int64_t at);
 	int (*event_last_offset)(struct store *s, int64_t meeting_id, uint64_t *ret);
 	/* calls fn for each event body after offset, in order; stops at fn < 0 */
 	int (*events_since)(struct store *s, int64_t meeting_id, uint64_t offset,
 			    int (*fn)(void *ud, uint64_t offset, enum audience audience, const char *body), void *ud);
-	/* [{offset, body}] of the meeting's events of one type, in order */
-	int (*events_of_type)(struct store *s, int64_t meeting_id, const char *type, json_t **ret);
+	/* the meeting's events of one type, in offset order */
+	int (*events_of_type)(struct store *s, int64_t meeting_id, const char *type, struct event_list *ret);
 
 	/* machines and agent events */
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
-	int (*machines)(struct store *s, json_t **ret);
+	/* the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one stored */
+	int (*machine_spool_dropped)(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before);
+	/* every enrolled machine, by name */
+	int (*machines)(struct store *s, struct machine_list *ret);
 	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */
 	int (*machine_state)(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			     int64_t at);
@@ -167,8 +308,8 @@ struct store_ops {
 	/* per-account monitoring state (is some online agent reporting this user) */
 	int (*monitor_set)(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
 			   int64_t at);
-	/* [{user_id, monitored, reason, machine_id, at}] */
-	int (*monitor_states)(struct store *s, json_t **ret);
+	/* every account's last monitoring state */
+	int (*monitor_states)(struct store *s, struct monitor_list *ret);
 	int (*monitor_reset)(struct store *s, const char *reason, int64_t at);
 	int (*machine_revoke)(struct store *s, const char *name);
 	/* 1: new event id, 0: already seen (duplicate) */
@@ -178,16 +319,18 @@ struct store_ops {
 	int (*recording_begin)(struct store *s, const struct capture *c, int64_t *ret_id);
 	/* ret_id: the recording ended (created from the end event when its begin never came) */
 	int (*recording_end)(struct store *s, const struct capture *c, int64_t *ret_id);
-	int (*recording_get)(struct store *s, int64_t id, json_t **ret);
-	/* ongoing recordings of a user: array of recording objects */
-	int (*recordings_ongoing)(struct store *s, int64_t user_id, json_t **ret);
+	/* *ret to recording_clear() */
+	int (*recording_get)(struct store *s, int64_t id, struct recording *ret);
+	/* ongoing recordings of a user, oldest first */
+	int (*recordings_ongoing)(struct store *s, int64_t user_id, struct recording_list *ret);
 	/* recordings of a machine still open from another boot: ended at `at` */
 	int (*recordings_close_stale)(struct store *s, int64_t machine_id, const char *boot_id, int64_t at,
-				      json_t **ret_closed);
+				      struct recording_list *ret_closed);
 	int (*recording_link)(struct store *s, int64_t recording_id, int64_t meeting_id);	/* 1 new, 0 known */
-	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
-	/* [{meeting_id}] of the ongoing meetings a recording is linked to */
-	int (*recording_meetings)(struct store *s, int64_t recording_id, json_t **ret);
+	/* every recording linked to the meeting, by start */
+	int (*recordings_of_meeting)(struct store *s, int64_t meeting_id, struct recording_list *ret);
+	/* ids of the ongoing meetings a recording is linked to, ascending */
+	int (*recording_meetings)(struct store *s, int64_t recording_id, struct id_list *ret);
 
 	/* sign-in and identity (issue 12) */
 	/* verified: an admin created the account, or an identity provider vouched for the address */
@@ -201,21 +344,23 @@ struct store_ops {
 	 *
 	 * People order (stable, for paging): organisers, then people online (an
 	 * open attendance row), then the rest; within each group by name
-	 * (case-insensitive), then id. A person row: {id, name, email, picture,
-	 * organiser, banned, online, grp} (grp 0, 1, 2: the group).
+	 * (case-insensitive), then id; struct person's grp is the group.
 	 */
 	/* up to limit people after (after_grp, after_id) in that order; after_grp < 0: from the start */
 	int (*people_page)(struct store *s, int64_t meeting_id, int after_grp, int64_t after_id, unsigned limit,
-			   json_t **ret);
-	/* one person row of the meeting (-ENOENT: neither member nor organiser) */
-	int (*person)(struct store *s, int64_t meeting_id, int64_t user_id, json_t **ret);
+			   struct person_list *ret);
+	/* one person of the meeting, *ret to person_clear() (-ENOENT: neither member nor organiser) */
+	int (*person)(struct store *s, int64_t meeting_id, int64_t user_id, struct person *ret);
 	/* members + organisers, and those of them with an open attendance row */
 	int (*people_count)(struct store *s, int64_t meeting_id, int64_t *ret_total, int64_t *ret_online);
-	/* ongoing recordings linked to the meeting: array of recording objects */
-	int (*recordings_live_of_meeting)(struct store *s, int64_t meeting_id, json_t **ret);
-	/* up to limit chat rows before chat id before_id (0: the newest), NEWEST first; row as chat_history */
+	/* ongoing recordings linked to the meeting, by start */
+	int (*recordings_live_of_meeting)(struct store *s, int64_t meeting_id, struct recording_list *ret);
+	/*
+	 * up to limit chat lines before chat id before_id (0: the newest),
+	 * NEWEST first; organiser-only notices only when organiser is true
+	 */
 	int (*chat_page)(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
-			 json_t **ret);
+			 struct chat_list *ret);
 	/* chat_add with a client id (NULL: none) and the offset of its event; -EEXIST: (meeting, user, cid) known */
 	int (*chat_add_cid)(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, const char *cid,
 			    uint64_t offset, int64_t at, int64_t *ret_id);
@@ -236,8 +381,24 @@ struct store {
 /* Open the SQLite store in data_dir (created 0700 when missing); migrates the schema. */
 int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret);
 
+/*
+ * Freeing what the store returns (store.c: the same for every back end).
+ * Each accepts NULL and a zeroed or half-filled struct, and leaves it zeroed.
+ */
 void user_clear(struct user *u);
 void meeting_clear(struct meeting *m);
+void person_clear(struct person *p);
+void recording_clear(struct recording *r);
+void meeting_list_free(struct meeting_list *l);
+void person_list_free(struct person_list *l);
+void ban_list_free(struct ban_list *l);
+void attendance_list_free(struct attendance_list *l);
+void chat_list_free(struct chat_list *l);
+void event_list_free(struct event_list *l);
+void machine_list_free(struct machine_list *l);
+void monitor_list_free(struct monitor_list *l);
+void recording_list_free(struct recording_list *l);
+void id_list_free(struct id_list *l);
 
 #define store_call(s, op, ...) ((s)->ops->op((s), ##__VA_ARGS__))
 

@@ -8,8 +8,9 @@
  *
  * Prepared statements are cached by the address of their SQL text (always a
  * string literal here), so each statement is compiled once per process.
- * Lists are built by rows_json(): every result column becomes a key; a
- * column alias ending in "_b" becomes a boolean, "_json" embedded JSON.
+ * Lists are built by collect_(): one fill function per row type reads a
+ * result row's columns, by position, into the row's struct (store.h); a
+ * column's name never reaches a caller.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -122,6 +123,8 @@ static const char *const migrations[] = {
 	"ALTER TABLE chat ADD COLUMN event_offset INTEGER;"
 	"CREATE UNIQUE INDEX chat_cid ON chat(meeting_id, user_id, cid) WHERE cid IS NOT NULL;"
 	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
+	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
+	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -262,69 +265,70 @@ static char *col_dup(sqlite3_stmt *st, int i)
 	return t ? strdup((const char *)t) : NULL;
 }
 
-static int rows_json(sqlite3_stmt *st, json_t **ret)
+/* Column i as a new string, NULL for SQL NULL; *oom set when out of memory. */
+static char *col_str(sqlite3_stmt *st, int i, bool *oom)
 {
-	json_t *arr = json_array();
-	int rc;
+	const unsigned char *t = sqlite3_column_text(st, i);
+	char *d;
 
-	if (!arr)
-		return -ENOMEM;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_object();
-		for (int i = 0; i < sqlite3_column_count(st); i++) {
-			const char *name = sqlite3_column_name(st, i);
-			size_t n = strlen(name);
-			char key[64];
-			json_t *v;
-
-			snprintf(key, sizeof(key), "%s", name);
-			if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-				v = json_null();
-				if (n > 2 && strcmp(name + n - 2, "_b") == 0)
-					key[n - 2] = '\0';
-				else if (n > 5 && strcmp(name + n - 5, "_json") == 0)
-					key[n - 5] = '\0';
-			} else if (n > 2 && strcmp(name + n - 2, "_b") == 0) {
-				key[n - 2] = '\0';
-				v = json_boolean(sqlite3_column_int(st, i));
-			} else if (n > 5 && strcmp(name + n - 5, "_json") == 0) {
-				key[n - 5] = '\0';
-				v = json_loads((const char *)sqlite3_column_text(st, i), JSON_DECODE_ANY, NULL);
-				if (!v)
-					v = json_null();
-			} else if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
-				v = json_integer(sqlite3_column_int64(st, i));
-			} else if (sqlite3_column_type(st, i) == SQLITE_FLOAT) {
-				v = json_real(sqlite3_column_double(st, i));
-			} else {
-				v = json_string((const char *)sqlite3_column_text(st, i));
-			}
-			json_object_set_new(o, key, v ? v : json_null());
-		}
-		json_array_append_new(arr, o);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return -EIO;
-	}
-	*ret = arr;
-	return 0;
+	if (!t)
+		return NULL;
+	if (!(d = strdup((const char *)t)))
+		*oom = true;
+	return d;
 }
 
-static int list_(struct store *s, json_t **ret, const char *sql, const char *fmt, ...)
+static bool col_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) == SQLITE_NULL; }
+
+/* Fills a zeroed row from the statement's current result row: 0 or -ENOMEM (the row is then half filled). */
+typedef int (*fill_fn)(sqlite3_stmt *st, void *row);
+
+/*
+ * Every result row of sql (arguments as exec_) appended to the array *v of
+ * rows of size bytes, filled by fill; *n counts them. On failure the rows
+ * read so far stay in *v for the caller's *_list_free().
+ */
+static int collect_(struct store *s, void **v, size_t *n, size_t size, fill_fn fill, const char *sql,
+		    const char *fmt, ...)
 {
+	size_t cap = 0;
 	sqlite3_stmt *st;
 	va_list ap;
-	int rc;
+	int rc, r = 0;
 
+	*v = NULL;
+	*n = 0;
 	va_start(ap, fmt);
 	st = prep_bound(s, &rc, sql, fmt, ap);
 	va_end(ap);
 	if (!st)
 		return rc;
-	return rows_json(st, ret);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			void *nv = realloc(*v, ncap * size);
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			*v = nv;
+			cap = ncap;
+		}
+		void *row = (char *)*v + *n * size;
+		memset(row, 0, size);
+		(*n)++;
+		if ((r = fill(st, row)) < 0)
+			break;
+	}
+	sqlite3_reset(st);
+	if (r == 0 && rc != SQLITE_DONE)
+		r = -EIO;
+	return r;
 }
+
+/* collect_() into a struct <row>_list l */
+#define list_(s, l, fill, sql, fmt, ...) \
+	collect_((s), (void **)&(l)->v, &(l)->n, sizeof(*(l)->v), (fill), (sql), (fmt), ##__VA_ARGS__)
 
 static int64_t col_i(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
 
@@ -370,7 +374,8 @@ static int sq_meta_get(struct store *s, const char *key, char **ret)
 
 static int sq_meta_set(struct store *s, const char *key, const char *value)
 {
-	int r = exec_(s, "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	int r = exec_(s,
+		      "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 		      "ss", key, value);
 	return r < 0 ? r : 0;
 }
@@ -398,9 +403,10 @@ static int sq_user_create(struct store *s, const char *username, const char *ema
 			  const char *picture, const char *pw_hash, const char *oidc_iss, const char *oidc_sub,
 			  int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
-		      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)", "sssssssi",
-		      username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
+	int r = exec_(s,
+		      "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
+		      " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssssssi", username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
 	if (r < 0)
 		return r;
 	if (ret_id)
@@ -478,16 +484,18 @@ static int sq_user_set_admin(struct store *s, int64_t id, bool admin)
 
 static int sq_session_put(struct store *s, const char *id, const struct session_row *row)
 {
-	int r = exec_(s, "INSERT INTO sessions(id, user_id, csrf, created_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)",
-		      "sisiii", id, row->user_id, row->csrf, row->created_at, row->last_seen, row->expires_at);
+	int r = exec_(
+		s,
+		"INSERT INTO sessions(id, user_id, csrf, created_at, last_seen, expires_at) VALUES(?, ?, ?, ?, ?, ?)",
+		"sisiii", id, row->user_id, row->csrf, row->created_at, row->last_seen, row->expires_at);
 	return r < 0 ? r : 0;
 }
 
 static int sq_session_get(struct store *s, const char *id, struct session_row *ret)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = ?",
-				"s", id);
+	sqlite3_stmt *st = row_(
+		s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = ?", "s", id);
 	if (!st)
 		return err;
 	ret->user_id = col_i(st, 0);
@@ -522,7 +530,8 @@ static int sq_user_set_email_verified(struct store *s, int64_t id, bool verified
 static int sq_user_email_verified(struct store *s, int64_t id)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
+	sqlite3_stmt *st =
+		row_(s, &err, "SELECT email IS NOT NULL AND email_verified FROM users WHERE id = ?", "i", id);
 	int64_t v = 0;
 
 	if (!st)
@@ -547,21 +556,32 @@ static int sq_session_purge(struct store *s, int64_t now)
 #define MEETING_COLS \
 	"SELECT id, code, title, link, created_by, start_at, coalesce(end_at, 0), join_policy = 'domain' FROM meetings "
 
+/* MEETING_COLS of the current row into a zeroed *m: 0 or -ENOMEM. */
+static int fill_meeting(sqlite3_stmt *st, struct meeting *m)
+{
+	bool oom = false;
+
+	m->id = col_i(st, 0);
+	snprintf(m->code, sizeof(m->code), "%s", (const char *)sqlite3_column_text(st, 1));
+	m->title = col_str(st, 2, &oom);
+	m->link = col_str(st, 3, &oom);
+	m->created_by = col_i(st, 4);
+	m->start_at = col_i(st, 5);
+	m->end_at = col_i(st, 6);
+	m->join_policy = col_i(st, 7) ? JOIN_DOMAIN : JOIN_ANYONE;
+	return oom ? -ENOMEM : 0;
+}
+
 static int meeting_row(sqlite3_stmt *st, int err, struct meeting *ret)
 {
 	if (!st)
 		return err;
 	memset(ret, 0, sizeof(*ret));
-	ret->id = col_i(st, 0);
-	snprintf(ret->code, sizeof(ret->code), "%s", (const char *)sqlite3_column_text(st, 1));
-	ret->title = col_dup(st, 2);
-	ret->link = col_dup(st, 3);
-	ret->created_by = col_i(st, 4);
-	ret->start_at = col_i(st, 5);
-	ret->end_at = col_i(st, 6);
-	ret->join_policy = col_i(st, 7) ? JOIN_DOMAIN : JOIN_ANYONE;
+	err = fill_meeting(st, ret);
 	sqlite3_reset(st);
-	return 0;
+	if (err < 0)
+		meeting_clear(ret);
+	return err;
 }
 
 static int sq_meeting_create(struct store *s, const char *code, const char *title, const char *link,
@@ -601,21 +621,31 @@ static int sq_meeting_end(struct store *s, int64_t id, int64_t at)
 }
 
 #define MY_MEETINGS \
-	"SELECT m.id, m.code, m.title, m.link, m.start_at, m.end_at," \
-	" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = ?1) AS organiser_b" \
+	"SELECT m.id, m.code, m.title, m.link, m.created_by, m.start_at, coalesce(m.end_at, 0)," \
+	" m.join_policy = 'domain', EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = ?1)" \
 	" FROM meetings m WHERE (m.id IN (SELECT meeting_id FROM organisers WHERE user_id = ?1)" \
 	" OR m.id IN (SELECT meeting_id FROM members WHERE user_id = ?1))" \
 	" AND NOT EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = m.id AND b.user_id = ?1) "
 
-static int sq_meeting_list(struct store *s, int64_t user_id, int64_t now, json_t **ret_ongoing, json_t **ret_past)
+static int fill_meeting_entry(sqlite3_stmt *st, void *row)
 {
-	int r = list_(s, ret_ongoing, MY_MEETINGS "AND m.end_at IS NULL ORDER BY m.start_at DESC", "i", user_id);
-	if (r < 0)
-		return r;
-	r = list_(s, ret_past, MY_MEETINGS "AND m.end_at IS NOT NULL ORDER BY m.end_at DESC LIMIT 500", "i", user_id);
+	struct meeting_entry *e = row;
+
+	e->organiser = col_i(st, 8) != 0;
+	return fill_meeting(st, &e->meeting);
+}
+
+static int sq_meeting_list(struct store *s, int64_t user_id, struct meeting_list *ret_ongoing,
+			   struct meeting_list *ret_past)
+{
+	int r = list_(s, ret_ongoing, fill_meeting_entry, MY_MEETINGS "AND m.end_at IS NULL ORDER BY m.start_at DESC",
+		      "i", user_id);
+	if (r == 0)
+		r = list_(s, ret_past, fill_meeting_entry,
+			  MY_MEETINGS "AND m.end_at IS NOT NULL ORDER BY m.end_at DESC LIMIT 500", "i", user_id);
 	if (r < 0) {
-		json_decref(*ret_ongoing);
-		*ret_ongoing = NULL;
+		meeting_list_free(ret_ongoing);
+		meeting_list_free(ret_past);
 	}
 	return r;
 }
@@ -655,15 +685,20 @@ static int sq_is_member(struct store *s, int64_t meeting_id, int64_t user_id)
 	return exists_(s, "SELECT 1 FROM members WHERE meeting_id = ? AND user_id = ?", meeting_id, user_id);
 }
 
-static int sq_people(struct store *s, int64_t meeting_id, json_t **ret)
+static int fill_person(sqlite3_stmt *st, void *row);
+
+static int sq_people(struct store *s, int64_t meeting_id, struct person_list *ret)
 {
-	return list_(s, ret,
-		     "SELECT u.id, u.name, u.email, u.picture,"
-		     " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id) AS organiser_b,"
-		     " EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id) AS banned_b"
-		     " FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1"
-		     " UNION SELECT user_id FROM members WHERE meeting_id = ?1) ORDER BY u.name, u.id",
-		     "i", meeting_id);
+	int r = list_(s, ret, fill_person,
+		      "SELECT u.id, u.name, u.email, u.picture,"
+		      " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id),"
+		      " EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id), 0, 0"
+		      " FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1"
+		      " UNION SELECT user_id FROM members WHERE meeting_id = ?1) ORDER BY u.name, u.id",
+		      "i", meeting_id);
+	if (r < 0)
+		person_list_free(ret);
+	return r;
 }
 
 static int sq_ban_add(struct store *s, int64_t meeting_id, int64_t user_id, int64_t by, const char *reason, int64_t at)
@@ -678,10 +713,26 @@ static int sq_is_banned(struct store *s, int64_t meeting_id, int64_t user_id)
 	return exists_(s, "SELECT 1 FROM bans WHERE meeting_id = ? AND user_id = ?", meeting_id, user_id);
 }
 
-static int sq_bans(struct store *s, int64_t meeting_id, json_t **ret)
+static int fill_ban(sqlite3_stmt *st, void *row)
 {
-	return list_(s, ret, "SELECT b.user_id, u.name, b.by_user, b.reason, b.at FROM bans b"
-		     " JOIN users u ON u.id = b.user_id WHERE b.meeting_id = ? ORDER BY b.at", "i", meeting_id);
+	struct ban *b = row;
+	bool oom = false;
+
+	b->user_id = col_i(st, 0);
+	b->name = col_str(st, 1, &oom);
+	b->by_user = col_i(st, 2);
+	b->reason = col_str(st, 3, &oom);
+	b->at = col_i(st, 4);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_bans(struct store *s, int64_t meeting_id, struct ban_list *ret)
+{
+	int r = list_(s, ret, fill_ban, "SELECT b.user_id, u.name, b.by_user, b.reason, b.at FROM bans b"
+		      " JOIN users u ON u.id = b.user_id WHERE b.meeting_id = ? ORDER BY b.at", "i", meeting_id);
+	if (r < 0)
+		ban_list_free(ret);
+	return r;
 }
 
 /* ------------------------------------------------------------- attendance */
@@ -708,41 +759,68 @@ static int sq_attendance_close_dangling(struct store *s, int64_t at)
 	return exec_(s, "UPDATE attendance SET leave_at = max(join_at, ?) WHERE leave_at IS NULL", "i", at);
 }
 
-static int sq_attendance(struct store *s, int64_t meeting_id, int64_t now, json_t **ret)
+static int fill_attendee(sqlite3_stmt *st, void *row)
 {
-	json_t *people = NULL, *rows = NULL;
+	struct attendee *a = row;
+	bool oom = false;
+
+	a->user_id = col_i(st, 0);
+	a->name = col_str(st, 1, &oom);
+	a->email = col_str(st, 2, &oom);
+	a->first_join = col_i(st, 3);
+	a->last_leave = col_i(st, 4);
+	a->duration_ms = col_i(st, 5);
+	a->joins = col_i(st, 6);
+	a->organiser = col_i(st, 7) != 0;
+	a->online = col_i(st, 8) != 0;
+	return oom ? -ENOMEM : 0;
+}
+
+static int fill_span(sqlite3_stmt *st, void *row)
+{
+	struct attendance_span *a = row;
+
+	a->id = col_i(st, 0);
+	a->user_id = col_i(st, 1);
+	a->join_at = col_i(st, 2);
+	a->leave_at = col_i(st, 3);	/* NULL reads as 0: still there */
+	return 0;
+}
+
+static int sq_attendance(struct store *s, int64_t meeting_id, int64_t now, struct attendance_list *ret)
+{
+	struct { struct attendance_span *v; size_t n; } rows = { 0 };
+	size_t k = 0;
 	int r;
 
-	r = list_(s, &people,
+	r = list_(s, ret, fill_attendee,
 		  "SELECT a.user_id, u.name, u.email, min(a.join_at) AS first_join,"
-		  " max(coalesce(a.leave_at, ?2)) AS last_leave,"
-		  " sum(coalesce(a.leave_at, ?2) - a.join_at) AS duration_ms, count(*) AS joins,"
-		  " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = a.user_id) AS organiser_b,"
-		  " sum(a.leave_at IS NULL) > 0 AS online_b"
+		  " max(coalesce(a.leave_at, ?2)), sum(coalesce(a.leave_at, ?2) - a.join_at), count(*),"
+		  " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = a.user_id),"
+		  " sum(a.leave_at IS NULL) > 0"
 		  " FROM attendance a JOIN users u ON u.id = a.user_id WHERE a.meeting_id = ?1"
 		  " GROUP BY a.user_id ORDER BY first_join", "ii", meeting_id, now);
-	if (r < 0)
-		return r;
-	r = list_(s, &rows, "SELECT id, user_id, join_at, leave_at FROM attendance WHERE meeting_id = ? ORDER BY id",
-		  "i", meeting_id);
+	if (r == 0)
+		r = list_(s, &rows, fill_span,
+			  "SELECT id, user_id, join_at, leave_at FROM attendance WHERE meeting_id = ? ORDER BY id",
+			  "i", meeting_id);
+	if (r == 0 && rows.n && !(ret->spans = calloc(rows.n, sizeof(*ret->spans))))
+		r = -ENOMEM;
 	if (r < 0) {
-		json_decref(people);
+		free(rows.v);
+		attendance_list_free(ret);
 		return r;
 	}
-	/* attach each user's rows to their summary */
-	size_t i, j;
-	json_t *p, *row;
-	json_array_foreach(people, i, p) {
-		json_t *mine = json_array();
-		int64_t uid = json_integer_value(json_object_get(p, "user_id"));
-		json_array_foreach(rows, j, row) {
-			if (json_integer_value(json_object_get(row, "user_id")) == uid)
-				json_array_append(mine, row);
-		}
-		json_object_set_new(p, "sessions", mine);
+	/* each attendee's rows, in id order, side by side in ret->spans */
+	for (size_t i = 0; i < ret->n; i++) {
+		ret->v[i].spans = ret->spans + k;
+		for (size_t j = 0; j < rows.n; j++)
+			if (rows.v[j].user_id == ret->v[i].user_id)
+				ret->spans[k++] = rows.v[j];
+		ret->v[i].nspans = (size_t)(ret->spans + k - ret->v[i].spans);
 	}
-	json_decref(rows);
-	*ret = people;
+	ret->nspans = k;
+	free(rows.v);
 	return 0;
 }
 
@@ -762,24 +840,13 @@ static int sq_chat_add(struct store *s, int64_t meeting_id, int64_t user_id, con
 static int sq_chat_add_system(struct store *s, int64_t meeting_id, int64_t about, const char *text,
 			      enum audience audience, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience) VALUES(?, ?, ?, ?, 'system', ?)",
-		      "iisii", meeting_id, about, text, at, (int64_t)audience);
+	int r = exec_(
+		s, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience) VALUES(?, ?, ?, ?, 'system', ?)",
+		"iisii", meeting_id, about, text, at, (int64_t)audience);
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(DB(s));
 	return 0;
-}
-
-static int sq_chat_history(struct store *s, int64_t meeting_id, bool organiser, json_t **ret)
-{
-	/* a system row names the user it is about in "about"; it has no author */
-	return list_(s, ret, "SELECT c.id, c.kind,"
-		     " CASE c.kind WHEN 'system' THEN NULL ELSE c.user_id END AS user_id,"
-		     " CASE c.kind WHEN 'system' THEN NULL ELSE u.name END AS name,"
-		     " CASE c.kind WHEN 'system' THEN c.user_id END AS about,"
-		     " c.content AS text, c.at FROM chat c"
-		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
-		     " ORDER BY c.at, c.id", "ii", meeting_id, (int64_t)organiser);
 }
 
 static int sq_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
@@ -813,30 +880,48 @@ static int sq_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(DB(s), "SELECT offset, body, audience FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    DB(s),
+		    "SELECT offset, body, audience FROM events WHERE meeting_id = ? AND offset > ? ORDER BY offset", -1,
+		    &st, NULL) != SQLITE_OK)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, meeting_id);
 	sqlite3_bind_int64(st, 2, (int64_t)offset);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (fn(ud, (uint64_t)col_i(st, 0), (enum audience)col_i(st, 2), (const char *)sqlite3_column_text(st, 1)) < 0)
+		if (fn(ud, (uint64_t)col_i(st, 0), (enum audience)col_i(st, 2),
+		       (const char *)sqlite3_column_text(st, 1)) < 0)
 			break;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int sq_events_of_type(struct store *s, int64_t meeting_id, const char *type, json_t **ret)
+static int fill_event(sqlite3_stmt *st, void *row)
 {
-	return list_(s, ret, "SELECT offset, body AS body_json FROM events WHERE meeting_id = ? AND type = ? ORDER BY offset",
-		     "is", meeting_id, type);
+	struct event_row *e = row;
+	bool oom = false;
+
+	e->offset = (uint64_t)col_i(st, 0);
+	e->body = col_str(st, 1, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_events_of_type(struct store *s, int64_t meeting_id, const char *type, struct event_list *ret)
+{
+	int r = list_(s, ret, fill_event,
+		      "SELECT offset, body FROM events WHERE meeting_id = ? AND type = ? ORDER BY offset", "is",
+		      meeting_id, type);
+	if (r < 0)
+		event_list_free(ret);
+	return r;
 }
 
 /* --------------------------------------------------------------- machines */
 
 static int sq_machine_create(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO machines(name, token_hash, created_at) VALUES(?, ?, ?)", "ssi", name, token_hash, at);
+	int r = exec_(s, "INSERT INTO machines(name, token_hash, created_at) VALUES(?, ?, ?)", "ssi", name, token_hash,
+		      at);
 	if (r < 0)
 		return r;
 	*ret_id = sqlite3_last_insert_rowid(DB(s));
@@ -846,7 +931,8 @@ static int sq_machine_create(struct store *s, const char *name, const char *toke
 static int sq_machine_by_token(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name)
 {
 	int err;
-	sqlite3_stmt *st = row_(s, &err, "SELECT id, name FROM machines WHERE token_hash = ? AND revoked = 0", "s", token_hash);
+	sqlite3_stmt *st =
+		row_(s, &err, "SELECT id, name FROM machines WHERE token_hash = ? AND revoked = 0", "s", token_hash);
 
 	if (!st)
 		return err;
@@ -863,43 +949,101 @@ static int sq_machine_seen(struct store *s, int64_t id, const char *boot_id, con
 	return r < 0 ? r : 0;
 }
 
-static int sq_machines(struct store *s, json_t **ret)
+static int sq_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before)
 {
-	return list_(s, ret, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked AS revoked_b,"
-		     " online AS online_b, offline_reason, state_at, users AS users_json"
-		     " FROM machines ORDER BY name", "");
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT spool_dropped FROM machines WHERE id = ?", "i", id);
+
+	if (!st)
+		return err;
+	*ret_before = col_i(st, 0);
+	sqlite3_reset(st);
+	if (dropped == *ret_before)
+		return 0;
+	err = exec_(s, "UPDATE machines SET spool_dropped = ? WHERE id = ?", "ii", dropped, id);
+	return err < 0 ? err : 0;
+}
+
+static int fill_machine(sqlite3_stmt *st, void *row)
+{
+	struct machine *m = row;
+	bool oom = false;
+
+	m->id = col_i(st, 0);
+	m->name = col_str(st, 1, &oom);
+	m->created_at = col_i(st, 2);
+	m->last_seen = col_i(st, 3);
+	m->boot_id = col_str(st, 4, &oom);
+	m->agent_version = col_str(st, 5, &oom);
+	m->revoked = col_i(st, 6) != 0;
+	m->online = col_i(st, 7) != 0;
+	m->offline_reason = col_str(st, 8, &oom);
+	m->state_at = col_i(st, 9);
+	m->users_json = col_str(st, 10, &oom);
+	m->spool_dropped = col_i(st, 11);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_machines(struct store *s, struct machine_list *ret)
+{
+	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
+		      " online, offline_reason, state_at, users, spool_dropped FROM machines ORDER BY name", "");
+	if (r < 0)
+		machine_list_free(ret);
+	return r;
 }
 
 static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			    int64_t at)
 {
-	int r = exec_(s, "UPDATE machines SET online = ?, offline_reason = ?, state_at = ?, users = coalesce(?, users),"
-		      " last_seen = ? WHERE id = ?", "isisii", (int64_t)online, online ? NULL : reason, at, users_json, at, id);
+	int r = exec_(s,
+		      "UPDATE machines SET online = ?, offline_reason = ?, state_at = ?, users = coalesce(?, users),"
+		      " last_seen = ? WHERE id = ?",
+		      "isisii", (int64_t)online, online ? NULL : reason, at, users_json, at, id);
 	return r < 0 ? r : 0;
 }
 
 static int sq_machines_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE machines SET online = 0, offline_reason = ?, state_at = ? WHERE online = 1", "si", reason, at);
+	return exec_(s, "UPDATE machines SET online = 0, offline_reason = ?, state_at = ? WHERE online = 1", "si",
+		     reason, at);
 }
 
 static int sq_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
 			  int64_t at)
 {
-	int r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES(?1, ?2, ?3, ?4, ?5)"
+	int r = exec_(s,
+		      "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES(?1, ?2, ?3, ?4, ?5)"
 		      " ON CONFLICT(user_id) DO UPDATE SET monitored = ?2, reason = ?3, machine_id = ?4, at = ?5",
 		      "iisIi", user_id, (int64_t)monitored, reason, machine_id, at);
 	return r < 0 ? r : 0;
 }
 
-static int sq_monitor_states(struct store *s, json_t **ret)
+static int fill_monitor(sqlite3_stmt *st, void *row)
 {
-	return list_(s, ret, "SELECT user_id, monitored AS monitored_b, reason, machine_id, at FROM monitor_state", "");
+	struct monitor_row *m = row;
+	bool oom = false;
+
+	m->user_id = col_i(st, 0);
+	m->monitored = col_i(st, 1) != 0;
+	m->reason = col_str(st, 2, &oom);
+	m->machine_id = col_i(st, 3);
+	m->at = col_i(st, 4);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_monitor_states(struct store *s, struct monitor_list *ret)
+{
+	int r = list_(s, ret, fill_monitor, "SELECT user_id, monitored, reason, machine_id, at FROM monitor_state", "");
+	if (r < 0)
+		monitor_list_free(ret);
+	return r;
 }
 
 static int sq_monitor_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE monitor_state SET monitored = 0, reason = ?, at = ? WHERE monitored = 1", "si", reason, at);
+	return exec_(s, "UPDATE monitor_state SET monitored = 0, reason = ?, at = ? WHERE monitored = 1", "si", reason,
+		     at);
 }
 
 static int sq_machine_revoke(struct store *s, const char *name)
@@ -917,19 +1061,52 @@ static int sq_agent_event_claim(struct store *s, int64_t machine_id, const char 
 /* ------------------------------------------------------------- recordings */
 
 #define REC_COLS \
-	"SELECT r.id, r.user_id, u.name, r.local_user, r.kind, r.program, r.exe, r.argv AS argv_json, r.pid," \
+	"SELECT r.id, r.user_id, u.name, r.local_user, r.kind, r.program, r.exe, r.argv, r.pid," \
 	" r.rule_id, r.rule_title, r.layer, r.start_at, r.end_at, r.duration_ms, r.calls, r.machine_id," \
-	" r.detail AS detail_json," \
-	" m.name AS machine FROM recordings r LEFT JOIN users u ON u.id = r.user_id" \
+	" r.detail, m.name FROM recordings r LEFT JOIN users u ON u.id = r.user_id" \
 	" LEFT JOIN machines m ON m.id = r.machine_id "
+
+static int fill_recording(sqlite3_stmt *st, void *row)
+{
+	struct recording *r = row;
+	bool oom = false;
+
+	r->id = col_i(st, 0);
+	r->user_id = col_i(st, 1);	/* NULL: 0 */
+	r->name = col_str(st, 2, &oom);
+	r->local_user = col_str(st, 3, &oom);
+	r->kind = col_str(st, 4, &oom);
+	r->program = col_str(st, 5, &oom);
+	r->exe = col_str(st, 6, &oom);
+	r->argv_json = col_str(st, 7, &oom);
+	r->pid = col_i(st, 8);
+	r->rule_id = col_str(st, 9, &oom);
+	r->rule_title = col_str(st, 10, &oom);
+	r->layer = col_str(st, 11, &oom);
+	r->start_at = col_i(st, 12);
+	r->end_at = col_i(st, 13);
+	r->duration_ms = col_null(st, 14) ? -1 : col_i(st, 14);
+	r->calls = col_null(st, 15) ? -1 : col_i(st, 15);
+	r->machine_id = col_i(st, 16);
+	r->detail_json = col_str(st, 17, &oom);
+	r->machine = col_str(st, 18, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+/* list_() of recordings, freed on failure */
+#define recordings_(s, l, sql, fmt, ...) ({ \
+	int r_ = list_((s), (l), fill_recording, (sql), (fmt), ##__VA_ARGS__); \
+	if (r_ < 0) \
+		recording_list_free(l); \
+	r_; })
 
 static int sq_recording_begin(struct store *s, const struct capture *c, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
+	int r = exec_(s,
+		      "INSERT INTO recordings(machine_id, capture, user_id, local_user, kind, program, exe, argv, pid,"
 		      " rule_id, rule_title, layer, start_at, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		      " ON CONFLICT(machine_id, capture) DO NOTHING",
-		      "isIsssssisssis",
-		      c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
+		      "isIsssssisssis", c->machine_id, c->capture, c->user_id, c->local_user, c->kind, c->program,
 		      c->exe, c->argv_json, c->pid, c->rule_id, c->rule_title, c->layer, c->at, c->detail_json);
 	if (r < 0)
 		return r;
@@ -962,36 +1139,38 @@ static int sq_recording_end(struct store *s, const struct capture *c, int64_t *r
 	return 0;
 }
 
-static int sq_recording_get(struct store *s, int64_t id, json_t **ret)
+static int sq_recording_get(struct store *s, int64_t id, struct recording *ret)
 {
-	json_t *arr = NULL;
-	int r = list_(s, &arr, REC_COLS "WHERE r.id = ?", "i", id);
+	int err;
+	sqlite3_stmt *st = row_(s, &err, REC_COLS "WHERE r.id = ?", "i", id);
 
-	if (r < 0)
-		return r;
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return 0;
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	err = fill_recording(st, ret);
+	sqlite3_reset(st);
+	if (err < 0)
+		recording_clear(ret);
+	return err;
 }
 
-static int sq_recordings_ongoing(struct store *s, int64_t user_id, json_t **ret)
+static int sq_recordings_ongoing(struct store *s, int64_t user_id, struct recording_list *ret)
 {
-	return list_(s, ret, REC_COLS "WHERE r.user_id = ? AND r.end_at IS NULL ORDER BY r.start_at", "i", user_id);
+	return recordings_(s, ret, REC_COLS "WHERE r.user_id = ? AND r.end_at IS NULL ORDER BY r.start_at", "i",
+			   user_id);
 }
 
 static int sq_recordings_close_stale(struct store *s, int64_t machine_id, const char *boot_id, int64_t at,
-				     json_t **ret_closed)
+				     struct recording_list *ret_closed)
 {
-	int r = list_(s, ret_closed, REC_COLS "WHERE r.machine_id = ?1 AND r.end_at IS NULL"
-		      " AND substr(r.capture, 1, length(?2) + 1) <> ?2 || ':'", "is", machine_id, boot_id);
+	int r = recordings_(s, ret_closed, REC_COLS "WHERE r.machine_id = ?1 AND r.end_at IS NULL"
+			    " AND substr(r.capture, 1, length(?2) + 1) <> ?2 || ':'", "is", machine_id, boot_id);
 	if (r < 0)
 		return r;
 	r = exec_(s, "UPDATE recordings SET end_at = max(start_at, ?3) WHERE machine_id = ?1 AND end_at IS NULL"
 		  " AND substr(capture, 1, length(?2) + 1) <> ?2 || ':'", "isi", machine_id, boot_id, at);
+	if (r < 0)
+		recording_list_free(ret_closed);
 	return r < 0 ? r : 0;
 }
 
@@ -1001,16 +1180,29 @@ static int sq_recording_link(struct store *s, int64_t recording_id, int64_t meet
 		     "ii", recording_id, meeting_id);
 }
 
-static int sq_recordings_of_meeting(struct store *s, int64_t meeting_id, json_t **ret)
+static int sq_recordings_of_meeting(struct store *s, int64_t meeting_id, struct recording_list *ret)
 {
-	return list_(s, ret, REC_COLS "WHERE r.id IN (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?)"
-		     " ORDER BY r.start_at, r.id", "i", meeting_id);
+	return recordings_(s, ret,
+			   REC_COLS "WHERE r.id IN (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?)"
+				    " ORDER BY r.start_at, r.id",
+			   "i", meeting_id);
 }
 
-static int sq_recording_meetings(struct store *s, int64_t recording_id, json_t **ret)
+static int fill_id(sqlite3_stmt *st, void *row)
 {
-	return list_(s, ret, "SELECT rm.meeting_id FROM recording_meetings rm JOIN meetings m ON m.id = rm.meeting_id"
-		     " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id", "i", recording_id);
+	*(int64_t *)row = col_i(st, 0);
+	return 0;
+}
+
+static int sq_recording_meetings(struct store *s, int64_t recording_id, struct id_list *ret)
+{
+	int r = list_(s, ret, fill_id,
+		      "SELECT rm.meeting_id FROM recording_meetings rm JOIN meetings m ON m.id = rm.meeting_id"
+		      " WHERE rm.recording_id = ? AND m.end_at IS NULL ORDER BY rm.meeting_id",
+		      "i", recording_id);
+	if (r < 0)
+		id_list_free(ret);
+	return r;
 }
 
 /* ------------------------------------------------------------ lobby scale */
@@ -1020,37 +1212,59 @@ static int sq_recording_meetings(struct store *s, int64_t recording_id, json_t *
 	"WITH p AS (SELECT u.id, u.name, u.email, u.picture," \
 	" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = ?1 AND o.user_id = u.id) AS org," \
 	" EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = ?1 AND b.user_id = u.id) AS ban," \
-	" EXISTS(SELECT 1 FROM attendance a WHERE a.meeting_id = ?1 AND a.user_id = u.id AND a.leave_at IS NULL) AS onl" \
+	" EXISTS(SELECT 1 FROM attendance a WHERE a.meeting_id = ?1 AND a.user_id = u.id" \
+	" AND a.leave_at IS NULL) AS onl" \
 	" FROM users u WHERE u.id IN (SELECT user_id FROM organisers WHERE meeting_id = ?1" \
 	" UNION SELECT user_id FROM members WHERE meeting_id = ?1))," \
 	" q AS (SELECT *, CASE WHEN org THEN 0 WHEN onl THEN 1 ELSE 2 END AS grp FROM p) " \
-	"SELECT id, name, email, picture, org AS organiser_b, ban AS banned_b, onl AS online_b, grp FROM q "
+	"SELECT id, name, email, picture, org, ban, onl, grp FROM q "
 
-static int sq_people_page(struct store *s, int64_t meeting_id, int after_grp, int64_t after_id, unsigned limit,
-			  json_t **ret)
+static int fill_person(sqlite3_stmt *st, void *row)
 {
-	/* keyset paging: the cursor names the last row seen; its name is read back from users */
-	return list_(s, ret, PEOPLE_CTE
-		     "WHERE ?2 < 0 OR grp > ?2 OR (grp = ?2 AND (name > (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE"
-		     " OR (name = (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE AND id > ?3)))"
-		     " ORDER BY grp, name COLLATE NOCASE, id LIMIT ?4",
-		     "iiii", meeting_id, (int64_t)after_grp, after_id, (int64_t)limit);
+	struct person *p = row;
+	bool oom = false;
+
+	p->id = col_i(st, 0);
+	p->name = col_str(st, 1, &oom);
+	p->email = col_str(st, 2, &oom);
+	p->picture = col_str(st, 3, &oom);
+	p->organiser = col_i(st, 4) != 0;
+	p->banned = col_i(st, 5) != 0;
+	p->online = col_i(st, 6) != 0;
+	p->grp = (int)col_i(st, 7);
+	return oom ? -ENOMEM : 0;
 }
 
-static int sq_person(struct store *s, int64_t meeting_id, int64_t user_id, json_t **ret)
+static int sq_people_page(struct store *s, int64_t meeting_id, int after_grp, int64_t after_id, unsigned limit,
+			  struct person_list *ret)
 {
-	json_t *arr = NULL;
-	int r = list_(s, &arr, PEOPLE_CTE "WHERE id = ?2", "ii", meeting_id, user_id);
-
+	/* keyset paging: the cursor names the last row seen; its name is read back from users */
+	int r = list_(
+		s, ret, fill_person,
+		PEOPLE_CTE
+		"WHERE ?2 < 0 OR grp > ?2"
+		" OR (grp = ?2 AND (name > (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE"
+		" OR (name = (SELECT name FROM users WHERE id = ?3) COLLATE NOCASE AND id > ?3)))"
+		" ORDER BY grp, name COLLATE NOCASE, id LIMIT ?4",
+		"iiii", meeting_id, (int64_t)after_grp, after_id, (int64_t)limit);
 	if (r < 0)
-		return r;
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return -ENOENT;
-	}
-	*ret = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return 0;
+		person_list_free(ret);
+	return r;
+}
+
+static int sq_person(struct store *s, int64_t meeting_id, int64_t user_id, struct person *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, PEOPLE_CTE "WHERE id = ?2", "ii", meeting_id, user_id);
+
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	err = fill_person(st, ret);
+	sqlite3_reset(st);
+	if (err < 0)
+		person_clear(ret);
+	return err;
 }
 
 static int sq_people_count(struct store *s, int64_t meeting_id, int64_t *ret_total, int64_t *ret_online)
@@ -1069,30 +1283,47 @@ static int sq_people_count(struct store *s, int64_t meeting_id, int64_t *ret_tot
 	return 0;
 }
 
-static int sq_recordings_live_of_meeting(struct store *s, int64_t meeting_id, json_t **ret)
+static int sq_recordings_live_of_meeting(struct store *s, int64_t meeting_id, struct recording_list *ret)
 {
-	return list_(s, ret, REC_COLS "WHERE r.end_at IS NULL AND r.id IN"
+	return recordings_(s, ret, REC_COLS "WHERE r.end_at IS NULL AND r.id IN"
 		     " (SELECT recording_id FROM recording_meetings WHERE meeting_id = ?) ORDER BY r.start_at, r.id",
 		     "i", meeting_id);
 }
 
-static int sq_chat_page(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
-			json_t **ret)
+static int fill_chat_line(sqlite3_stmt *st, void *row)
 {
-	return list_(s, ret, "SELECT c.id, c.kind,"
-		     " CASE c.kind WHEN 'system' THEN NULL ELSE c.user_id END AS user_id,"
-		     " CASE c.kind WHEN 'system' THEN NULL ELSE u.name END AS name,"
-		     " CASE c.kind WHEN 'system' THEN c.user_id END AS about,"
-		     " c.content AS text, c.at, c.cid FROM chat c"
-		     " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
-		     " AND (?3 = 0 OR c.id < ?3) ORDER BY c.id DESC LIMIT ?4",
-		     "iiii", meeting_id, (int64_t)organiser, before_id, (int64_t)limit);
+	struct chat_line *c = row;
+	const unsigned char *kind = sqlite3_column_text(st, 1);
+	bool oom = false;
+
+	c->id = col_i(st, 0);
+	c->kind = kind && strcmp((const char *)kind, "system") == 0 ? CHAT_SYSTEM : CHAT_USER;
+	c->user_id = col_i(st, 2);
+	c->name = col_str(st, 3, &oom);
+	c->text = col_str(st, 4, &oom);
+	c->at = col_i(st, 5);
+	c->cid = col_str(st, 6, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_chat_page(struct store *s, int64_t meeting_id, bool organiser, int64_t before_id, unsigned limit,
+			struct chat_list *ret)
+{
+	int r = list_(s, ret, fill_chat_line,
+		      "SELECT c.id, c.kind, c.user_id, u.name, c.content, c.at, c.cid FROM chat c"
+		      " JOIN users u ON u.id = c.user_id WHERE c.meeting_id = ?1 AND (c.audience = 0 OR ?2)"
+		      " AND (?3 = 0 OR c.id < ?3) ORDER BY c.id DESC LIMIT ?4",
+		      "iiii", meeting_id, (int64_t)organiser, before_id, (int64_t)limit);
+	if (r < 0)
+		chat_list_free(ret);
+	return r;
 }
 
 static int sq_chat_add_cid(struct store *s, int64_t meeting_id, int64_t user_id, const char *text, const char *cid,
 			   uint64_t offset, int64_t at, int64_t *ret_id)
 {
-	int r = exec_(s, "INSERT INTO chat(meeting_id, user_id, content, at, cid, event_offset) VALUES(?, ?, ?, ?, ?, ?)",
+	int r = exec_(s,
+		      "INSERT INTO chat(meeting_id, user_id, content, at, cid, event_offset) VALUES(?, ?, ?, ?, ?, ?)",
 		      "iisisi", meeting_id, user_id, text, at, cid, (int64_t)offset);
 	if (r < 0)
 		return r;
@@ -1128,7 +1359,8 @@ static int sq_events_trim(struct store *s, int64_t meeting_id, uint64_t upto)
 
 static int sq_event_floor(struct store *s, int64_t meeting_id, uint64_t *ret)
 {
-	return meeting_offset_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id, ret);
+	return meeting_offset_(s, "SELECT coalesce(min(offset) - 1, 0) FROM events WHERE meeting_id = ?", meeting_id,
+			       ret);
 }
 
 /* ------------------------------------------------------------ open/close */
@@ -1160,13 +1392,14 @@ static const struct store_ops sqlite_ops = {
 	.people = sq_people, .ban_add = sq_ban_add, .is_banned = sq_is_banned, .bans = sq_bans,
 	.attendance_open = sq_attendance_open, .attendance_close = sq_attendance_close,
 	.attendance_close_dangling = sq_attendance_close_dangling, .attendance = sq_attendance,
-	.chat_add = sq_chat_add, .chat_history = sq_chat_history, .event_append = sq_event_append,
+	.chat_add = sq_chat_add, .event_append = sq_event_append,
 	.event_last_offset = sq_event_last_offset, .events_since = sq_events_since,
 	.events_of_type = sq_events_of_type, .chat_add_system = sq_chat_add_system,
 	.machine_state = sq_machine_state, .machines_reset = sq_machines_reset,
 	.monitor_set = sq_monitor_set, .monitor_states = sq_monitor_states, .monitor_reset = sq_monitor_reset,
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
+	.machine_spool_dropped = sq_machine_spool_dropped,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
@@ -1248,24 +1481,4 @@ int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret)
 	}
 	*ret = &ss->base;
 	return 0;
-}
-
-void user_clear(struct user *u)
-{
-	if (!u)
-		return;
-	free(u->username);
-	free(u->email);
-	free(u->name);
-	free(u->picture);
-	memset(u, 0, sizeof(*u));
-}
-
-void meeting_clear(struct meeting *m)
-{
-	if (!m)
-		return;
-	free(m->title);
-	free(m->link);
-	m->title = m->link = NULL;
 }

@@ -19,6 +19,10 @@
  *
  * Without worker_start() (the admin commands, unit tests) worker_submit()
  * runs work() and done() inline, so the same code paths work everywhere.
+ *
+ * Owns: the pool's threads, its job queue and lock, and the wake-up of the
+ * loop. Callers: main.c (start, stop), http.c (http_defer() submits), ws.c
+ * (worker_poll() on EVENT_WAIT_CANCELLED), all from the event-loop thread.
  */
 #ifndef SPHINX_WORKER_H
 #define SPHINX_WORKER_H

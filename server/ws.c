@@ -5,15 +5,18 @@
 
 #include "broadcast.h"
 #include "code_guard.h"
+#include "conn.h"
 #include "conn_quota.h"
 #include "csrf.h"
 #include "http.h"
 #include "log.h"
 #include "meeting_code.h"
-#include "server.h"
-#include "session.h"
 #include "peer_limit.h"
+#include "proto_lobby.h"
+#include "proto_ws.h"
+#include "server.h"
 #include "util.h"
+#include "web_session.h"
 #include "worker.h"
 #include "ws.h"
 #include "ws_agent.h"
@@ -31,6 +34,7 @@ struct upgrade {
 	char machine[64];
 	char code[MEETING_CODE_SIZE];
 	int64_t since;
+	int64_t session_expires_at;	/* lobby: when its session ends (ms) */
 };
 
 /* Rate-limit strikes before the connection is closed (1008). */
@@ -64,7 +68,7 @@ static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const
 static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 {
 	char uri[128], auth[256], tok_hash[65], arg[64];
-	struct session_info s;
+	struct web_session_info s;
 	char *name = NULL;
 	unsigned st;
 
@@ -87,7 +91,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			log_warn("agent: connection refused: no enrollment token");
 			return 401;
 		}
-		session_hash(auth + 7, tok_hash);
+		web_session_hash(auth + 7, tok_hash);
 		if (store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name) < 0) {
 			*why = "agent: unknown or revoked enrollment token";
 			log_warn("agent: connection refused: unknown or revoked enrollment token");
@@ -107,12 +111,13 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			log_warn("lobby: upgrade refused: %s", *why);
 			return 403;
 		}
-		if (session_from_request(wsi, &s) < 0) {
+		if (web_session_from_request(wsi, &s) < 0) {
 			*why = "lobby: sign in first (no valid session cookie)";
 			log_info("lobby: upgrade refused: no valid session");
 			return 401;
 		}
 		u->user_id = s.user_id;
+		u->session_expires_at = s.expires_at;
 		if ((st = lobby_code_known(wsi, u, why)))
 			return st;
 		st = conn_quota_check(u->user_id, why);
@@ -155,15 +160,12 @@ static int established(struct lws *wsi, struct pss *pss)
 	c->quota_user = u.kind == CONN_LOBBY ? u.user_id : 0;
 	pss->conn = c;
 	srv->connections++;
-	if (u.kind == CONN_AGENT) {
-		c->agent = calloc(1, sizeof(*c->agent));
-		if (!c->agent)
-			return -1;
-		c->agent->machine_id = u.machine_id;
-		memcpy(c->agent->machine, u.machine, sizeof(c->agent->machine));
-		return ws_agent_open(c);
-	}
+	if (u.kind == CONN_AGENT)
+		return ws_agent_open(c, u.machine_id, u.machine);
 	c->user_id = u.user_id;
+	/* a lobby socket lives no longer than the session that opened it (LWS_CALLBACK_TIMER) */
+	int64_t left = u.session_expires_at - now_ms();
+	lws_set_timer_usecs(wsi, (lws_usec_t)(left > 0 ? left : 1) * LWS_US_PER_MS);
 	return ws_lobby_open(c, u.code, u.since);
 }
 
@@ -176,19 +178,46 @@ int ws_dispatch(struct conn *c, const char *buf, size_t len)
 	return 0;
 }
 
+/* Token bucket of ws_burst messages, refilled at ws_rate a second: true when one more is allowed now. */
+static bool rate_ok(struct conn *c, int64_t now)
+{
+	double per_s = (double)srv->cfg->ws_rate, burst = (double)srv->cfg->ws_burst;
+
+	if (c->refill_ms == 0) {
+		c->tokens = burst;
+		c->refill_ms = now;
+	}
+	c->tokens += (double)(now - c->refill_ms) * per_s / 1000.0;
+	if (c->tokens > burst)
+		c->tokens = burst;
+	c->refill_ms = now;
+	if (c->tokens < 1.0)
+		return false;
+	c->tokens -= 1.0;
+	return true;
+}
+
 static int message(struct conn *c, const char *buf, size_t len)
 {
-	if (!conn_rate_ok(c, now_ms(), (double)srv->cfg->ws_rate, (double)srv->cfg->ws_burst)) {
+	if (!rate_ok(c, now_ms())) {
 		if (++c->rate_strikes > MAX_STRIKES) {
 			log_warn("ws: closing a client over the message rate limit");
 			conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "message rate limit exceeded");
 		} else if (c->rate_strikes == 1) {
-			conn_error(c, "rate_limited", "too many messages; slow down");
+			conn_error(c, PROTO_WS_ERR_RATE_LIMITED, "too many messages; slow down");
 		}
 		return 0;
 	}
 	c->rate_strikes = 0;
 	return ws_dispatch(c, buf, len);
+}
+
+/* Drop the message being reassembled, if any: idle sockets keep no receive buffer. */
+static void rx_drop(struct conn *c)
+{
+	free(c->rx);
+	c->rx = NULL;
+	c->rx_len = 0;
 }
 
 static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
@@ -208,12 +237,14 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 		return 0;
 	if (lws_frame_is_binary(wsi)) {
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "text frames only");
 		return 0;
 	}
 	if (c->rx_len + len + remaining > max) {
 		log_warn("ws: closing a client that sent a message over %zu bytes", max);
 		conn_release(c);
+		rx_drop(c);
 		conn_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message over 64 KiB");
 		return 0;
 	}
@@ -229,10 +260,7 @@ static int receive(struct lws *wsi, struct conn *c, const char *in, size_t len)
 	if (!final)
 		return 0;
 	int r = message(c, c->rx, c->rx_len);
-	/* idle sockets keep no receive buffer */
-	free(c->rx);
-	c->rx = NULL;
-	c->rx_len = 0;
+	rx_drop(c);
 	return r;
 }
 
@@ -251,8 +279,10 @@ static int check_version(struct lws *wsi)
 		return 0;
 	log_info("ws: upgrade refused with 426: Sec-WebSocket-Version is not 13");
 	if (lws_add_http_header_status(wsi, 426, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"sec-websocket-version:", (const unsigned char *)"13", 2, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"text/plain", 10, &p, end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"sec-websocket-version:", (const unsigned char *)"13", 2, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)"text/plain", 10, &p,
+					 end) ||
 	    lws_add_http_header_content_length(wsi, sizeof(body) - 1, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5, &p, end) ||
 	    lws_finalize_http_header(wsi, &p, end) || p + sizeof(body) > end)
@@ -295,8 +325,8 @@ static void closed(struct pss *pss)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
+	rx_drop(c);
 	conn_quota_remove(c->quota_user);
-	free(c->agent);
 	free(c);
 	srv->connections--;
 }
@@ -362,6 +392,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		return peer_close(wsi, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return pss->conn ? conn_writeable(pss->conn) : 0;
+	case LWS_CALLBACK_TIMER:
+		if (pss->conn && pss->conn->kind == CONN_LOBBY) {
+			log_info("lobby: session of user %lld expired (session_max): closing its socket",
+				 (long long)pss->conn->user_id);
+			conn_close(pss->conn, PROTO_LOBBY_CLOSE_SIGNED_OUT, "session expired");
+		}
+		break;
 	case LWS_CALLBACK_CLOSED:
 		closed(pss);
 		break;

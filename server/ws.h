@@ -8,6 +8,11 @@
  * sockets it enforces the transport rules: text frames only, messages
  * reassembled up to ws_max_message (close 1009 above), a per-connection
  * rate limit, one queued message written per WRITEABLE callback.
+ *
+ * Owns: each struct conn (conn.h), created at ESTABLISHED and freed at
+ * CLOSED after the lobby or agent module let go of it, and its transport
+ * fields. Called by lws only, on the event-loop thread (main.c hands it
+ * ws_protocols[]), and by the fuzz harness through ws_dispatch().
  */
 #ifndef SPHINX_WS_H
 #define SPHINX_WS_H

@@ -4,35 +4,39 @@
 #include <strings.h>
 
 #include "broadcast.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
-#include "presence.h"
+#include "monitor.h"
+#include "proto_agent.h"
+#include "proto_lobby.h"
 #include "server.h"
+#include "util.h"
 #include "ws_agent.h"
 
-/* stored argv JSON is cut to this many bytes */
-#define ARGV_MAX 16384
-/* local users one machine may report (graphical sessions), and their name length */
-#define USERS_MAX 64
-#define USER_NAME_MAX 64
-/* close code for a connection silent past the window ("request timeout") */
-#define CLOSE_SILENT 4408
-/* close code for a connection replaced by a newer one of the same machine ("conflict") */
-#define CLOSE_REPLACED 4409
 
+/* The state of one agent connection (conn->agent), owned by this file. */
+struct agent_state {
+	int64_t machine_id;
+	char machine[64];	/* the enrolled name, as ws.c copied it from the store */
+	char boot_id[PROTO_AGENT_BOOT_ID_MAX + 1];
+	bool hello;
+	int64_t last_heartbeat;	/* last liveness write to the store */
+	int64_t last_rx;	/* last message of any kind (the silence timer's reference) */
+	struct monitor_source mon;	/* what monitor.c counts: online, the accounts reported */
+	struct conn *conn;
+	lws_sorted_usec_list_t silence;	/* fires when no message came for the silence window */
+	struct conn *next;	/* in agents */
+};
+
+/* every agent connection, newest first */
 static struct conn *agents;
 static size_t nagents;
 
 size_t ws_agent_count(void) { return nagents; }
-
-bool ws_agent_machine_online(int64_t machine_id, const struct conn *except)
-{
-	for (struct conn *c = agents; c; c = c->agent->next)
-		if (c != except && c->agent->machine_id == machine_id && c->agent->online)
-			return true;
-	return false;
-}
 
 /* ------------------------------------------------------------- silence */
 
@@ -76,13 +80,20 @@ static void silence_check(lws_sorted_usec_list_t *sul)
 	}
 	log_warn("agent: machine '%s' silent for %lld ms (heartbeat every %lld s): hanging up", a->machine,
 		 (long long)quiet, (long long)heartbeat_s());
-	presence_offline(c, MONITOR_SILENT);
-	conn_close(c, CLOSE_SILENT, "no heartbeat");
+	monitor_offline(&a->mon, PROTO_LOBBY_UNMONITORED_SILENT);
+	conn_close(c, PROTO_AGENT_CLOSE_SILENT, "no heartbeat");
 }
 
-int ws_agent_open(struct conn *c)
+int ws_agent_open(struct conn *c, int64_t machine_id, const char *machine)
 {
+	c->agent = calloc(1, sizeof(*c->agent));
+	if (!c->agent)
+		return -ENOMEM;
 	c->kind = CONN_AGENT;
+	c->agent->machine_id = machine_id;
+	snprintf(c->agent->machine, sizeof(c->agent->machine), "%s", machine);
+	c->agent->mon.machine_id = machine_id;
+	c->agent->mon.machine = c->agent->machine;
 	c->agent->conn = c;
 	c->agent->next = agents;
 	agents = c;
@@ -95,8 +106,11 @@ int ws_agent_open(struct conn *c)
 
 void ws_agent_closed(struct conn *c)
 {
+	if (!c->agent)
+		return;
 	lws_sul_cancel(&c->agent->silence);
-	presence_offline(c, MONITOR_DISCONNECTED);	/* nothing when it already said goodbye or went silent */
+	/* nothing when it already said goodbye or went silent */
+	monitor_offline(&c->agent->mon, PROTO_LOBBY_UNMONITORED_DISCONNECTED);
 	for (struct conn **pp = &agents; *pp; pp = &(*pp)->agent->next) {
 		if (*pp == c) {
 			*pp = c->agent->next;
@@ -105,9 +119,8 @@ void ws_agent_closed(struct conn *c)
 			break;
 		}
 	}
-	free(c->agent->uids);
-	c->agent->uids = NULL;
-	c->agent->nuids = 0;
+	free(c->agent);
+	c->agent = NULL;
 }
 
 /* ----------------------------------------------------------- helpers */
@@ -131,7 +144,8 @@ static const char *str_field(json_t *o, const char *key, size_t max, bool requir
 
 static int ack(struct conn *c, const char *id, bool duplicate)
 {
-	json_t *j = json_pack("{s:s, s:i, s:s}", "type", "ack", "v", 1, "id", id);
+	json_t *j = json_pack("{s:s, s:i, s:s}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_ACK, PROTO_WS_F_VERSION,
+			      PROTO_AGENT_VERSION, "id", id);
 	if (j && duplicate)
 		json_object_set_new(j, "duplicate", json_true());
 	return conn_send_json(c, j);
@@ -173,7 +187,7 @@ static int64_t map_user(const char *local_user)
 
 struct fanout {
 	struct outbox *ob;
-	json_t *rec;		/* stored recording */
+	struct recording rec;	/* stored recording */
 	const char *type;
 	int r;
 };
@@ -185,15 +199,16 @@ static void fan_one(struct lobby *l, void *ud)
 
 	if (f->r < 0)
 		return;
-	linked = store_call(srv->store, recording_link, json_integer_value(json_object_get(f->rec, "id")), l->meeting_id);
+	linked = store_call(srv->store, recording_link, f->rec.id, l->meeting_id);
 	if (linked < 0) {
 		f->r = linked;
 		return;
 	}
 	/* a begin already shown in this lobby is not shown twice */
-	if (linked == 0 && strcmp(f->type, "recording.begin") == 0)
+	if (linked == 0 && strcmp(f->type, PROTO_LOBBY_EV_RECORDING_BEGIN) == 0)
 		return;
-	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)), now_ms());
+	f->r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(&f->rec)),
+			    now_ms());
 }
 
 /*
@@ -204,30 +219,27 @@ static void fan_one(struct lobby *l, void *ud)
  */
 static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
 {
-	json_t *ids = NULL, *row;
-	size_t i;
+	struct id_list ids = { 0 };
 	int r = store_call(srv->store, recording_meetings, recording_id, &ids);
 
-	json_array_foreach(ids, i, row) {
+	for (size_t i = 0; r == 0 && i < ids.n; i++) {
 		struct meeting m = { 0 };
-		struct lobby *l = lobby_find(json_integer_value(json_object_get(row, "meeting_id")));
+		struct lobby *l = lobby_find(ids.v[i]);
 
-		if (r < 0)
-			break;
 		if (l && uid && lobby_presence(l, uid))
 			continue;	/* fan_one covers it */
-		if (!l && (r = store_call(srv->store, meeting_get, json_integer_value(json_object_get(row, "meeting_id")), &m)) == 0)
+		if (!l && (r = store_call(srv->store, meeting_get, ids.v[i], &m)) == 0)
 			l = lobby_get(&m);
 		meeting_clear(&m);
 		if (r == 0 && !l)
 			r = -ENOMEM;
 		if (r == 0)
-			r = outbox_event(f->ob, l, f->type, json_pack("{s:o}", "recording", recording_public_json(f->rec)),
-					 now_ms());
+			r = outbox_event(f->ob, l, f->type,
+					 json_pack("{s:o}", "recording", recording_public_json(&f->rec)), now_ms());
 		if (l)
 			lobby_gc(l);	/* a lobby made here lives on while the outbox pins it */
 	}
-	json_decref(ids);
+	id_list_free(&ids);
 	return r;
 }
 
@@ -240,12 +252,12 @@ static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
 
 	if (r < 0)
 		return r;
-	uid = json_integer_value(json_object_get(f.rec, "user_id"));
-	if (strcmp(type, "recording.end") == 0)
+	uid = f.rec.user_id;
+	if (strcmp(type, PROTO_LOBBY_EV_RECORDING_END) == 0)
 		f.r = fan_linked(&f, recording_id, uid);
 	if (uid && f.r == 0)
 		lobby_foreach_with_user(uid, fan_one, &f);
-	json_decref(f.rec);
+	recording_clear(&f.rec);
 	return f.r;
 }
 
@@ -260,14 +272,14 @@ static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, cha
 	json_t *u;
 	int64_t *ids;
 
-	if (users && (!json_is_array(users) || json_array_size(users) > USERS_MAX)) {
-		*bad = "\"users\" must be an array of at most 64 local user names";
+	if (users && (!json_is_array(users) || json_array_size(users) > PROTO_AGENT_USERS_MAX)) {
+		*bad = "\"users\" must be an array of at most " STR(PROTO_AGENT_USERS_MAX) " local user names";
 		return NULL;
 	}
 	json_array_foreach(users, i, u) {
 		const char *name = json_string_value(u);
-		if (!name || !*name || strlen(name) > USER_NAME_MAX) {
-			*bad = "\"users\" holds local user names of 1 to 64 bytes";
+		if (!name || !*name || strlen(name) > PROTO_AGENT_USER_NAME_MAX) {
+			*bad = "\"users\" holds local user names of 1 to " STR(PROTO_AGENT_USER_NAME_MAX) " bytes";
 			return NULL;
 		}
 	}
@@ -310,56 +322,81 @@ static void replace_older(struct conn *c)
 			continue;
 		log_warn("agent: machine '%s': a new connection (boot %s) replaces an older one (boot %s)",
 			 c->agent->machine, c->agent->boot_id, o->agent->hello ? o->agent->boot_id : "no hello yet");
-		presence_offline(o, MONITOR_DISCONNECTED);
-		conn_close(o, CLOSE_REPLACED, "replaced by a newer connection of this machine");
+		monitor_offline(&o->agent->mon, PROTO_LOBBY_UNMONITORED_DISCONNECTED);
+		conn_close(o, PROTO_AGENT_CLOSE_REPLACED, "replaced by a newer connection of this machine");
 	}
+}
+
+/*
+ * The agent's spool keeps at most spool_max events while the server is away
+ * and drops the oldest past it (and counts an event it cannot write); hello
+ * says how many it has dropped over its life. Stored on the machine (GET /api/admin/machines, list-machines) and
+ * logged once per increase: those captures never reached any meeting's log.
+ */
+static void note_spool_dropped(struct conn *c, int64_t dropped)
+{
+	int64_t before = 0;
+	int r = store_call(srv->store, machine_spool_dropped, c->agent->machine_id, dropped, &before);
+
+	if (r < 0)
+		log_err("agent: machine '%s': spool_dropped %lld not stored: %s", c->agent->machine, (long long)dropped,
+			strerror(-r));
+	if (dropped > before)
+		log_warn("agent: machine '%s': its spool dropped %lld more event(s), %lld in all (spool_max reached "
+			 "while the server was away, or a full disk): those captures are in no meeting's log",
+			 c->agent->machine, (long long)(dropped - before), (long long)dropped);
 }
 
 static int on_hello(struct conn *c, json_t *msg)
 {
 	const char *bad = NULL;
-	const char *machine = str_field(msg, "machine", 64, false, &bad);
-	const char *boot = str_field(msg, "boot_id", 63, true, &bad);
-	const char *version = str_field(msg, "agent_version", 32, false, &bad);
-	json_t *layers = json_object_get(msg, "layers"), *closed = NULL, *rec;
+	const char *machine = str_field(msg, "machine", PROTO_AGENT_MACHINE_MAX, false, &bad);
+	const char *boot = str_field(msg, "boot_id", PROTO_AGENT_BOOT_ID_MAX, true, &bad);
+	const char *version = str_field(msg, "agent_version", PROTO_AGENT_VERSION_MAX, false, &bad);
+	json_t *layers = json_object_get(msg, "layers");
+	json_t *dropped = json_object_get(msg, "spool_dropped");
+	struct recording_list closed = { 0 };
 	struct outbox ob;
-	size_t i;
 	int r;
 
 	if (bad)
-		return conn_error(c, "bad_message", "hello: missing or invalid field");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: missing or invalid field");
 	if (layers && !json_is_array(layers))
-		return conn_error(c, "bad_message", "hello: \"layers\" must be an array");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"layers\" must be an array");
+	if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"spool_dropped\" must be an integer >= 0");
 	size_t nuids = 0;
 	char *users_json = NULL;
 	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
 	if (!uids)
-		return conn_error(c, "bad_message", bad);
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, bad);
 	c->agent->hello = true;
 	snprintf(c->agent->boot_id, sizeof(c->agent->boot_id), "%s", boot);
 	/* recordings left open by an earlier boot of this machine cannot still be running */
 	if ((r = outbox_begin(&ob)) == 0) {
 		r = store_call(srv->store, machine_seen, c->agent->machine_id, boot, version, now_ms());
 		if (r == 0)
-			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(), &closed);
-		json_array_foreach(closed, i, rec) {
-			if (r == 0)
-				r = fan_out(&ob, json_integer_value(json_object_get(rec, "id")), "recording.end");
-		}
+			r = store_call(srv->store, recordings_close_stale, c->agent->machine_id, boot, now_ms(),
+				       &closed);
+		for (size_t i = 0; r == 0 && i < closed.n; i++)
+			r = fan_out(&ob, closed.v[i].id, PROTO_LOBBY_EV_RECORDING_END);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
-	json_decref(closed);
+	recording_list_free(&closed);
 	if (r < 0)
 		log_err("agent: machine '%s': hello not stored: %s", c->agent->machine, strerror(-r));
-	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)", c->agent->machine,
-		 machine ? machine : "?", boot, version ? version : "?", layers ? json_array_size(layers) : 0,
-		 users_json ? users_json : "[]");
-	presence_online(c, uids, nuids, users_json);
+	log_info("agent: machine '%s' hello (reports '%s', boot %s, version %s, %zu layers, users %s)",
+		 c->agent->machine, machine ? machine : "?", boot, version ? version : "?",
+		 layers ? json_array_size(layers) : 0, users_json ? users_json : "[]");
+	if (dropped)
+		note_spool_dropped(c, json_integer_value(dropped));
+	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
-	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", "type", "welcome", "v", 1, "machine_id",
-					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
-					   (json_int_t)heartbeat_s()));
+	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
+					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
+					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine,
+					   "heartbeat_s", (json_int_t)heartbeat_s()));
 }
 
 static int on_users(struct conn *c, json_t *msg)
@@ -371,11 +408,12 @@ static int on_users(struct conn *c, json_t *msg)
 	int64_t *uids;
 
 	if (!users)
-		return conn_error(c, "bad_message", "users: \"users\" (an array of local user names) is required");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "users: \"users\" (an array of local user names) is required");
 	if (!(uids = users_of(c, users, &n, &users_json, &bad)))
-		return conn_error(c, "bad_message", bad);
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, bad);
 	log_info("agent: machine '%s' reports users %s", c->agent->machine, users_json ? users_json : "[]");
-	presence_online(c, uids, n, users_json);
+	monitor_online(&c->agent->mon, uids, n, users_json);
 	free(users_json);
 	return 0;
 }
@@ -384,8 +422,9 @@ static int on_goodbye(struct conn *c, json_t *msg)
 {
 	const char *reason = json_string_value(json_object_get(msg, "reason"));
 
-	log_info("agent: machine '%s' says goodbye (%.64s)", c->agent->machine, reason ? reason : "no reason given");
-	presence_offline(c, MONITOR_SHUTDOWN);
+	log_info("agent: machine '%s' says goodbye (%.*s)", c->agent->machine, PROTO_AGENT_GOODBYE_REASON_SHOWN,
+		 reason ? reason : "no reason given");
+	monitor_offline(&c->agent->mon, PROTO_LOBBY_UNMONITORED_SHUTDOWN);
 	conn_close(c, LWS_CLOSE_STATUS_NORMAL, "goodbye");
 	return 0;
 }
@@ -401,120 +440,184 @@ static int on_heartbeat(struct conn *c, json_t *msg)
 	return 0;
 }
 
-static int on_capture(struct conn *c, json_t *msg, bool begin)
-{
-	const char *bad = NULL;
-	const char *id = str_field(msg, "id", 128, true, &bad);
-	const char *capture = str_field(msg, "capture", 160, true, &bad);
-	const char *kind = str_field(msg, "kind", 16, true, &bad);
-	const char *comm = str_field(msg, "comm", 64, false, &bad);
-	const char *exe = str_field(msg, "exe", 4096, false, &bad);
-	const char *user = str_field(msg, "user", 64, false, &bad);
-	const char *layer = str_field(msg, "layer", 32, false, &bad);
-	json_t *rule = json_object_get(msg, "rule"), *argv = json_object_get(msg, "argv");
-	json_t *ts = json_object_get(msg, "ts");
-	const char *rule_id = NULL, *rule_title = NULL;
-	char *argv_json = NULL;
-	struct outbox ob;
-	int64_t rid = 0;
-	int r;
+/*
+ * A capture event in three steps: capture_parse() checks every field and
+ * builds the recording row (it neither stores nor sends), capture_store()
+ * claims the event id and writes the row, and fan_out() adds the lobby
+ * events; the last two share one store transaction, so the ack that
+ * follows the commit means both are durable.
+ */
+struct capture_event {
+	const char *id;		/* the event id (points into the message) */
+	struct capture cap;	/* the recording row; its strings point into the message */
+	char *argv_json;	/* owned: cap.argv_json */
+	char *detail_json;	/* owned: cap.detail_json */
+};
 
-	if (!bad && rule) {
-		if (!json_is_object(rule))
-			bad = "rule";
-		rule_id = str_field(rule, "id", 128, false, &bad);
-		rule_title = str_field(rule, "title", 256, false, &bad);
+static void capture_event_clear(struct capture_event *ev)
+{
+	free(ev->argv_json);
+	free(ev->detail_json);
+}
+
+/* argv as JSON text, cut to PROTO_AGENT_ARGV_MAX: evidence is never refused for being long. Caller frees. */
+static char *argv_text(json_t *argv)
+{
+	char *s = json_dumps(argv, JSON_COMPACT);
+	json_t *cut, *a;
+	size_t i, total = 0;
+
+	if (!s || strlen(s) <= PROTO_AGENT_ARGV_MAX)
+		return s;
+	free(s);
+	cut = json_array();
+	json_array_foreach(argv, i, a) {
+		size_t n = json_is_string(a) ? json_string_length(a) + 4 : 8;
+		if (total + n > PROTO_AGENT_ARGV_MAX - 64)
+			break;
+		total += n;
+		json_array_append(cut, a);
 	}
-	/* "auto" is a policy kind the agent should have resolved; count it as a recording, never lose it */
-	if (!bad && kind && strcmp(kind, "auto") == 0)
-		kind = "recording";
-	if (!bad && kind && strcmp(kind, "recording") && strcmp(kind, "screenshot"))
-		bad = "kind";
-	if (!bad && ts && !json_is_integer(ts))
-		bad = "ts";
-	if (!bad && argv && !json_is_array(argv))
-		bad = "argv";
-	/* evidence the agent adds: which API, which target, an attempt only, alert or kill */
-	json_t *detail = json_object();
+	json_array_append_new(cut, json_string("[argv truncated]"));
+	s = json_dumps(cut, JSON_COMPACT);
+	json_decref(cut);
+	return s;
+}
+
+/* The evidence the agent adds (which API, which target, an attempt only, alert or kill) as JSON text, or NULL. */
+static char *detail_text(json_t *msg, const char **bad)
+{
 	static const char *const extra[] = { "api", "target", "action" };
-	for (size_t i = 0; !bad && i < sizeof(extra) / sizeof(extra[0]); i++) {
-		const char *v = str_field(msg, extra[i], 256, false, &bad);
+	json_t *detail = json_object();
+	char *s;
+
+	for (size_t i = 0; !*bad && i < ARRAY_SIZE(extra); i++) {
+		const char *v = str_field(msg, extra[i], PROTO_AGENT_EVIDENCE_MAX, false, bad);
 		if (v)
 			json_object_set_new(detail, extra[i], json_string(v));
 	}
 	if (json_is_boolean(json_object_get(msg, "attempt")))
 		json_object_set(detail, "attempt", json_object_get(msg, "attempt"));
+	s = !*bad && json_object_size(detail) ? json_dumps(detail, JSON_COMPACT) : NULL;
+	json_decref(detail);
+	return s;
+}
+
+/*
+ * Validate msg into *ev (zeroed by the caller; strings point into msg,
+ * which must outlive ev). NULL when the event is acceptable, else the name
+ * of the first missing or invalid field. ev->id is set whenever readable.
+ * Maps no user and touches no store.
+ */
+static const char *capture_parse(json_t *msg, struct capture_event *ev)
+{
+	const char *bad = NULL;
+	struct capture *cap = &ev->cap;
+	json_t *rule = json_object_get(msg, "rule"), *argv = json_object_get(msg, "argv");
+	json_t *ts = json_object_get(msg, "ts"), *dur = json_object_get(msg, "duration_ms");
+	json_t *calls = json_object_get(msg, "calls"), *pid = json_object_get(msg, "pid");
+
+	ev->id = str_field(msg, "id", PROTO_AGENT_ID_MAX, true, &bad);
+	cap->capture = str_field(msg, "capture", PROTO_AGENT_CAPTURE_MAX, true, &bad);
+	cap->kind = str_field(msg, "kind", PROTO_AGENT_KIND_MAX, true, &bad);
+	cap->program = str_field(msg, "comm", PROTO_AGENT_COMM_MAX, false, &bad);
+	cap->exe = str_field(msg, "exe", PROTO_AGENT_EXE_MAX, false, &bad);
+	cap->local_user = str_field(msg, "user", PROTO_AGENT_USER_NAME_MAX, false, &bad);
+	cap->layer = str_field(msg, "layer", PROTO_AGENT_LAYER_MAX, false, &bad);
+	if (!bad && rule) {
+		if (!json_is_object(rule))
+			bad = "rule";
+		cap->rule_id = str_field(rule, "id", PROTO_AGENT_RULE_ID_MAX, false, &bad);
+		cap->rule_title = str_field(rule, "title", PROTO_AGENT_RULE_TITLE_MAX, false, &bad);
+	}
+	/* "auto" is a policy kind the agent should have resolved; count it as a recording, never lose it */
+	if (!bad && strcmp(cap->kind, PROTO_AGENT_KIND_AUTO) == 0)
+		cap->kind = PROTO_AGENT_KIND_RECORDING;
+	if (!bad && strcmp(cap->kind, PROTO_AGENT_KIND_RECORDING) && strcmp(cap->kind, PROTO_AGENT_KIND_SCREENSHOT))
+		bad = "kind";
+	if (!bad && ts && !json_is_integer(ts))
+		bad = "ts";
+	if (!bad && argv && !json_is_array(argv))
+		bad = "argv";
+	if (!bad)
+		ev->detail_json = detail_text(msg, &bad);
+	if (bad)
+		return bad;
+	if (argv)
+		ev->argv_json = argv_text(argv);
+	cap->argv_json = ev->argv_json;
+	cap->detail_json = ev->detail_json;
+	cap->at = ts && json_integer_value(ts) > 0 ? json_integer_value(ts) / 1000000 : now_ms();
+	cap->pid = json_is_integer(pid) ? json_integer_value(pid) : 0;
+	cap->duration_ms = json_is_integer(dur) && json_integer_value(dur) > 0 ? json_integer_value(dur) : 0;
+	cap->calls = json_is_integer(calls) ? json_integer_value(calls) : 0;
+	return NULL;
+}
+
+/*
+ * Inside the caller's store transaction: claim the event id for the
+ * machine and write the recording (begin or end). 1 and *ret_rid when
+ * written, 0 when the id was claimed before (a replay: nothing written),
+ * -errno on a store failure.
+ */
+static int capture_store(struct conn *c, const struct capture_event *ev, bool begin, int64_t *ret_rid)
+{
+	int r = store_call(srv->store, agent_event_claim, c->agent->machine_id, ev->id, now_ms());
+
+	if (r <= 0)
+		return r;
+	r = begin ? store_call(srv->store, recording_begin, &ev->cap, ret_rid)
+		  : store_call(srv->store, recording_end, &ev->cap, ret_rid);
+	return r < 0 ? r : 1;
+}
+
+/* An error about one event, naming it (when readable) so the agent can drop it (bad_message) or resend it later. */
+static int capture_refused(struct conn *c, const char *id, const char *code, const char *message)
+{
+	if (id && strlen(id) > PROTO_AGENT_ID_MAX)
+		id = NULL;
+	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_WS_MSG_ERROR,
+					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "code", code, "message", message,
+					   "id", id));
+}
+
+static int on_capture(struct conn *c, json_t *msg, bool begin)
+{
+	_cleanup_(capture_event_clear) struct capture_event ev = { 0 };
+	const char *bad = capture_parse(msg, &ev);
+	const char *user = ev.cap.local_user;
+	struct outbox ob;
+	int64_t rid = 0;
+	int r;
+
 	if (bad) {
 		char m[96];
-		json_decref(detail);
 		snprintf(m, sizeof(m), "capture event: missing or invalid \"%s\"", bad);
-		/* the id (when readable) lets the agent drop an event the server will never accept */
-		return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s?}", "type", "error", "v", 1, "code",
-						   "bad_message", "message", m, "id", id && strlen(id) <= 128 ? id : NULL));
+		return capture_refused(c, ev.id, PROTO_WS_ERR_BAD_MESSAGE, m);
 	}
-	char *detail_json = json_object_size(detail) ? json_dumps(detail, JSON_COMPACT) : NULL;
-	json_decref(detail);
-	if (argv) {
-		argv_json = json_dumps(argv, JSON_COMPACT);
-		if (argv_json && strlen(argv_json) > ARGV_MAX) {
-			/* keep what fits: evidence is never refused for being long */
-			json_t *cut = json_array(), *a;
-			size_t i, total = 0;
-			json_array_foreach(argv, i, a) {
-				size_t n = json_is_string(a) ? json_string_length(a) + 4 : 8;
-				if (total + n > ARGV_MAX - 64)
-					break;
-				total += n;
-				json_array_append(cut, a);
-			}
-			json_array_append_new(cut, json_string("[argv truncated]"));
-			free(argv_json);
-			argv_json = json_dumps(cut, JSON_COMPACT);
-			json_decref(cut);
+	ev.cap.machine_id = c->agent->machine_id;
+	ev.cap.user_id = map_user(user);
+	if ((r = outbox_begin(&ob)) == 0) {
+		r = capture_store(c, &ev, begin, &rid);
+		if (r == 0) {
+			outbox_abort(&ob);
+			return ack(c, ev.id, true);
 		}
+		if (r > 0)
+			r = fan_out(&ob, rid, begin ? PROTO_LOBBY_EV_RECORDING_BEGIN : PROTO_LOBBY_EV_RECORDING_END);
+		r = r >= 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
-	int64_t at = ts && json_integer_value(ts) > 0 ? json_integer_value(ts) / 1000000 : now_ms();
-	json_t *dur = json_object_get(msg, "duration_ms"), *calls = json_object_get(msg, "calls"),
-	       *pid = json_object_get(msg, "pid");
-	struct capture cap = {
-		.machine_id = c->agent->machine_id, .user_id = map_user(user), .local_user = user, .capture = capture,
-		.kind = kind, .program = comm, .exe = exe, .argv_json = argv_json, .rule_id = rule_id,
-		.rule_title = rule_title, .layer = layer, .at = at, .detail_json = detail_json,
-		.pid = json_is_integer(pid) ? json_integer_value(pid) : 0,
-		.duration_ms = json_is_integer(dur) && json_integer_value(dur) > 0 ? json_integer_value(dur) : 0,
-		.calls = json_is_integer(calls) ? json_integer_value(calls) : 0,
-	};
-
-	if ((r = outbox_begin(&ob)) < 0)
-		goto fail;
-	r = store_call(srv->store, agent_event_claim, c->agent->machine_id, id, now_ms());
-	if (r == 0) {
-		outbox_abort(&ob);
-		free(argv_json);
-		free(detail_json);
-		return ack(c, id, true);
+	if (r < 0) {
+		log_err("agent: machine '%s': event %s not stored: %s", c->agent->machine, ev.id, strerror(-r));
+		return capture_refused(c, ev.id, PROTO_AGENT_ERR_STORE_FAILED, "event not stored; send it again");
 	}
-	if (r > 0)
-		r = begin ? store_call(srv->store, recording_begin, &cap, &rid) : store_call(srv->store, recording_end, &cap, &rid);
-	if (r >= 0)
-		r = fan_out(&ob, rid, begin ? "recording.begin" : "recording.end");
-	r = r >= 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
-	if (r < 0)
-		goto fail;
-	free(argv_json);
-	free(detail_json);
-	if (!cap.user_id)
+	if (!ev.cap.user_id)
 		log_warn("agent: machine '%s': capture by local user '%s' matches no account (agent_user_map = %s)",
 			 c->agent->machine, user ? user : "", srv->cfg->agent_user_map);
-	log_info("agent: machine '%s': %s %s by '%s' (%s, rule %s)", c->agent->machine, kind,
-		 begin ? "began" : "ended", user ? user : "?", comm ? comm : "?", rule_id ? rule_id : "-");
-	return ack(c, id, false);
-fail:
-	free(argv_json);
-	free(detail_json);
-	log_err("agent: machine '%s': event %s not stored: %s", c->agent->machine, id, strerror(-r));
-	return conn_send_json(c, json_pack("{s:s, s:i, s:s, s:s, s:s}", "type", "error", "v", 1, "code", "store_failed",
-					   "message", "event not stored; send it again", "id", id));
+	log_info("agent: machine '%s': %s %s by '%s' (%s, rule %s)", c->agent->machine, ev.cap.kind,
+		 begin ? "began" : "ended", user ? user : "?", ev.cap.program ? ev.cap.program : "?",
+		 ev.cap.rule_id ? ev.cap.rule_id : "-");
+	return ack(c, ev.id, false);
 }
 
 static int on_capture_begin(struct conn *c, json_t *msg) { return on_capture(c, msg, true); }
@@ -525,12 +628,12 @@ static const struct {
 	int (*fn)(struct conn *c, json_t *msg);
 	bool needs_hello;
 } handlers[] = {
-	{ "hello", on_hello, false },
-	{ "heartbeat", on_heartbeat, true },
-	{ "capture.begin", on_capture_begin, true },
-	{ "capture.end", on_capture_end, true },
-	{ "users", on_users, true },
-	{ "goodbye", on_goodbye, true },
+	{ PROTO_AGENT_MSG_HELLO, on_hello, false },
+	{ PROTO_AGENT_MSG_HEARTBEAT, on_heartbeat, true },
+	{ PROTO_AGENT_MSG_CAPTURE_BEGIN, on_capture_begin, true },
+	{ PROTO_AGENT_MSG_CAPTURE_END, on_capture_end, true },
+	{ PROTO_AGENT_MSG_USERS, on_users, true },
+	{ PROTO_AGENT_MSG_GOODBYE, on_goodbye, true },
 };
 
 int ws_agent_rx(struct conn *c, const char *buf, size_t len)
@@ -546,21 +649,23 @@ int ws_agent_rx(struct conn *c, const char *buf, size_t len)
 	c->agent->last_rx = now_ms();
 	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!msg)
-		return conn_error(c, "bad_json", jerr.text);
-	type = json_string_value(json_object_get(msg, "type"));
-	v = json_object_get(msg, "v");
+		return conn_error(c, PROTO_WS_ERR_BAD_JSON, jerr.text);
+	type = json_string_value(json_object_get(msg, PROTO_WS_F_TYPE));
+	v = json_object_get(msg, PROTO_WS_F_VERSION);
 	if (!json_is_object(msg) || !type) {
-		conn_error(c, "bad_message", "a message is a JSON object with a \"type\"");
-	} else if (!json_is_integer(v) || json_integer_value(v) != 1) {
-		conn_error(c, "unsupported_version", "this server speaks protocol version 1 (\"v\":1)");
+		conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "a message is a JSON object with a \"type\"");
+	} else if (!json_is_integer(v) || json_integer_value(v) != PROTO_AGENT_VERSION) {
+		conn_error(c, PROTO_WS_ERR_UNSUPPORTED_VERSION,
+			   "this server speaks protocol version " STR(PROTO_AGENT_VERSION) " (\"v\":" STR(
+				   PROTO_AGENT_VERSION) ")");
 	} else {
-		for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(handlers); i++)
 			if (strcmp(type, handlers[i].type) == 0)
 				break;
-		if (i == sizeof(handlers) / sizeof(handlers[0]))
-			conn_error(c, "unknown_type", "unknown message type");
+		if (i == ARRAY_SIZE(handlers))
+			conn_error(c, PROTO_WS_ERR_UNKNOWN_TYPE, "unknown message type");
 		else if (handlers[i].needs_hello && !c->agent->hello)
-			conn_error(c, "hello_required", "send hello first");
+			conn_error(c, PROTO_AGENT_ERR_HELLO_REQUIRED, "send hello first");
 		else
 			handlers[i].fn(c, msg);
 	}

@@ -7,28 +7,38 @@
  * per machine, and goodbye when it stops cleanly. A timer per connection
  * (lws_sul, rescheduled lazily from the last message time) declares the
  * machine silent after agent_missed_heartbeats intervals without a message
- * and hangs up (4408); presence.c turns all of this into online/offline and
- * monitored/unmonitored. The server stores each event once (a
- * replayed id is acknowledged as a duplicate and ignored), maps the
+ * and hangs up (PROTO_AGENT_CLOSE_SILENT); monitor.c turns all of this into
+ * online/offline and monitored/unmonitored. The server stores each event
+ * once (a replayed id is acknowledged as a duplicate and ignored), maps the
  * machine's logged-in user to an account, writes the recording, tells every
- * live lobby that user is in, and acknowledges only after the commit.
+ * live lobby that user is in, and acknowledges only after the commit. The
+ * messages, limits and close codes are common/proto_agent.h's.
+ *
+ * Owns: each agent connection's state (struct agent_state behind
+ * conn->agent, private to ws_agent.c, with the monitor_source that
+ * monitor.c counts) and the list of agent connections. Called on the
+ * event-loop thread only: by ws.c (open, messages, close), main.c (the
+ * count, at stop) and the fuzz harness.
  */
 #ifndef SPHINX_WS_AGENT_H
 #define SPHINX_WS_AGENT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct conn;
 
-/* c->machine_id and c->machine set from the token. */
-int ws_agent_open(struct conn *c);
+/*
+ * c is a new agent socket of the machine its enrollment token names
+ * (machine_id, enrolled name machine, copied). 0, or -ENOMEM (then c is
+ * not an agent socket and ws_agent_closed() does nothing).
+ */
+int ws_agent_open(struct conn *c, int64_t machine_id, const char *machine);
+/* One complete text message. Always 0: errors go to the agent. */
 int ws_agent_rx(struct conn *c, const char *buf, size_t len);
+/* The socket is gone: the machine may go offline; c->agent is freed. */
 void ws_agent_closed(struct conn *c);
 /* Number of connected agents. */
 size_t ws_agent_count(void);
-/* Whether another online connection than except speaks for the machine. */
-bool ws_agent_machine_online(int64_t machine_id, const struct conn *except);
 
 #endif

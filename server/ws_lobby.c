@@ -3,15 +3,18 @@
 #include <string.h>
 
 #include "broadcast.h"
+#include "cleanup.h"
+#include "conn.h"
+#include "json_shape.h"
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
 #include "meeting.h"
-#include "presence.h"
+#include "proto_lobby.h"
 #include "server.h"
+#include "util.h"
 #include "ws_lobby.h"
 
-#define CHAT_MAX 4000
 
 
 /* ----------------------------------------------------------- snapshot */
@@ -23,7 +26,7 @@ static int send_snapshot(struct conn *c, struct lobby *l, const struct meeting *
 
 	if (!s) {
 		log_err("lobby %s: cannot build a snapshot for user %lld", l->code, (long long)me->id);
-		return conn_error(c, "internal", "cannot build the lobby snapshot, try again");
+		return conn_error(c, PROTO_WS_ERR_INTERNAL, "cannot build the lobby snapshot, try again");
 	}
 	if (s->len > SNAPSHOT_MAX)
 		log_warn("lobby %s: snapshot of %u bytes exceeds its %d-byte budget", l->code, s->len, SNAPSHOT_MAX);
@@ -84,7 +87,8 @@ static bool replay(struct conn *c, uint64_t since)
 
 static int synced(struct conn *c, bool recovered)
 {
-	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:b}", "type", "synced", "v", 1, "offset",
+	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SYNCED,
+					   PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "offset",
 					   (json_int_t)c->lobby->offset, "recovered", recovered));
 }
 
@@ -100,23 +104,22 @@ static int refuse(struct conn *c, const char *code, uint16_t close_code, const c
 /* Link the user's ongoing recordings to the meeting; one event per new link. */
 static int flag_ongoing(struct outbox *ob, struct lobby *l, int64_t user_id)
 {
-	json_t *recs = NULL, *rec;
-	size_t i;
+	struct recording_list recs = { 0 };
 	int r = store_call(srv->store, recordings_ongoing, user_id, &recs);
 
 	if (r < 0)
 		return r;
-	json_array_foreach(recs, i, rec) {
-		int64_t id = json_integer_value(json_object_get(rec, "id"));
-		r = store_call(srv->store, recording_link, id, l->meeting_id);
+	for (size_t i = 0; i < recs.n; i++) {
+		r = store_call(srv->store, recording_link, recs.v[i].id, l->meeting_id);
 		if (r > 0)
-			r = outbox_event(ob, l, "recording.begin",
-					 json_pack("{s:o, s:b}", "recording", recording_public_json(rec), "before_join", 1),
+			r = outbox_event(ob, l, PROTO_LOBBY_EV_RECORDING_BEGIN,
+					 json_pack("{s:o, s:b}", "recording", recording_public_json(&recs.v[i]),
+						   "before_join", 1),
 					 now_ms());
 		if (r < 0)
 			break;
 	}
-	json_decref(recs);
+	recording_list_free(&recs);
 	return r < 0 ? r : 0;
 }
 
@@ -132,26 +135,29 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 
 	c->kind = CONN_LOBBY;
 	if (store_call(srv->store, meeting_by_code, code, &m) < 0)
-		return refuse(c, "unknown_meeting", 4404, "no meeting has this code");
+		return refuse(c, PROTO_LOBBY_ERR_UNKNOWN_MEETING, PROTO_LOBBY_CLOSE_UNKNOWN_MEETING,
+			      "no meeting has this code");
 	if (m.end_at) {
 		meeting_clear(&m);
-		return refuse(c, "meeting_ended", 4410, "this meeting has ended");
+		return refuse(c, PROTO_LOBBY_ERR_MEETING_ENDED, PROTO_LOBBY_CLOSE_MEETING_ENDED,
+			      "this meeting has ended");
 	}
 	if (store_call(srv->store, is_banned, m.id, c->user_id) != 0) {
 		meeting_clear(&m);
 		log_info("lobby: banned user %lld refused in meeting %s", (long long)c->user_id, code);
-		return refuse(c, "banned", 4003, "you are banned from this meeting");
+		return refuse(c, PROTO_LOBBY_ERR_BANNED, PROTO_LOBBY_CLOSE_BANNED, "you are banned from this meeting");
 	}
 	org = store_call(srv->store, is_organiser, m.id, c->user_id);
 	mem = store_call(srv->store, is_member, m.id, c->user_id);
 	if (org <= 0 && mem <= 0) {
 		meeting_clear(&m);
-		return refuse(c, "not_member", 4403, "not a member of this meeting: join it by its code first");
+		return refuse(c, PROTO_LOBBY_ERR_NOT_MEMBER, PROTO_LOBBY_CLOSE_NOT_MEMBER,
+			      "not a member of this meeting: join it by its code first");
 	}
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0 || !(l = lobby_get(&m))) {
 		meeting_clear(&m);
 		user_clear(&me);
-		return refuse(c, "internal", 1011, "internal error");
+		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
 	}
 	c->organiser = org > 0;
 	c->meeting_id = m.id;
@@ -159,7 +165,8 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
 		meeting_clear(&m);
 		user_clear(&me);
-		return refuse(c, "too_many_sockets", 4029, "too many lobby connections for one user");
+		return refuse(c, PROTO_LOBBY_ERR_TOO_MANY_SOCKETS, PROTO_LOBBY_CLOSE_TOO_MANY_SOCKETS,
+			      "too many lobby connections for one user");
 	}
 
 	r = outbox_begin(&ob);
@@ -167,7 +174,8 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		/* an arrival (or a return within the tick): its attendance row now, its announcement at the tick */
 		new_presence = true;
 		p = lobby_presence_get(l, c->user_id);
-		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id) : -ENOMEM;
+		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id)
+		      : -ENOMEM;
 		if (r == 0)
 			r = flag_ongoing(&ob, l, c->user_id);
 	}
@@ -183,14 +191,14 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		meeting_clear(&m);
 		user_clear(&me);
 		log_err("lobby: cannot record join of user %lld in %s: %s", (long long)c->user_id, code, strerror(-r));
-		return refuse(c, "internal", 1011, "internal error");
+		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
 	}
 	p = lobby_presence_get(l, c->user_id);
 	if (!p || lobby_attach(l, c) < 0) {
 		meeting_clear(&m);
 		user_clear(&me);
 		lobby_gc(l);
-		return refuse(c, "internal", 1011, "internal error");
+		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
 	}
 	c->peer_next = p->conns;
 	p->conns = c;
@@ -213,7 +221,7 @@ static bool valid_cid(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= 64 &&
+	return n >= 1 && n <= PROTO_LOBBY_CID_MAX &&
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
 }
 
@@ -231,8 +239,9 @@ static int chat_resent(struct conn *c, const char *cid)
 		return 0;
 	if (r < 0)
 		return r;
-	conn_send_json(c, json_pack("{s:s, s:i, s:s, s:I, s:I, s:b}", "type", "chat.stored", "v", 1, "cid", cid, "id",
-				    (json_int_t)id, "offset", (json_int_t)offset, "duplicate", 1));
+	conn_send_json(c, json_pack("{s:s, s:i, s:s, s:I, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_CHAT_STORED,
+				    PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "cid", cid, "id", (json_int_t)id, "offset",
+				    (json_int_t)offset, "duplicate", 1));
 	return 1;
 }
 
@@ -256,30 +265,38 @@ static int on_chat(struct conn *c, json_t *msg)
 	int r;
 
 	if (!text)
-		return conn_error(c, "bad_message", "chat needs a \"text\" string");
-	if (n == 0 || n > CHAT_MAX || strspn(text, " \t\r\n") == n)
-		return conn_error(c, "bad_message", "chat text must be 1 to 4000 bytes and not blank");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "chat needs a \"text\" string");
+	if (n == 0 || n > PROTO_LOBBY_CHAT_MAX || strspn(text, " \t\r\n") == n)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "chat text must be 1 to " STR(PROTO_LOBBY_CHAT_MAX) " bytes and not blank");
 	if (jcid && (!cid || !valid_cid(cid)))
-		return conn_error(c, "bad_message", "chat \"cid\" must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+		return conn_error(
+			c, PROTO_WS_ERR_BAD_MESSAGE,
+			"chat \"cid\" must be 1 to " STR(PROTO_LOBBY_CID_MAX) " characters of A-Z a-z 0-9 _ -");
 	if ((r = chat_resent(c, cid)) != 0)
-		return r < 0 ? conn_error(c, "internal", "message not stored, try again") : 0;
+		return r < 0 ? conn_error(c, PROTO_WS_ERR_INTERNAL, "message not stored, try again") : 0;
 	if (chat_full(c->lobby))
-		return conn_error(c, "chat_full", "this meeting's chat is full (chat_max_per_meeting lines): no more lines can be stored");
+		return conn_error(
+			c, PROTO_LOBBY_ERR_CHAT_FULL,
+			"this meeting's chat is full (chat_max_per_meeting lines): no more lines can be stored");
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0)
-		return conn_error(c, "internal", "internal error");
+		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	if ((r = outbox_begin(&ob)) == 0) {
 		/* the event takes the lobby's next offset: stored with the row, a resend is answered with it */
-		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at, &id);
+		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at,
+			       &id);
 		if (r == 0)
-			r = outbox_event(&ob, c->lobby, "chat",
-					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user", "user",
-						   user_public_json(&me), "text", text, "cid", cid), at);
+			r = outbox_event(&ob, c->lobby, PROTO_LOBBY_MSG_CHAT,
+					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user",
+						   "user", user_public_json(&me), "text", text, "cid", cid),
+					 at);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	user_clear(&me);
 	if (r < 0) {
-		log_err("lobby %s: chat of user %lld not stored: %s", c->lobby->code, (long long)c->user_id, strerror(-r));
-		return conn_error(c, "internal", "message not stored, try again");
+		log_err("lobby %s: chat of user %lld not stored: %s", c->lobby->code, (long long)c->user_id,
+			strerror(-r));
+		return conn_error(c, PROTO_WS_ERR_INTERNAL, "message not stored, try again");
 	}
 	if (c->lobby->chat_count >= 0)
 		c->lobby->chat_count++;
@@ -288,23 +305,25 @@ static int on_chat(struct conn *c, json_t *msg)
 
 static int on_signal(struct conn *c, json_t *msg)
 {
-	static const char *const kinds[] = { "offer", "answer", "ice", "hangup" };
+	static const char *const kinds[] = { PROTO_LOBBY_SIGNAL_OFFER, PROTO_LOBBY_SIGNAL_ANSWER,
+					     PROTO_LOBBY_SIGNAL_ICE, PROTO_LOBBY_SIGNAL_HANGUP };
 	json_t *to = json_object_get(msg, "to"), *data = json_object_get(msg, "data");
 	const char *kind = json_string_value(json_object_get(msg, "kind"));
 	bool ok = false, sent = false;
 	struct msg *out;
 	json_t *j;
 
-	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (size_t i = 0; kind && i < ARRAY_SIZE(kinds); i++)
 		ok |= strcmp(kind, kinds[i]) == 0;
 	if (!json_is_integer(to) || !ok)
-		return conn_error(c, "bad_message", "signal needs \"to\" (a user id) and \"kind\" (offer, answer, ice, hangup)");
-	j = json_pack("{s:s, s:i, s:I, s:s, s:O?}", "type", "signal", "v", 1, "from", (json_int_t)c->user_id,
-		      "kind", kind, "data", data);
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "signal needs \"to\" (a user id) and \"kind\" (offer, answer, ice, hangup)");
+	j = json_pack("{s:s, s:i, s:I, s:s, s:O?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_SIGNAL, PROTO_WS_F_VERSION,
+		      PROTO_LOBBY_VERSION, "from", (json_int_t)c->user_id, "kind", kind, "data", data);
 	out = j ? msg_from_json(j) : NULL;
 	json_decref(j);
 	if (!out)
-		return conn_error(c, "internal", "internal error");
+		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	/* the target's own sockets only: O(its tabs), not O(lobby) */
 	struct presence *p = lobby_presence(c->lobby, json_integer_value(to));
 	for (struct conn *peer = p ? p->conns : NULL; peer; peer = peer->peer_next) {
@@ -314,7 +333,7 @@ static int on_signal(struct conn *c, json_t *msg)
 		}
 	}
 	msg_unref(out);
-	return sent ? 0 : conn_error(c, "peer_offline", "that user has no open lobby in this meeting");
+	return sent ? 0 : conn_error(c, PROTO_LOBBY_ERR_PEER_OFFLINE, "that user has no open lobby in this meeting");
 }
 
 static int on_ban(struct conn *c, json_t *msg)
@@ -326,24 +345,25 @@ static int on_ban(struct conn *c, json_t *msg)
 	int r;
 
 	if (!json_is_integer(u))
-		return conn_error(c, "bad_message", "ban needs \"user\" (a user id)");
-	if (reason && strlen(reason) > 500)
-		return conn_error(c, "bad_message", "reason must be at most 500 bytes");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "ban needs \"user\" (a user id)");
+	if (reason && strlen(reason) > PROTO_LOBBY_BAN_REASON_MAX)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "reason must be at most " STR(PROTO_LOBBY_BAN_REASON_MAX) " bytes");
 	if (store_call(srv->store, meeting_get, c->meeting_id, &m) < 0 ||
 	    store_call(srv->store, user_get, c->user_id, &me) < 0) {
 		meeting_clear(&m);
-		return conn_error(c, "internal", "internal error");
+		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	}
 	r = meeting_ban(&m, &me, json_integer_value(u), reason);
 	meeting_clear(&m);
 	user_clear(&me);
 	switch (r) {
 	case 0: return 0;
-	case -EPERM: return conn_error(c, "forbidden", "only organisers can ban");
-	case -EINVAL: return conn_error(c, "bad_target", "organisers (and you) cannot be banned");
-	case -ENOENT: return conn_error(c, "unknown_user", "no such user");
-	case -EEXIST: return conn_error(c, "already_banned", "that user is already banned");
-	default: return conn_error(c, "internal", "internal error");
+	case -EPERM: return conn_error(c, PROTO_WS_ERR_FORBIDDEN, "only organisers can ban");
+	case -EINVAL: return conn_error(c, PROTO_LOBBY_ERR_BAD_TARGET, "organisers (and you) cannot be banned");
+	case -ENOENT: return conn_error(c, PROTO_LOBBY_ERR_UNKNOWN_USER, "no such user");
+	case -EEXIST: return conn_error(c, PROTO_LOBBY_ERR_ALREADY_BANNED, "that user is already banned");
+	default: return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	}
 }
 
@@ -376,9 +396,10 @@ static int on_sync(struct conn *c, json_t *msg)
 	json_t *since = json_object_get(msg, "since");
 
 	if (!json_is_integer(since) || json_integer_value(since) < 0)
-		return conn_error(c, "bad_message", "sync needs \"since\" (the last offset you saw, >= 0)");
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "sync needs \"since\" (the last offset you saw, >= 0)");
 	if (!sync_allowed(c, now_ms()))
-		return conn_error(c, "rate_limited", "sync at most once every 2 seconds (after a short burst)");
+		return conn_error(c, PROTO_WS_ERR_RATE_LIMITED,
+				  "sync at most once every 2 seconds (after a short burst)");
 	if (replay(c, (uint64_t)json_integer_value(since)))
 		return synced(c, true);
 	/* too much missed (or since 0): a fresh snapshot instead */
@@ -394,7 +415,8 @@ static int on_sync(struct conn *c, json_t *msg)
 
 static int on_ping(struct conn *c, json_t *msg)
 {
-	return conn_send_json(c, json_pack("{s:s, s:i}", "type", "pong", "v", 1));
+	return conn_send_json(c, json_pack("{s:s, s:i}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_PONG, PROTO_WS_F_VERSION,
+					   PROTO_LOBBY_VERSION));
 }
 
 static int on_end(struct conn *c, json_t *msg)
@@ -409,16 +431,16 @@ static int on_end(struct conn *c, json_t *msg)
 	meeting_clear(&m);
 	user_clear(&me);
 	if (r == -EPERM)
-		return conn_error(c, "forbidden", "only organisers can end the meeting");
-	return r < 0 && r != -EEXIST ? conn_error(c, "internal", "internal error") : 0;
+		return conn_error(c, PROTO_WS_ERR_FORBIDDEN, "only organisers can end the meeting");
+	return r < 0 && r != -EEXIST ? conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error") : 0;
 }
 
 static const struct {
 	const char *type;
 	int (*fn)(struct conn *c, json_t *msg);
 } handlers[] = {
-	{ "chat", on_chat }, { "signal", on_signal }, { "ban", on_ban },
-	{ "sync", on_sync }, { "ping", on_ping }, { "end", on_end },
+	{ PROTO_LOBBY_MSG_CHAT, on_chat }, { PROTO_LOBBY_MSG_SIGNAL, on_signal }, { PROTO_LOBBY_MSG_BAN, on_ban },
+	{ PROTO_LOBBY_MSG_SYNC, on_sync }, { PROTO_LOBBY_MSG_PING, on_ping }, { PROTO_LOBBY_MSG_END, on_end },
 };
 
 int ws_lobby_rx(struct conn *c, const char *buf, size_t len)
@@ -426,33 +448,35 @@ int ws_lobby_rx(struct conn *c, const char *buf, size_t len)
 	json_error_t jerr;
 	json_t *msg, *v;
 	const char *type;
-	int r = 0;
 
 	if (!c->joined || c->closing)
 		return 0;
 	msg = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!msg)
-		return conn_error(c, "bad_json", jerr.text);
+		return conn_error(c, PROTO_WS_ERR_BAD_JSON, jerr.text);
 	if (!json_is_object(msg)) {
 		json_decref(msg);
-		return conn_error(c, "bad_json", "a message must be a JSON object");
+		return conn_error(c, PROTO_WS_ERR_BAD_JSON, "a message must be a JSON object");
 	}
-	type = json_string_value(json_object_get(msg, "type"));
-	v = json_object_get(msg, "v");
+	type = json_string_value(json_object_get(msg, PROTO_WS_F_TYPE));
+	v = json_object_get(msg, PROTO_WS_F_VERSION);
 	if (!type) {
-		r = conn_error(c, "bad_message", "missing \"type\"");
-	} else if (v && (!json_is_integer(v) || json_integer_value(v) != 1)) {
-		r = conn_error(c, "unsupported_version", "this server speaks protocol version 1");
+		conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "missing \"type\"");
+	} else if (v && (!json_is_integer(v) || json_integer_value(v) != PROTO_LOBBY_VERSION)) {
+		conn_error(c, PROTO_WS_ERR_UNSUPPORTED_VERSION,
+			   "this server speaks protocol version " STR(PROTO_LOBBY_VERSION));
 	} else {
 		size_t i;
-		for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(handlers); i++)
 			if (strcmp(type, handlers[i].type) == 0)
 				break;
-		r = i < sizeof(handlers) / sizeof(handlers[0]) ? handlers[i].fn(c, msg)
-							       : conn_error(c, "unknown_type", "unknown message type");
+		if (i < ARRAY_SIZE(handlers))
+			handlers[i].fn(c, msg);	/* its errors went to the client */
+		else
+			conn_error(c, PROTO_WS_ERR_UNKNOWN_TYPE, "unknown message type");
 	}
 	json_decref(msg);
-	return r < 0 && r != -ENOBUFS ? 0 : 0;
+	return 0;
 }
 
 void ws_lobby_closed(struct conn *c)

@@ -54,9 +54,7 @@ function recorder(seconds) {
   return p;
 }
 
-const isBegin = (pid) => (m) => m.type === 'recording.begin' && m.recording && m.recording.program === 'ffmpeg' &&
-  (!pid || true);
-const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const summary = (xs) => { const s = [...xs].sort((a, b) => a - b); return { min: s[0], median: s[Math.floor((s.length - 1) / 2)], max: s[s.length - 1] }; };
 
 test('set-up: server, accounts, meeting, enrolled agent connected', async () => {
   assert(DISPLAY, 'DISPLAY is set (an Xvfb display)');
@@ -75,7 +73,9 @@ test('set-up: server, accounts, meeting, enrolled agent connected', async () => 
 });
 
 let orgSock, attSock;
-test('attendee starts ffmpeg -f x11grab: organiser sees recording.begin naming the program within 1 s (p50/p99 over 5 runs), then recording.end', async () => {
+// Five runs are too few for a percentile: the test bounds each run, and
+// prints min / median / max.
+test('attendee starts ffmpeg -f x11grab: organiser sees recording.begin naming the program within 1 s in each of 5 runs, then recording.end', async () => {
   orgSock = org.lobby(code); await orgSock.opened; await orgSock.next('lobby');
   attSock = att.lobby(code); await attSock.opened; await attSock.next('lobby');
   const lat = [];
@@ -91,8 +91,9 @@ test('attendee starts ffmpeg -f x11grab: organiser sees recording.begin naming t
     assert(e.recording.end_at && e.recording.duration_ms >= 1000, 'end with a duration: ' + JSON.stringify(e.recording));
   }
   console.log(`# recorder start -> organiser's recording.begin (ms): ${lat.map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`# p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms`);
-  assert(pct(lat, 0.99) < 1000, 'every run within 1 s');
+  const x = summary(lat);
+  console.log(`# min ${x.min.toFixed(1)} ms, median ${x.median.toFixed(1)} ms, max ${x.max.toFixed(1)} ms over ${lat.length} runs`);
+  assert(x.max < 1000, 'every run within 1 s');
 });
 
 test('the recordings are in the meeting log with start, end and program', async () => {
@@ -125,17 +126,16 @@ test('server stopped during a recording, recording ends, server restarted: the e
   const lastOffset = b.offset;
   await server.stop();
   await p.done;                              // ends while the server is down
-  await sleep(500);
-  const spooled = fs.readdirSync(path.join(tmp, 'spool')).filter((f) => f.endsWith('.json')).length;
-  assert(spooled >= 1, `the end waits in the agent's spool (${spooled} file(s))`);
+  const spooled = () => fs.readdirSync(path.join(tmp, 'spool')).filter((f) => f.endsWith('.json')).length;
+  await waitFor(() => spooled() >= 1, 5000, "the end to wait in the agent's spool");
   server = await new Server({ dataDir: server.dataDir, port: server.port, args: ['-o', 'agent_user_map=username'] }).start();
-  await waitFor(() => fs.readdirSync(path.join(tmp, 'spool')).filter((f) => f.endsWith('.json')).length === 0,
-    20000, 'the spool to drain after the restart');
+  await waitFor(() => spooled() === 0, 20000, 'the spool to drain after the restart');
   org.s = server; att.s = server;
   const s2 = org.lobby(code, { since: lastOffset }); await s2.opened;
   await s2.next('lobby');
-  await sleep(1000);
-  const ends = s2.msgs.filter((m) => m.type === 'recording.end' && m.recording.id === b.recording.id);
+  // every event was acknowledged (the spool drained) before this socket
+  // opened: the replay and anything else queued for it precede the marker
+  const ends = (await s2.marker()).filter((m) => m.type === 'recording.end' && m.recording.id === b.recording.id);
   if (ends.length !== 1) console.log('# replayed: ' + JSON.stringify(s2.msgs.map((m) => [m.type, m.offset])) + ' server log:\n# ' + server.log.split('\n').join('\n# ') + '\n# agent log:\n# ' + agentLog.split('\n').join('\n# '));
   eq(ends.length, 1, 'exactly one recording.end for that recording');
   const r = await org.req('GET', `/api/meetings/${code}/recordings`);
@@ -154,14 +154,32 @@ test('agent killed with SIGKILL: the attendee shows as unmonitored within 10 s',
   console.log(`# SIGKILL -> unmonitored in the lobby: ${Date.now() - t0} ms (reason ${m.reason})`);
 });
 
-test('clean agent stop says goodbye: shown as shut down', async () => {
+// A lab machine boots, the attendee starts recording, the agent comes up
+// after (or restarts, as here): the capture it finds running at start goes
+// to the server too, not only to its log.
+test('a recorder already running when the agent starts reaches the organiser, begin and end', async () => {
+  const p = recorder(5);
+  await sleep(500);
   startAgent();
   await waitFor(() => /server welcomed this machine/.test(agentLog), 15000, 'the agent to reconnect');
   await orgSock.next((x) => x.type === 'monitor' && x.monitored === true, 5000);
+  const b = await orgSock.next((x) => x.type === 'recording.begin', 5000);
+  eq(b.recording.program, 'ffmpeg', 'names the program');
+  eq(b.recording.user_id, att.user.id, 'names the attendee');
+  await p.done;
+  const e = await orgSock.next((x) => x.type === 'recording.end' && x.recording.id === b.recording.id, 8000);
+  assert(e.recording.end_at, 'with its end');
+});
+
+test('clean agent stop says goodbye: shown as shut down', async () => {
   agentProc.kill('SIGTERM');
-  await agentProc.exited;
+  const code = await Promise.race([agentProc.exited,
+    sleep(15000).then(() => { throw new Error(`the agent did not exit within 15 s of SIGTERM; its log:\n${agentLog}`); })]);
   const m = await orgSock.next((x) => x.type === 'monitor' && x.monitored === false, 5000);
   eq(m.reason, 'shutdown', 'reason');
+  eq(code, 0, 'the agent exits 0 on SIGTERM');
+  const bad = agentLog.split('\n').filter((l) => /^[^ :]+: error: |ERROR: \w+Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/.test(l));
+  eq(bad, [], "no error line or sanitizer report in the agent's log");
 });
 
 run();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target: the Cookie header parser (session_cookie_parse), the
+ * libFuzzer target: the Cookie header parser (web_session_cookie_parse), the
  * only code that reads a browser's cookies. The first byte picks the
  * output buffer size (0 to 255 bytes), the second the cookie name looked
  * for (the session cookie under TLS or not, the OIDC state cookie, a
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
+#include "web_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out = malloc(outlen ? outlen : 1);	/* exactly outlen bytes for ASan to guard */
 	if (!header || !out)
 		abort();
-	r = session_cookie_parse(header, name, out, outlen);
+	r = web_session_cookie_parse(header, name, out, outlen);
 	if (r == 0) {
 		size_t n = strlen(out);
 		if (n >= outlen || strchr(out, ';'))

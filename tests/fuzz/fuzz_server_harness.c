@@ -32,7 +32,8 @@ static void new_meeting(void)
 
 	for (unsigned n = 0;; n++) {
 		snprintf(code, sizeof(code), "%06u", (unsigned)randombytes_uniform(1000000));
-		if (store_call(srv->store, meeting_create, code, "Fuzz", NULL, JOIN_ANYONE, organiser, now_ms(), &id) == 0)
+		if (store_call(srv->store, meeting_create, code, "Fuzz", NULL, JOIN_ANYONE, organiser, now_ms(),
+			       &id) == 0)
 			break;
 		if (n > 100)
 			abort();
@@ -65,7 +66,8 @@ void harness_init(void)
 	static const char *const settings[][2] = {
 		{ "admin_users", "olga" }, { "signup", "yes" },
 		{ "login_address_burst", "0" }, { "login_account_failures", "0" }, { "signup_address_burst", "0" },
-		{ "meetings_per_hour", "1000000" }, { "join_attempts", "1000000" }, { "join_attempts_address", "1000000" },
+		{ "meetings_per_hour", "1000000" }, { "join_attempts", "1000000" },
+		{ "join_attempts_address", "1000000" },
 	};
 	char err[256];
 
@@ -85,8 +87,10 @@ void harness_init(void)
 	srv->pw_mem = 8192;
 	if (store_sqlite_open(data_dir, false, &srv->store) < 0)
 		abort();
-	store_call(srv->store, user_create, "olga", "olga@example.org", "Olga", NULL, NULL, NULL, NULL, now_ms(), &organiser);
-	store_call(srv->store, user_create, "alice", "alice@example.org", "Alice", NULL, NULL, NULL, NULL, now_ms(), &attendee);
+	store_call(srv->store, user_create, "olga", "olga@example.org", "Olga", NULL, NULL, NULL, NULL, now_ms(),
+		   &organiser);
+	store_call(srv->store, user_create, "alice", "alice@example.org", "Alice", NULL, NULL, NULL, NULL, now_ms(),
+		   &attendee);
 	store_call(srv->store, machine_create, "lab-1", "0000", now_ms(), &machine);
 	if (!organiser || !attendee || !machine)
 		abort();
@@ -131,11 +135,8 @@ struct conn *harness_agent(bool hello)
 	static const char hello_msg[] = "{\"type\":\"hello\",\"v\":1,\"machine\":\"lab-1\",\"boot_id\":\"boot-1\"}";
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (!c || !(c->agent = calloc(1, sizeof(*c->agent))))
+	if (!c || ws_agent_open(c, machine, "lab-1") < 0)
 		abort();
-	c->agent->machine_id = machine;
-	snprintf(c->agent->machine, sizeof(c->agent->machine), "lab-1");
-	ws_agent_open(c);
 	if (hello)
 		ws_dispatch(c, hello_msg, sizeof(hello_msg) - 1);
 	return c;
@@ -167,7 +168,6 @@ static void forget(struct conn **cp)
 	else if (c->kind == CONN_AGENT)
 		ws_agent_closed(c);
 	conn_release(c);
-	free(c->agent);
 	free(c);
 	*cp = NULL;
 }

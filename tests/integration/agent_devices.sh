@@ -50,14 +50,14 @@ check "a frame-buffer node made elsewhere, under another name: caught as /dev/fb
 "$TMP/grabber" /dev/dri/card7 2>/dev/null & dpid=$!
 cat /dev/null
 wait $xpid $dpid
-sleep 1
+check "marker: the grabber opening /dev/fb7 again is seen" agent_marker "$TMP/grabber" /dev/fb7
 check "a display server (Xorg) opening it: no event" [ "$(count_events ".pid==$xpid")" -eq 0 ]
 check "a plain open of /dev/dri/card7: no event (every GL program does it)" \
 	[ "$(count_events ".pid==$dpid")" -eq 0 ]
 check "ioctls followed while a process held a device, then no longer" \
 	grep -q "following ioctls while pid $dpid" "$AGENT_LOG"
 check "... released when it exited: no syscall tracepoint left" [ "$(ioctl_links)" -eq 0 ]
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 
 # The ioctl path: /dev/null watched by a test rule; FBIOGET_VSCREENINFO
 # (0x4600) on it twenty times in a second is what an fbdev grabber does.
@@ -96,5 +96,5 @@ wait $pid
 line=$(wait_event ".type==\"capture.end\" and .pid==$pid" 5)
 check "... a recording, every ioctl counted ($(f .kind), $(f .calls))" \
 	[ "$(f .kind)" = recording -a "$(f .calls)" -ge 20 ]
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 finish

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.bash"
 
 require_root
-require obs openbox xlogo xwininfo jq
+require obs openbox xlogo xwininfo jq setsid
 start_xvfb
 export HOME=$TMP/home LIBGL_ALWAYS_SOFTWARE=1
 conf=$HOME/.config/obs-studio
@@ -56,16 +56,19 @@ check "agent starts (no exec signatures)" start_agent obs --policy "$TMP/pol"
 
 f() { printf '%s' "${line#* }" | jq -r "$1"; }
 for mode in screen window; do
-	(cd "$TMP" && exec obs --startrecording --minimize-to-tray --disable-shutdown-check \
+	# its own process group (setsid): killing the group kills OBS and the
+	# helpers it forks, and nothing else on this machine
+	(cd "$TMP" && exec setsid obs --startrecording --minimize-to-tray --disable-shutdown-check \
 		--profile Test --collection "$mode" >"$TMP/obs-$mode.log" 2>&1) &
 	pid=$!
+	PIDS_TO_KILL+=($pid)
 	line=$(wait_event ".type==\"capture.begin\" and .comm==\"obs\"" 20)
 	check "OBS $mode capture: recording" [ -n "$line" -a "$(f .kind)" = recording ]
 	check "OBS $mode capture: seen as $(f .api) on the $(f .target)" \
 		[ "$(f .target)" = "$([ $mode = screen ] && echo root || echo window)" ]
-	kill -9 $pid 2>/dev/null; pkill -9 -x obs 2>/dev/null; wait $pid 2>/dev/null
+	kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
 	check "OBS $mode capture: end when OBS exits" wait_event ".type==\"capture.end\" and .comm==\"obs\"" 5
 	: >"$AGENT_OUT"
 done
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 finish

@@ -21,7 +21,7 @@ if pgrep -x 'Xvfb|Xorg|Xwayland|Xephyr|Xvnc' >/dev/null; then
 fi
 check "agent starts (no X server yet)" start_agent x11 --policy "$ROOT/policy/default"
 start_xvfb
-XPID=$(pgrep -n -x Xvfb)
+XPID=$XVFB_PID
 for _ in $(seq 50); do grep -q "/usr/bin/Xvfb (pid $XPID)" "$AGENT_LOG" && break; sleep 0.1; done
 check "X server layer attached when the server started" \
 	grep -q "probes attached in /usr/bin/Xvfb (pid $XPID)" "$AGENT_LOG"
@@ -78,5 +78,5 @@ wait $pid
 sleep 2.5
 check "copying between its own drawables: no event" [ "$(count_events ".pid==$pid")" -eq 0 ]
 check "nothing attributed to the X server" [ "$(count_events ".pid==$XPID")" -eq 0 ]
-check "agent exits" stop_agent
+check "agent exits 0, no error or sanitizer report in its log" stop_agent
 finish

@@ -77,11 +77,9 @@ SPHINX_SERVER_LOG=$TMP/server.log \
 SPHINX_PIDFILE=$PIDFILE \
 SPHINX_ARTIFACTS=$ROOT/tests/artifacts \
 CHROMIUM=$CHROMIUM \
-	timeout 240 node "$HERE/lobby.test.js"
-rc=$?
-if [ $rc -ne 0 ]; then
-	N_FAILED=$((N_FAILED + 1))
-	echo "# browser test exited $rc; server log tail:"
+	run_tap "${HERE##*/}/lobby.test.js" timeout 240 node "$HERE/lobby.test.js"
+if [ "$N_FAILED" -ne 0 ]; then
+	echo "# server log tail:"
 	tail -n 30 "$TMP/server.log" | sed 's/^/# /'
 fi
 finish

@@ -66,11 +66,9 @@ SPHINX_URL=http://127.0.0.1:$PORT \
 SPHINX_TOKEN=$TOKEN \
 SPHINX_ARTIFACTS=$ROOT/tests/artifacts \
 CHROMIUM=$CHROMIUM \
-	timeout 300 node "$HERE/lobby_large.test.js"
-rc=$?
-if [ $rc -ne 0 ]; then
-	N_FAILED=$((N_FAILED + 1))
-	echo "# browser test exited $rc; server log tail:"
+	run_tap "${HERE##*/}/lobby_large.test.js" timeout 300 node "$HERE/lobby_large.test.js"
+if [ "$N_FAILED" -ne 0 ]; then
+	echo "# server log tail:"
 	tail -n 30 "$TMP/server.log" | sed 's/^/# /'
 fi
 finish

@@ -12,4 +12,5 @@ if [ ! -f "$ROOT/tests/node/node_modules/ws/package.json" ]; then
 		{ not_ok "npm ci in tests/node"; finish; }
 fi
 start_xvfb
-node "$ROOT/tests/e2e/e2e_agent.test.js"
+run_tap e2e_agent.test.js node "$ROOT/tests/e2e/e2e_agent.test.js"
+finish

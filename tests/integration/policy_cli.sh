@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sphinx-policy from the outside: check (good and broken files, messages and
 # exit codes), test (a small JSONL with a malformed line), list, prefixes,
-# usage errors. Prints "ok - name" / "not ok - name"; exits 1 on a failure.
+# usage errors. Prints "ok N - name" / "not ok N - name", then the plan;
+# exits 1 on a failure.
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUTPUT=${OUTPUT:-build}
@@ -12,9 +13,10 @@ DEFAULTS=$ROOT/policy/default
 TMP=$(mktemp -d /tmp/sphinx-policy-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 failed=0
+n_tests=0
 
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failed=$((failed + 1)); }
+ok() { n_tests=$((n_tests + 1)); echo "ok $n_tests - $*"; }
+not_ok() { n_tests=$((n_tests + 1)); echo "not ok $n_tests - $*"; failed=$((failed + 1)); }
 # expect NAME WANTED_STATUS COMMAND...: runs it, output in $TMP/out, $TMP/err.
 expect() {
 	local name=$1 want=$2 rc; shift 2
@@ -34,6 +36,7 @@ has() {
 
 if [ ! -x "$TOOL" ]; then
 	not_ok "sphinx-policy is built ($TOOL)"
+	echo "1..$n_tests"
 	exit 1
 fi
 
@@ -152,4 +155,5 @@ expect "check without paths" 2 "$TOOL" check
 expect "test with one argument" 2 "$TOOL" test "$DEFAULTS"
 expect "list with two arguments" 2 "$TOOL" list "$DEFAULTS" "$DEFAULTS"
 
+echo "1..$n_tests"
 [ "$failed" -eq 0 ]

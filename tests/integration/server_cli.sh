@@ -12,7 +12,7 @@ nok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; [ -n "${2:-}" ] && printf '
 check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then ok "$name"; else nok "$name"; fi; }
 
 if [ ! -x "$BIN" ]; then
-	echo "not ok - sphinx-server binary missing at $BIN (run make)"
+	printf 'not ok 1 - sphinx-server binary missing at %s (run make)\n1..1\n' "$BIN"
 	exit 1
 fi
 tmp=$(mktemp -d)
@@ -70,7 +70,9 @@ check "local login works for the add-user account" bash -c "curl -fs -H 'content
 "$BIN" --data "$tmp/d2" --port "$port" --bind 127.0.0.1 >"$tmp/log2" 2>&1
 rc=$?
 if [ $rc -ne 0 ] && grep -q "cannot start" "$tmp/log2"; then ok "a busy port is a clear start failure"; else nok "busy port" "$(cat "$tmp/log2")"; fi
-kill "$pid"; wait "$pid"; pid=
+kill "$pid"; wait "$pid"; rc=$?; pid=
 check "stops on SIGTERM and says so" grep -q "stopping" "$tmp/log"
+check "exits 0 on SIGTERM ($rc), no sanitizer report in its log" \
+	bash -c "[ $rc -eq 0 ] && ! grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' '$tmp/log'"
 echo "1..$n"
 exit $fail

@@ -17,8 +17,20 @@ const BIN = path.resolve(ROOT, OUTPUT, 'sphinx-server');
 // ------------------------------------------------------------------ TAP
 const tests = [];
 function test(name, fn) { tests.push({ name, fn }); }
+// A test that timed out goes on running; what it throws later must not
+// kill the process before the remaining tests and the server checks ran
+// (its test is already "not ok"). Any other stray error fails the file.
+let stray = 0;
+process.on('unhandledRejection', (e) => {
+  stray++;
+  console.log(`# unhandled rejection (a test that timed out, or a missing await): ${String(e && e.stack || e).split('\n').join('\n# ')}`);
+});
 async function run() {
   let failed = 0, n = 0;
+  const planned = tests.length + 2;
+  // the plan first: a crash part-way leaves the tests it never reached
+  // missing, and tests/run names them as failures
+  console.log(`1..${planned}`);
   for (const t of tests) {
     n++;
     try {
@@ -30,9 +42,37 @@ async function run() {
       console.log(`# ${String(e && e.stack || e).split('\n').join('\n# ')}`);
     }
   }
-  // a sanitizer build (make SANITIZE=address,undefined) reports into the server log
+  // Every server still running is stopped with SIGTERM, as systemd would.
+  // Each server not SIGKILLed on purpose (kill9) must have exited 0 - a
+  // crash during the tests fails here - and a sanitizer build (make
+  // SANITIZE=address,undefined: tests/run's integration-asan suite) reports
+  // leaks only at such an exit.
+  await Promise.all(servers.map(async (x) => {
+    if (!x.proc || x.proc.exitCode !== null || x.proc.signalCode !== null) return;
+    x.proc.kill('SIGTERM');
+    if (!await Promise.race([x.exited, sleep(20000).then(() => null)])) {
+      x.stuck = true;
+      x.proc.kill('SIGKILL');
+      await x.exited;
+    }
+  }));
+  const bad = [];
+  for (const x of servers) {
+    if (!x.proc || x.killed) continue;
+    const r = await x.exited;
+    if (x.stuck) bad.push(`server on port ${x.port}: still running 20 s after SIGTERM`);
+    else if (r.code !== 0) bad.push(`server on port ${x.port}: exit status ${r.code}, signal ${r.sig}`);
+  }
   n++;
-  const reports = servers.filter((x) => /ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer/.test(x.log));
+  if (bad.length) {
+    failed++;
+    console.log(`not ok ${n} - every server exits 0 on SIGTERM (no crash, no hang)`);
+    for (const l of bad) console.log('# ' + l);
+  } else {
+    console.log(`ok ${n} - every server exits 0 on SIGTERM (no crash, no hang)`);
+  }
+  n++;
+  const reports = servers.filter((x) => SANITIZER_REPORT.test(x.log));
   if (reports.length) {
     failed++;
     console.log(`not ok ${n} - no sanitizer reports in the server logs`);
@@ -40,10 +80,10 @@ async function run() {
   } else {
     console.log(`ok ${n} - no sanitizer reports in the server logs`);
   }
-  console.log(`1..${n}`);
-  for (const s of servers) s.kill9();
-  process.exit(failed ? 1 : 0);
+  process.exit(failed || stray ? 1 : 0);
 }
+// what ASan, LSan and UBSan print (the sanitizer builds abort on UBSan too)
+const SANITIZER_REPORT = /ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: \w+Sanitizer/;
 function withTimeout(p, ms, msg) {
   let t;
   return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(msg)), ms); })])
@@ -92,7 +132,7 @@ class Server {
     }
     throw new Error('server did not come up:\n' + this.log);
   }
-  kill9() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL'); return this.exited; }
+  kill9() { this.killed = true; if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL'); return this.exited; }
   async stop() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM'); return this.exited; }
   admin(args, input) {
     const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...args],
@@ -153,6 +193,7 @@ class Sock {
     const headers = Object.assign({}, opts.headers || {});
     this.ws = new WebSocket(url, { headers, origin: opts.origin, perMessageDeflate: false, maxPayload: 1 << 24 });
     this.msgs = [];
+    this.seq = 0;
     this.waiters = [];
     this.closed = new Promise((resolve) => {
       this.ws.on('close', (code, reason) => { this.closeInfo = { code, reason: reason.toString() }; resolve(this.closeInfo); this._wake(); });
@@ -170,6 +211,7 @@ class Sock {
       const text = data.toString();
       let m; try { m = JSON.parse(text); } catch (e) { m = { unparsable: text }; }
       m.__recv = process.hrtime.bigint();
+      m.__seq = ++this.seq;
       this.msgs.push(m);
       this._wake();
     });
@@ -189,14 +231,45 @@ class Sock {
       await new Promise((r) => { const t = setTimeout(r, left); this.waiters.push(() => { clearTimeout(t); r(); }); });
     }
   }
-  async none(pred, ms = 300) {
-    await sleep(ms);
+  // Nothing matching pred arrived before a marker: waits ms first (only for
+  // what the server does on a timer, e.g. a presence tick), then sends a
+  // marker the server answers in order on this socket and checks every
+  // message still unread before the answer. The caller makes sure the server
+  // had processed the action first (awaited its ack or its own answer), so
+  // a late duplicate fails instead of arriving after the check.
+  async none(pred, ms = 0) {
+    if (ms) await sleep(ms);
     const f = typeof pred === 'string' ? (m) => m.type === pred : pred;
-    const m = this.msgs.find(f);
+    const m = (await this.marker()).find(f);
     if (m) throw new Error('unexpected message: ' + JSON.stringify(m, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
+  }
+  // Sends a marker (a lobby socket: ping, answered by pong; an agent socket:
+  // a message of an unknown type, answered by its error) and resolves, once
+  // the answer arrived, with the unread messages that came before it.
+  async marker(ms = 5000) {
+    const after = this.seq;
+    const agent = /\/agent(\?|$)/.test(this.ws.url);
+    this.send(agent ? { type: 'test-marker', v: 1 } : { type: 'ping', v: 1 });
+    const answer = agent ? (m) => m.type === 'error' && m.code === 'unknown_type' : (m) => m.type === 'pong';
+    const m = await this.next((x) => x.__seq > after && answer(x), ms);
+    return this.msgs.filter((x) => x.__seq < m.__seq);
   }
   close() { try { this.ws.close(); } catch (e) { /* already */ } return this.closed; }
   terminate() { this.ws.terminate(); return this.closed; }
+}
+
+// rawHttp(port, request): the bytes of request sent as they are over a TCP
+// socket (no URL parsing, no dot-segment removal, unlike fetch), resolving
+// with everything the server sent until it closed (or ms passed).
+function rawHttp(port, request, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
+    const t = setTimeout(() => { sock.destroy(); resolve(Buffer.concat(chunks)); }, ms);
+    sock.on('data', (d) => chunks.push(d));
+    sock.on('end', () => { clearTimeout(t); resolve(Buffer.concat(chunks)); });
+    sock.on('error', (e) => { clearTimeout(t); reject(e); });
+  });
 }
 
 function agent(server, token, opts = {}) {
@@ -215,4 +288,4 @@ function captureEvent(type, seq, fields = {}) {
   }, type === 'capture.end' ? { duration_ms: 3012, calls: 91 } : {}, fields.extra || {});
 }
 
-module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, captureEvent, freePort, ROOT, BIN };
+module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, rawHttp, captureEvent, freePort, ROOT, BIN };

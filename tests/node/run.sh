@@ -8,22 +8,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 OUTPUT=${OUTPUT:-build}
 export OUTPUT
 name=$(basename "$1" .test.js)
-if ! command -v node >/dev/null 2>&1; then
-	echo "not ok - $name: node is not installed (needed by the server tests)"
-	exit 1
-fi
-if [ ! -x "$here/../../$OUTPUT/sphinx-server" ]; then
-	echo "not ok - $name: $OUTPUT/sphinx-server is missing (run make first)"
-	exit 1
-fi
+fail() { printf 'not ok 1 - %s: %s\n1..1\n' "$name" "$1"; exit 1; }
+command -v node >/dev/null 2>&1 || fail "node is not installed (needed by the server tests)"
+case $OUTPUT in /*) out=$OUTPUT ;; *) out=$here/../../$OUTPUT ;; esac
+[ -x "$out/sphinx-server" ] || fail "$OUTPUT/sphinx-server is missing (run make first)"
 if [ ! -f "$here/node_modules/ws/package.json" ]; then
-	if ! command -v npm >/dev/null 2>&1; then
-		echo "not ok - $name: npm is not installed and tests/node/node_modules is missing"
-		exit 1
-	fi
-	if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-		echo "not ok - $name: npm ci failed in tests/node"
-		exit 1
-	fi
+	command -v npm >/dev/null 2>&1 || fail "npm is not installed and tests/node/node_modules is missing"
+	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2) || fail "npm ci failed in tests/node"
 fi
 cd "$here/../.." && exec node "$here/$1"

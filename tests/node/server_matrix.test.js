@@ -51,7 +51,10 @@ function lobbyTypes() {
   const src = fs.readFileSync(path.join(ROOT, 'server/ws_lobby.c'), 'utf8');
   const table = src.slice(src.indexOf('handlers[] = {'));
   const body = table.slice(0, table.indexOf('};'));
-  const types = [...body.matchAll(/\{\s*"([a-z._-]+)"\s*,\s*\w+\s*\}/g)].map((m) => m[1]);
+  // the table names the types by their common/proto_lobby.h constants
+  const hdr = fs.readFileSync(path.join(ROOT, 'common/proto_lobby.h'), 'utf8');
+  const value = Object.fromEntries([...hdr.matchAll(/^#define\s+(PROTO_LOBBY_MSG_\w+)\s+"([^"]+)"/gm)].map((m) => [m[1], m[2]]));
+  const types = [...body.matchAll(/\{\s*(PROTO_LOBBY_MSG_\w+)\s*,\s*\w+\s*\}/g)].map((m) => value[m[1]]).filter(Boolean);
   assert(types.length >= 5, 'parsed the lobby message handlers of server/ws_lobby.c');
   return types;
 }

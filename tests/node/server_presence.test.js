@@ -206,9 +206,12 @@ test('server restart: machines offline until their agent says hello again', asyn
   await x.close(); await y.close();
 });
 
-test('timings', async () => {
+test('timings: both measured and within docs/protocol.md\'s figures (disconnected at once, under 1 s; silent 6.5 s after the last message, under 7.5 s)', async () => {
   console.log(`# timings: ${JSON.stringify(timings)}`);
-  assert(s.alive(), 'server alive');
+  assert(Number.isFinite(timings.disconnect_ms) && Number.isFinite(timings.silent_ms), 'both measured: ' + JSON.stringify(timings));
+  assert(timings.disconnect_ms < 1000, `disconnected within 1 s (${timings.disconnect_ms} ms)`);
+  // agent_missed_heartbeats (3) x heartbeat_s (2 s) + 0.5 s; t0 is taken just after the send
+  assert(timings.silent_ms >= 6400 && timings.silent_ms < 7500, `silent at 6.5 s (${timings.silent_ms} ms)`);
 });
 
 run();

@@ -639,9 +639,13 @@ static void test_condition_errors(void **state)
 		{ "(selection", "8:24: condition: expected ')', got the end of the condition" },
 		{ "'(selection or (filter)'", "8:37: condition: expected ')', got the end of the condition" },
 		{ "selection)", "8:23: condition: expected 'and', 'or' or the end of the condition, got ')'" },
-		{ "selection filter", "8:24: condition: expected 'and', 'or' or the end of the condition, got 'filter'" },
-		{ "selection and", "8:27: condition: expected a selection name, '(', 'not', '1 of' or 'all of', got the end of the condition" },
-		{ "selection and or filter", "8:28: condition: expected a selection name, '(', 'not', '1 of' or 'all of', got 'or'" },
+		{ "selection filter",
+		  "8:24: condition: expected 'and', 'or' or the end of the condition, got 'filter'" },
+		{ "selection and",
+		  "8:27: condition: expected a selection name, '(', 'not', '1 of' or 'all of', "
+		  "got the end of the condition" },
+		{ "selection and or filter",
+		  "8:28: condition: expected a selection name, '(', 'not', '1 of' or 'all of', got 'or'" },
 		{ "1 of sel_*", "8:14: condition: '1 of sel_*' matches no selection" },
 		{ "all of x*", "8:14: condition: 'all of x*' matches no selection" },
 		{ "1 selection", "8:16: condition: expected 'of' after '1', got 'selection'" },
@@ -650,8 +654,11 @@ static void test_condition_errors(void **state)
 		{ "them", "8:14: condition: 'them' needs '1 of' or 'all of' before it" },
 		{ "1 of (selection)", "8:19: condition: expected a selection name pattern or 'them', got '('" },
 		{ "selection | count() > 5", "8:24: condition: aggregations ('| count() ...') are not supported" },
-		{ "selection and not filter @", "8:39: condition: expected 'and', 'or' or the end of the condition, got '@'" },
-		{ "not not not", "8:25: condition: expected a selection name, '(', 'not', '1 of' or 'all of', got the end of the condition" },
+		{ "selection and not filter @",
+		  "8:39: condition: expected 'and', 'or' or the end of the condition, got '@'" },
+		{ "not not not",
+		  "8:25: condition: expected a selection name, '(', 'not', '1 of' or 'all of', "
+		  "got the end of the condition" },
 	};
 	char yaml[1024], want[512];
 

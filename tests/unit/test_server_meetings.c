@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests (cmocka) for meeting codes and the meetings table of the
- * SQLite store: codes are unguessable and typed forgivingly, a code is
- * unique among ongoing meetings only (an ended one's may come back), and
- * a database written by the previous schema (version 3, six-digit codes)
- * migrates without losing a row or breaking a foreign key.
+ * Unit tests (cmocka) for meeting codes and the store: codes are
+ * unguessable and typed forgivingly, a code is unique among ongoing
+ * meetings only (an ended one's may come back), a database written by the
+ * previous schema (version 3, six-digit codes) migrates without losing a
+ * row or breaking a foreign key, and the list operations answer typed rows
+ * (store.h) with the orders, groupings and "not known" values their
+ * contracts state. Past opening the database, the store tests speak only
+ * through struct store_ops: they are meant to hold for any back end.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -59,7 +62,8 @@ static void test_codes_are_long_and_random(void **state)
 
 static void test_codes_typed_forgivingly(void **state)
 {
-	static const char *const same[] = { "abc-defg-hij", "ABC-DEFG-HIJ", "abcdefghij", "abc defg hij", "Abc-Defghij" };
+	static const char *const same[] = { "abc-defg-hij", "ABC-DEFG-HIJ", "abcdefghij", "abc defg hij",
+					    "Abc-Defghij" };
 	static const char *const bad[] = { "", "abc-defg-hi", "abc-defg-hijk", "abc-defg-hi1", "abc-defg-hi/",
 					   "12345", "1234567", "abc-defg-hij/../x", "abc\tdefg-hij", "../../etc" };
 	char n[MEETING_CODE_SIZE];
@@ -108,7 +112,8 @@ static void test_code_unique_among_ongoing_only(void **state)
 	meeting_clear(&m);
 	/* with none ongoing, the latest that ended */
 	assert_int_equal(store_call(s, meeting_end, second, 40), 0);
-	assert_int_equal(store_call(s, meeting_create, "zzz-zzzz-zzz", "Other", NULL, JOIN_ANYONE, olga, 50, &third), 0);
+	assert_int_equal(store_call(s, meeting_create, "zzz-zzzz-zzz", "Other", NULL, JOIN_ANYONE, olga, 50, &third),
+			 0);
 	assert_int_equal(store_call(s, meeting_by_code, "abc-defg-hij", &m), 0);
 	assert_int_equal(m.id, second);
 	meeting_clear(&m);
@@ -167,6 +172,324 @@ static void test_migration_keeps_old_meetings(void **state)
 	remove_dir(dir);
 }
 
+/* ------------------------------------------------------- typed list rows */
+
+struct fixture {
+	char *dir;
+	struct store *s;
+	int64_t olga, alice, bob, meeting;
+};
+
+/* olga organises "Rows" (id meeting); alice and bob are members; bob is banned */
+static struct fixture *fixture_new(void)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = temp_dir();
+	assert_int_equal(store_sqlite_open(f->dir, false, &f->s), 0);
+	f->olga = user(f->s, "olga");
+	f->alice = user(f->s, "alice");
+	f->bob = user(f->s, "Bob");
+	assert_int_equal(store_call(f->s, meeting_create, "row-rows-row", "Rows", NULL, JOIN_ANYONE, f->olga, 100,
+				    &f->meeting), 0);
+	assert_int_equal(store_call(f->s, member_add, f->meeting, f->alice, 110), 0);
+	assert_int_equal(store_call(f->s, member_add, f->meeting, f->bob, 120), 0);
+	assert_int_equal(store_call(f->s, ban_add, f->meeting, f->bob, f->olga, "noise", 130), 0);
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	store_call(f->s, close);
+	remove_dir(f->dir);
+	free(f);
+}
+
+static void test_people_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct person_list l = { 0 };
+	struct person p = { 0 };
+	int64_t att;
+
+	/* people: by name (binary), flags filled */
+	assert_int_equal(store_call(f->s, people, f->meeting, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].name, "Bob");
+	assert_true(l.v[0].banned && !l.v[0].organiser);
+	assert_string_equal(l.v[0].email, "Bob@example.org");
+	assert_null(l.v[0].picture);
+	assert_string_equal(l.v[2].name, "olga");
+	assert_true(l.v[2].organiser && !l.v[2].banned);
+	person_list_free(&l);
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+
+	/* people_page: organisers (grp 0), online (1), the rest (2); then by name, case-insensitive */
+	assert_int_equal(store_call(f->s, attendance_open, f->meeting, f->alice, 200, &att), 0);
+	assert_int_equal(store_call(f->s, people_page, f->meeting, -1, 0, 10, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].id, f->olga);
+	assert_int_equal(l.v[0].grp, 0);
+	assert_int_equal(l.v[1].id, f->alice);
+	assert_int_equal(l.v[1].grp, 1);
+	assert_true(l.v[1].online);
+	assert_int_equal(l.v[2].id, f->bob);
+	assert_int_equal(l.v[2].grp, 2);
+	assert_false(l.v[2].online);
+	person_list_free(&l);
+	/* the page after alice's cursor holds bob alone */
+	assert_int_equal(store_call(f->s, people_page, f->meeting, 1, f->alice, 10, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, f->bob);
+	person_list_free(&l);
+
+	assert_int_equal(store_call(f->s, person, f->meeting, f->alice, &p), 0);
+	assert_string_equal(p.name, "alice");
+	assert_true(p.online && !p.organiser && !p.banned);
+	assert_int_equal(p.grp, 1);
+	person_clear(&p);
+	assert_null(p.name);
+	assert_int_equal(store_call(f->s, person, f->meeting, 9999, &p), -ENOENT);
+	fixture_free(f);
+}
+
+static void test_attendance_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct attendance_list l = { 0 };
+	int64_t a1, a2, o1;
+
+	assert_int_equal(store_call(f->s, attendance_open, f->meeting, f->olga, 150, &o1), 0);
+	assert_int_equal(store_call(f->s, attendance_open, f->meeting, f->alice, 200, &a1), 0);
+	assert_int_equal(store_call(f->s, attendance_close, a1, 260), 0);
+	assert_int_equal(store_call(f->s, attendance_open, f->meeting, f->alice, 300, &a2), 0);
+	assert_int_equal(store_call(f->s, attendance, f->meeting, 1000, &l), 0);
+
+	/* by first arrival, each with only their own stays, in id order */
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.nspans, 3);
+	assert_int_equal(l.v[0].user_id, f->olga);
+	assert_true(l.v[0].organiser && l.v[0].online);
+	assert_int_equal(l.v[0].nspans, 1);
+	assert_int_equal(l.v[0].spans[0].id, o1);
+	assert_int_equal(l.v[0].spans[0].leave_at, 0);	/* still there */
+	assert_int_equal(l.v[1].user_id, f->alice);
+	assert_string_equal(l.v[1].name, "alice");
+	assert_int_equal(l.v[1].first_join, 200);
+	assert_int_equal(l.v[1].last_leave, 1000);	/* an open stay lasts until now */
+	assert_int_equal(l.v[1].duration_ms, 60 + 700);
+	assert_int_equal(l.v[1].joins, 2);
+	assert_int_equal(l.v[1].nspans, 2);
+	assert_int_equal(l.v[1].spans[0].id, a1);
+	assert_int_equal(l.v[1].spans[0].leave_at, 260);
+	assert_int_equal(l.v[1].spans[1].id, a2);
+	assert_int_equal(l.v[1].spans[1].user_id, f->alice);
+	attendance_list_free(&l);
+	assert_null(l.spans);
+	fixture_free(f);
+}
+
+static void test_chat_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct chat_list l = { 0 };
+	int64_t c1, c2, n1;
+
+	assert_int_equal(store_call(f->s, chat_add_cid, f->meeting, f->alice, "first", "c-1", 1, 500, &c1), 0);
+	assert_int_equal(store_call(f->s, chat_add_system, f->meeting, f->alice, "alice is recording",
+				    AUDIENCE_ORGANISERS, 510, &n1), 0);
+	assert_int_equal(store_call(f->s, chat_add_cid, f->meeting, f->olga, "second", NULL, 3, 520, &c2), 0);
+
+	/* organisers: every line, newest first; a notice names the user it is about */
+	assert_int_equal(store_call(f->s, chat_page, f->meeting, true, 0, 10, &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.v[0].id, c2);
+	assert_int_equal(l.v[0].kind, CHAT_USER);
+	assert_null(l.v[0].cid);
+	assert_int_equal(l.v[1].id, n1);
+	assert_int_equal(l.v[1].kind, CHAT_SYSTEM);
+	assert_int_equal(l.v[1].user_id, f->alice);
+	assert_string_equal(l.v[1].text, "alice is recording");
+	assert_int_equal(l.v[2].id, c1);
+	assert_string_equal(l.v[2].name, "alice");
+	assert_string_equal(l.v[2].cid, "c-1");
+	assert_int_equal(l.v[2].at, 500);
+	chat_list_free(&l);
+
+	/* attendees never see organiser-only notices; paging goes back from before_id */
+	assert_int_equal(store_call(f->s, chat_page, f->meeting, false, c2, 10, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, c1);
+	chat_list_free(&l);
+	fixture_free(f);
+}
+
+static struct capture capture_of(int64_t machine, int64_t user, const char *capture, int64_t at)
+{
+	return (struct capture){ .machine_id = machine, .user_id = user, .local_user = "alice", .capture = capture,
+				 .kind = "recording", .program = "ffmpeg", .exe = "/usr/bin/ffmpeg",
+				 .argv_json = "[\"ffmpeg\"]", .rule_id = "r", .rule_title = "R", .layer = "exec",
+				 .pid = 42, .at = at };
+}
+
+static void test_recording_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct recording_list l = { 0 };
+	struct recording r = { 0 };
+	struct id_list ids = { 0 };
+	struct capture c;
+	int64_t machine, rec, rec2, rec3;
+
+	assert_int_equal(store_call(f->s, machine_create, "lab-1", "hash", 10, &machine), 0);
+	c = capture_of(machine, f->alice, "boot1:42:1", 1000);
+	assert_int_equal(store_call(f->s, recording_begin, &c, &rec), 1);
+	assert_int_equal(store_call(f->s, recording_link, rec, f->meeting), 1);
+	assert_int_equal(store_call(f->s, recording_link, rec, f->meeting), 0);
+
+	/* going on: end, duration and calls not known */
+	assert_int_equal(store_call(f->s, recording_get, rec, &r), 0);
+	assert_int_equal(r.user_id, f->alice);
+	assert_string_equal(r.name, "alice");
+	assert_string_equal(r.machine, "lab-1");
+	assert_string_equal(r.argv_json, "[\"ffmpeg\"]");
+	assert_null(r.detail_json);
+	assert_int_equal(r.pid, 42);
+	assert_int_equal(r.start_at, 1000);
+	assert_int_equal(r.end_at, 0);
+	assert_int_equal(r.duration_ms, -1);
+	assert_int_equal(r.calls, -1);
+	recording_clear(&r);
+	assert_int_equal(store_call(f->s, recording_get, 9999, &r), -ENOENT);
+
+	assert_int_equal(store_call(f->s, recordings_ongoing, f->alice, &l), 0);
+	assert_int_equal(l.n, 1);
+	recording_list_free(&l);
+	assert_int_equal(store_call(f->s, recording_meetings, rec, &ids), 0);
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(ids.v[0], f->meeting);
+	id_list_free(&ids);
+
+	/* an end: a screenshot's duration 0 is known, not "not known" */
+	c = capture_of(machine, f->alice, "boot1:42:1", 1000);
+	c.duration_ms = 0;
+	c.calls = 1;
+	assert_int_equal(store_call(f->s, recording_end, &c, &rec2), 0);
+	assert_int_equal(rec2, rec);
+	assert_int_equal(store_call(f->s, recordings_of_meeting, f->meeting, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].end_at, 1000);
+	assert_int_equal(l.v[0].duration_ms, 0);
+	assert_int_equal(l.v[0].calls, 1);
+	recording_list_free(&l);
+	assert_int_equal(store_call(f->s, recordings_live_of_meeting, f->meeting, &l), 0);
+	assert_int_equal(l.n, 0);
+	recording_list_free(&l);
+
+	/* no account matched: user 0, no name; closed by a later boot: end known, duration not */
+	c = capture_of(machine, 0, "boot1:43:1", 2000);
+	c.detail_json = "{\"api\":\"XGetImage\"}";
+	assert_int_equal(store_call(f->s, recording_begin, &c, &rec3), 1);
+	assert_int_equal(store_call(f->s, recordings_close_stale, machine, "boot2", 3000, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].id, rec3);
+	assert_int_equal(l.v[0].user_id, 0);
+	assert_null(l.v[0].name);
+	assert_string_equal(l.v[0].detail_json, "{\"api\":\"XGetImage\"}");
+	recording_list_free(&l);
+	assert_int_equal(store_call(f->s, recording_get, rec3, &r), 0);
+	assert_int_equal(r.end_at, 3000);
+	assert_int_equal(r.duration_ms, -1);
+	recording_clear(&r);
+	fixture_free(f);
+}
+
+static void test_other_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct meeting_list on = { 0 }, past = { 0 };
+	struct ban_list bans = { 0 };
+	struct machine_list ms = { 0 };
+	struct monitor_list mon = { 0 };
+	struct event_list ev = { 0 };
+	int64_t other, machine;
+
+	/* meeting_list: ongoing and ended apart, with the caller's role; a banned user sees none */
+	assert_int_equal(store_call(f->s, meeting_create, "end-endd-end", "Ended", "https://x.example", JOIN_DOMAIN,
+				    f->olga, 50, &other), 0);
+	assert_int_equal(store_call(f->s, meeting_end, other, 60), 0);
+	assert_int_equal(store_call(f->s, meeting_list, f->olga, &on, &past), 0);
+	assert_int_equal(on.n, 1);
+	assert_int_equal(on.v[0].meeting.id, f->meeting);
+	assert_true(on.v[0].organiser);
+	assert_int_equal(on.v[0].meeting.end_at, 0);
+	assert_int_equal(past.n, 1);
+	assert_string_equal(past.v[0].meeting.link, "https://x.example");
+	assert_int_equal(past.v[0].meeting.end_at, 60);
+	assert_int_equal(past.v[0].meeting.join_policy, JOIN_DOMAIN);
+	meeting_list_free(&on);
+	meeting_list_free(&past);
+	assert_int_equal(store_call(f->s, meeting_list, f->alice, &on, &past), 0);
+	assert_int_equal(on.n, 1);
+	assert_false(on.v[0].organiser);
+	meeting_list_free(&on);
+	meeting_list_free(&past);
+	assert_int_equal(store_call(f->s, meeting_list, f->bob, &on, &past), 0);
+	assert_int_equal(on.n + past.n, 0);
+
+	assert_int_equal(store_call(f->s, bans, f->meeting, &bans), 0);
+	assert_int_equal(bans.n, 1);
+	assert_int_equal(bans.v[0].user_id, f->bob);
+	assert_int_equal(bans.v[0].by_user, f->olga);
+	assert_string_equal(bans.v[0].reason, "noise");
+	assert_int_equal(bans.v[0].at, 130);
+	ban_list_free(&bans);
+
+	/* machines: "not known" until a hello and a state */
+	assert_int_equal(store_call(f->s, machine_create, "lab-b", "h1", 10, &machine), 0);
+	assert_int_equal(store_call(f->s, machine_create, "lab-a", "h2", 11, &other), 0);
+	assert_int_equal(store_call(f->s, machine_state, machine, true, NULL, "[\"alice\"]", 20), 0);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_int_equal(ms.n, 2);
+	assert_string_equal(ms.v[0].name, "lab-a");
+	assert_int_equal(ms.v[0].last_seen, 0);
+	assert_int_equal(ms.v[0].state_at, 0);
+	assert_null(ms.v[0].boot_id);
+	assert_null(ms.v[0].users_json);
+	assert_false(ms.v[0].online);
+	assert_true(ms.v[1].online);
+	assert_int_equal(ms.v[1].state_at, 20);
+	assert_string_equal(ms.v[1].users_json, "[\"alice\"]");
+	machine_list_free(&ms);
+
+	assert_int_equal(store_call(f->s, monitor_set, f->alice, false, "silent", machine, 30), 0);
+	assert_int_equal(store_call(f->s, monitor_states, &mon), 0);
+	assert_int_equal(mon.n, 1);
+	assert_int_equal(mon.v[0].user_id, f->alice);
+	assert_false(mon.v[0].monitored);
+	assert_string_equal(mon.v[0].reason, "silent");
+	assert_int_equal(mon.v[0].machine_id, machine);
+	monitor_list_free(&mon);
+
+	/* events_of_type: that type only, in offset order, bodies as appended */
+	assert_int_equal(store_call(f->s, event_append, f->meeting, 1, "monitor", "{\"a\":1}", AUDIENCE_ALL, 1), 0);
+	assert_int_equal(store_call(f->s, event_append, f->meeting, 2, "chat", "{}", AUDIENCE_ALL, 2), 0);
+	assert_int_equal(store_call(f->s, event_append, f->meeting, 3, "monitor", "{\"a\":3}", AUDIENCE_ALL, 3), 0);
+	assert_int_equal(store_call(f->s, events_of_type, f->meeting, "monitor", &ev), 0);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.v[0].offset, 1);
+	assert_string_equal(ev.v[1].body, "{\"a\":3}");
+	event_list_free(&ev);
+
+	/* the free functions take NULL and zeroed lists */
+	event_list_free(NULL);
+	attendance_list_free(&(struct attendance_list){ 0 });
+	recording_clear(NULL);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +497,11 @@ int main(void)
 		cmocka_unit_test(test_codes_typed_forgivingly),
 		cmocka_unit_test(test_code_unique_among_ongoing_only),
 		cmocka_unit_test(test_migration_keeps_old_meetings),
+		cmocka_unit_test(test_people_rows),
+		cmocka_unit_test(test_attendance_rows),
+		cmocka_unit_test(test_chat_rows),
+		cmocka_unit_test(test_recording_rows),
+		cmocka_unit_test(test_other_rows),
 	};
 
 	if (sodium_init() < 0)

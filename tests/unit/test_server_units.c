@@ -25,7 +25,7 @@
 #include "meeting.h"
 #include "ratelimit.h"
 #include "server.h"
-#include "session.h"
+#include "web_session.h"
 
 void server_check_stop(void) {}
 
@@ -93,7 +93,8 @@ static void test_static_paths(void **state)
 {
 	static const char *const bad[] = { "/../etc/passwd", "/a/../../b", "/./x", "//etc", "/a//b", "/a\\b",
 					   "/a\x01", "relative", "/..", "/." };
-	static const char *const good[] = { "/", "/index.html", "/js/app.js", "/a/b.c/d", "/..a", "/a..", "/.well-known/x" };
+	static const char *const good[] = { "/", "/index.html", "/js/app.js", "/a/b.c/d", "/..a", "/a..",
+					    "/.well-known/x" };
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_non_null(static_check_path(bad[i]));
@@ -127,14 +128,14 @@ static void test_passwords(void **state)
 	assert_null(auth_local_check_password("long enough"));
 }
 
-static void test_session_hash(void **state)
+static void test_web_session_hash(void **state)
 {
 	char h[65], t1[64], t2[64];
 
-	session_hash("abc", h);
+	web_session_hash("abc", h);
 	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	session_random_token(t1, sizeof(t1), 32);
-	session_random_token(t2, sizeof(t2), 32);
+	web_session_random_token(t1, sizeof(t1), 32);
+	web_session_random_token(t2, sizeof(t2), 32);
 	assert_int_equal(strlen(t1), 43);
 	assert_string_not_equal(t1, t2);
 }
@@ -248,27 +249,28 @@ static void test_http_too_many(void **state)
 
 static void test_cookie_exact_names(void **state)
 {
+	const char *host = "__Host-sphinx_session";
 	char v[64];
 
-	assert_int_equal(session_cookie_parse("a=1; __Host-sphinx_session=good; b=2", "__Host-sphinx_session", v, sizeof(v)), 0);
+	assert_int_equal(web_session_cookie_parse("a=1; __Host-sphinx_session=good; b=2", host, v, sizeof(v)), 0);
 	assert_string_equal(v, "good");
 	/* a longer name that contains ours is another cookie, whichever comes first */
-	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil; __Host-sphinx_session=good", "__Host-sphinx_session",
-					      v, sizeof(v)), 0);
+	assert_int_equal(web_session_cookie_parse("x__Host-sphinx_session=evil; __Host-sphinx_session=good", host,
+						  v, sizeof(v)), 0);
 	assert_string_equal(v, "good");
-	assert_int_equal(session_cookie_parse("x__Host-sphinx_session=evil", "__Host-sphinx_session", v, sizeof(v)), -ENOENT);
-	assert_int_equal(session_cookie_parse("sphinx_session_x=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
-	assert_int_equal(session_cookie_parse("a=sphinx_session=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("x__Host-sphinx_session=evil", host, v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("sphinx_session_x=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("a=sphinx_session=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
 	/* spaces around, an empty value, no value, and a value too long */
-	assert_int_equal(session_cookie_parse("  sphinx_session = v1 ;x=2", "sphinx_session", v, sizeof(v)), 0);
+	assert_int_equal(web_session_cookie_parse("  sphinx_session = v1 ;x=2", "sphinx_session", v, sizeof(v)), 0);
 	assert_string_equal(v, "v1");
-	assert_int_equal(session_cookie_parse("sphinx_session=", "sphinx_session", v, sizeof(v)), 0);
+	assert_int_equal(web_session_cookie_parse("sphinx_session=", "sphinx_session", v, sizeof(v)), 0);
 	assert_string_equal(v, "");
-	assert_int_equal(session_cookie_parse("sphinx_session; y=1", "sphinx_session", v, sizeof(v)), -ENOENT);
-	assert_int_equal(session_cookie_parse("s=0123456789", "s", v, 5), -E2BIG);
-	assert_int_equal(session_cookie_parse("", "s", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("sphinx_session; y=1", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("s=0123456789", "s", v, 5), -E2BIG);
+	assert_int_equal(web_session_cookie_parse("", "s", v, sizeof(v)), -ENOENT);
 	/* names are case-sensitive */
-	assert_int_equal(session_cookie_parse("SPHINX_SESSION=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
+	assert_int_equal(web_session_cookie_parse("SPHINX_SESSION=evil", "sphinx_session", v, sizeof(v)), -ENOENT);
 }
 
 static void test_local_redirect_paths(void **state)
@@ -276,7 +278,8 @@ static void test_local_redirect_paths(void **state)
 	static const char *const good[] = { "/", "/#/m/abc-defg-hij", "/a/b?x=1&y=2", "/caf%C3%A9" };
 	static const char *const bad[] = {
 		"", "//evil.example", "/\\evil.example", "\\/evil.example", "/\t/evil.example", "/%09/evil.example",
-		"/%2F/evil.example", "/%2f%2fevil.example", "/%5Cevil.example", "/%252F/evil.example", "/%0d%0aSet-Cookie:x",
+		"/%2F/evil.example", "/%2f%2fevil.example", "/%5Cevil.example", "/%252F/evil.example",
+		"/%0d%0aSet-Cookie:x",
 		"https://evil.example", "evil.example", "/ /x", "/a\x7f", "/%", "/%zz", "/%00", "/a//b",
 	};
 	char longp[300];
@@ -320,7 +323,7 @@ int main(void)
 		cmocka_unit_test(test_config_file_lines),
 		cmocka_unit_test(test_static_paths),
 		cmocka_unit_test(test_passwords),
-		cmocka_unit_test(test_session_hash),
+		cmocka_unit_test(test_web_session_hash),
 		cmocka_unit_test(test_meeting_fields),
 		cmocka_unit_test(test_id_token_malformed),
 		cmocka_unit_test(test_ratelimit_bucket),

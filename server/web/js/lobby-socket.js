@@ -12,8 +12,10 @@
 // browser does not notice, by an application ping every 20 s that must be
 // answered within 10 s. Close codes that mean "you may not be here" (banned,
 // ended, not a member, signed out, too many tabs) stop the reconnection.
+import * as proto from './proto.js';
 
-const FINAL = new Set([4001, 4003, 4029, 4403, 4404, 4410]);
+const FINAL = new Set([proto.CLOSE_SIGNED_OUT, proto.CLOSE_BANNED, proto.CLOSE_TOO_MANY_SOCKETS,
+	proto.CLOSE_NOT_MEMBER, proto.CLOSE_UNKNOWN_MEETING, proto.CLOSE_MEETING_ENDED]);
 const PING_EVERY = 20000, PONG_WITHIN = 10000;
 
 export class LobbySocket {
@@ -54,13 +56,13 @@ export class LobbySocket {
 			let m;
 			try { m = JSON.parse(ev.data); } catch (e) { return; }
 			this.lastSeen = Date.now();
-			if (m.type === 'pong')
+			if (m.type === proto.MSG_PONG)
 				return;
-			if (m.type === 'error' && m.code)
+			if (m.type === proto.MSG_ERROR && m.code)
 				this.lastError = m;
-			if (typeof m.offset === 'number' && m.type !== 'synced' && m.offset > this.offset)
+			if (typeof m.offset === 'number' && m.type !== proto.MSG_SYNCED && m.offset > this.offset)
 				this.offset = m.offset;
-			if (m.type === 'lobby' && typeof m.offset === 'number')
+			if (m.type === proto.MSG_SNAPSHOT && typeof m.offset === 'number')
 				this.offset = m.offset;
 			this.h.message(m);
 		};
@@ -103,7 +105,7 @@ export class LobbySocket {
 				this.scheduleRetry();
 				return;
 			}
-			this.send({ type: 'ping' });
+			this.send({ type: proto.MSG_PING });
 		}, PING_EVERY);
 	}
 
@@ -116,7 +118,7 @@ export class LobbySocket {
 	send(obj) {
 		if (!this.ws || this.ws.readyState !== WebSocket.OPEN)
 			return false;
-		this.ws.send(JSON.stringify(Object.assign({ v: 1 }, obj)));
+		this.ws.send(JSON.stringify(Object.assign({ [proto.F_VERSION]: proto.VERSION }, obj)));
 		return true;
 	}
 

@@ -26,8 +26,8 @@ import { Call } from '../call.js';
 import { LobbySocket } from '../lobby-socket.js';
 import { avatar, button, clear, clock, duration, h, isoTime, linkService, sentence, setTitle, showError, when } from '../dom.js';
 import { icon } from '../icons.js';
+import { CHAT_MAX, CLOSE_BANNED, CLOSE_MEETING_ENDED, CLOSE_SIGNED_OUT, CLOSE_TOO_MANY_SOCKETS } from '../proto.js';
 
-const CHAT_MAX = 4000;
 const PAGE = 100;		/* people per page loaded on scroll */
 const CHAT_PAGE = 50;		/* older chat lines per load */
 
@@ -242,10 +242,10 @@ class Lobby {
 			return;
 		const msg = error && error.message ? sentence(error.message) : sentence(reason || 'the server closed the lobby');
 		switch (code) {
-		case 4003:
+		case CLOSE_BANNED:
 			this.leaveWith('error', this.bannedText || `You were banned from “${this.meeting.title}”.`);
 			return;
-		case 4410:
+		case CLOSE_MEETING_ENDED:
 			if (this.you.organiser) {
 				this.destroy();
 				this.app.go(`/m/${this.code}/details`);
@@ -253,11 +253,11 @@ class Lobby {
 				this.leaveWith('info', this.endedText || `The meeting “${this.meeting.title}” has ended.`);
 			}
 			return;
-		case 4001:
+		case CLOSE_SIGNED_OUT:
 			this.destroy();
 			this.app.needSignIn();
 			return;
-		case 4029: {
+		case CLOSE_TOO_MANY_SOCKETS: {
 			const retry = button('Try again', { class: 'btn btn-small', onclick: () => this.app.go(`/m/${this.code}`) });
 			this.setBanner('error', 'This meeting is open in too many tabs or windows. Close some of them, then try again.', retry);
 			return;

@@ -6,12 +6,12 @@
 #include <sodium.h>
 
 #include "server.h"
-#include "session.h"
+#include "web_session.h"
 
 /* Write last_seen at most this often, so reads do not turn into writes. */
 #define TOUCH_EVERY_MS 60000
 
-void session_random_token(char *out, size_t outlen, size_t nbytes)
+void web_session_random_token(char *out, size_t outlen, size_t nbytes)
 {
 	unsigned char raw[64];
 
@@ -21,7 +21,7 @@ void session_random_token(char *out, size_t outlen, size_t nbytes)
 	sodium_bin2base64(out, outlen, raw, nbytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-void session_hash(const char *s, char out[65])
+void web_session_hash(const char *s, char out[65])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
 
@@ -29,24 +29,25 @@ void session_hash(const char *s, char out[65])
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
-int session_create(int64_t user_id, char ret_cookie[64], struct session_info *ret)
+int web_session_create(int64_t user_id, char ret_cookie[64], struct web_session_info *ret)
 {
 	struct session_row row = { .user_id = user_id };
 	int64_t now = now_ms();
 	int r;
 
-	session_random_token(ret_cookie, 64, 32);
-	session_random_token(row.csrf, sizeof(row.csrf), 32);
+	web_session_random_token(ret_cookie, 64, 32);
+	web_session_random_token(row.csrf, sizeof(row.csrf), 32);
 	row.created_at = row.last_seen = now;
 	row.expires_at = now + (int64_t)srv->cfg->session_max_ms;
 	ret->user_id = user_id;
-	session_hash(ret_cookie, ret->id);
+	ret->expires_at = row.expires_at;
+	web_session_hash(ret_cookie, ret->id);
 	memcpy(ret->csrf, row.csrf, sizeof(ret->csrf));
 	r = store_call(srv->store, session_put, ret->id, &row);
 	return r < 0 ? r : 0;
 }
 
-int session_cookie_parse(const char *header, const char *name, char *out, size_t len)
+int web_session_cookie_parse(const char *header, const char *name, char *out, size_t len)
 {
 	size_t nlen = strlen(name);
 
@@ -79,27 +80,27 @@ int session_cookie_parse(const char *header, const char *name, char *out, size_t
 	return -ENOENT;
 }
 
-int session_cookie_get(struct lws *wsi, const char *name, char *out, size_t len)
+int web_session_cookie_get(struct lws *wsi, const char *name, char *out, size_t len)
 {
 	char hdr[4096];
 
 	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
 		return -ENOENT;
-	return session_cookie_parse(hdr, name, out, len);
+	return web_session_cookie_parse(hdr, name, out, len);
 }
 
-int session_from_request(struct lws *wsi, struct session_info *ret)
+int web_session_from_request(struct lws *wsi, struct web_session_info *ret)
 {
 	char cookie[128];
 	struct session_row row;
 	int64_t now = now_ms();
 	int r;
 
-	if (session_cookie_get(wsi, srv->cookie_name, cookie, sizeof(cookie)) < 0)
+	if (web_session_cookie_get(wsi, srv->cookie_name, cookie, sizeof(cookie)) < 0)
 		return -ENOENT;
 	if (strlen(cookie) < 20)
 		return -ENOENT;
-	session_hash(cookie, ret->id);
+	web_session_hash(cookie, ret->id);
 	r = store_call(srv->store, session_get, ret->id, &row);
 	if (r < 0)
 		return r;
@@ -110,16 +111,17 @@ int session_from_request(struct lws *wsi, struct session_info *ret)
 	if (now - row.last_seen > TOUCH_EVERY_MS)
 		store_call(srv->store, session_touch, ret->id, now);
 	ret->user_id = row.user_id;
+	ret->expires_at = row.expires_at;
 	memcpy(ret->csrf, row.csrf, sizeof(ret->csrf));
 	return 0;
 }
 
-int session_destroy(const char *id_hash)
+int web_session_destroy(const char *id_hash)
 {
 	return store_call(srv->store, session_delete, id_hash);
 }
 
-char *session_cookie_header(const char *cookie)
+char *web_session_cookie_header(const char *cookie)
 {
 	char *s = NULL;
 	long max_age = cookie ? (long)(srv->cfg->session_max_ms / 1000) : 0;

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "session.h"
+#include "capture.h"
 
 #define MS 1000000ull
 
@@ -37,7 +37,7 @@ static void on_end(void *ctx, struct proc *p, uint64_t end_ns)
 
 	r->ends++;
 	r->end_ns = end_ns;
-	r->calls_at_end = session_calls((struct capture_session *)p);
+	r->calls_at_end = capture_calls((struct capture_session *)p);
 }
 
 /* The session doubles as the "proc" handle: the hooks only need it back. */
@@ -55,41 +55,43 @@ static struct policy_rule rule(enum policy_category cat, enum policy_kind kind)
 static void recording_when_threshold_met(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
-	assert_int_equal(s.state, SESSION_PENDING);
+	capture_start(&s, P(&s), &ru, LAYER_API, NULL, NULL, 1000 * MS, 1, &h);
+	assert_int_equal(s.state, CAPTURE_PENDING);
 	for (uint32_t c = 2; c <= 4; c++)
-		session_activity(&s, P(&s), (1000 + 33 * c) * MS, c, &h);
+		capture_activity(&s, P(&s), (1000 + 33 * c) * MS, c, &h);
 	assert_int_equal(r.begins, 0);
-	session_activity(&s, P(&s), 1165 * MS, 5, &h);
+	capture_activity(&s, P(&s), 1165 * MS, 5, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_RECORDING);
 	/* 1 refresh per second keeps it alive; idle ends it at the last call. */
-	session_activity(&s, P(&s), 2200 * MS, 35, &h);
-	session_tick(&s, P(&s), 4000 * MS, 3000 * MS, &h);
+	capture_activity(&s, P(&s), 2200 * MS, 35, &h);
+	capture_tick(&s, P(&s), 4000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.ends, 0);
-	session_tick(&s, P(&s), 5300 * MS, 3000 * MS, &h);
+	capture_tick(&s, P(&s), 5300 * MS, 3000 * MS, &h);
 	assert_int_equal(r.ends, 1);
 	assert_int_equal(r.end_ns, 2200 * MS);
 	assert_int_equal(r.calls_at_end, 35);
-	assert_int_equal(s.state, SESSION_NONE);
+	assert_int_equal(s.state, CAPTURE_NONE);
 }
 
 static void single_grab_is_screenshot(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
-	session_tick(&s, P(&s), 2000 * MS, 3000 * MS, &h);
+	capture_start(&s, P(&s), &ru, LAYER_API, NULL, NULL, 1000 * MS, 1, &h);
+	capture_tick(&s, P(&s), 2000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.begins, 0);
-	assert_int_equal(session_deadline(&s, 3000 * MS), 3000 * MS);
-	session_tick(&s, P(&s), 3000 * MS, 3000 * MS, &h);
+	/* The window (2 s from the first call) is still open just before 3 s. */
+	capture_tick(&s, P(&s), 2999 * MS, 3000 * MS, &h);
+	assert_int_equal(r.begins, 0);
+	capture_tick(&s, P(&s), 3000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_SCREENSHOT);
 	assert_int_equal(r.ends, 1);
@@ -98,12 +100,12 @@ static void single_grab_is_screenshot(void **state)
 static void exit_settles_pending_window(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
-	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
-	session_finish(&s, P(&s), 1010 * MS, 1, &h);
+	capture_start(&s, P(&s), &ru, LAYER_API, NULL, NULL, 1000 * MS, 1, &h);
+	capture_finish(&s, P(&s), 1010 * MS, 1, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_SCREENSHOT);
 	assert_int_equal(r.ends, 1);
@@ -112,20 +114,20 @@ static void exit_settles_pending_window(void **state)
 static void damage_watcher_is_recording_until_exit(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
 	/* Damage set up before the first grab (ximagesrc does this). */
-	session_damage(&s, P(&s), 900 * MS, &h);
+	capture_damage(&s, P(&s), 900 * MS, &h);
 	assert_int_equal(r.begins, 0);
-	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 1, &h);
+	capture_start(&s, P(&s), &ru, LAYER_API, NULL, NULL, 1000 * MS, 1, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_RECORDING);
 	/* A still screen: no calls for a minute, still recording. */
-	session_tick(&s, P(&s), 61000 * MS, 3000 * MS, &h);
+	capture_tick(&s, P(&s), 61000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.ends, 0);
-	session_finish(&s, P(&s), 62000 * MS, 3, &h);
+	capture_finish(&s, P(&s), 62000 * MS, 3, &h);
 	assert_int_equal(r.ends, 1);
 	assert_int_equal(r.end_ns, 62000 * MS);
 }
@@ -133,18 +135,17 @@ static void damage_watcher_is_recording_until_exit(void **state)
 static void exec_rule_lasts_until_exit(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_PROCESS_CREATION, POLICY_KIND_SCREENSHOT);
 
-	session_start(&s, P(&s), &ru, "exec", NULL, NULL, 1000 * MS, 0, &h);
+	capture_start(&s, P(&s), &ru, LAYER_EXEC, NULL, NULL, 1000 * MS, 0, &h);
 	assert_int_equal(r.begins, 1);
 	assert_int_equal(r.kind_at_begin, POLICY_KIND_SCREENSHOT);
-	session_tick(&s, P(&s), 9000 * MS, 3000 * MS, &h);
+	capture_tick(&s, P(&s), 9000 * MS, 3000 * MS, &h);
 	assert_int_equal(r.ends, 0);
-	assert_int_equal(session_deadline(&s, 3000 * MS), UINT64_MAX);
-	session_activity(&s, P(&s), 1100 * MS, 1, &h);
-	session_finish(&s, P(&s), 9500 * MS, 1, &h);
+	capture_activity(&s, P(&s), 1100 * MS, 1, &h);
+	capture_finish(&s, P(&s), 9500 * MS, 1, &h);
 	assert_int_equal(r.ends, 1);
 	assert_int_equal(r.calls_at_end, 1);
 }
@@ -152,15 +153,15 @@ static void exec_rule_lasts_until_exit(void **state)
 static void resumed_capture_counts_from_its_own_start(void **state)
 {
 	struct recorder r = {};
-	struct session_hooks h = { on_begin, on_end, &r };
+	struct capture_hooks h = { on_begin, on_end, &r };
 	struct capture_session s = {};
 	struct policy_rule ru = rule(POLICY_CAT_SCREEN_CAPTURE, POLICY_KIND_AUTO);
 
 	/* The kernel's count is cumulative: a session resumed at call 245. */
-	session_start(&s, P(&s), &ru, "api", NULL, NULL, 1000 * MS, 245, &h);
-	session_activity(&s, P(&s), 2000 * MS, 275, &h);
+	capture_start(&s, P(&s), &ru, LAYER_API, NULL, NULL, 1000 * MS, 245, &h);
+	capture_activity(&s, P(&s), 2000 * MS, 275, &h);
 	assert_int_equal(r.begins, 1);
-	assert_int_equal(session_calls(&s), 31);
+	assert_int_equal(capture_calls(&s), 31);
 }
 
 int main(void)

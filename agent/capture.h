@@ -12,29 +12,35 @@
  * Exec rules name the kind themselves and last until the process exits.
  *
  * Pure logic over timestamps (CLOCK_BOOTTIME ns): no I/O, so the unit tests
- * drive it directly. Begins and ends go out through session_hooks.
+ * drive it directly. Begins and ends go out through capture_hooks.
+ *
+ * Owns: no state of its own: a session is the struct capture_session in its
+ * process's proc_table entry, changed only through these functions.
+ * Callers: events.c (start, activity, damage, tick, finish, and the hooks that
+ * hand begins and ends to output.c), on the main loop; the unit tests.
  */
-#ifndef SPHINX_SESSION_H
-#define SPHINX_SESSION_H
+#ifndef SPHINX_AGENT_CAPTURE_H
+#define SPHINX_AGENT_CAPTURE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "layer.h"
 #include "policy.h"
 
 #define SPHINX_API_FIELD_LEN 272
 
-enum session_state {
-	SESSION_NONE,
-	SESSION_PENDING,	/* kind auto, not yet classified */
-	SESSION_ACTIVE,		/* begin emitted */
+enum capture_state {
+	CAPTURE_NONE,
+	CAPTURE_PENDING,	/* kind auto, not yet classified */
+	CAPTURE_ACTIVE,		/* begin emitted */
 };
 
 struct capture_session {
-	enum session_state state;
+	enum capture_state state;
 	enum policy_kind kind;
 	enum policy_action action;
-	const char *layer;		/* "exec", "device", "api": static strings */
+	enum sphinx_layer layer;	/* which layer saw what matched */
 	char rule_id[96];		/* copies: rules die on policy reload */
 	char rule_title[160];
 	unsigned threshold_calls;
@@ -51,7 +57,7 @@ struct capture_session {
 
 struct proc;
 
-struct session_hooks {
+struct capture_hooks {
 	void (*begin)(void *ctx, struct proc *p);
 	void (*end)(void *ctx, struct proc *p, uint64_t end_ns);
 	void *ctx;
@@ -61,24 +67,22 @@ struct session_hooks {
  * A rule matched at @ts, kernel call count @calls (0 for exec/open). @api
  * and @target (may be NULL) say what was called on what, for the record.
  */
-void session_start(struct capture_session *s, struct proc *p, const struct policy_rule *rule,
-		   const char *layer, const char *api, const char *target, uint64_t ts,
-		   uint32_t calls, const struct session_hooks *h);
+void capture_start(struct capture_session *s, struct proc *p, const struct policy_rule *rule,
+		   enum sphinx_layer layer, const char *api, const char *target, uint64_t ts,
+		   uint32_t calls, const struct capture_hooks *h);
 /* More counted calls: @calls is the kernel's cumulative count. */
-void session_activity(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
-		      const struct session_hooks *h);
+void capture_activity(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
+		      const struct capture_hooks *h);
 /* The process set up a damage watch on root. */
-void session_damage(struct capture_session *s, struct proc *p, uint64_t ts,
-		    const struct session_hooks *h);
+void capture_damage(struct capture_session *s, struct proc *p, uint64_t ts,
+		    const struct capture_hooks *h);
 /* Time passes: classify pending windows, end idle captures. */
-void session_tick(struct capture_session *s, struct proc *p, uint64_t now, uint64_t idle_ns,
-		  const struct session_hooks *h);
+void capture_tick(struct capture_session *s, struct proc *p, uint64_t now, uint64_t idle_ns,
+		  const struct capture_hooks *h);
 /* The process exited (or exec'd another image) at @ts. */
-void session_finish(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
-		    const struct session_hooks *h);
-/* When session_tick() next has something to do; UINT64_MAX for never. */
-uint64_t session_deadline(const struct capture_session *s, uint64_t idle_ns);
+void capture_finish(struct capture_session *s, struct proc *p, uint64_t ts, uint32_t calls,
+		    const struct capture_hooks *h);
 /* Counted calls in this session. */
-uint32_t session_calls(const struct capture_session *s);
+uint32_t capture_calls(const struct capture_session *s);
 
 #endif

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The agent protocol: sphinx-agent (agent/uplink.c, agent/output.c) and
+ * sphinx-server's /agent endpoint (server/ws_agent.c). Message types both
+ * ways, the version, the agent's close codes, and the limits the server
+ * enforces on each field (a longer field is refused with bad_message,
+ * except argv, which is cut). The envelope and the shared error codes are
+ * in proto_ws.h; docs/protocol.md describes every message.
+ *
+ * Plain #defines of numbers and string literals, like the lobby's header;
+ * nothing here needs libc or libwebsockets.
+ *
+ * Owns: no state (constants). Callers: agent/uplink.c, agent/output.c,
+ * agent/spool.c, server/ws_agent.c and server/broadcast.c.
+ */
+#ifndef SPHINX_PROTO_AGENT_H
+#define SPHINX_PROTO_AGENT_H
+
+#include "proto_ws.h"
+
+#define PROTO_AGENT_VERSION 1	/* "v": required on every agent message */
+
+/* ---------------------------------------------------- agent -> server */
+#define PROTO_AGENT_MSG_HELLO "hello"	/* first, and again to replace the users list */
+#define PROTO_AGENT_MSG_HEARTBEAT "heartbeat"
+#define PROTO_AGENT_MSG_USERS "users"
+#define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
+#define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
+#define PROTO_AGENT_MSG_GOODBYE "goodbye"
+
+/* ---------------------------------------------------- server -> agent */
+#define PROTO_AGENT_MSG_WELCOME "welcome"
+#define PROTO_AGENT_MSG_ACK "ack"	/* an event is committed; "duplicate": true for a replay */
+/* errors are PROTO_WS_MSG_ERROR, with "id" when they concern one event */
+
+/* ---------------------------------------------------------- error codes */
+#define PROTO_AGENT_ERR_HELLO_REQUIRED "hello_required"
+#define PROTO_AGENT_ERR_STORE_FAILED "store_failed"	/* send the event again later */
+
+/* ---------------------------------------------------------- close codes */
+#define PROTO_AGENT_CLOSE_SILENT 4408	/* no message within the heartbeat window */
+#define PROTO_AGENT_CLOSE_REPLACED 4409	/* a newer connection of this machine said hello */
+
+/* ------------------------------------------------ field limits (bytes) */
+#define PROTO_AGENT_MACHINE_MAX 64
+#define PROTO_AGENT_BOOT_ID_MAX 63
+#define PROTO_AGENT_VERSION_MAX 32	/* hello.agent_version */
+#define PROTO_AGENT_USERS_MAX 64	/* names in hello.users / users.users */
+#define PROTO_AGENT_USER_NAME_MAX 64	/* one local user name, and an event's "user" */
+#define PROTO_AGENT_ID_MAX 128	/* an event's id: boot id + sequence */
+#define PROTO_AGENT_CAPTURE_MAX 160	/* an event's capture: boot id + pid + first call */
+#define PROTO_AGENT_KIND_MAX 16
+#define PROTO_AGENT_COMM_MAX 64
+#define PROTO_AGENT_EXE_MAX 4096
+#define PROTO_AGENT_LAYER_MAX 32
+#define PROTO_AGENT_RULE_ID_MAX 128
+#define PROTO_AGENT_RULE_TITLE_MAX 256
+#define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
+#define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
+#define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
+
+/* ----------------------------------------------------------- event kinds */
+#define PROTO_AGENT_KIND_RECORDING "recording"
+#define PROTO_AGENT_KIND_SCREENSHOT "screenshot"
+#define PROTO_AGENT_KIND_AUTO "auto"	/* unresolved policy kind: stored as a recording */
+
+#endif
