@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sphinx-server: included by the top-level Makefile.
-SERVER_PKGS := libwebsockets jansson sqlite3 libsodium cjose libcurl openssl libsystemd
+SERVER_PKGS := libwebsockets jansson sqlite3 libpq libsodium cjose libcurl openssl libsystemd
 SERVER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(SERVER_PKGS) 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null || \
-	echo -lwebsockets -ljansson -lsqlite3 -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
+	echo -lwebsockets -ljansson -lsqlite3 -lpq -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
 # worker.c runs password hashing and outbound HTTP on a thread pool
 SERVER_LIBS += -pthread
 SERVER_SRCS := $(wildcard server/*.c)
