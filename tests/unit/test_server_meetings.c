@@ -648,6 +648,27 @@ static void test_pg_reconnects(void **state)
 }
 
 /*
+ * PostgreSQL: a statement that fails for a reason other than an expected
+ * conflict aborts the transaction (PostgreSQL's rule); its COMMIT then
+ * reports failure (the database answers it with ROLLBACK) and nothing of
+ * the transaction is there, so no caller acknowledges it.
+ */
+static void test_pg_aborted_tx(void **state)
+{
+	struct fixture *f = fixture_new();
+	int64_t id;
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, meeting_create, "tx2-meet-ing", "Tx", NULL, JOIN_ANYONE, f->olga, 1, &id), 0);
+	/* no such meeting: a foreign key violation */
+	assert_true(store_call(f->s, member_add, 999999, f->alice, 2) < 0);
+	assert_int_equal(store_call(f->s, commit), -EIO);
+	store_call(f->s, rollback);
+	assert_int_equal(store_call(f->s, meeting_by_code, "tx2-meet-ing", &(struct meeting){ 0 }), -ENOENT);
+	fixture_free(f);
+}
+
+/*
  * Both back ends: a statement that fails inside a transaction leaves
  * nothing committed by a later commit that reports success. An expected
  * conflict (-EEXIST) does not spoil the transaction: the rest commits.
@@ -683,10 +704,11 @@ int main(void)
 		cmocka_unit_test(test_tx_after_conflict),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),
+		cmocka_unit_test(test_pg_aborted_tx),
 	};
 
-	/* the last two are PostgreSQL's own: run only there (never reported as a skip that passed) */
-	size_t n = ARRAY_SIZE(tests) - (pg_conninfo() ? 0 : 2);
+	/* the last three are PostgreSQL's own: run only there (never reported as a skip that passed) */
+	size_t n = ARRAY_SIZE(tests) - (pg_conninfo() ? 0 : 3);
 
 	if (sodium_init() < 0)
 		return 1;
