@@ -484,8 +484,8 @@ static int pg_meta_get(struct store *s, const char *key, char **ret)
 
 static int pg_meta_set(struct store *s, const char *key, const char *value)
 {
-	int r = exec_(s, "INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-		      "ss", key, value);
+	int r = exec_(s, "INSERT INTO meta(key, value) VALUES($1, $2)"
+		      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "ss", key, value);
 	return r < 0 ? r : 0;
 }
 
@@ -519,8 +519,8 @@ static int pg_user_create(struct store *s, const char *username, const char *ema
 			  int64_t at, int64_t *ret_id)
 {
 	return insert_id_(s, ret_id,
-			  "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub, created_at)"
-			  " VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+			  "INSERT INTO users(username, email, name, picture, password_hash, oidc_iss, oidc_sub,"
+			  " created_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
 			  "sssssssi", username, email, name, picture, pw_hash, oidc_iss, oidc_sub, at);
 }
 
@@ -622,8 +622,8 @@ static int pg_session_put(struct store *s, const char *id, const struct session_
 static int pg_session_get(struct store *s, const char *id, struct session_row *ret)
 {
 	int err;
-	_cleanup_res_ PGresult *res = row_(
-		s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at FROM sessions WHERE id = $1", "s", id);
+	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT user_id, csrf, created_at, last_seen, expires_at"
+					   " FROM sessions WHERE id = $1", "s", id);
 
 	if (!res)
 		return err;
@@ -779,8 +779,8 @@ static int pg_is_organiser(struct store *s, int64_t meeting_id, int64_t user_id)
 
 static int pg_member_add(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at)
 {
-	int r = exec_(s, "INSERT INTO members(meeting_id, user_id, joined_at) VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
-		      "iii", meeting_id, user_id, at);
+	int r = exec_(s, "INSERT INTO members(meeting_id, user_id, joined_at) VALUES($1, $2, $3)"
+		      " ON CONFLICT DO NOTHING", "iii", meeting_id, user_id, at);
 	return r < 0 ? r : 0;
 }
 
@@ -959,8 +959,9 @@ static int pg_chat_add_system(struct store *s, int64_t meeting_id, int64_t about
 static int pg_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
 			   const char *body, enum audience audience, int64_t at)
 {
-	int r = exec_(s, "INSERT INTO events(meeting_id, seq, type, body, at, audience) VALUES($1, $2, $3, $4, $5, $6)"
-		      " ON CONFLICT DO NOTHING", "iissii", meeting_id, (int64_t)offset, type, body, at, (int64_t)audience);
+	int r = exec_(s, "INSERT INTO events(meeting_id, seq, type, body, at, audience)"
+		      " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+		      "iissii", meeting_id, (int64_t)offset, type, body, at, (int64_t)audience);
 	return r < 0 ? r : r == 0 ? -EEXIST : 0;
 }
 
@@ -1083,8 +1084,8 @@ static int fill_machine(const PGresult *res, int row, void *out)
 static int pg_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users, spool_dropped FROM machines ORDER BY name COLLATE \"C\"",
-		      "");
+		      " online, offline_reason, state_at, users, spool_dropped FROM machines"
+		      " ORDER BY name COLLATE \"C\"", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
@@ -1093,8 +1094,8 @@ static int pg_machines(struct store *s, struct machine_list *ret)
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			    int64_t at)
 {
-	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3, users = coalesce($4, users),"
-		      " last_seen = $3 WHERE id = $5",
+	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3,"
+		      " users = coalesce($4, users), last_seen = $3 WHERE id = $5",
 		      "bsisi", (int)online, online ? NULL : reason, at, users_json, id);
 	return r < 0 ? r : 0;
 }
@@ -1108,9 +1109,9 @@ static int pg_machines_reset(struct store *s, const char *reason, int64_t at)
 static int pg_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
 			  int64_t at)
 {
-	int r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at) VALUES($1, $2, $3, $4, $5)"
-		      " ON CONFLICT(user_id) DO UPDATE SET monitored = excluded.monitored, reason = excluded.reason,"
-		      " machine_id = excluded.machine_id, at = excluded.at",
+	int r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, machine_id, at)"
+		      " VALUES($1, $2, $3, $4, $5) ON CONFLICT(user_id) DO UPDATE SET monitored = excluded.monitored,"
+		      " reason = excluded.reason, machine_id = excluded.machine_id, at = excluded.at",
 		      "ibsIi", user_id, (int)monitored, reason, machine_id, at);
 	return r < 0 ? r : 0;
 }
@@ -1139,8 +1140,8 @@ static int pg_monitor_states(struct store *s, struct monitor_list *ret)
 
 static int pg_monitor_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE monitor_state SET monitored = false, reason = $1, at = $2 WHERE monitored", "si", reason,
-		     at);
+	return exec_(s, "UPDATE monitor_state SET monitored = false, reason = $1, at = $2 WHERE monitored", "si",
+		     reason, at);
 }
 
 static int pg_machine_revoke(struct store *s, const char *name)
@@ -1227,8 +1228,8 @@ static int pg_recording_end(struct store *s, const struct capture *c, int64_t *r
 		.at = c->at - (c->duration_ms > 0 ? c->duration_ms : 0) }, &id);
 	if (r < 0)
 		return r;
-	r = exec_(s, "UPDATE recordings SET end_at = greatest(start_at, $1), duration_ms = $2, calls = $3 WHERE id = $4",
-		  "iiii", c->at, c->duration_ms, c->calls, id);
+	r = exec_(s, "UPDATE recordings SET end_at = greatest(start_at, $1), duration_ms = $2, calls = $3"
+		  " WHERE id = $4", "iiii", c->at, c->duration_ms, c->calls, id);
 	if (r < 0)
 		return r;
 	*ret_id = id;
@@ -1259,7 +1260,8 @@ static int pg_recordings_close_stale(struct store *s, int64_t machine_id, const 
 				     struct recording_list *ret_closed)
 {
 	int r = recordings_(s, ret_closed, REC_COLS "WHERE r.machine_id = $1 AND r.end_at IS NULL"
-			    " AND NOT starts_with(r.capture, $2::text || ':') ORDER BY r.id", "is", machine_id, boot_id);
+			    " AND NOT starts_with(r.capture, $2::text || ':') ORDER BY r.id",
+			    "is", machine_id, boot_id);
 	if (r < 0)
 		return r;
 	r = exec_(s, "UPDATE recordings SET end_at = greatest(start_at, $3) WHERE machine_id = $1 AND end_at IS NULL"
@@ -1271,8 +1273,8 @@ static int pg_recordings_close_stale(struct store *s, int64_t machine_id, const 
 
 static int pg_recording_link(struct store *s, int64_t recording_id, int64_t meeting_id)
 {
-	return exec_(s, "INSERT INTO recording_meetings(recording_id, meeting_id) VALUES($1, $2) ON CONFLICT DO NOTHING",
-		     "ii", recording_id, meeting_id);
+	return exec_(s, "INSERT INTO recording_meetings(recording_id, meeting_id) VALUES($1, $2)"
+		     " ON CONFLICT DO NOTHING", "ii", recording_id, meeting_id);
 }
 
 static int pg_recordings_of_meeting(struct store *s, int64_t meeting_id, struct recording_list *ret)
@@ -1300,8 +1302,8 @@ static int pg_recording_meetings(struct store *s, int64_t recording_id, struct i
 static int pg_recordings_live_of_meeting(struct store *s, int64_t meeting_id, struct recording_list *ret)
 {
 	return recordings_(s, ret, REC_COLS "WHERE r.end_at IS NULL AND r.id IN"
-			   " (SELECT recording_id FROM recording_meetings WHERE meeting_id = $1) ORDER BY r.start_at, r.id",
-			   "i", meeting_id);
+			   " (SELECT recording_id FROM recording_meetings WHERE meeting_id = $1)"
+			   " ORDER BY r.start_at, r.id", "i", meeting_id);
 }
 
 /* ------------------------------------------------------------ lobby scale */
@@ -1356,7 +1358,8 @@ static int pg_people_count(struct store *s, int64_t meeting_id, int64_t *ret_tot
 	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT count(*), count(*) FILTER (WHERE EXISTS(SELECT 1"
 					   " FROM attendance a WHERE a.meeting_id = $1 AND a.user_id = p.user_id"
 					   " AND a.leave_at IS NULL)) FROM (SELECT user_id FROM organisers"
-					   " WHERE meeting_id = $1 UNION SELECT user_id FROM members WHERE meeting_id = $1) p",
+					   " WHERE meeting_id = $1 UNION SELECT user_id FROM members"
+					   " WHERE meeting_id = $1) p",
 					   "i", meeting_id);
 
 	if (!res)
@@ -1514,8 +1517,8 @@ static int migrate(PGconn *c, char *err, size_t errlen)
 		    (r = schema_version(c, &v, err, errlen)) < 0)
 			break;
 		if (v > (int)ARRAY_SIZE(migrations)) {
-			snprintf(err, errlen, "schema version %d written by a newer sphinx-server (this one knows %zu)", v,
-				 ARRAY_SIZE(migrations));
+			snprintf(err, errlen, "schema version %d written by a newer sphinx-server (this one knows %zu)",
+				 v, ARRAY_SIZE(migrations));
 			r = -EPROTO;
 			break;
 		}
