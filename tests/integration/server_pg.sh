@@ -122,6 +122,7 @@ check_sh "what was committed before the outage is there (alice signs in)" 'login
 check_sh "bob, refused during the outage and accepted after, exists once" \
 	'[ "$(pg "$PGBIN/psql" -h "$PGDIR" -p "$PGPORT" -d sphinx_restart -Atc \
 		"SELECT count(*) FROM users WHERE username = '"'bob'"'")" = 1 ]'
+check_sh "nothing but the lock file in data_dir: no SQLite database on the side" '[ "$(ls "$TMP/d1")" = sphinx.lock ]'
 check "the server logged the lost connection and its return" grep -q "postgresql connection back" "$TMP/server.log"
 check "SIGTERM: the server exits cleanly (only the outage's store errors logged)" \
 	stop_pid "$SPID" "$TMP/server.log" "store: postgresql|store: commit failed|sign ?up|signup"
