@@ -47,11 +47,17 @@
 #include "cleanup.h"
 #include "log.h"
 #include "store.h"
+#include "util.h"
 
 #define STMT_CACHE 128
 #define MAX_PARAMS 16
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+/* connection string defaults (it may set its own): a connect, and an unanswered send, give up after */
+#define CONNECT_TIMEOUT_S 5
+#define TCP_USER_TIMEOUT_MS 15000
+/* events_since reads the log in batches of this many rows (the log of a meeting may be long) */
+#define REPLAY_BATCH 1000
 
 struct pg_store {
 	struct store base;
@@ -162,6 +168,23 @@ static void log_target(PGconn *c, const char *what)
 }
 
 /*
+ * A new connection to conninfo, with defaults it may override: connecting
+ * and a dead peer are bounded in time (the event loop waits on both), and
+ * the server names itself in pg_stat_activity.
+ */
+static PGconn *connect_(const char *conninfo)
+{
+	static const char *const keys[] = { "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+					    "keepalives_count", "tcp_user_timeout", "application_name", "dbname",
+					    NULL };
+	const char *const vals[] = { STR(CONNECT_TIMEOUT_S), "1", "10", "3", "3", STR(TCP_USER_TIMEOUT_MS),
+				     "sphinx-server", conninfo, NULL };
+
+	/* expand_dbname: conninfo is a whole connection string, its keys override the defaults before it */
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/*
  * A working connection, or -EIO: reconnects when the last one went away
  * and the backoff allows it, never inside a transaction it lost.
  */
@@ -184,7 +207,7 @@ static int pg_ready(struct pg_store *ps)
 		return -EIO;
 	PQfinish(ps->conn);
 	ps->nstmts = 0;
-	ps->conn = PQconnectdb(ps->conninfo);
+	ps->conn = connect_(ps->conninfo);
 	if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
 		ps->backoff_ms = ps->backoff_ms ? ps->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (ps->backoff_ms > BACKOFF_MAX_MS)
@@ -973,18 +996,28 @@ static int pg_event_last_offset(struct store *s, int64_t meeting_id, uint64_t *r
 static int pg_events_since(struct store *s, int64_t meeting_id, uint64_t offset,
 			   int (*fn)(void *ud, uint64_t offset, enum audience audience, const char *body), void *ud)
 {
-	int err = 0;
-	/* the whole result is on this side before fn runs: fn may call back into the store */
-	_cleanup_res_ PGresult *res = run_(s, &err, "SELECT seq, body, audience FROM events"
-					   " WHERE meeting_id = $1 AND seq > $2 ORDER BY seq", "ii", meeting_id,
-					   (int64_t)offset);
+	/*
+	 * In batches, each read whole before fn sees its rows (fn may call
+	 * back into the store, on the same connection); the next batch starts
+	 * after the last offset seen, so an append meanwhile is read too.
+	 */
+	for (;;) {
+		int err = 0, n;
+		_cleanup_res_ PGresult *res = run_(s, &err, "SELECT seq, body, audience FROM events"
+						   " WHERE meeting_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", "iii",
+						   meeting_id, (int64_t)offset, (int64_t)REPLAY_BATCH);
 
-	if (!res)
-		return err;
-	for (int i = 0; i < PQntuples(res); i++)
-		if (fn(ud, (uint64_t)col_i(res, i, 0), (enum audience)col_i(res, i, 2), PQgetvalue(res, i, 1)) < 0)
-			break;
-	return 0;
+		if (!res)
+			return err;
+		n = PQntuples(res);
+		for (int i = 0; i < n; i++) {
+			offset = (uint64_t)col_i(res, i, 0);
+			if (fn(ud, offset, (enum audience)col_i(res, i, 2), PQgetvalue(res, i, 1)) < 0)
+				return 0;
+		}
+		if (n < REPLAY_BATCH)
+			return 0;
+	}
 }
 
 static int fill_event(const PGresult *res, int row, void *out)
@@ -1545,7 +1578,7 @@ int store_pg_open(const char *conninfo, char *err, size_t errlen, struct store *
 		return -ENOMEM;
 	}
 	ps->base.ops = &pg_ops;
-	ps->conn = PQconnectdb(conninfo);
+	ps->conn = connect_(conninfo);
 	if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
 		const char *msg = ps->conn ? PQerrorMessage(ps->conn) : "out of memory";
 		snprintf(err, errlen, "cannot connect: %s", msg);

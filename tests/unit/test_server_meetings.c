@@ -580,6 +580,68 @@ static void test_other_rows(void **state)
 	fixture_free(f);
 }
 
+struct replay {
+	uint64_t next;		/* the offset expected next */
+	size_t seen, stop_after;
+	bool in_order;
+};
+
+static int replay_one(void *ud, uint64_t offset, enum audience audience, const char *body)
+{
+	struct replay *r = ud;
+	char want[32];
+
+	snprintf(want, sizeof(want), "{\"n\":%llu}", (unsigned long long)offset);
+	if (offset != r->next || strcmp(body, want) || audience != (offset % 7 ? AUDIENCE_ALL : AUDIENCE_ORGANISERS))
+		r->in_order = false;
+	r->next++;
+	return ++r->seen == r->stop_after ? -1 : 0;
+}
+
+/*
+ * events_since: every event after the offset, in order, with its audience
+ * and body, however long the log (more than a back end reads at once);
+ * the callback stops it; the floor moves with events_trim.
+ */
+static void test_event_replay(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct replay r = { .next = 2, .in_order = true };
+	uint64_t last = 0, floor = 1;
+	char body[32];
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	for (uint64_t o = 1; o <= 2500; o++) {
+		snprintf(body, sizeof(body), "{\"n\":%llu}", (unsigned long long)o);
+		assert_int_equal(store_call(f->s, event_append, f->meeting, o, "chat", body,
+					    o % 7 ? AUDIENCE_ALL : AUDIENCE_ORGANISERS, (int64_t)o), 0);
+	}
+	assert_int_equal(store_call(f->s, commit), 0);
+	/* an offset taken already is a conflict */
+	assert_int_equal(store_call(f->s, event_append, f->meeting, 7, "chat", "{}", AUDIENCE_ALL, 1), -EEXIST);
+	assert_int_equal(store_call(f->s, event_last_offset, f->meeting, &last), 0);
+	assert_int_equal(last, 2500);
+
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 1, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 2499);
+	r = (struct replay){ .next = 1001, .in_order = true, .stop_after = 1500 };
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 1000, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 1500);
+
+	assert_int_equal(store_call(f->s, event_floor, f->meeting, &floor), 0);
+	assert_int_equal(floor, 0);
+	assert_int_equal(store_call(f->s, events_trim, f->meeting, 2000), 0);
+	assert_int_equal(store_call(f->s, event_floor, f->meeting, &floor), 0);
+	assert_int_equal(floor, 2000);
+	r = (struct replay){ .next = 2001, .in_order = true };
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 0, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 500);
+	fixture_free(f);
+}
+
 /* PostgreSQL: a database that cannot be reached is -ECONNREFUSED with libpq's reason, at once */
 static void test_pg_unreachable(void **state)
 {
@@ -702,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_recording_rows),
 		cmocka_unit_test(test_other_rows),
 		cmocka_unit_test(test_tx_after_conflict),
+		cmocka_unit_test(test_event_replay),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),
 		cmocka_unit_test(test_pg_aborted_tx),
