@@ -10,7 +10,9 @@
 #     and says why, without the connection string's password;
 #   - the server's HTTP API and lobby Node tests against the server on
 #     PostgreSQL (tests/node/lib.js takes the store from SPHINX_SERVER_ARGS);
-#   - PostgreSQL stopped under a running server: requests fail, the
+#   - PostgreSQL stopped under a running server (here and in
+#     tests/node/server_pg_outage.test.js, with lobby and agent sockets):
+#     requests fail, nothing is acknowledged that was not committed, the
 #     server stays up, and once the database is back it reconnects by
 #     itself with what was committed before intact.
 . "$(dirname "$0")/lib.bash"
@@ -43,7 +45,7 @@ check "PostgreSQL starts on a private socket directory, no TCP" pg "$PGBIN/pg_ct
 	-l "$PGDIR/log" -w -o "-k $PGDIR -p $PGPORT -c listen_addresses=''" start
 # databases in a locale that sorts as people do ("alice" < "Bob"), unlike SQLite's bytewise order: the
 # store must sort and compare as on SQLite whatever the database's locale
-for db in unit api lobby restart; do
+for db in unit api lobby outage restart; do
 	pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" -T template0 --locale-provider=icu --icu-locale=en \
 		--locale=C.UTF-8 "sphinx_$db" || not_ok "createdb sphinx_$db (ICU locale en)"
 done
@@ -76,6 +78,12 @@ for t in api lobby; do
 	SPHINX_SERVER_ARGS="[\"-o\",\"store=postgresql\",\"-o\",\"postgresql=$(conninfo "sphinx_$t")\"]" \
 		run_tap "server_$t.test.js on PostgreSQL" bash tests/node/run.sh "server_$t.test.js"
 done
+# the database stopped and started under a server with lobby and agent sockets open
+pgctl="runuser -u postgres -- $PGBIN/pg_ctl -D $PGDIR/data -w"
+SPHINX_SERVER_ARGS="[\"-o\",\"store=postgresql\",\"-o\",\"postgresql=$(conninfo sphinx_outage)\"]" \
+	SPHINX_PG_STOP="$pgctl -m fast stop" \
+	SPHINX_PG_START="$pgctl -l $PGDIR/log -o \"-k $PGDIR -p $PGPORT -c listen_addresses=''\" start" \
+	run_tap "server_pg_outage.test.js" bash tests/node/run.sh server_pg_outage.test.js
 n=$(pg "$PGBIN/psql" -h "$PGDIR" -p "$PGPORT" -d sphinx_api -Atc "SELECT count(*) FROM users" 2>/dev/null)
 check_sh "the API tests wrote their accounts to PostgreSQL (not to a SQLite file)" '[ "${n:-0}" -gt 3 ]'
 
