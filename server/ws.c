@@ -93,7 +93,8 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 401;
 		}
 		web_session_hash(auth + 7, tok_hash);
-		if ((r = store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name)) < 0 && r != -ENOENT) {
+		r = store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name);
+		if (r < 0 && r != -ENOENT) {
 			*why = "agent: the database is unavailable; try again shortly";	/* the token may be fine */
 			return 503;
 		}
