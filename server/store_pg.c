@@ -230,13 +230,13 @@ static int prepared_name(struct pg_store *ps, const char *sql, char name[static 
 	*ret_err = 0;
 	for (i = 0; i < ps->nstmts; i++) {
 		if (ps->stmts[i] == sql) {
-			snprintf(name, 16, "s%zu", i);
+			snprintf(name, 16, "s%u", (unsigned)i);
 			return 1;
 		}
 	}
 	if (i == STMT_CACHE)
 		return 0;	/* more statements than the cache: run unprepared */
-	snprintf(name, 16, "s%zu", i);
+	snprintf(name, 16, "s%u", (unsigned)i);
 	_cleanup_res_ PGresult *res = PQprepare(ps->conn, name, sql, 0, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*ret_err = err_of(res);
