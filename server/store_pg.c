@@ -26,10 +26,16 @@
  * silent rollback, so a caller never acknowledges what is not committed.
  *
  * Connection loss: every operation fails with -EIO while the database is
- * away. The next operation after a backoff (100 ms doubling to 5 s)
- * reconnects; not while a transaction was open when the connection
- * went: its work is gone and only the caller's rollback (or failing
- * commit) ends it, so no later statement of it can run in autocommit.
+ * away. The first operation after the loss tries to reconnect at once,
+ * later ones after a backoff (100 ms doubling to 5 s); never while a
+ * transaction was open when the connection went: its work is gone and only
+ * the caller's rollback (or failing commit) ends it, so no later statement
+ * of it can run in autocommit. Connecting is synchronous (libpq's
+ * PQconnectdbParams), bounded by connect_timeout; a silent peer by TCP
+ * keepalives and tcp_user_timeout (connect_()).
+ *
+ * Callers: store.h's (the event-loop thread only); main.c opens it with
+ * store_pg_open() when store = postgresql.
  *
  * The per-meeting event log's offsets come from the caller today (one
  * node). The fan-out across nodes allocates them here, in the event's
