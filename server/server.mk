@@ -94,7 +94,7 @@ fuzz: fuzz-server
 INSTALL_EXTRA += install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sphinx/web $(DESTDIR)$(DATADIR)/doc/sphinx ; \
 	install -m 0755 $(OUTPUT)/sphinx-server $(DESTDIR)$(SBINDIR)/sphinx-server ; \
 	cp -R server/web/. $(DESTDIR)$(DATADIR)/sphinx/web/ ; \
-	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;
+	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md docs/deploy.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;
 
 # ------------------------------------------------------------- unit tests
 # tests/unit/test_server_*.c link the real server objects (all but main.o).
