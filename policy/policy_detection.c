@@ -570,7 +570,8 @@ static int check_combination(struct policy_rule_ctx *c, const yaml_node_t *kn,
 		      "base64 text)";
 	else if ((f & (MOD_WINDASH | MOD_B64_ANY)) &&
 		 (key->op == POLICY_OP_RE || key->op == POLICY_OP_EXISTS ||
-		  key->op == POLICY_OP_CIDR || key->op == POLICY_OP_FIELDREF || op_is_numeric(key->op)))
+		  key->op == POLICY_OP_CIDR || key->op == POLICY_OP_FIELDREF ||
+		  op_is_numeric(key->op)))
 		msg = "modifiers 'windash', 'base64' and 'base64offset' only apply to strings "
 		      "compared as such (plain, contains, startswith, endswith)";
 	else if (!key->field[0] && key->op != POLICY_OP_EQUAL && key->op != POLICY_OP_CONTAINS &&

@@ -71,7 +71,7 @@ enum policy_op {
 
 struct policy_value {
 	enum policy_op op;
-	char *text;		/* literal, fnmatch pattern or field name; NULL for NULL/numbers/RE */
+	char *text;		/* literal, fnmatch pattern, field name; NULL: NULL/numbers/RE */
 	size_t len;		/* strlen(text) */
 	int64_t number;		/* GT..LTE, EXISTS */
 	regex_t *re;		/* RE */
