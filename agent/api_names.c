@@ -51,6 +51,18 @@ static const struct {
 	[SPHINX_API_X_RENDER_COMPOSITE] = { "XRenderComposite", LAYER_API },
 	[SPHINX_API_XCB_RENDER_COMPOSITE] = { "xcb_render_composite", LAYER_API },
 	[SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP] = { "XCompositeNameWindowPixmap", LAYER_API },
+	/* A screen cast's frames, read by its consumer: like its connect. */
+	[SPHINX_API_PW_DEQUEUE_BUFFER] = { "pw_stream_dequeue_buffer", LAYER_API },
+	[SPHINX_API_SCREEN_CAST_START] = { "screen_cast_start", LAYER_COMPOSITOR },
+	[SPHINX_API_SCREEN_CAST_STOP] = { "screen_cast_stop", LAYER_COMPOSITOR },
+	[SPHINX_API_SHELL_SCREENSHOT] = { "shell_screenshot_screenshot", LAYER_COMPOSITOR },
+	[SPHINX_API_SHELL_SCREENSHOT_AREA] = { "shell_screenshot_screenshot_area",
+					       LAYER_COMPOSITOR },
+	[SPHINX_API_SHELL_SCREENSHOT_WINDOW] = { "shell_screenshot_screenshot_window",
+						 LAYER_COMPOSITOR },
+	[SPHINX_API_SHELL_SCREENSHOT_UI] = { "shell_screenshot_screenshot_stage_to_content",
+					     LAYER_COMPOSITOR },
+	[SPHINX_API_DBUS_CALLER] = { "dbus_caller", LAYER_COMPOSITOR },
 };
 _Static_assert(ARRAY_SIZE(apis) == SPHINX_API__MAX, "a row of apis[] per enum sphinx_api");
 
@@ -62,6 +74,8 @@ static const char *const target_names[] = {
 	[SPHINX_TARGET_DEVICE] = "device",
 	[SPHINX_TARGET_STREAM] = "stream",
 	[SPHINX_TARGET_OUTPUT] = "output",
+	[SPHINX_TARGET_SCREENCAST] = "screencast",
+	[SPHINX_TARGET_SCREEN] = "screen",
 };
 _Static_assert(ARRAY_SIZE(target_names) == SPHINX_TARGET__MAX, "a name per enum sphinx_target");
 

@@ -13,6 +13,7 @@
 #include "api_names.h"
 #include "attribution.h"
 #include "capture.h"
+#include "compositor.h"
 #include "devices.h"
 #include "events.h"
 #include "layer.h"
@@ -112,6 +113,7 @@ static void on_exec(const struct sphinx_exec_event *e)
 		return;
 	if (is_xserver_exe(p->exe))
 		layer_xserver_attach(cfg.features, p->pid);
+	compositor_watch(cfg.features, p);
 	match_process(p, h->ts);
 }
 
@@ -124,6 +126,7 @@ void events_match_running(uint64_t now_boot_ns)
 	proc_table_for_each(cfg.procs, i, p) {
 		if (is_xserver_exe(p->exe))
 			layer_xserver_attach(cfg.features, p->pid);
+		compositor_watch(cfg.features, p);
 		if (p->session.state == CAPTURE_NONE && p->pid != (uint32_t)getpid())
 			match_process(p, now_boot_ns);
 	}
@@ -139,6 +142,7 @@ static void on_exit_event(const struct sphinx_exit_event *e)
 	capture_finish(&p->session, p, e->hdr.ts, e->calls, &hooks);
 	if (is_xserver_exe(p->exe))
 		layer_xserver_forget(p->pid);
+	compositor_forget(p->pid);
 	proc_table_remove(cfg.procs, e->hdr.pid);
 }
 
@@ -177,7 +181,7 @@ static void on_capture(const struct sphinx_capture_event *e)
 	struct policy_event ev;
 	const struct policy_rule *rule;
 	struct proc *p;
-	char uid[16], calls[16];
+	char uid[16], calls[16], what[SPHINX_API_FIELD_LEN];
 
 	log_debug("capture call: pid %u api %s target %s drawable 0x%llx calls %u", e->hdr.pid,
 		  api_name(e->api), target_name(e->target), (unsigned long long)e->drawable,
@@ -204,8 +208,9 @@ static void on_capture(const struct sphinx_capture_event *e)
 	if (!rule)
 		return;
 	/* The first counted call dates the session; later ones say "now". */
-	capture_start(s, p, rule, layer, api_name(e->api),
-		      target_name(e->target), e->calls == 1 ? e->first_ns : e->hdr.ts,
+	compositor_describe_capture(cfg.procs, e, what, sizeof(what));
+	capture_start(s, p, rule, layer, what, target_name(e->target),
+		      e->calls == 1 ? e->first_ns : e->hdr.ts,
 		      e->calls, &hooks);
 	capture_activity(s, p, e->hdr.ts, e->calls, &hooks);
 }
@@ -245,14 +250,44 @@ int events_handle(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct sphinx_capture_event))
 			on_damage(data);
 		break;
+	case SPHINX_EV_COMPOSITOR:
+		if (size >= sizeof(struct sphinx_compositor_event))
+			compositor_event(cfg.procs, data);
+		break;
 	default:
 		log_debug("unknown record type %u", h->type);
 	}
 	return 0;
 }
 
+bool events_capture(struct proc *p, struct policy_event *ev, enum sphinx_layer layer,
+		    const char *api, const char *target, uint64_t ts)
+{
+	const struct policy_rule *rule;
+	char uid[16];
+
+	add_process_fields(ev, p, proc_table_get(cfg.procs, p->ppid), uid, sizeof(uid));
+	rule = match(ev, p->pid, ts);
+	if (!rule)
+		return false;
+	if (p->session.state != CAPTURE_NONE) {
+		capture_activity(&p->session, p, ts, p->session.calls, &hooks);
+		return true;
+	}
+	capture_start(&p->session, p, rule, layer, api, target, ts, 0, &hooks);
+	if (p->session.state == CAPTURE_ACTIVE && p->session.kind == POLICY_KIND_SCREENSHOT)
+		capture_finish(&p->session, p, ts, 0, &hooks);
+	return true;
+}
+
+void events_capture_end(struct proc *p, uint64_t ts)
+{
+	capture_finish(&p->session, p, ts, 0, &hooks);
+}
+
 void events_tick(uint64_t now_boot_ns)
 {
+	compositor_tick(cfg.features);
 
 	proc_table_for_each(cfg.procs, i, p)
 		if (p->session.state != CAPTURE_NONE)

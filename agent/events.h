@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layer.h"
+
 struct features;
 struct policy;
 struct proc_table;
@@ -46,5 +48,17 @@ void events_tick(uint64_t now_boot_ns);
 void events_match_running(uint64_t now_boot_ns);
 /* The agent is stopping: every open capture ends now. */
 void events_shutdown(void);
+
+struct proc;
+struct policy_event;
+/*
+ * A capture another module saw (compositor.c): add @p's process fields to
+ * @ev, match the policy and, on a match, start @p's capture session (a
+ * screenshot begins and ends at once). True when a rule matched.
+ */
+bool events_capture(struct proc *p, struct policy_event *ev, enum sphinx_layer layer,
+		    const char *api, const char *target, uint64_t ts);
+/* End @p's capture at @ts (what it saw stopped). */
+void events_capture_end(struct proc *p, uint64_t ts);
 
 #endif

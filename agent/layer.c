@@ -16,6 +16,7 @@
 
 #include "api_names.h"
 #include "cleanup.h"
+#include "compositor.h"
 #include "devices.h"
 #include "layer.h"
 #include "libpath.h"
@@ -74,6 +75,15 @@ static const struct layer layers[] = {
 		.prepare = prepare_uprobes,
 		.idle_probe = "fbGetImage, fbCopyArea, ...",
 		.idle_why = "no X server running (attached when one starts)",
+	},
+	[LAYER_COMPOSITOR] = {
+		.name = "compositor",
+		.category = POLICY_CAT_SCREEN_CAPTURE,
+		.prepare = prepare_uprobes,
+		.attach = compositor_attach,
+		.detach = compositor_detach,
+		.idle_probe = "mutter, gnome-shell, kwin_wayland, ...",
+		.idle_why = "no probe in place (libpipewire, libgio)",
 	},
 };
 _Static_assert(ARRAY_SIZE(layers) == LAYER__COUNT, "one row of layers[] per enum sphinx_layer");
@@ -343,6 +353,12 @@ static bool attach_uprobe(const struct features *f, enum sphinx_layer layer,
 	loader_keep_link(link);
 	status_set(s, PROBE_ATTACHED, NULL);
 	return true;
+}
+
+bool layer_attach_uprobe(const struct features *f, enum sphinx_layer layer,
+			 const struct capture_probe *cp, const char *path)
+{
+	return attach_uprobe(f, layer, cp, path);
 }
 
 static void attach_uprobes(const struct features *f, bool fallback)

@@ -33,12 +33,15 @@ enum sphinx_layer {
 	LAYER_DEVICE,		/* capture devices: cgroup device hook + ioctls */
 	LAYER_API,		/* capture calls in client libraries: uprobes */
 	LAYER_XSERVER,		/* reads inside the X server itself: uprobes */
+	LAYER_COMPOSITOR,	/* Wayland compositors' screen casts and
+				 * screenshots (compositor.h): uprobes */
 	LAYER__COUNT,
 };
 
 struct features;
 
-/* "exec", "device", "api", "xserver"; "unknown" out of range. Static. */
+/* "exec", "device", "api", "xserver", "compositor"; "unknown" out of
+ * range. Static. */
 const char *layer_name(enum sphinx_layer layer);
 /* The policy category the layer's capture records are matched as. */
 enum policy_category layer_category(enum sphinx_layer layer);
@@ -69,6 +72,15 @@ void layers_detach(void);
 int layer_xserver_attach(const struct features *f, uint32_t pid);
 /* The X server @pid has exited. */
 void layer_xserver_forget(uint32_t pid);
+
+struct capture_probe;
+/*
+ * For a layer's own module (compositor.c): one uprobe of @layer on @cp's
+ * function in the binary at @path, its outcome in the status table. True
+ * when attached.
+ */
+bool layer_attach_uprobe(const struct features *f, enum sphinx_layer layer,
+			 const struct capture_probe *cp, const char *path);
 
 /* Is any probe of @layer attached? */
 bool layer_active(enum sphinx_layer layer);

@@ -8,7 +8,7 @@
  * borrows it), the process table, the ring buffer, the record file, the
  * spool and the uplink. Each module below keeps its own state behind its
  * header: layer.h (the layer table), status.h (probe status), loader.h
- * (the BPF object), devices.h, events.h, output.h.
+ * (the BPF object), devices.h, exec_wake.h, events.h, output.h.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,9 +25,11 @@
 #include "api_names.h"
 #include "attribution.h"
 #include "cleanup.h"
+#include "compositor.h"
 #include "config.h"
 #include "devices.h"
 #include "events.h"
+#include "exec_wake.h"
 #include "layer.h"
 #include "libpath.h"
 #include "loader.h"
@@ -206,6 +208,7 @@ static void reload_policy(struct agent *a)
 	policy_free(a->policy);
 	a->policy = fresh;
 	devices_watch(fresh);
+	exec_wake_fill(fresh);
 	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh),
 		 a->opts.policy_path);
 }
@@ -302,6 +305,8 @@ static int run_loop(struct agent *a)
 			events_tick(now);
 			last_tick = now;
 		}
+		if (compositor_status_changed())	/* a new compositor's rows */
+			write_status_file(a);
 	}
 	return 0;
 }
@@ -442,6 +447,8 @@ int main(int argc, char **argv)
 		proc_table_for_each(&a.procs, i, p)
 			if (is_xserver_exe(p->exe))
 				layer_xserver_attach(&a.features, p->pid);
+			else
+				compositor_watch(&a.features, p);
 		layers_attach_fallbacks(&a.features);
 		printf("probe run (no agent running)\n");
 		layers_print_status(stdout);
@@ -451,6 +458,8 @@ int main(int argc, char **argv)
 	if (err)
 		log_warn("device layer: some policy devices could not be watched: %s",
 			 strerror(-err));
+	/* Logged inside; a failure only means some execs wait for the poll. */
+	exec_wake_fill(a.policy);
 	/* Attach first, then scan: a process born in between is seen twice,
 	 * never missed. */
 	if (a.cfg.server_url) {

@@ -2,7 +2,8 @@
 /*
  * Kernel side of sphinx-agent: sees screen capture the moment it starts.
  *
- * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each.
+ * Layer 1 (exec): sched_process_exec / sched_process_exit, one record each;
+ *   an exec wakes the agent only when the policy names the program (exec_wake).
  * Layer 2 (device): the device cgroup hook sees opens of the character
  *   devices user space lists from the policy (by number); DRM GETFB/GETFB2
  *   and fbdev FBIOGET_VSCREENINFO ioctls on them, followed only while a
@@ -51,6 +52,19 @@ struct {
 	__type(key, struct sphinx_device_key);
 	__type(value, __u32);
 } watch_devices SEC(".maps");
+
+/*
+ * Programs whose exec wakes the agent at once: those the policy's exec
+ * rules name (filled by the agent at start and on reload). Every other
+ * exec record waits for the agent's next poll.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SPHINX_EXEC_WAKE_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sphinx_exec_wake_key);
+	__type(value, __u32);
+} exec_wake SEC(".maps");
 
 /*
  * Per-process capture counters. The client libraries and the X server see
@@ -125,6 +139,21 @@ static __always_inline bool is_self(void)
 
 /* ---------------------------------------------------------------- exec */
 
+/* Whether the policy names the program just exec'd (@comm, lower-cased here:
+ * the policy matches names without regard to case). */
+static __always_inline bool exec_wakes(const char *comm)
+{
+	struct sphinx_exec_wake_key key = { .prefixlen = SPHINX_COMM_LEN * 8 };
+
+#pragma unroll
+	for (int i = 0; i < SPHINX_COMM_LEN; i++) {
+		char c = comm[i];
+
+		key.name[i] = c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+	}
+	return bpf_map_lookup_elem(&exec_wake, &key) != NULL;
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -152,11 +181,12 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (len > 0 && bpf_probe_read_user(e->args, len, (void *)arg_start) == 0)
 		e->args_size = len;
 
-	/* No wake-up: on a VM each one is a self-IPI (~15 us an exec). The
-	 * agent takes these every 100 ms; a capture, open or damage record
-	 * forces a wake-up (pending records would hold back the adaptive
-	 * one), and the exec records before it are taken first, in order. */
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	/* A program the policy names wakes the agent now: its begin line is
+	 * due within milliseconds. Any other exec wakes nobody: on a VM each
+	 * wake-up is a self-IPI (~15 us an exec); the agent takes these every
+	 * 100 ms, and a capture, open or damage record (which forces a wake-up)
+	 * takes the exec records queued before it first, in order. */
+	bpf_ringbuf_submit(e, exec_wakes(e->hdr.comm) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -633,6 +663,9 @@ int BPF_KPROBE(xcb_damage_create, void *c, __u32 damage, __u32 drawable)
 
 /* ------------------------------------------------------------- PipeWire */
 
+/* Screen casts vs cameras: the compositor section at the end of this file. */
+static __always_inline bool pw_connect_compositor(void *stream, int direction, __u32 target);
+
 /*
  * pw_stream_connect(stream, direction, target, flags, params, n_params):
  * only an INPUT (0) stream whose first format param says mediaType video
@@ -648,7 +681,8 @@ int BPF_KPROBE(pw_stream_connect, void *stream, int direction, __u32 target,
 
 	/* n_params (the 6th argument) is not needed: params[0] is read
 	 * with a checked user read, and NULL params means no format. */
-	if (is_self() || direction != PW_DIRECTION_INPUT || !params)
+	if (is_self() || pw_connect_compositor(stream, direction, target) ||
+	    direction != PW_DIRECTION_INPUT || !params)
 		return 0;
 	if (bpf_probe_read_user(&pod, sizeof(pod), params) || !pod)
 		return 0;
@@ -1123,4 +1157,333 @@ int BPF_KPROBE(x_server_glamor_composite, __u8 op, void *src_picture, void *mask
 	       void *dst_picture)
 {
 	return x_server_render(SPHINX_API_XSERVER_GLAMOR_COMPOSITE, src_picture, dst_picture);
+}
+
+/* ---------------------------------------------------------- compositors */
+
+/*
+ * Wayland compositors (mutter and gnome-shell, KWin, xdg-desktop-portal-wlr)
+ * serve screen casts as PipeWire nodes they produce, and GNOME Shell takes
+ * screenshots for its D-Bus callers itself. The probes here run in every
+ * process that maps libpipewire or libgio, and return after one map lookup
+ * unless the process is one the agent marked in `compositors`.
+ *
+ * - Which nodes are screen casts: a compositor's OUTPUT stream
+ *   (pw_stream_connect, direction 1) learns its node id later; the
+ *   compositor reads it with pw_stream_get_node_id to announce it to its
+ *   client (mutter's PipeWireStreamAdded signal, KWin's streamReady, the
+ *   wlr portal's Start reply), so the id is known here before any client
+ *   can connect to it. It is forgotten when the stream is disconnected or
+ *   destroyed (PipeWire reuses ids: a camera may get it next).
+ * - A consumer: a video INPUT stream whose target is such a node is a
+ *   screen capture by the process that receives the frames; its frames
+ *   (pw_stream_dequeue_buffer) keep the capture going. Any other video
+ *   stream (a camera, a virtual camera, a video player's sink) keeps the
+ *   plain "stream" target, which the default policy does not report.
+ * - Who asked: GDBus services check the caller of each method call with
+ *   g_dbus_method_invocation_get_sender (mutter's handle_create_session,
+ *   check_permission before Start; gnome-shell's _createScreenshot). The
+ *   last one per compositor (sender, interface, method) is kept and sent
+ *   with the capture it led to.
+ *
+ * The GDBusMethodInvocation and PipeWire constants: user_layout.h.
+ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);		/* tgid */
+	__type(value, __u32);		/* enum sphinx_compositor */
+} compositors SEC(".maps");
+
+/* The D-Bus call a compositor checked last. */
+struct dbus_call {
+	__u64 ts;
+	char sender[SPHINX_DBUS_NAME_LEN];
+	char interface[SPHINX_DBUS_IFACE_LEN];
+	char method[SPHINX_DBUS_METHOD_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);		/* compositor tgid */
+	__type(value, struct dbus_call);
+} compositor_calls SEC(".maps");
+
+/* A process's stream: a compositor's output, or a consumer of a cast. */
+struct stream_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 stream;
+};
+
+/* Compositor output streams -> their node id (PW_ID_ANY until known). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct stream_key);
+	__type(value, __u32);
+} compositor_streams SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);		/* PipeWire node id */
+	__type(value, struct sphinx_cast_node);
+} screencast_nodes SEC(".maps");
+
+/* Consumer streams reading a screen cast -> the node. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct stream_key);
+	__type(value, __u32);
+} cast_streams SEC(".maps");
+
+/* pw_stream_get_node_id in a compositor, between entry and return (tid). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u64);
+} node_id_pending SEC(".maps");
+
+static __always_inline bool is_compositor(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&compositors, &tgid) != NULL;
+}
+
+/* Report @api done by the compositor (the current process) for the caller
+ * of its last checked D-Bus call, if any. */
+static __always_inline void compositor_report(__u32 api, __u64 stream)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sphinx_compositor_event *e;
+	struct dbus_call *call;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, SPHINX_EV_COMPOSITOR);
+	e->api = api;
+	e->_pad = 0;
+	e->stream = stream;
+	call = bpf_map_lookup_elem(&compositor_calls, &tgid);
+	if (call) {
+		e->call_ns = call->ts;
+		__builtin_memcpy(e->sender, call->sender, sizeof(e->sender));
+		__builtin_memcpy(e->interface, call->interface, sizeof(e->interface));
+		__builtin_memcpy(e->method, call->method, sizeof(e->method));
+	} else {
+		e->call_ns = 0;
+		e->sender[0] = e->interface[0] = e->method[0] = '\0';
+	}
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
+/*
+ * Called from pw_stream_connect: true when the stream is the compositor's
+ * own output or reads a screen-cast node (handled here), false for the
+ * generic video-stream check.
+ */
+static __always_inline bool pw_connect_compositor(void *stream, int direction, __u32 target)
+{
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
+	__u32 unknown = PW_ID_ANY;
+	struct sphinx_cast_node *node;
+	__u32 uid;
+
+	if (direction == PW_DIRECTION_OUTPUT) {
+		if (!is_compositor(key.tgid))
+			return false;
+		bpf_map_update_elem(&compositor_streams, &key, &unknown, BPF_ANY);
+		compositor_report(SPHINX_API_SCREEN_CAST_START, key.stream);
+		return true;
+	}
+	if (direction != PW_DIRECTION_INPUT || target == PW_ID_ANY)
+		return false;
+	node = bpf_map_lookup_elem(&screencast_nodes, &target);
+	if (!node)
+		return false;
+	/* Node ids are per PipeWire daemon, one per user: another user's
+	 * node of that number is not this one (root may read any). */
+	uid = (__u32)bpf_get_current_uid_gid();
+	if (uid != node->uid && uid != 0)
+		return false;
+	bpf_map_update_elem(&cast_streams, &key, &target, BPF_ANY);
+	count_capture(SPHINX_API_PW_STREAM_CONNECT, SPHINX_TARGET_SCREENCAST, target);
+	return true;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pw_stream_get_node_id, void *stream)
+{
+	__u64 id = bpf_get_current_pid_tgid(), s = (__u64)stream;
+	__u32 tid = (__u32)id;
+
+	if (is_compositor(id >> 32))
+		bpf_map_update_elem(&node_id_pending, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pw_stream_get_node_id_ret, __u32 node_id)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	struct sphinx_cast_node node = { .compositor = tgid };
+	struct stream_key key = { .tgid = tgid };
+	struct dbus_call *call;
+	__u64 *stream;
+	__u32 *known;
+
+	stream = bpf_map_lookup_elem(&node_id_pending, &tid);
+	if (!stream)
+		return 0;
+	key.stream = *stream;
+	bpf_map_delete_elem(&node_id_pending, &tid);
+	known = bpf_map_lookup_elem(&compositor_streams, &key);
+	if (!known || node_id == PW_ID_ANY)
+		return 0;	/* not an output stream of this compositor */
+	*known = node_id;
+	node.uid = (__u32)bpf_get_current_uid_gid();
+	call = bpf_map_lookup_elem(&compositor_calls, &tgid);
+	if (call)
+		__builtin_memcpy(node.interface, call->interface, sizeof(node.interface));
+	bpf_map_update_elem(&screencast_nodes, &node_id, &node, BPF_ANY);
+	return 0;
+}
+
+/* A compositor's stream ends: its node id is free for anything next. */
+static __always_inline int compositor_stream_gone(void *stream)
+{
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
+	__u32 *node_id;
+
+	node_id = bpf_map_lookup_elem(&compositor_streams, &key);
+	if (node_id) {
+		bpf_map_delete_elem(&screencast_nodes, node_id);
+		bpf_map_delete_elem(&compositor_streams, &key);
+		compositor_report(SPHINX_API_SCREEN_CAST_STOP, key.stream);
+		return 0;
+	}
+	bpf_map_delete_elem(&cast_streams, &key);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pw_stream_disconnect, void *stream)
+{
+	return compositor_stream_gone(stream);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(pw_stream_destroy, void *stream)
+{
+	return compositor_stream_gone(stream);
+}
+
+/* A frame of a screen cast reaches its consumer: counted like any grab. */
+SEC("uprobe")
+int BPF_KPROBE(pw_stream_dequeue_buffer, void *stream)
+{
+	struct stream_key key = { .tgid = bpf_get_current_pid_tgid() >> 32,
+				  .stream = (__u64)stream };
+	__u32 *node_id = bpf_map_lookup_elem(&cast_streams, &key);
+
+	if (node_id)
+		count_capture(SPHINX_API_PW_DEQUEUE_BUFFER, SPHINX_TARGET_SCREENCAST, *node_id);
+	return 0;
+}
+
+/* Per CPU: too big for the BPF stack next to the ring-buffer record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dbus_call);
+} dbus_call_scratch SEC(".maps");
+
+static __always_inline bool same_sender(const char *a, const char *b)
+{
+	for (int i = 0; i < SPHINX_DBUS_NAME_LEN; i++) {
+		if (a[i] != b[i])
+			return false;
+		if (!a[i])
+			return true;
+	}
+	return true;
+}
+
+/*
+ * The caller is often gone by the time the capture is reported (gdbus,
+ * gnome-screenshot exit on the reply): a caller not seen last is reported
+ * at once, so the agent names it while the compositor is still at work.
+ */
+SEC("uprobe")
+int BPF_KPROBE(g_dbus_method_invocation_get_sender, void *invocation)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	struct dbus_call *last, *fresh;
+	void *p = NULL;
+
+	if (!invocation || !is_compositor(tgid))
+		return 0;
+	fresh = bpf_map_lookup_elem(&dbus_call_scratch, &zero);
+	if (!fresh)
+		return 0;
+	__builtin_memset(fresh, 0, sizeof(*fresh));
+	fresh->ts = bpf_ktime_get_boot_ns();
+	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_SENDER) && p)
+		bpf_probe_read_user_str(fresh->sender, sizeof(fresh->sender), p);
+	p = NULL;
+	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_INTERFACE) && p)
+		bpf_probe_read_user_str(fresh->interface, sizeof(fresh->interface), p);
+	p = NULL;
+	if (!bpf_probe_read_user(&p, sizeof(p), invocation + G_INVOCATION_METHOD) && p)
+		bpf_probe_read_user_str(fresh->method, sizeof(fresh->method), p);
+	last = bpf_map_lookup_elem(&compositor_calls, &tgid);
+	if (last && same_sender(last->sender, fresh->sender)) {
+		bpf_map_update_elem(&compositor_calls, &tgid, fresh, BPF_ANY);
+		return 0;
+	}
+	bpf_map_update_elem(&compositor_calls, &tgid, fresh, BPF_ANY);
+	compositor_report(SPHINX_API_DBUS_CALLER, 0);
+	return 0;
+}
+
+/* GNOME Shell's screenshots (libgnome-shell, exported for GObject
+ * introspection): the D-Bus API's three, and the screenshot UI's. */
+static __always_inline int shell_screenshot(__u32 api)
+{
+	if (is_compositor(bpf_get_current_pid_tgid() >> 32))
+		compositor_report(api, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(shell_screenshot_screenshot)
+{
+	return shell_screenshot(SPHINX_API_SHELL_SCREENSHOT);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(shell_screenshot_screenshot_area)
+{
+	return shell_screenshot(SPHINX_API_SHELL_SCREENSHOT_AREA);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(shell_screenshot_screenshot_window)
+{
+	return shell_screenshot(SPHINX_API_SHELL_SCREENSHOT_WINDOW);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(shell_screenshot_screenshot_stage_to_content)
+{
+	return shell_screenshot(SPHINX_API_SHELL_SCREENSHOT_UI);
 }

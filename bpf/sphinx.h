@@ -35,6 +35,8 @@ enum sphinx_event_type {
 	SPHINX_EV_CAPTURE,	/* a counted capture call (API or device ioctl) */
 	SPHINX_EV_DAMAGE,	/* recording set-up: a damage watch on root, or a
 				 * steady cursor-image poll */
+	SPHINX_EV_COMPOSITOR,	/* a Wayland compositor captures for a client:
+				 * struct sphinx_compositor_event */
 };
 
 /* What was called. Names in agent/api_names.c, in this order. */
@@ -72,6 +74,15 @@ enum sphinx_api {
 	SPHINX_API_X_RENDER_COMPOSITE,		/* from a picture of the root window */
 	SPHINX_API_XCB_RENDER_COMPOSITE,
 	SPHINX_API_X_COMPOSITE_NAME_WINDOW_PIXMAP,	/* libXcomposite */
+	/* Wayland compositors (mutter, gnome-shell, KWin): */
+	SPHINX_API_PW_DEQUEUE_BUFFER,		/* a frame of a screen cast read */
+	SPHINX_API_SCREEN_CAST_START,		/* the compositor's stream connected */
+	SPHINX_API_SCREEN_CAST_STOP,		/* ... and disconnected or destroyed */
+	SPHINX_API_SHELL_SCREENSHOT,		/* shell_screenshot_screenshot */
+	SPHINX_API_SHELL_SCREENSHOT_AREA,
+	SPHINX_API_SHELL_SCREENSHOT_WINDOW,
+	SPHINX_API_SHELL_SCREENSHOT_UI,		/* ..._stage_to_content: the shell's UI */
+	SPHINX_API_DBUS_CALLER,			/* a new D-Bus caller: name it now */
 	SPHINX_API__MAX,
 };
 
@@ -84,6 +95,8 @@ enum sphinx_target {
 	SPHINX_TARGET_DEVICE,	/* a capture device fd */
 	SPHINX_TARGET_STREAM,	/* a PipeWire video input stream */
 	SPHINX_TARGET_OUTPUT,	/* a Wayland output (the whole screen) */
+	SPHINX_TARGET_SCREENCAST, /* a compositor's screen-cast PipeWire node */
+	SPHINX_TARGET_SCREEN,	/* the compositor read its own screen */
 	SPHINX_TARGET__MAX,
 };
 
@@ -179,6 +192,19 @@ struct sphinx_capture_event {
 	__u32 _pad;
 };
 
+/*
+ * Key of exec_wake, the programs whose exec wakes the agent at once (an
+ * LPM trie: "ffmpeg" as a prefix of the name, "obs\0" as a whole one).
+ * name is the task's comm, lower-cased, as the kernel sets it at exec: the
+ * exec'd file's basename cut to 15 bytes. prefixlen counts bits of name.
+ */
+#define SPHINX_EXEC_WAKE_MAX	256	/* names the policy may give */
+
+struct sphinx_exec_wake_key {
+	__u32 prefixlen;
+	char name[SPHINX_COMM_LEN];
+};
+
 /* Key of the map of watched character devices. */
 struct sphinx_device_key {
 	__u32 major, minor;
@@ -193,5 +219,52 @@ _Static_assert(sizeof(struct sphinx_open_event) == 72 + SPHINX_PATH_LEN,
 _Static_assert(sizeof(struct sphinx_capture_event) == 88, "sphinx_capture_event is 88 bytes");
 _Static_assert(sizeof(struct sphinx_x_server) == 64, "sphinx_x_server is 64 bytes");
 _Static_assert(sizeof(struct sphinx_device_key) == 8, "sphinx_device_key is 8 bytes");
+_Static_assert(sizeof(struct sphinx_exec_wake_key) == 20, "sphinx_exec_wake_key is 20 bytes");
+
+/*
+ * Wayland compositors. The agent marks each compositor process it finds
+ * (key: tgid, value: enum sphinx_compositor) in the `compositors` map; the
+ * probes below do nothing in any other process. A compositor serves its
+ * capture APIs over D-Bus: the last method call it checked the sender of
+ * (g_dbus_method_invocation_get_sender) names who asked.
+ */
+#define SPHINX_DBUS_NAME_LEN	48	/* unique names are ":1.N": short */
+#define SPHINX_DBUS_IFACE_LEN	64
+#define SPHINX_DBUS_METHOD_LEN	32
+
+enum sphinx_compositor {
+	SPHINX_COMPOSITOR_MUTTER = 1,	/* mutter, gnome-shell */
+	SPHINX_COMPOSITOR_KWIN,
+	SPHINX_COMPOSITOR_PORTAL,	/* xdg-desktop-portal-wlr: casts itself */
+};
+
+/* A screen-cast node some compositor produces (value of screencast_nodes,
+ * key: PipeWire node id). */
+struct sphinx_cast_node {
+	__u32 compositor;	/* tgid */
+	__u32 uid;		/* its owner: whose PipeWire daemon */
+	char interface[SPHINX_DBUS_IFACE_LEN];	/* the D-Bus API that asked */
+};
+
+/*
+ * hdr is the compositor's (pid, uid, comm). @call_ns is when the D-Bus
+ * call that asked was seen (0: no call seen, the compositor acted on its
+ * own: the shell's screenshot UI); its sender, interface and method follow.
+ */
+struct sphinx_compositor_event {
+	struct sphinx_event_hdr hdr;
+	__u32 api;		/* enum sphinx_api */
+	__u32 _pad;
+	__u64 stream;		/* a screen cast's stream (its start and stop) */
+	__u64 call_ns;
+	char sender[SPHINX_DBUS_NAME_LEN];
+	char interface[SPHINX_DBUS_IFACE_LEN];
+	char method[SPHINX_DBUS_METHOD_LEN];
+};
+_Static_assert(sizeof(struct sphinx_cast_node) == 72, "sphinx_cast_node is 72 bytes");
+_Static_assert(sizeof(struct sphinx_compositor_event) == 48 + 24 + SPHINX_DBUS_NAME_LEN +
+							       SPHINX_DBUS_IFACE_LEN +
+							       SPHINX_DBUS_METHOD_LEN,
+	       "sphinx_compositor_event layout");
 
 #endif

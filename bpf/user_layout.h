@@ -62,6 +62,23 @@
 #define SPA_FORMAT_MEDIA_TYPE		1
 #define SPA_MEDIA_TYPE_VIDEO		2
 #define PW_DIRECTION_INPUT		0
+/* The compositor layer: a compositor's own stream is an OUTPUT one
+ * (SPA_DIRECTION_OUTPUT 1); PW_ID_ANY (0xffffffff) as pw_stream_connect's
+ * target means "let the session manager choose", a node id otherwise. */
+#define PW_DIRECTION_OUTPUT		1
+#define PW_ID_ANY			0xffffffffu
+
+/*
+ * GDBus: struct _GDBusMethodInvocation (gio/gdbusmethodinvocation.c,
+ * private, unchanged from glib 2.26 to 2.78): a GObject (GTypeInstance 8,
+ * ref_count 4 + 4 padding, qdata 8: 24 bytes), then gchar *sender (24),
+ * *object_path (32), *interface_name (40), *method_name (48). Tested
+ * against Debian 12's glib 2.74 in mutter 43.8 and gnome-shell 43.9
+ * (tests/integration/agent_gnome.sh, agent_gnome_shell.sh).
+ */
+#define G_INVOCATION_SENDER		24
+#define G_INVOCATION_INTERFACE		40
+#define G_INVOCATION_METHOD		48
 
 /*
  * Wayland: wl_proxy_marshal_array_flags()'s third argument, the interface

@@ -214,4 +214,17 @@ size_t policy_match_all(const struct policy *policy, const struct policy_event *
 int policy_device_prefixes(const struct policy *policy, char ***ret);
 void policy_strv_free(char **strv);
 
+/*
+ * The program names an exec must have for the process_creation rules to
+ * match it, read from what they say of Image's basename and of Comm (the
+ * forms are listed atop policy_exec_names.c): lower-case, "obs" for that
+ * exact name, "ffmpeg*" for names that start so. A rule that can also
+ * match an exec of any name (a CommandLine-only selection, a `not`,
+ * Image|contains, a regex outside the simple forms) has its id in
+ * *ret_batched; its branches that do name programs still give names.
+ * Returns the count of names (>= 0) and two NULL-terminated arrays the
+ * caller frees with policy_strv_free(); or a negative errno.
+ */
+int policy_exec_names(const struct policy *policy, char ***ret_names, char ***ret_batched);
+
 #endif

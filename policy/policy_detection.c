@@ -421,6 +421,11 @@ static int compile_string(struct policy_rule_ctx *c, const struct field_key *key
 		return compile_plain(c, v, s);
 	case POLICY_OP_RE:
 		v->op = POLICY_OP_RE;
+		/* The source too: policy_exec_names() reads simple forms of it. */
+		v->text = strdup(s);
+		if (!v->text)
+			return -ENOMEM;
+		v->len = strlen(s);
 		return compile_regex(c, v, n, s, key->flags);
 	default:
 		v->op = key->op;

@@ -19,12 +19,7 @@
 
 #define TARGET_FIELD	"TargetFilename"
 
-struct strv {
-	char **items;
-	size_t n, cap;
-};
-
-static int strv_add_unique(struct strv *v, const char *s, size_t len)
+int policy_strv_add(struct policy_strv *v, const char *s, size_t len)
 {
 	char *copy;
 
@@ -51,7 +46,7 @@ static int strv_add_unique(struct strv *v, const char *s, size_t len)
 }
 
 /* The literal text before the first unescaped wildcard of a fnmatch pattern. */
-static int add_glob_prefix(struct strv *v, const char *pattern)
+static int add_glob_prefix(struct policy_strv *v, const char *pattern)
 {
 	char buf[POLICY_MAX_STRING + 1];
 	size_t n = 0;
@@ -61,15 +56,15 @@ static int add_glob_prefix(struct strv *v, const char *pattern)
 			p++;
 		buf[n++] = *p;
 	}
-	return strv_add_unique(v, buf, n);
+	return policy_strv_add(v, buf, n);
 }
 
-static int add_value(struct strv *v, const struct policy_value *val)
+static int add_value(struct policy_strv *v, const struct policy_value *val)
 {
 	switch (val->op) {
 	case POLICY_OP_EQUAL:
 	case POLICY_OP_STARTSWITH:
-		return strv_add_unique(v, val->text, val->len);
+		return policy_strv_add(v, val->text, val->len);
 	case POLICY_OP_GLOB:
 		return add_glob_prefix(v, val->text);
 	default:
@@ -77,7 +72,7 @@ static int add_value(struct strv *v, const struct policy_value *val)
 	}
 }
 
-static int add_detection(struct strv *v, const struct policy_detection *d)
+static int add_detection(struct policy_strv *v, const struct policy_detection *d)
 {
 	for (size_t s = 0; s < d->n_selections; s++) {
 		const struct policy_selection *sel = &d->selections[s];
@@ -113,7 +108,7 @@ void policy_strv_free(char **strv)
 
 int policy_device_prefixes(const struct policy *policy, char ***ret)
 {
-	struct strv v = {};
+	struct policy_strv v = {};
 	int r;
 
 	v.items = calloc(1, sizeof(*v.items));

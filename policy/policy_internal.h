@@ -71,7 +71,7 @@ enum policy_op {
 
 struct policy_value {
 	enum policy_op op;
-	char *text;		/* literal, fnmatch pattern, field name; NULL: NULL/numbers/RE */
+	char *text;		/* literal, glob, RE source or field name; NULL: NULL/numbers */
 	size_t len;		/* strlen(text) */
 	int64_t number;		/* GT..LTE, EXISTS */
 	regex_t *re;		/* RE */
@@ -172,6 +172,15 @@ struct policy {
 int policy_add_rule(struct policy *policy, struct policy_rule *rule);
 
 void policy_detection_free(struct policy_detection *d);
+
+/* A growing NULL-terminated string array (policy_devices.c). */
+struct policy_strv {
+	char **items;		/* NULL-terminated once anything is added */
+	size_t n, cap;
+};
+
+/* Append a copy of @s[0..@len) unless empty or already there. 0 or -ENOMEM. */
+int policy_strv_add(struct policy_strv *v, const char *s, size_t len);
 void policy_rule_clear(struct policy_rule *rule);
 /* Once every rule is in: the per-category index policy_match() walks.
  * 0 or -ENOMEM. */

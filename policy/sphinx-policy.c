@@ -6,6 +6,7 @@
  *   sphinx-policy test POLICY EVENTS.jsonl   which rules fire for each event
  *   sphinx-policy list POLICY                the rules, one per line
  *   sphinx-policy prefixes POLICY            the device prefixes the kernel watches
+ *   sphinx-policy exec-names POLICY          the programs whose exec wakes the agent
  *
  * Everything here is presentation: loading and matching are the library's
  * (policy.h), the very code the agent runs, so a policy that passes here
@@ -42,6 +43,9 @@ static void usage(FILE *out)
 		"                             stdin) print the rules that fire, best first\n"
 		"  list POLICY                print each rule's id, category, kind, level, title\n"
 		"  prefixes POLICY            print the device path prefixes the agent watches\n"
+		"  exec-names POLICY          print the program names whose exec wakes the agent\n"
+		"                             at once ('ffmpeg*': names starting so), then, as\n"
+		"                             '# batched: ID', the rules that also match others\n"
 		"\n"
 		"Options:\n"
 		"  -h, --help                 show this help\n"
@@ -308,6 +312,36 @@ static int cmd_prefixes(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* ----------------------------------------------------------- exec-names */
+
+static int cmd_exec_names(int argc, char **argv)
+{
+	struct policy *policy;
+	char **names = NULL, **batched = NULL;
+	int n;
+
+	if (argc != 1) {
+		fprintf(stderr, "sphinx-policy exec-names: expected POLICY\n");
+		return EXIT_USAGE;
+	}
+	policy = load_or_report(argv[0]);
+	if (!policy)
+		return EXIT_FAILURE;
+	n = policy_exec_names(policy, &names, &batched);
+	policy_free(policy);
+	if (n < 0) {
+		fprintf(stderr, "sphinx-policy: %s\n", strerror(-n));
+		return EXIT_FAILURE;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	for (size_t i = 0; batched[i]; i++)
+		printf("# batched: %s\n", batched[i]);
+	policy_strv_free(names);
+	policy_strv_free(batched);
+	return EXIT_SUCCESS;
+}
+
 /* ----------------------------------------------------------------- main */
 
 static const struct command {
@@ -318,6 +352,7 @@ static const struct command {
 	{ "test", cmd_test },
 	{ "list", cmd_list },
 	{ "prefixes", cmd_prefixes },
+	{ "exec-names", cmd_exec_names },
 };
 
 /*

@@ -18,6 +18,8 @@ TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  libx11-xcb-dev libxcb-render0-dev libxcomposite-dev
  byzanz recordmydesktop maim mpv xterm openbox picom x11vnc xtightvncviewer
  pipewire-bin curl openssl chromium sway grim wf-recorder obs-studio
+ mutter gnome-shell pipewire wireplumber gstreamer1.0-pipewire python3-gi
+ gir1.2-glib-2.0 python3-dbusmock dbus-daemon libglib2.0-bin util-linux gjs
  debhelper dpkg-dev fakeroot build-essential lintian man-db"
 
 pkgs=$BUILD

@@ -215,6 +215,9 @@ static const struct kind_case {
 	{ "sphinx.api.grab-window", POLICY_KIND_AUTO },
 	{ "sphinx.api.composite-window-pixmap", POLICY_KIND_AUTO },
 	{ "sphinx.api.pipewire-stream", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.screen-cast", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.remote-desktop", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.screenshot", POLICY_KIND_SCREENSHOT },
 	{ "sphinx.xserver.grab-root", POLICY_KIND_AUTO },
 	{ "sphinx.xserver.grab-window", POLICY_KIND_AUTO },
 	{ "sphinx.wayland.screencopy", POLICY_KIND_AUTO },
@@ -303,7 +306,11 @@ static const struct api_case {
 	{ "xcb_composite_name_window_pixmap", "window", "/usr/bin/xfwm4", NULL },
 	{ "xcb_composite_name_window_pixmap", "window", "/usr/bin/gnome-shell", NULL },
 	{ "XCompositeNameWindowPixmap", "window", "/usr/bin/compiz", NULL },
-	{ "pw_stream_connect", NULL, "/usr/bin/obs", "sphinx.api.pipewire-stream" },
+	/* PipeWire: only a compositor's screen-cast node is a capture. */
+	{ "pw_stream_connect", "screencast", "/usr/bin/obs", "sphinx.api.pipewire-stream" },
+	{ "pw_stream_dequeue_buffer", "screencast", "/usr/bin/obs", "sphinx.api.pipewire-stream" },
+	{ "pw_stream_connect", "stream", "/usr/bin/cheese", NULL },
+	{ "pw_stream_connect", NULL, "/usr/bin/obs", NULL },
 };
 
 static void test_capture_api(void **state)
@@ -354,6 +361,43 @@ static const struct dev_case {
 	{ NULL, "open", "read", "/usr/bin/ffmpeg", NULL },
 };
 
+/* The compositor layer: what the compositor did, and for which D-Bus call. */
+struct compositor_case {
+	const char *api, *interface, *image, *want;
+};
+
+static const struct compositor_case compositor_cases[] = {
+	{ "screen_cast_start", "org.gnome.Mutter.ScreenCast.Session", "/usr/bin/obs",
+	  "sphinx.compositor.screen-cast" },
+	{ "screen_cast_start", "org.gnome.Mutter.ScreenCast.Session",
+	  "/usr/libexec/xdg-desktop-portal-gnome", NULL },
+	{ "screen_cast_start", "org.gnome.Mutter.RemoteDesktop.Session",
+	  "/usr/libexec/gnome-remote-desktop-daemon", "sphinx.compositor.remote-desktop" },
+	{ "screen_cast_start", "", "/usr/bin/kwin_wayland", NULL },
+	{ "shell_screenshot_screenshot", "org.gnome.Shell.Screenshot", "/usr/bin/gnome-screenshot",
+	  "sphinx.compositor.screenshot" },
+	{ "shell_screenshot_screenshot_stage_to_content", "", "/usr/bin/gnome-shell",
+	  "sphinx.compositor.screenshot" },
+	{ "shell_screenshot_screenshot_area", "org.gnome.Shell.Screenshot",
+	  "/usr/libexec/xdg-desktop-portal-gnome", NULL },
+};
+
+static void test_compositor(void **state)
+{
+	for (size_t i = 0; i < sizeof(compositor_cases) / sizeof(compositor_cases[0]); i++) {
+		const struct compositor_case *c = &compositor_cases[i];
+		struct policy_event ev;
+		const char *got;
+
+		make_event(&ev, POLICY_CAT_SCREEN_CAPTURE, "Api", c->api, "Target", "screen",
+			   "Interface", c->interface, "Image", c->image, "Calls", "1", NULL);
+		got = best_id(defaults, &ev);
+		if ((got == NULL) != (c->want == NULL) || (got && strcmp(got, c->want) != 0))
+			fail_msg("%s for %s by %s: expected %s, got %s", c->api, c->interface,
+				 c->image, c->want ? c->want : "no match", got ? got : "no match");
+	}
+}
+
 static void test_devices(void **state)
 {
 	for (size_t i = 0; i < sizeof(dev_cases) / sizeof(dev_cases[0]); i++) {
@@ -396,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_kind_of_every_rule),
 		cmocka_unit_test(test_helper_by_parent),
 		cmocka_unit_test(test_capture_api),
+		cmocka_unit_test(test_compositor),
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_device_prefixes),
 	};
