@@ -156,6 +156,12 @@ has "SigmaHQ files: a SYSCALL rule loads but says it never fires" "$TMP/out" \
 has "SigmaHQ files: a file_event rule loads but says it never fires" "$TMP/out" \
 	"$SIGMA/file_event_lnx_doas_conf_creation.yml:1: 00eee2a5-fdb0-4746-a21d-e43fbdea5681 loaded, never fires: needs category 'file_event'"
 if [ ! -s "$TMP/err" ]; then ok "SigmaHQ files: nothing on stderr"; else not_ok "SigmaHQ files: nothing on stderr"; fi
+expect "list the SigmaHQ rule files" 0 "$TOOL" list "$SIGMA"
+if grep -qE '^00eee2a5-fdb0-4746-a21d-e43fbdea5681 +- +auto +medium +Linux Doas Conf File Creation$' "$TMP/out"; then
+	ok "list shows '-' as the category of a rule that never fires"
+else
+	not_ok "list shows '-' as the category of a rule that never fires"; sed 's/^/# /' "$TMP/out"
+fi
 cat >"$TMP/xwd.jsonl" <<'EOF'
 {"category":"process_creation","fields":{"Image":"/usr/bin/xwd","CommandLine":"xwd -root -out s.xwd"},"argv":["xwd","-root","-out","s.xwd"]}
 {"category":"process_creation","fields":{"Image":"/usr/bin/xwd","CommandLine":"xwd -root -out s.png"},"argv":["xwd","-root","-out","s.png"]}

@@ -396,6 +396,21 @@ static void test_logsources(void **state)
 	policy_event_set_argv(&ev, argv, 3);
 	check_best(p, &ev, "t.audit");
 	policy_free(p);
+	/* A rule that never fires asks the kernel to wake the agent for nothing. */
+	p = load_ok(
+		"id: t.win\ntitle: t\n"
+		"logsource: {category: process_creation, product: windows}\n"
+		"detection: {s: {Image|endswith: '\\cmd.exe'}, condition: s}\n");
+	{
+		char **names = NULL, **batched = NULL;
+
+		assert_int_equal(policy_exec_names(p, &names, &batched), 0);
+		assert_null(names[0]);
+		assert_null(batched[0]);
+		policy_strv_free(names);
+		policy_strv_free(batched);
+	}
+	policy_free(p);
 	expect_errors(
 		"id: t.typo\ntitle: t\nlogsource: {category: process_craetion}\n"
 		"detection: {s: {Image: a}, condition: s}\n",
