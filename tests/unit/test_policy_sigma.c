@@ -338,6 +338,35 @@ static void test_keywords_and_pcre(void **state)
 		"9:21: bad regular expression '\\x41': '\\x' has no POSIX equivalent");
 }
 
+/* Inside [...] POSIX reads a backslash literally: the rewrite moves ']' and '-'. */
+static void test_pcre_brackets(void **state)
+{
+	struct policy *p = load_ok(
+		RULE_HEAD("t.br")
+		"detection:\n"
+		"  dash:\n"
+		"    CommandLine|re: '^x[a\\-c]y$'\n"
+		"  bracket:\n"
+		"    Comm|re: '^[\\]q]+$'\n"
+		"  notspace:\n"
+		"    User|re: '^[^-\\s]+$'\n"
+		"  backslash:\n"
+		"    Image|re: '^[\\\\]$'\n"
+		"  condition: 1 of them\n");
+
+	expect_match(p, "CommandLine", "x-y", true);
+	expect_match(p, "CommandLine", "xcy", true);
+	expect_match(p, "CommandLine", "xby", false);	/* \- is a dash, not a range */
+	expect_match(p, "Comm", "]q]", true);
+	expect_match(p, "Comm", "\\", false);
+	expect_match(p, "User", "alice", true);
+	expect_match(p, "User", "al-ice", false);
+	expect_match(p, "User", "al ice", false);
+	expect_match(p, "Image", "\\", true);
+	expect_match(p, "Image", "x", false);
+	policy_free(p);
+}
+
 static void test_modifier_rules(void **state)
 {
 	expect_errors(
@@ -452,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_cidr_exists_fieldref),
 		cmocka_unit_test(test_keywords_and_pcre),
+		cmocka_unit_test(test_pcre_brackets),
 		cmocka_unit_test(test_modifier_rules),
 		cmocka_unit_test(test_logsources),
 		cmocka_unit_test(test_argv_json),
