@@ -162,6 +162,7 @@ test('a recorder already running when the agent starts reaches the organiser, be
   await sleep(500);
   startAgent();
   await waitFor(() => /server welcomed this machine/.test(agentLog), 15000, 'the agent to reconnect');
+  await orgSock.next((x) => x.type === 'monitor' && x.monitored === true, 5000);
   const b = await orgSock.next((x) => x.type === 'recording.begin', 5000);
   eq(b.recording.program, 'ffmpeg', 'names the program');
   eq(b.recording.user_id, att.user.id, 'names the attendee');
@@ -171,9 +172,9 @@ test('a recorder already running when the agent starts reaches the organiser, be
 });
 
 test('clean agent stop says goodbye: shown as shut down', async () => {
-  await orgSock.next((x) => x.type === 'monitor' && x.monitored === true, 5000);
   agentProc.kill('SIGTERM');
-  const code = await agentProc.exited;
+  const code = await Promise.race([agentProc.exited,
+    sleep(15000).then(() => { throw new Error(`the agent did not exit within 15 s of SIGTERM; its log:\n${agentLog}`); })]);
   const m = await orgSock.next((x) => x.type === 'monitor' && x.monitored === false, 5000);
   eq(m.reason, 'shutdown', 'reason');
   eq(code, 0, 'the agent exits 0 on SIGTERM');
