@@ -155,14 +155,21 @@ static int compile_regex(struct policy_rule_ctx *c, struct policy_value *v, cons
 	size_t len = 16 * strlen(s) + 1;
 	_cleanup_free_ char *ere = malloc(len);
 	int cflags = REG_EXTENDED | REG_NOSUB;
+	size_t pieces = 0;
 	char msg[128];
 	int r;
 
 	if (!ere)
 		return -ENOMEM;
 	cflags |= (flags & MOD_ICASE ? REG_ICASE : 0) | (flags & MOD_MULTILINE ? REG_NEWLINE : 0);
-	if (policy_regex_translate(s, ere, len, &cflags, msg, sizeof(msg)) < 0) {
+	if (policy_regex_translate(s, ere, len, &cflags, &pieces, msg, sizeof(msg)) < 0) {
 		rule_error(c, n, "bad regular expression '%.80s': %s", s, msg);
+		return -EINVAL;
+	}
+	c->l->n_re_pieces += pieces;
+	if (c->l->n_re_pieces > POLICY_MAX_RE_PIECES) {
+		rule_error(c, n, "the policy's regular expressions expand to more than %d pieces "
+			   "(this one to %zu)", POLICY_MAX_RE_PIECES, pieces);
 		return -EINVAL;
 	}
 	v->re = malloc(sizeof(*v->re));

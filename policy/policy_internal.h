@@ -45,6 +45,7 @@
 #define POLICY_MAX_CONDITION	1024	/* bytes in a condition */
 #define POLICY_MAX_COND_DEPTH	32	/* nesting of (), not */
 #define POLICY_MAX_DIAGS	500	/* errors kept before giving up */
+#define POLICY_MAX_RE_PIECES	65536	/* regex pieces in a whole policy (policy_regex.c) */
 
 /* What ids, selection names and field names are made of. */
 #define POLICY_NAME_CHARS \
@@ -225,11 +226,13 @@ bool policy_selection_matches(const struct policy_selection *sel, const struct p
 /*
  * Rewrite Sigma's PCRE-flavoured @re as a POSIX ERE into @out (@outlen
  * bytes; 16 * strlen(@re) + 1 is always enough), adding REG_ICASE /
- * REG_NEWLINE to *@cflags for leading (?i) / (?m). 0, or -EINVAL with
- * what has no POSIX equivalent in @err.
+ * REG_NEWLINE to *@cflags for leading (?i) / (?m), and in *@pieces what
+ * regcomp() will expand it to (each atom once per copy a repetition makes).
+ * 0, or -EINVAL with what has no POSIX equivalent, or costs too much
+ * (stacked quantifiers, {n,m} with m - n > 255, over 4096 pieces), in @err.
  */
-int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags, char *err,
-			   size_t errlen);
+int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags,
+			   size_t *pieces, char *err, size_t errlen);
 
 /* --------------------------------------------------------------- loading */
 
@@ -238,6 +241,7 @@ struct policy_loader {
 	size_t n_errors;		/* counted even without @diags */
 	int io_error;			/* first non-content error, or 0 */
 	size_t n_values;		/* compiled values so far (cap) */
+	size_t n_re_pieces;		/* what the regexes so far expand to (cap) */
 	bool rules_full;		/* POLICY_MAX_RULES reached and reported */
 };
 

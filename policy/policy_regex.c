@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,8 +185,147 @@ static int escape(const char **pp, struct out *o, char *err, size_t errlen)
 	return 0;
 }
 
-int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags, char *err,
-			   size_t errlen)
+/* ------------------------------------------------------- what regcomp costs */
+
+/*
+ * glibc's regcomp() copies a repeated piece once per repetition, and the
+ * copies of a repeated group that holds a repetition multiply: a policy
+ * with 't++++...' or '((a{99}){99}){99}' took 23 GB before the OOM killer
+ * came. So, on the ERE about to be compiled: no quantifier right after
+ * another (PCRE's possessive 'a++' has no POSIX meaning anyway), and the
+ * pieces it expands to — each atom counted once per copy regcomp() makes
+ * of it — at most MAX_PIECES, and at most MAX_REPEAT optional copies in
+ * one {n,m} ({0,19000} alone took 2.8 GB). Nested optional repetitions still cost more than
+ * their pieces ('((a{0,16}){0,16}){0,16}' is some 40 MB), so the loader
+ * also caps the pieces of a whole policy (POLICY_MAX_RE_PIECES).
+ */
+#define MAX_PIECES	4096
+#define MAX_REPEAT	255	/* {n,m}: m - n; regcomp is quadratic in it */
+#define MAX_GROUPS	32
+
+/* The end of the bracket expression starting at @p ('['), or NULL. */
+static const char *skip_bracket(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p && *p != ']'; p++) {
+		if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *end = strchr(p + 2, p[1]);
+
+			while (end && end[1] != ']')
+				end = strchr(end + 1, p[1]);
+			if (!end)
+				return NULL;
+			p = end + 1;
+		}
+	}
+	return *p ? p + 1 : NULL;
+}
+
+/*
+ * "{n}", "{n,}", "{n,m}" at *@pp: the copies it makes (at least 1), and in
+ * *@optional how many of them are optional (m - n); moves past it.
+ */
+static unsigned long interval(const char **pp, unsigned long *optional)
+{
+	const char *p = *pp + 1;
+	unsigned long n = 0, m;
+
+	for (; *p >= '0' && *p <= '9'; p++)
+		n = n > MAX_PIECES ? n : n * 10 + (unsigned long)(*p - '0');
+	m = n;
+	if (*p == ',') {
+		p++;
+		m = *p == '}' ? n + 1 : 0;	/* {n,}: n copies and a star */
+		for (; *p >= '0' && *p <= '9'; p++)
+			m = m > MAX_PIECES ? m : m * 10 + (unsigned long)(*p - '0');
+	}
+	*pp = *p == '}' ? p + 1 : p;
+	*optional = m > n ? m - n : 0;
+	m = m > n ? m : n;
+	return m ? m : 1;	/* {0} is still a quantifier */
+}
+
+static int too_big(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "its repetitions expand to more than %d pieces", MAX_PIECES);
+	return -EINVAL;
+}
+
+static int check_cost(const char *p, size_t *pieces, char *err, size_t errlen)
+{
+	unsigned long size[MAX_GROUPS + 1] = { 0 }, last = 0, f, optional;
+	unsigned depth = 0;
+	bool quantified = false;
+
+	while (*p) {
+		f = optional = 0;
+		if (*p == '*' || *p == '?')
+			f = 1, p++;
+		else if (*p == '+')
+			f = 2, p++;
+		else if (*p == '{' && p[1] >= '0' && p[1] <= '9')
+			f = interval(&p, &optional);
+		if (f) {
+			if (quantified) {
+				snprintf(err, errlen, "a quantifier cannot follow another (PCRE's "
+					 "possessive 'a++' has no POSIX equivalent)");
+				return -EINVAL;
+			}
+			quantified = true;
+			if (optional > MAX_REPEAT) {
+				snprintf(err, errlen, "more than %d optional repetitions ({n,m} "
+					 "with m - n > %d)", MAX_REPEAT, MAX_REPEAT);
+				return -EINVAL;
+			}
+			if (last * (f - 1) > MAX_PIECES)
+				return too_big(err, errlen);
+			size[depth] += last * (f - 1);	/* the piece itself is counted */
+			if (size[depth] > MAX_PIECES)
+				return too_big(err, errlen);
+			continue;
+		}
+		quantified = false;
+		if (*p == '(') {
+			if (++depth > MAX_GROUPS) {
+				snprintf(err, errlen, "more than %d nested groups", MAX_GROUPS);
+				return -EINVAL;
+			}
+			size[depth] = 0;
+			last = 0;
+			p++;
+			continue;
+		}
+		if (*p == '|') {
+			last = 0;
+			p++;
+			continue;
+		}
+		if (*p == ')') {
+			last = depth ? size[depth--] : 1;
+			p++;
+		} else if (*p == '[') {
+			p = skip_bracket(p);
+			if (!p)
+				return 0;	/* regcomp() names the problem */
+			last = 1;
+		} else {
+			p += *p == '\\' && p[1] ? 2 : 1;
+			last = 1;
+		}
+		size[depth] += last;
+		if (size[depth] > MAX_PIECES)
+			return too_big(err, errlen);
+	}
+	*pieces = size[0];
+	return 0;
+}
+
+int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags,
+			   size_t *pieces, char *err, size_t errlen)
 {
 	struct out o = { out, 0, outlen };
 	const char *p = leading_flags(re, cflags);
@@ -218,5 +358,5 @@ int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return check_cost(out, pieces, err, errlen);
 }

@@ -367,6 +367,51 @@ static void test_pcre_brackets(void **state)
 	policy_free(p);
 }
 
+/*
+ * What regcomp() would make of a regex is bounded before it runs: stacked
+ * quantifiers once took 23 GB ('t+++...'), nested or long optional
+ * repetitions grow as fast; so does a policy of many big ones.
+ */
+static void test_regex_cost(void **state)
+{
+	char yaml[4096];
+	size_t used;
+
+	expect_errors(
+		RULE_HEAD("t.cost")
+		"detection:\n"
+		"  s:\n"
+		"    CommandLine|re:\n"
+		"      - 'shutt++++++++++++++++++++++++++++++++++++++++++er'\n"
+		"      - 'a{2}{3}'\n"
+		"      - '((a{0,17}){0,17}){0,17}'\n"
+		"      - '.{0,256}'\n"
+		"      - 'a{5000}'\n"
+		"      - '((a{0,16}){0,16}){0,16}|.{0,255}|.{1000,}|a{4000}'\n"
+		"  condition: s\n",
+		"8:9: bad regular expression 'shutt++++++++++++++++++++++++++++++++++++++++++er': a "
+		"quantifier cannot follow another (PCRE's possessive 'a++' has no POSIX equivalent)",
+		"9:9: bad regular expression 'a{2}{3}': a quantifier cannot follow another (PCRE's "
+		"possessive 'a++' has no POSIX equivalent)",
+		"10:9: bad regular expression '((a{0,17}){0,17}){0,17}': its repetitions expand to "
+		"more than 4096 pieces",
+		"11:9: bad regular expression '.{0,256}': more than 255 optional repetitions ({n,m} "
+		"with m - n > 255)",
+		"12:9: bad regular expression 'a{5000}': its repetitions expand to more than 4096 "
+		"pieces",
+		"13:9: bad regular expression '((a{0,16}){0,16}){0,16}|.{0,255}|.{1000,}|a{4000}': its "
+		"repetitions expand to more than 4096 pieces");
+	/* Sixteen of 4000 pieces fit in a policy, the seventeenth does not. */
+	used = (size_t)snprintf(yaml, sizeof(yaml), RULE_HEAD("t.many")
+				"detection:\n  s:\n    CommandLine|re:\n");
+	for (int i = 0; i < 17; i++)
+		used += (size_t)snprintf(yaml + used, sizeof(yaml) - used,
+					 "      - 'x%d{4000}'\n", i);
+	snprintf(yaml + used, sizeof(yaml) - used, "  condition: s\n");
+	expect_errors(yaml, "24:9: the policy's regular expressions expand to more than 65536 "
+		      "pieces (this one to 4002)");
+}
+
 static void test_modifier_rules(void **state)
 {
 	expect_errors(
@@ -482,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_cidr_exists_fieldref),
 		cmocka_unit_test(test_keywords_and_pcre),
 		cmocka_unit_test(test_pcre_brackets),
+		cmocka_unit_test(test_regex_cost),
 		cmocka_unit_test(test_modifier_rules),
 		cmocka_unit_test(test_logsources),
 		cmocka_unit_test(test_argv_json),
