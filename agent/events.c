@@ -87,6 +87,7 @@ static void match_process(struct proc *p, uint64_t ts)
 	add_process_fields(&ev, p, proc_table_get(cfg.procs, p->ppid), uid, sizeof(uid));
 	snprintf(pid, sizeof(pid), "%u", p->pid);
 	policy_event_set(&ev, "Pid", pid);
+	policy_event_set_argv(&ev, (const char *const *)p->argv, p->argc);
 	rule = match(&ev, p->pid, ts);
 	if (rule)
 		capture_start(&p->session, p, rule, LAYER_EXEC, NULL, NULL, ts, 0, &hooks);

@@ -73,11 +73,20 @@ struct policy_event {
 	enum policy_category category;
 	size_t n_fields;
 	struct policy_event_field fields[POLICY_EVENT_MAX_FIELDS];
+	/*
+	 * process_creation only, optional: the arguments one by one, which
+	 * rules written for auditd's EXECVE records read as a0, a1, ... and
+	 * argc. Borrowed like the fields; NULL (argc 0) when not set.
+	 */
+	const char *const *argv;
+	size_t argc;
 };
 
 void policy_event_init(struct policy_event *ev, enum policy_category category);
 /* Set (or replace) a field. -E2BIG when the event is full. */
 int policy_event_set(struct policy_event *ev, const char *name, const char *value);
+/* Attach @argc arguments (borrowed) to @ev; see struct policy_event. */
+void policy_event_set_argv(struct policy_event *ev, const char *const *argv, size_t argc);
 /* NULL when the event has no such field. Names compare exactly. */
 const char *policy_event_get(const struct policy_event *ev, const char *name);
 
@@ -93,7 +102,8 @@ const char *policy_action_name(enum policy_action action);
 /*
  * Events as JSON, the format of `sphinx-agent --record` and of
  * `sphinx-policy test`: {"category": "...", "fields": {"Name": "value", ...}}
- * plus whatever extra members the writer adds (ignored on read).
+ * and, when the event has arguments, "argv": ["ffmpeg", "-f", ...]; plus
+ * whatever extra members the writer adds (ignored on read).
  * policy_event_to_json() returns a new reference (caller json_decref()s).
  * policy_event_from_json() borrows strings from @obj: keep it alive while
  * the event is used. Field values may be strings, or numbers and booleans,
@@ -102,6 +112,14 @@ const char *policy_action_name(enum policy_action action);
  */
 json_t *policy_event_to_json(const struct policy_event *ev);
 int policy_event_from_json(json_t *obj, struct policy_event *ev, char *err, size_t errlen);
+/*
+ * The "argv" member of @obj into @ev (policy_event_set_argv), its strings
+ * borrowed through @argv_buf of @max slots, which must live as long as @ev.
+ * No "argv" (or null) leaves @ev without arguments. 0, or -EINVAL with a
+ * message in @err (not an array of strings, more than @max elements).
+ */
+int policy_event_argv_from_json(json_t *obj, struct policy_event *ev, const char **argv_buf,
+				size_t max, char *err, size_t errlen);
 
 /* ----------------------------------------------------------------- rules */
 
@@ -122,6 +140,14 @@ struct policy_rule {
 	 */
 	unsigned threshold_calls;
 	uint64_t threshold_window_ms;
+	/*
+	 * NULL for a rule that can fire. Otherwise the rule loaded but never
+	 * fires, and this says the log source it needs that the agent does not
+	 * produce ("product windows", "category network_connection", "auditd
+	 * SYSCALL records"): not in policy_match(), shown by `sphinx-policy
+	 * check`. The rule's category is then meaningless.
+	 */
+	char *needs;
 	struct policy_detection *detection;	/* opaque, owned by the rule */
 };
 

@@ -116,7 +116,7 @@ int policy_device_prefixes(const struct policy *policy, char ***ret)
 		return -ENOMEM;
 	v.cap = 1;
 	for (size_t i = 0; policy && i < policy->n_rules; i++) {
-		if (policy->rules[i].category != POLICY_CAT_FILE_ACCESS)
+		if (policy->rules[i].category != POLICY_CAT_FILE_ACCESS || policy->rules[i].needs)
 			continue;
 		r = add_detection(&v, policy->rules[i].detection);
 		if (r < 0) {

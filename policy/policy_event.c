@@ -17,6 +17,14 @@ void policy_event_init(struct policy_event *ev, enum policy_category category)
 {
 	ev->category = category;
 	ev->n_fields = 0;
+	ev->argv = NULL;
+	ev->argc = 0;
+}
+
+void policy_event_set_argv(struct policy_event *ev, const char *const *argv, size_t argc)
+{
+	ev->argv = argc ? argv : NULL;
+	ev->argc = argv ? argc : 0;
 }
 
 int policy_event_set(struct policy_event *ev, const char *name, const char *value)
@@ -67,6 +75,19 @@ static json_t *json_string_lossy(const char *value)
 	return s;
 }
 
+static json_t *argv_to_json(const struct policy_event *ev)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < ev->argc; i++) {
+		if (json_array_append_new(arr, json_string_lossy(ev->argv[i])) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 json_t *policy_event_to_json(const struct policy_event *ev)
 {
 	const char *category = policy_category_name(ev->category);
@@ -85,6 +106,10 @@ json_t *policy_event_to_json(const struct policy_event *ev)
 		}
 	}
 	obj = json_pack("{s:s, s:o}", "category", category, "fields", fields);
+	if (obj && ev->argc && json_object_set_new(obj, "argv", argv_to_json(ev)) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
 	return obj;
 }
 
@@ -166,5 +191,33 @@ int policy_event_from_json(json_t *obj, struct policy_event *ev, char *err, size
 			return r;
 		}
 	}
+	return 0;
+}
+
+int policy_event_argv_from_json(json_t *obj, struct policy_event *ev, const char **argv_buf,
+				size_t max, char *err, size_t errlen)
+{
+	json_t *arr = json_object_get(obj, "argv"), *item;
+	size_t i;
+
+	policy_event_set_argv(ev, NULL, 0);
+	if (!arr || json_is_null(arr))
+		return 0;
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "'argv' must be an array of strings");
+		return -EINVAL;
+	}
+	if (json_array_size(arr) > max) {
+		snprintf(err, errlen, "'argv' has more than %zu elements", max);
+		return -EINVAL;
+	}
+	json_array_foreach(arr, i, item) {
+		argv_buf[i] = json_string_value(item);
+		if (!argv_buf[i]) {
+			snprintf(err, errlen, "'argv' element %zu is not a string", i);
+			return -EINVAL;
+		}
+	}
+	policy_event_set_argv(ev, argv_buf, json_array_size(arr));
 	return 0;
 }

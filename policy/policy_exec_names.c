@@ -408,7 +408,8 @@ int policy_exec_names(const struct policy *policy, char ***ret_names, char ***re
 		const struct policy_rule *rule = &policy->rules[i];
 		struct names one = {};
 
-		if (rule->category != POLICY_CAT_PROCESS_CREATION)
+		/* A rule that never fires (rule->needs) needs no exec at all. */
+		if (rule->category != POLICY_CAT_PROCESS_CREATION || rule->needs)
 			continue;
 		r = cond_names(rule->detection, rule->detection->condition->root, &one);
 		if (r == 0 && one.any)

@@ -45,6 +45,7 @@
 #define POLICY_MAX_CONDITION	1024	/* bytes in a condition */
 #define POLICY_MAX_COND_DEPTH	32	/* nesting of (), not */
 #define POLICY_MAX_DIAGS	500	/* errors kept before giving up */
+#define POLICY_MAX_RE_PIECES	65536	/* regex pieces in a whole policy (policy_regex.c) */
 
 /* What ids, selection names and field names are made of. */
 #define POLICY_NAME_CHARS \
@@ -64,19 +65,49 @@ enum policy_op {
 	POLICY_OP_GTE,
 	POLICY_OP_LT,
 	POLICY_OP_LTE,
+	POLICY_OP_EXISTS,	/* number: 1 the field must be present, 0 absent */
+	POLICY_OP_CIDR,		/* an IPv4 / IPv6 address inside addr/prefix */
+	POLICY_OP_FIELDREF,	/* equals the value of the field named by text */
 };
 
 struct policy_value {
 	enum policy_op op;
-	char *text;		/* literal, fnmatch pattern or RE source; NULL for NULL/numbers */
+	char *text;		/* literal, glob, RE source or field name; NULL: NULL/numbers */
 	size_t len;		/* strlen(text) */
-	int64_t number;		/* GT..LTE */
+	int64_t number;		/* GT..LTE, EXISTS */
 	regex_t *re;		/* RE */
+	int family;		/* CIDR: AF_INET or AF_INET6 */
+	unsigned prefix;	/* CIDR: network bits */
+	unsigned char addr[16];	/* CIDR: network address */
+	/*
+	 * This value and the next are forms of one written value (windash,
+	 * base64offset): either counts, also under `all`.
+	 */
+	bool alt_next;
+};
+
+/*
+ * Where an entry's field comes from. Rules of our categories and Sigma's
+ * process_creation name event fields; keywords (a selection that lists
+ * bare values, or a key '|mod' without a field) search every field; rules
+ * written for auditd (logsource service auditd) read the exec as auditd's
+ * EXECVE record: type is "EXECVE", argc and a0, a1, ... the arguments.
+ */
+enum policy_field_src {
+	POLICY_FIELD_NAMED,	/* the event field @field */
+	POLICY_FIELD_ANY,	/* keyword: any field of the event */
+	POLICY_FIELD_ANY_EXECVE,	/* keyword in an auditd rule: type, argc, any argument */
+	POLICY_FIELD_ARG,	/* auditd aN: argv[arg] */
+	POLICY_FIELD_ARGC,	/* auditd argc */
+	POLICY_FIELD_EXECVE,	/* auditd type: always "EXECVE" */
+	POLICY_FIELD_NONE,	/* auditd field an EXECVE record never has */
 };
 
 /* One "Field|mod|mod: value(s)" entry. */
 struct policy_field_match {
 	char *field;
+	enum policy_field_src src;
+	unsigned arg;		/* POLICY_FIELD_ARG */
 	bool cased;		/* case-sensitive compare */
 	bool all;		/* every value must match, not any */
 	size_t n_values;
@@ -184,8 +215,24 @@ bool policy_detection_matches(const struct policy_detection *d, const struct pol
  */
 bool policy_parse_i64(const char *s, int64_t *ret);
 
+/* True when the string @s (a field's value, or NULL: absent) satisfies @m. */
+bool policy_field_value_matches(const struct policy_field_match *m, const char *s);
+
 /* True when @sel matches @ev (any map, all entries of it). */
 bool policy_selection_matches(const struct policy_selection *sel, const struct policy_event *ev);
+
+/* ------------------------------------------------- PCRE → ERE (policy_regex.c) */
+
+/*
+ * Rewrite Sigma's PCRE-flavoured @re as a POSIX ERE into @out (@outlen
+ * bytes; 16 * strlen(@re) + 1 is always enough), adding REG_ICASE /
+ * REG_NEWLINE to *@cflags for leading (?i) / (?m), and in *@pieces what
+ * regcomp() will expand it to (each atom once per copy a repetition makes).
+ * 0, or -EINVAL with what has no POSIX equivalent, or costs too much
+ * (stacked quantifiers, {n,m} with m - n > 255, over 4096 pieces), in @err.
+ */
+int policy_regex_translate(const char *re, char *out, size_t outlen, int *cflags,
+			   size_t *pieces, char *err, size_t errlen);
 
 /* --------------------------------------------------------------- loading */
 
@@ -194,6 +241,7 @@ struct policy_loader {
 	size_t n_errors;		/* counted even without @diags */
 	int io_error;			/* first non-content error, or 0 */
 	size_t n_values;		/* compiled values so far (cap) */
+	size_t n_re_pieces;		/* what the regexes so far expand to (cap) */
 	bool rules_full;		/* POLICY_MAX_RULES reached and reported */
 };
 
@@ -235,6 +283,11 @@ struct policy_rule_ctx {
 	struct policy_rule *rule;
 	size_t n_values;		/* compiled values in this rule */
 	bool category_ok;		/* logsource parsed: rule->category is valid */
+	bool auditd;			/* service auditd: fields are EXECVE's (a0, ...) */
+	const char *ls_category;	/* logsource names not ours (borrowed), */
+	const char *ls_product;		/* for rule->needs */
+	const char *ls_service;
+	bool ls_product_given;
 	bool kind_bad;			/* kind given but wrong (reported) */
 	bool oom;			/* an allocation failed: abandon the load */
 };

@@ -21,8 +21,10 @@
  *             once and nothing is allocated.
  * The best rule is the highest level, then the first loaded.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,8 +47,22 @@ bool policy_parse_i64(const char *s, int64_t *ret)
 	return true;
 }
 
-static bool value_matches(const struct policy_value *v, bool cased, const char *s)
+static bool cidr_matches(const struct policy_value *v, const char *s)
 {
+	unsigned char a[16];
+	unsigned full = v->prefix / 8, rest = v->prefix % 8;
+
+	if (inet_pton(v->family, s, a) != 1)
+		return false;
+	if (memcmp(a, v->addr, full) != 0)
+		return false;
+	return rest == 0 || ((a[full] ^ v->addr[full]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+static bool value_matches(const struct policy_value *v, bool cased, const char *s,
+			  const struct policy_event *ev)
+{
+	const char *other;
 	size_t len;
 	int64_t n;
 
@@ -78,22 +94,105 @@ static bool value_matches(const struct policy_value *v, bool cased, const char *
 		return policy_parse_i64(s, &n) && n < v->number;
 	case POLICY_OP_LTE:
 		return policy_parse_i64(s, &n) && n <= v->number;
+	case POLICY_OP_EXISTS:
+		return v->number;
+	case POLICY_OP_CIDR:
+		return cidr_matches(v, s);
+	case POLICY_OP_FIELDREF:
+		other = ev ? policy_event_get(ev, v->text) : NULL;
+		return other && (cased ? strcmp(s, other) == 0 : strcasecmp(s, other) == 0);
 	}
 	return false;
 }
 
-static bool field_matches(const struct policy_field_match *m, const struct policy_event *ev)
+/* An absent field satisfies only null and "exists: false". */
+static bool absent_matches(const struct policy_value *v)
 {
-	const char *s = policy_event_get(ev, m->field);
+	return v->op == POLICY_OP_NULL || (v->op == POLICY_OP_EXISTS && !v->number);
+}
 
-	for (size_t i = 0; i < m->n_values; i++) {
-		const struct policy_value *v = &m->values[i];
-		bool hit = s ? value_matches(v, m->cased, s) : v->op == POLICY_OP_NULL;
+/* A keyword: any field of the event (and, for auditd rules, the EXECVE record). */
+static bool keyword_matches(const struct policy_field_match *m, const struct policy_value *v,
+			    const struct policy_event *ev)
+{
+	char argc[24];
 
+	if (m->src == POLICY_FIELD_ANY) {
+		for (size_t i = 0; i < ev->n_fields; i++)
+			if (value_matches(v, m->cased, ev->fields[i].value, ev))
+				return true;
+		return false;
+	}
+	if (ev->category != POLICY_CAT_PROCESS_CREATION)
+		return false;
+	snprintf(argc, sizeof(argc), "%zu", ev->argc);
+	if (value_matches(v, m->cased, "EXECVE", ev) || value_matches(v, m->cased, argc, ev))
+		return true;
+	for (size_t i = 0; i < ev->argc; i++)
+		if (value_matches(v, m->cased, ev->argv[i], ev))
+			return true;
+	return false;
+}
+
+/* The value @m reads from @ev, or NULL when absent; @buf holds a formatted one. */
+static const char *field_value(const struct policy_field_match *m, const struct policy_event *ev,
+			       char *buf, size_t len)
+{
+	bool exec = ev->category == POLICY_CAT_PROCESS_CREATION;
+
+	switch (m->src) {
+	case POLICY_FIELD_NAMED:
+		return policy_event_get(ev, m->field);
+	case POLICY_FIELD_ARG:
+		return exec && m->arg < ev->argc ? ev->argv[m->arg] : NULL;
+	case POLICY_FIELD_ARGC:
+		if (!exec || !ev->argv)
+			return NULL;
+		snprintf(buf, len, "%zu", ev->argc);
+		return buf;
+	case POLICY_FIELD_EXECVE:
+		return exec ? "EXECVE" : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static bool entry_matches(const struct policy_field_match *m, const char *s,
+			  const struct policy_event *ev)
+{
+	bool keyword = m->src == POLICY_FIELD_ANY || m->src == POLICY_FIELD_ANY_EXECVE;
+
+	for (size_t i = 0; i < m->n_values; ) {
+		bool hit = false, more;
+
+		do {	/* a written value and its variants count as one */
+			const struct policy_value *v = &m->values[i];
+
+			more = v->alt_next && i + 1 < m->n_values;
+			i++;
+			if (hit)
+				continue;
+			if (keyword)
+				hit = ev && keyword_matches(m, v, ev);
+			else
+				hit = s ? value_matches(v, m->cased, s, ev) : absent_matches(v);
+		} while (more);
 		if (hit != m->all)
 			return hit;	/* any: first hit wins; all: first miss loses */
 	}
 	return m->all;
+}
+
+bool policy_field_value_matches(const struct policy_field_match *m, const char *s)
+{
+	return entry_matches(m, s, NULL);
+}
+
+static bool field_matches(const struct policy_field_match *m, const struct policy_event *ev)
+{
+	char buf[24];
+
+	return entry_matches(m, field_value(m, ev, buf, sizeof(buf)), ev);
 }
 
 bool policy_selection_matches(const struct policy_selection *sel, const struct policy_event *ev)

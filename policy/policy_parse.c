@@ -353,42 +353,102 @@ static void parse_kind(struct policy_rule_ctx *c, yaml_node_t *n)
 		return;
 	}
 	c->rule->kind = (enum policy_kind)v;
-	if (c->rule->kind == POLICY_KIND_AUTO && c->category_ok &&
-	    c->rule->category == POLICY_CAT_PROCESS_CREATION)
-		rule_error(c, n, "kind 'auto' is decided by call rate: only screen_capture and "
-			   "file_access rules can use it");
 }
 
 /* ------------------------------------------------------------- logsource */
 
+/*
+ * Sigma's logsource names what produced the event. Ours (a category of
+ * policy_category_names, product linux) and auditd's (service auditd, read
+ * as EXECVE records: see policy_detection.c) fire; any other source loads
+ * but never fires, and rule->needs says which source it wanted. A near
+ * miss of one of ours ("process_creaton", "linx") is an error instead: a
+ * typo must not quietly switch a rule off.
+ */
 static void parse_category(struct policy_rule_ctx *c, yaml_node_t *n)
 {
-	unsigned v;
+	const char *v = policy_yaml_string(c, n, "category");
+	unsigned cat;
 
-	if (get_enum(c, n, "category", &policy_category_names, &v) == 0) {
-		c->rule->category = (enum policy_category)v;
+	if (!v)
+		return;
+	if (policy_names_lookup(&policy_category_names, v, &cat) == 0) {
+		c->rule->category = (enum policy_category)cat;
 		c->category_ok = true;
+	} else if (policy_suggest(v, policy_category_names.names, policy_category_names.n)) {
+		get_enum(c, n, "category", &policy_category_names, &cat);	/* reports */
+	} else {
+		c->ls_category = v;
 	}
 }
 
 static void parse_product(struct policy_rule_ctx *c, yaml_node_t *n)
 {
+	static const char *const linux_name[] = { "linux" };
 	const char *v = policy_yaml_string(c, n, "product");
 
-	if (v && strcmp(v, "linux") != 0)
-		rule_error(c, n, "product must be 'linux', got '%.64s'", v);
+	c->ls_product_given = v != NULL;
+	if (!v || strcmp(v, "linux") == 0)
+		return;
+	if (policy_suggest(v, linux_name, 1))
+		rule_error(c, n, "unknown product '%.64s' (did you mean 'linux'?)", v);
+	else
+		c->ls_product = v;
+}
+
+static void parse_service(struct policy_rule_ctx *c, yaml_node_t *n)
+{
+	c->ls_service = policy_yaml_string(c, n, "service");
 }
 
 static const struct key_def logsource_keys[] = {
-	{ "category", true, parse_category },
+	{ "category", false, parse_category },
 	{ "product", false, parse_product },
-	{ "service", false, NULL },
+	{ "service", false, parse_service },
 	{ "definition", false, NULL },
 };
 
+static void set_needs(struct policy_rule_ctx *c, const char *what, const char *name)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s '%.64s'", what, name);
+	c->rule->needs = strdup(buf);
+	if (!c->rule->needs)
+		c->oom = true;
+}
+
 static void parse_logsource(struct policy_rule_ctx *c, yaml_node_t *n)
 {
+	size_t errors = c->l->n_errors;
+
 	parse_keys(c, n, "logsource", logsource_keys, ARRAY_SIZE(logsource_keys));
+	if (c->l->n_errors != errors)
+		return;
+	if (c->ls_product) {
+		set_needs(c, "product", c->ls_product);
+	} else if (c->ls_category) {
+		set_needs(c, "category", c->ls_category);
+	} else if (c->category_ok) {
+		return;		/* one of ours; a service alongside says nothing more */
+	} else if (c->ls_service && strcmp(c->ls_service, "auditd") == 0) {
+		c->rule->category = POLICY_CAT_PROCESS_CREATION;
+		c->category_ok = true;
+		c->auditd = true;
+	} else if (c->ls_service) {
+		set_needs(c, "service", c->ls_service);
+	} else if (c->ls_product_given) {
+		c->rule->needs = strdup("every log of product 'linux' (the logsource names no "
+					"category or service)");
+		if (!c->rule->needs)
+			c->oom = true;
+	} else {
+		rule_error(c, n, "'logsource' needs a 'category' (process_creation, file_access "
+			   "or screen_capture), 'service: auditd' or a 'product'");
+	}
+	/* A rule that never fires gets no category: keep it out of the index. */
+	if (c->rule->needs)
+		c->category_ok = false;
 }
 
 /* ------------------------------------------------------------- threshold */
@@ -462,6 +522,12 @@ static const struct key_def rule_keys[] = {
 	{ "falsepositives", false, NULL },
 	{ "fields", false, NULL },
 	{ "related", false, NULL },
+	{ "name", false, NULL },
+	{ "taxonomy", false, NULL },
+	{ "license", false, NULL },
+	{ "scope", false, NULL },
+	{ "simulation", false, NULL },
+	{ "regression_tests_path", false, NULL },
 };
 
 _Static_assert(ARRAY_SIZE(rule_keys) <= MAX_KEYS, "rule_keys outgrew MAX_KEYS");
@@ -480,7 +546,7 @@ static int parse_rule(struct policy_loader *l, const struct policy *policy, cons
 	size_t errors = l->n_errors;
 
 	rule->level = POLICY_LEVEL_MEDIUM;
-	rule->kind = POLICY_KIND_RECORDING;
+	rule->kind = POLICY_KIND_AUTO;	/* a rule that does not say: the call rate decides */
 	rule->action = POLICY_ACTION_ALERT;
 	rule->threshold_calls = 5;
 	rule->threshold_window_ms = 2000;

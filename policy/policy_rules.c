@@ -57,6 +57,7 @@ void policy_rule_clear(struct policy_rule *rule)
 	free(rule->id);
 	free(rule->title);
 	free(rule->description);
+	free(rule->needs);
 	free(rule->file);
 	policy_detection_free(rule->detection);
 	*rule = (struct policy_rule) {};
@@ -140,8 +141,10 @@ int policy_add_rule(struct policy *policy, struct policy_rule *rule)
 
 int policy_build_index(struct policy *policy)
 {
+	/* Rules that never fire (rule->needs) stay out of the index. */
 	for (size_t i = 0; i < policy->n_rules; i++)
-		policy->n_by_category[policy->rules[i].category]++;
+		if (!policy->rules[i].needs)
+			policy->n_by_category[policy->rules[i].category]++;
 	for (size_t c = 0; c < POLICY_CAT__MAX; c++) {
 		policy->by_category[c] = calloc(policy->n_by_category[c] + 1, sizeof(size_t));
 		if (!policy->by_category[c])
@@ -151,6 +154,8 @@ int policy_build_index(struct policy *policy)
 	for (size_t i = 0; i < policy->n_rules; i++) {
 		enum policy_category c = policy->rules[i].category;
 
+		if (policy->rules[i].needs)
+			continue;
 		policy->by_category[c][policy->n_by_category[c]++] = i;
 	}
 	return 0;

@@ -27,6 +27,7 @@
 #define EXIT_USAGE	2
 #define MAX_LINE	(1u << 20)	/* one JSONL event */
 #define MAX_MATCHES	64
+#define MAX_ARGS	128	/* "argv" elements of one event line */
 
 static void usage(FILE *out)
 {
@@ -78,6 +79,18 @@ static struct policy *load_or_report(const char *path)
 
 /* ---------------------------------------------------------------- check */
 
+/* Rules that loaded but need a log source the agent does not produce. */
+static void print_dormant(const struct policy *policy)
+{
+	for (size_t i = 0; i < policy_rule_count(policy); i++) {
+		const struct policy_rule *r = policy_rule_at(policy, i);
+
+		if (r->needs)
+			printf("%s:%u: %s loaded, never fires: needs %s\n", r->file, r->line,
+			       r->id, r->needs);
+	}
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	int ret = EXIT_SUCCESS;
@@ -93,6 +106,7 @@ static int cmd_check(int argc, char **argv)
 			ret = EXIT_FAILURE;
 			continue;
 		}
+		print_dormant(policy);
 		printf("%s: %zu rules OK\n", argv[i], policy_rule_count(policy));
 		policy_free(policy);
 	}
@@ -141,6 +155,7 @@ static bool test_line(const struct policy *policy, const char *events_path, unsi
 		      const char *line, bool *matched)
 {
 	const struct policy_rule *all[MAX_MATCHES], *best;
+	const char *args[MAX_ARGS];
 	struct policy_event ev;
 	json_error_t jerr;
 	char err[256];
@@ -153,7 +168,8 @@ static bool test_line(const struct policy *policy, const char *events_path, unsi
 			jerr.column, jerr.text);
 		return false;
 	}
-	if (policy_event_from_json(obj, &ev, err, sizeof(err)) < 0) {
+	if (policy_event_from_json(obj, &ev, err, sizeof(err)) < 0 ||
+	    policy_event_argv_from_json(obj, &ev, args, MAX_ARGS, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s:%lu: %s\n", events_path, lineno, err);
 		json_decref(obj);
 		return false;
@@ -230,6 +246,12 @@ static int cmd_test(int argc, char **argv)
 
 /* ----------------------------------------------------------------- list */
 
+/* What `list` shows as a rule's category: "-" for one that never fires. */
+static const char *rule_category(const struct policy_rule *r)
+{
+	return r->needs ? "-" : policy_category_name(r->category);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	struct policy *policy;
@@ -245,7 +267,7 @@ static int cmd_list(int argc, char **argv)
 	for (size_t i = 0; i < policy_rule_count(policy); i++) {
 		const struct policy_rule *r = policy_rule_at(policy, i);
 		int l_id = (int)strlen(r->id);
-		int l_cat = (int)strlen(policy_category_name(r->category));
+		int l_cat = (int)strlen(rule_category(r));
 
 		w_id = l_id > w_id ? l_id : w_id;
 		w_cat = l_cat > w_cat ? l_cat : w_cat;
@@ -256,7 +278,7 @@ static int cmd_list(int argc, char **argv)
 		const struct policy_rule *r = policy_rule_at(policy, i);
 
 		printf("%-*s  %-*s  %-10s  %-13s  %s\n", w_id, r->id, w_cat,
-		       policy_category_name(r->category), policy_kind_name(r->kind),
+		       rule_category(r), policy_kind_name(r->kind),
 		       policy_level_name(r->level), r->title);
 	}
 	policy_free(policy);

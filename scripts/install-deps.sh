@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Install every Debian package Meeting Sphinx needs to build, run and test.
 #   scripts/install-deps.sh          build + run (agent, server, policy tool)
-#   scripts/install-deps.sh --test   also what the test suite drives
+#   scripts/install-deps.sh --test   also what the test suite drives (PostgreSQL
+#                                    for tests/integration/server_pg.sh, which
+#                                    starts its own cluster: Debian's default
+#                                    one may stay stopped)
 set -eu
 
 BUILD="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
  libyaml-dev libjansson-dev libsystemd-dev libwebsockets-dev
- libwebsockets-evlib-ev libsqlite3-dev libsodium-dev libcjose-dev
+ libwebsockets-evlib-ev libsqlite3-dev libpq-dev libsodium-dev libcjose-dev
  libcurl4-openssl-dev libssl-dev xvfb x11-utils ffmpeg curl"
 
 TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
@@ -20,7 +23,8 @@ TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  pipewire-bin curl openssl chromium sway grim wf-recorder obs-studio
  mutter gnome-shell pipewire wireplumber gstreamer1.0-pipewire python3-gi
  gir1.2-glib-2.0 python3-dbusmock dbus-daemon libglib2.0-bin util-linux gjs
- debhelper dpkg-dev fakeroot build-essential lintian man-db"
+ debhelper dpkg-dev fakeroot build-essential lintian man-db
+ postgresql postgresql-client"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"

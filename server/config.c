@@ -61,7 +61,11 @@ static const struct ckey keys[] = {
 	S(web_root, "",
 	  "static files of the web app (served at /); empty: the checkout's server/web when run from a build "
 	  "directory, else the web app installed with the binary (<prefix>/share/sphinx/web)"),
-	S(db_backend, "sqlite", "store back end: sqlite (postgresql is reserved for later)"),
+	S(store, "sqlite",
+	  "store back end: sqlite (data_dir/sphinx.db) or postgresql (the database the postgresql key names)"),
+	S(postgresql, "",
+	  "libpq connection string of the postgresql store, e.g. \"host=/run/postgresql dbname=sphinx\" "
+	  "(store = postgresql only; a password is better kept in ~/.pgpass or PGPASSFILE than here)"),
 	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
 	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),
 	B(signup, "no", "allow anyone to create a local account at /api/auth/signup"),
@@ -303,8 +307,12 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "event_lib: expected poll or libev, got '%s'", c->event_lib);
 		return -EINVAL;
 	}
-	if (strcmp(c->db_backend, "sqlite")) {
-		snprintf(err, errlen, "db_backend: only 'sqlite' is built in, got '%s'", c->db_backend);
+	if (strcmp(c->store, "sqlite") && strcmp(c->store, "postgresql")) {
+		snprintf(err, errlen, "store: expected sqlite or postgresql, got '%s'", c->store);
+		return -EINVAL;
+	}
+	if (strcmp(c->store, "postgresql") == 0 && !c->postgresql[0]) {
+		snprintf(err, errlen, "store = postgresql needs a connection string in postgresql");
 		return -EINVAL;
 	}
 	if (strcmp(c->db_synchronous, "normal") && strcmp(c->db_synchronous, "full")) {

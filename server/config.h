@@ -40,7 +40,8 @@ struct config {
 	/* storage */
 	char *data_dir;
 	char *web_root;
-	char *db_backend;		/* "sqlite" (postgresql: later) */
+	char *store;			/* "sqlite" or "postgresql" */
+	char *postgresql;		/* libpq connection string (store = postgresql) */
 	char *db_synchronous;		/* "normal" or "full" */
 	/* accounts */
 	bool local_auth;

@@ -374,8 +374,12 @@ static int route(struct http_req *r)
 		return http_error(r, 403, "forbidden_origin", why);
 	}
 	ret = web_session_from_request(r->wsi, &r->sess);
-	if (ret == 0 && store_call(srv->store, user_get, r->sess.user_id, &r->user) == 0)
+	if (ret == 0)
+		ret = store_call(srv->store, user_get, r->sess.user_id, &r->user);
+	if (ret == 0)
 		r->authed = true;
+	else if (ret != -ENOENT && (rt->flags & R_AUTH))	/* the store failed: no reason to sign anyone out */
+		return http_error(r, 503, "unavailable", "the database is unavailable; try again shortly");
 	if ((rt->flags & R_AUTH) && !r->authed)
 		return http_error(r, 401, "unauthenticated", "sign in first");
 	if ((rt->flags & R_CSRF) && r->authed && !csrf_check_token(r->wsi, r->sess.csrf)) {

@@ -718,12 +718,22 @@ int main(int argc, char **argv)
 		r = 1;
 		goto out;
 	}
-	r = store_sqlite_open(cfg.data_dir, strcmp(cfg.db_synchronous, "full") == 0, &srv->store);
-	if (r < 0) {
-		log_err("store: cannot open %s/sphinx.db: %s", cfg.data_dir,
-			r == -EPROTO ? "written by a newer sphinx-server" : strerror(-r));
-		r = 1;
-		goto out;
+	if (strcmp(cfg.store, "postgresql") == 0) {
+		/* unreachable or refused: exit status 3, so a unit or a script can tell it from a bad config (1) */
+		r = store_pg_open(cfg.postgresql, err, sizeof(err), &srv->store);
+		if (r < 0) {
+			log_err("store: postgresql: %s", err);
+			r = r == -ECONNREFUSED ? 3 : 1;
+			goto out;
+		}
+	} else {
+		r = store_sqlite_open(cfg.data_dir, strcmp(cfg.db_synchronous, "full") == 0, &srv->store);
+		if (r < 0) {
+			log_err("store: cannot open %s/sphinx.db: %s", cfg.data_dir,
+				r == -EPROTO ? "written by a newer sphinx-server" : strerror(-r));
+			r = 1;
+			goto out;
+		}
 	}
 	if (optind < argc) {
 		size_t i;

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # sphinx-server: included by the top-level Makefile.
-SERVER_PKGS := libwebsockets jansson sqlite3 libsodium cjose libcurl openssl libsystemd
+SERVER_PKGS := libwebsockets jansson sqlite3 libpq libsodium cjose libcurl openssl libsystemd
 SERVER_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(SERVER_PKGS) 2>/dev/null)
 SERVER_LIBS := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null || \
-	echo -lwebsockets -ljansson -lsqlite3 -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
+	echo -lwebsockets -ljansson -lsqlite3 -lpq -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
 # worker.c runs password hashing and outbound HTTP on a thread pool
 SERVER_LIBS += -pthread
 SERVER_SRCS := $(wildcard server/*.c)
@@ -56,7 +56,7 @@ bench-server: $(OUTPUT)/sphinx-server $(OUTPUT)/bench/lobby_bench
 INSTALL_EXTRA += install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sphinx/web $(DESTDIR)$(DATADIR)/doc/sphinx ; \
 	install -m 0755 $(OUTPUT)/sphinx-server $(DESTDIR)$(SBINDIR)/sphinx-server ; \
 	cp -R server/web/. $(DESTDIR)$(DATADIR)/sphinx/web/ ; \
-	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;
+	install -m 0644 server/sphinx-server.conf.example docs/server.md docs/api.md docs/protocol.md docs/deploy.md $(DESTDIR)$(DATADIR)/doc/sphinx/ ;
 
 # ------------------------------------------------------------- unit tests
 # tests/unit/test_server_*.c link the real server objects (all but main.o).

@@ -4,7 +4,7 @@
  * meetings, organisers, members, attendance, bans, chat, machines, agent
  * events, recordings and the per-meeting event log) behind one table of
  * operations. store_sqlite.c implements it on an embedded SQLite database
- * in WAL mode; a PostgreSQL back end implements the same struct store_ops.
+ * in WAL mode; store_pg.c implements the same struct store_ops on PostgreSQL.
  *
  * Conventions: every operation returns >= 0 on success and -errno on
  * failure (-ENOENT not found, -EEXIST unique conflict, -EIO database error).
@@ -380,6 +380,15 @@ struct store {
 
 /* Open the SQLite store in data_dir (created 0700 when missing); migrates the schema. */
 int store_sqlite_open(const char *data_dir, bool sync_full, struct store **ret);
+
+/*
+ * Open the PostgreSQL store (store_pg.c) on the libpq connection string
+ * conninfo; migrates the schema. -ECONNREFUSED: the database cannot be
+ * reached (err says why, without the connection string), -EPROTO: its
+ * schema is newer than this server's. Once open, a lost connection makes
+ * operations fail with -EIO until it comes back (reconnects with backoff).
+ */
+int store_pg_open(const char *conninfo, char *err, size_t errlen, struct store **ret);
 
 /*
  * Freeing what the store returns (store.c: the same for every back end).

@@ -71,6 +71,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 	struct web_session_info s;
 	char *name = NULL;
 	unsigned st;
+	int r;
 
 	memset(u, 0, sizeof(*u));
 	u->since = -1;
@@ -92,7 +93,12 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			return 401;
 		}
 		web_session_hash(auth + 7, tok_hash);
-		if (store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name) < 0) {
+		r = store_call(srv->store, machine_by_token, tok_hash, &u->machine_id, &name);
+		if (r < 0 && r != -ENOENT) {
+			*why = "agent: the database is unavailable; try again shortly";	/* the token may be fine */
+			return 503;
+		}
+		if (r < 0) {
 			*why = "agent: unknown or revoked enrollment token";
 			log_warn("agent: connection refused: unknown or revoked enrollment token");
 			return 401;
@@ -111,7 +117,11 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 			log_warn("lobby: upgrade refused: %s", *why);
 			return 403;
 		}
-		if (web_session_from_request(wsi, &s) < 0) {
+		if ((r = web_session_from_request(wsi, &s)) < 0 && r != -ENOENT) {
+			*why = "lobby: the database is unavailable; try again shortly";
+			return 503;
+		}
+		if (r < 0) {
 			*why = "lobby: sign in first (no valid session cookie)";
 			log_info("lobby: upgrade refused: no valid session");
 			return 401;

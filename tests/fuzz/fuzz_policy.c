@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void exercise(const struct policy *policy)
 {
 	static const char *const images[] = { "/usr/bin/ffmpeg", "", "/usr/bin/Xorg" };
+	static const char *const argv[] = { "ffmpeg", "-f", "x11grab", "-i", ":0", "" };
 	const struct policy_rule *all[8];
 	struct policy_event ev;
 	char **prefixes = NULL;
@@ -38,6 +39,7 @@ static void exercise(const struct policy *policy)
 			policy_event_set(&ev, "CommandLine", "ffmpeg -f x11grab -i :0");
 			policy_event_set(&ev, "TargetFilename", "/dev/fb0");
 			policy_event_set(&ev, "Uid", i ? "1000" : "x");
+			policy_event_set_argv(&ev, argv, 2 * i + 2);	/* auditd a0..aN */
 			policy_match(policy, &ev);
 			policy_match_all(policy, &ev, all, 8);
 		}

@@ -90,11 +90,9 @@ SPHINX_AGENT_CONF=$TMP/agent.conf \
 SPHINX_AGENT_STATUS=$TMP/agent.status \
 SPHINX_ARTIFACTS=$ROOT/tests/artifacts \
 CHROMIUM=$CHROMIUM \
-	timeout 180 node "$HERE/agent_card.test.js"
-rc=$?
-if [ $rc -ne 0 ]; then
-	N_FAILED=$((N_FAILED + 1))
-	echo "# browser test exited $rc; server log tail:"
+	run_tap agent_card.test.js timeout 180 node "$HERE/agent_card.test.js"
+if [ "$N_FAILED" -ne 0 ]; then
+	echo "# server log tail:"
 	tail -n 30 "$TMP/server.log" | sed 's/^/# /'
 fi
 finish

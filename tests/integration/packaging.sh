@@ -182,7 +182,9 @@ setpriv --reuid=54321 --regid=54321 --clear-groups \
 	ffmpeg -loglevel quiet -f x11grab -framerate 10 -i "$DISPLAY" -t 30 -f null - &
 EARLY_FF=$!
 PIDS_TO_KILL+=($EARLY_FF)
-sleep 0.5
+# "running before it": setpriv has become ffmpeg before the agent starts
+for _ in $(seq 50); do [ "$(readlink /proc/$EARLY_FF/exe 2>/dev/null)" = /usr/bin/ffmpeg ] && break; sleep 0.1; done
+sleep 0.3
 AGENT_LOG=$TMP/agent.log
 AGENT_OUT=$TMP/agent.out
 setpriv --bounding-set=-all,$caps --inh-caps=-all -- \

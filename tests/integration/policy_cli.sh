@@ -144,6 +144,35 @@ fi
 expect "prefixes of the default policy" 0 "$TOOL" prefixes "$DEFAULTS"
 if [ "$(tr '\n' ' ' <"$TMP/out")" = "/dev/fb /dev/dri/card " ]; then ok "prefixes are /dev/fb and /dev/dri/card"; else not_ok "prefixes are /dev/fb and /dev/dri/card"; fi
 
+# ------------------------------------------------------------ SigmaHQ rules
+# The upstream files as they are (tests/policy-sigma/README.md): they load,
+# the two whose log source the agent lacks say what they need, and an
+# auditd rule fires on the argv of a recorded event.
+SIGMA=$ROOT/tests/policy-sigma
+expect "check the SigmaHQ rule files" 0 "$TOOL" check "$SIGMA"
+has "SigmaHQ files: every rule loads" "$TMP/out" "$SIGMA: 12 rules OK"
+has "SigmaHQ files: a SYSCALL rule loads but says it never fires" "$TMP/out" \
+	"$SIGMA/lnx_auditd_create_account.yml:1: 759d0d51-bc99-4b5e-9add-8f5b2c8e7512 loaded, never fires: needs auditd SYSCALL records"
+has "SigmaHQ files: a file_event rule loads but says it never fires" "$TMP/out" \
+	"$SIGMA/file_event_lnx_doas_conf_creation.yml:1: 00eee2a5-fdb0-4746-a21d-e43fbdea5681 loaded, never fires: needs category 'file_event'"
+if [ ! -s "$TMP/err" ]; then ok "SigmaHQ files: nothing on stderr"; else not_ok "SigmaHQ files: nothing on stderr"; fi
+expect "list the SigmaHQ rule files" 0 "$TOOL" list "$SIGMA"
+if grep -qE '^00eee2a5-fdb0-4746-a21d-e43fbdea5681 +- +auto +medium +Linux Doas Conf File Creation$' "$TMP/out"; then
+	ok "list shows '-' as the category of a rule that never fires"
+else
+	not_ok "list shows '-' as the category of a rule that never fires"; sed 's/^/# /' "$TMP/out"
+fi
+cat >"$TMP/xwd.jsonl" <<'EOF'
+{"category":"process_creation","fields":{"Image":"/usr/bin/xwd","CommandLine":"xwd -root -out s.xwd"},"argv":["xwd","-root","-out","s.xwd"]}
+{"category":"process_creation","fields":{"Image":"/usr/bin/xwd","CommandLine":"xwd -root -out s.png"},"argv":["xwd","-root","-out","s.png"]}
+{"category":"process_creation","fields":{"Image":"/usr/bin/xwd"},"argv":"xwd -root"}
+EOF
+expect "test the xwd rule on recorded execs (one bad line)" 1 "$TOOL" test "$SIGMA/lnx_auditd_screencaputre_xwd.yml" "$TMP/xwd.jsonl"
+has "xwd -root -out s.xwd fires the auditd rule" "$TMP/out" \
+	'1: process_creation e2f17c5d-b02a-442b-9052-6eb89c9fec9c "Screen Capture with Xwd" kind=auto level=low'
+has "xwd -root -out s.png does not" "$TMP/out" "2: process_creation no match"
+has "argv that is not an array is named" "$TMP/err" "$TMP/xwd.jsonl:3: 'argv' must be an array of strings"
+
 # ------------------------------------------------------------------ usage
 expect "--help" 0 "$TOOL" --help
 if grep -q '^Usage: sphinx-policy' "$TMP/out"; then ok "--help prints usage on stdout"; else not_ok "--help prints usage on stdout"; fi

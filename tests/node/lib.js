@@ -105,6 +105,10 @@ function freePort() {
   });
 }
 
+// SPHINX_SERVER_ARGS: a JSON array of arguments every server and admin command gets too
+// (tests/integration/server_pg.sh: the PostgreSQL store).
+const ENV_ARGS = process.env.SPHINX_SERVER_ARGS ? JSON.parse(process.env.SPHINX_SERVER_ARGS) : [];
+
 const servers = [];
 class Server {
   constructor(opts = {}) {
@@ -117,7 +121,7 @@ class Server {
     if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (run make)`);
     if (!this.port) this.port = await freePort();
     const args = ['--data', this.dataDir, '--port', String(this.port), '--bind', '127.0.0.1',
-      '--web', path.join(ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min', ...this.extra];
+      '--web', path.join(ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min', ...ENV_ARGS, ...this.extra];
     this.proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.log += d; });
     this.proc.stderr.on('data', (d) => { this.log += d; if (process.env.SERVER_LOG) process.stderr.write(d); });
@@ -135,7 +139,7 @@ class Server {
   kill9() { this.killed = true; if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL'); return this.exited; }
   async stop() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM'); return this.exited; }
   admin(args, input) {
-    const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...args],
+    const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...ENV_ARGS, ...args],
       { input: input || '', encoding: 'utf8' });
     return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
   }

@@ -50,8 +50,8 @@ static void test_every_rule_documented(void **state)
 			fail_msg("%s: id without the sphinx. prefix", r->id);
 		if (!r->description || strlen(r->description) < 20)
 			fail_msg("%s: no description", r->id);
-		if (r->kind == POLICY_KIND_AUTO && r->category == POLICY_CAT_PROCESS_CREATION)
-			fail_msg("%s: kind auto on exec", r->id);
+		if (r->needs)
+			fail_msg("%s: never fires (needs %s)", r->id, r->needs);
 	}
 }
 
@@ -118,6 +118,42 @@ static const struct exec_case {
 	{ "/usr/bin/flameshot", "flameshot gui", "sphinx.exec.screenshot-tools" },
 	{ "/usr/bin/xfce4-screenshooter", "xfce4-screenshooter -f", "sphinx.exec.screenshot-tools" },
 	{ "/usr/bin/perl", "/usr/bin/perl -w /usr/bin/shutter --full", "sphinx.exec.shutter" },
+	/* What the tool is doing: one frame is a screenshot, not a recording. */
+	{ "/usr/bin/ffmpeg", "ffmpeg -f x11grab -i :0 -frames:v 1 shot.png",
+	  "sphinx.exec.ffmpeg-screen-frame" },
+	{ "/usr/bin/ffmpeg", "ffmpeg -f x11grab -i :0 -vframes 1 shot.png",
+	  "sphinx.exec.ffmpeg-screen-frame" },
+	{ "/usr/bin/ffmpeg", "ffmpeg -device /dev/dri/card0 -f kmsgrab -i - -frames 1 s.png",
+	  "sphinx.exec.ffmpeg-screen-frame" },
+	{ "/usr/bin/ffmpeg", "ffmpeg -f x11grab -i :0 -frames:v 10 s%02d.png",
+	  "sphinx.exec.ffmpeg-screen-grab" },
+	{ "/usr/bin/ffmpeg", "ffmpeg -f x11grab -i :0 -frames:v 100 out.mkv",
+	  "sphinx.exec.ffmpeg-screen-grab" },
+	{ "/usr/bin/ffmpeg", "ffmpeg -i in.mp4 -frames:v 1 thumb.png", NULL },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 ximagesrc num-buffers=1 ! pngenc ! filesink location=s.png",
+	  "sphinx.exec.gstreamer-frame" },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 ximagesrc use-damage=0 num-buffers=1 ! pngenc ! filesink",
+	  "sphinx.exec.gstreamer-frame" },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 pipewiresrc path=42 num-buffers=1 ! pngenc ! filesink",
+	  "sphinx.exec.gstreamer-frame" },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 ximagesrc num-buffers=100 ! x264enc ! filesink",
+	  "sphinx.exec.gstreamer-ximagesrc" },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 ximagesrc ! queue num-buffers=1 ! fakesink",
+	  "sphinx.exec.gstreamer-ximagesrc" },
+	{ "/usr/bin/gst-launch-1.0", "gst-launch-1.0 videotestsrc num-buffers=1 ! pngenc ! filesink", NULL },
+	{ "/usr/bin/gpu-screen-recorder", "gpu-screen-recorder -w screen -o /tmp/shot.PNG",
+	  "sphinx.exec.gpu-screen-recorder-screenshot" },
+	{ "/usr/bin/gpu-screen-recorder", "gpu-screen-recorder -w screen -o s.jpg",
+	  "sphinx.exec.gpu-screen-recorder-screenshot" },
+	{ "/usr/bin/gpu-screen-recorder", "gpu-screen-recorder -w screen -o png.mp4",
+	  "sphinx.exec.gpu-screen-recorder" },
+	{ "/usr/bin/spectacle", "spectacle -R screen", "sphinx.exec.spectacle-record" },
+	{ "/usr/bin/spectacle", "spectacle --record=region", "sphinx.exec.spectacle-record" },
+	{ "/usr/bin/spectacle", "spectacle -r -b -n", "sphinx.exec.screenshot-tools" },
+	{ "/usr/bin/import", "import -snaps 20 -delay 0 -window root s.png", "sphinx.exec.import-snaps" },
+	{ "/usr/bin/magick", "magick import -snaps 3 s.png", "sphinx.exec.import-snaps" },
+	{ "/usr/bin/import", "import -snaps 1 -window root s.png", "sphinx.exec.import-root" },
+	{ "/usr/bin/import", "import -snaps 1 s.png", "sphinx.exec.import-window" },
 	/* Everyday programs. */
 	{ "/usr/bin/ls", "ls -l", NULL },
 	{ "/usr/bin/Xvfb", "Xvfb :77 -screen 0 1280x720x24", NULL },
@@ -140,6 +176,80 @@ static void test_exec_signatures(void **state)
 			fail_msg("%s [%s]: expected %s, got %s", c->image, c->cmdline,
 				 c->want ? c->want : "no match", got ? got : "no match");
 	}
+}
+
+/*
+ * What every signature says a launch is, and why (docs/policy.md, "The
+ * default policy"): recording where the tool only records, screenshot
+ * where the flags say one picture, auto where the tool does both and the
+ * command line does not say which (the calls it makes then decide).
+ */
+static const struct kind_case {
+	const char *id;
+	enum policy_kind kind;
+} kind_cases[] = {
+	{ "sphinx.exec.ffmpeg-screen-grab", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.ffmpeg-screen-frame", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.gstreamer-ximagesrc", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.gstreamer-pipewiresrc", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.gstreamer-frame", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.obs", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.simplescreenrecorder", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.kazam", POLICY_KIND_AUTO },
+	{ "sphinx.exec.peek", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.vokoscreen", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.recordmydesktop", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.byzanz-record", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.wf-recorder", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.gpu-screen-recorder", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.gpu-screen-recorder-screenshot", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.spectacle-record", POLICY_KIND_RECORDING },
+	{ "sphinx.exec.xwd-root", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.xwd-window", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.import-root", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.import-window", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.import-snaps", POLICY_KIND_AUTO },
+	{ "sphinx.exec.screenshot-tools", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.exec.shutter", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.api.grab-root", POLICY_KIND_AUTO },
+	{ "sphinx.api.grab-window", POLICY_KIND_AUTO },
+	{ "sphinx.api.composite-window-pixmap", POLICY_KIND_AUTO },
+	{ "sphinx.api.pipewire-stream", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.screen-cast", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.remote-desktop", POLICY_KIND_RECORDING },
+	{ "sphinx.compositor.screenshot", POLICY_KIND_SCREENSHOT },
+	{ "sphinx.xserver.grab-root", POLICY_KIND_AUTO },
+	{ "sphinx.xserver.grab-window", POLICY_KIND_AUTO },
+	{ "sphinx.wayland.screencopy", POLICY_KIND_AUTO },
+	{ "sphinx.dev.fbdev-read", POLICY_KIND_AUTO },
+	{ "sphinx.dev.drm-getfb", POLICY_KIND_AUTO },
+};
+
+static void test_kind_of_every_rule(void **state)
+{
+	for (size_t i = 0; i < sizeof(kind_cases) / sizeof(kind_cases[0]); i++) {
+		const struct policy_rule *r = policy_find_rule(defaults, kind_cases[i].id);
+
+		if (!r)
+			fail_msg("%s: no such rule", kind_cases[i].id);
+		if (r->kind != kind_cases[i].kind)
+			fail_msg("%s: kind %s, expected %s", r->id, policy_kind_name(r->kind),
+				 policy_kind_name(kind_cases[i].kind));
+	}
+}
+
+/* gsr-kms-server runs for both modes: its parent's command line says which. */
+static void test_helper_by_parent(void **state)
+{
+	struct policy_event ev;
+
+	make_event(&ev, POLICY_CAT_PROCESS_CREATION, "Image", "/usr/bin/gsr-kms-server",
+		   "CommandLine", "gsr-kms-server /tmp/sock /dev/dri/card0",
+		   "ParentImage", "/usr/bin/gpu-screen-recorder",
+		   "ParentCommandLine", "gpu-screen-recorder -w screen -o /tmp/s.png", NULL);
+	check_best(defaults, &ev, "sphinx.exec.gpu-screen-recorder-screenshot");
+	policy_event_set(&ev, "ParentCommandLine", "gpu-screen-recorder -w screen -o /tmp/v.mkv");
+	check_best(defaults, &ev, "sphinx.exec.gpu-screen-recorder");
 }
 
 static void test_kinds(void **state)
@@ -327,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_every_rule_documented),
 		cmocka_unit_test(test_exec_signatures),
 		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_kind_of_every_rule),
+		cmocka_unit_test(test_helper_by_parent),
 		cmocka_unit_test(test_capture_api),
 		cmocka_unit_test(test_compositor),
 		cmocka_unit_test(test_devices),

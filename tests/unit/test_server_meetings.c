@@ -7,7 +7,15 @@
  * row or breaking a foreign key, and the list operations answer typed rows
  * (store.h) with the orders, groupings and "not known" values their
  * contracts state. Past opening the database, the store tests speak only
- * through struct store_ops: they are meant to hold for any back end.
+ * through struct store_ops: they hold for every back end.
+ *
+ * The back end is chosen by the environment: SPHINX_TEST_STORE=postgresql
+ * with SPHINX_TEST_PG=<libpq connection string> runs the same tests on
+ * PostgreSQL (tests/integration/server_pg.sh starts a private cluster and
+ * does so), each test on an emptied database; unset, on SQLite in a
+ * temporary directory. The SQLite migration test has a PostgreSQL twin
+ * (schema_version, a newer schema refused), and PostgreSQL alone has the
+ * tests of an unreachable database and of a connection lost mid-way.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,9 +27,11 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "cleanup.h"
 #include "meeting_code.h"
 #include "server.h"
 #include "store.h"
@@ -42,6 +52,49 @@ static void remove_dir(char *d)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
 	assert_int_equal(system(cmd), 0);
 	free(d);
+}
+
+/* SPHINX_TEST_PG when the tests run on PostgreSQL, else NULL (SQLite) */
+static const char *pg_conninfo(void)
+{
+	const char *b = getenv("SPHINX_TEST_STORE");
+
+	if (!b || strcmp(b, "postgresql"))
+		return NULL;
+	assert_non_null(getenv("SPHINX_TEST_PG"));
+	return getenv("SPHINX_TEST_PG");
+}
+
+/* One statement on a connection of the test's own, beside the store's: 0 when it succeeded. */
+static int pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_conninfo());
+	PGresult *res;
+	int r;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	res = PQexec(c, sql);
+	r = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : -1;
+	if (r)
+		print_message("# %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	PQfinish(c);
+	return r;
+}
+
+/* An empty store of the back end under test (dir: SQLite's data directory). */
+static void store_open_fresh(const char *dir, struct store **s)
+{
+	char err[256] = "";
+
+	if (!pg_conninfo()) {
+		assert_int_equal(store_sqlite_open(dir, false, s), 0);
+		return;
+	}
+	assert_int_equal(
+		pg_admin("SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+	if (store_pg_open(pg_conninfo(), err, sizeof(err), s) < 0)
+		fail_msg("store_pg_open: %s", err);
 }
 
 static void test_codes_are_long_and_random(void **state)
@@ -97,7 +150,7 @@ static void test_code_unique_among_ongoing_only(void **state)
 	struct meeting m = { 0 };
 	int64_t olga, first, second, third;
 
-	assert_int_equal(store_sqlite_open(dir, false, &s), 0);
+	store_open_fresh(dir, &s);
 	olga = user(s, "olga");
 	assert_int_equal(store_call(s, meeting_create, "abc-defg-hij", "One", NULL, JOIN_ANYONE, olga, 10, &first), 0);
 	/* two ongoing meetings never share a code */
@@ -133,6 +186,36 @@ static int count(sqlite3 *db, const char *sql)
 	return n;
 }
 
+/*
+ * PostgreSQL: opening a store already at the current version migrates
+ * nothing and keeps every row; a schema newer than the server's is refused.
+ */
+static void test_migration_pg(void)
+{
+	char err[256] = "";
+	struct store *s;
+	struct meeting m = { 0 };
+	int64_t olga, id;
+
+	store_open_fresh(NULL, &s);
+	olga = user(s, "olga");
+	assert_int_equal(store_call(s, meeting_create, "old-meet-ing", "Old lecture", NULL, JOIN_ANYONE, olga, 1, &id),
+			 0);
+	store_call(s, close);
+	assert_int_equal(store_pg_open(pg_conninfo(), err, sizeof(err), &s), 0);
+	assert_int_equal(store_call(s, meeting_by_code, "old-meet-ing", &m), 0);
+	assert_string_equal(m.title, "Old lecture");
+	assert_int_equal(store_call(s, is_organiser, m.id, olga), 1);
+	meeting_clear(&m);
+	store_call(s, close);
+	/* one row per version, none twice */
+	assert_int_equal(pg_admin("DO $$ BEGIN IF (SELECT count(*) <> max(version) FROM schema_version) THEN"
+				  " RAISE 'schema_version has gaps or repeats'; END IF; END $$"), 0);
+	assert_int_equal(pg_admin("INSERT INTO schema_version(version, at) VALUES(999, 0)"), 0);
+	assert_int_equal(store_pg_open(pg_conninfo(), err, sizeof(err), &s), -EPROTO);
+	assert_non_null(strstr(err, "newer"));
+}
+
 /* tests/unit/server-data/sphinx-v3.sql: a dump of a database the previous server wrote */
 static void test_migration_keeps_old_meetings(void **state)
 {
@@ -144,6 +227,13 @@ static void test_migration_keeps_old_meetings(void **state)
 	struct store *s;
 	struct meeting m = { 0 };
 
+	if (pg_conninfo()) {
+		if (f)
+			fclose(f);
+		remove_dir(dir);
+		test_migration_pg();
+		return;
+	}
 	assert_non_null(f);
 	n = getdelim(&sql, &cap, '\0', f);
 	fclose(f);
@@ -187,7 +277,7 @@ static struct fixture *fixture_new(void)
 
 	assert_non_null(f);
 	f->dir = temp_dir();
-	assert_int_equal(store_sqlite_open(f->dir, false, &f->s), 0);
+	store_open_fresh(f->dir, &f->s);
 	f->olga = user(f->s, "olga");
 	f->alice = user(f->s, "alice");
 	f->bob = user(f->s, "Bob");
@@ -490,6 +580,177 @@ static void test_other_rows(void **state)
 	fixture_free(f);
 }
 
+struct replay {
+	uint64_t next;		/* the offset expected next */
+	size_t seen, stop_after;
+	bool in_order;
+};
+
+static int replay_one(void *ud, uint64_t offset, enum audience audience, const char *body)
+{
+	struct replay *r = ud;
+	char want[32];
+
+	snprintf(want, sizeof(want), "{\"n\":%llu}", (unsigned long long)offset);
+	if (offset != r->next || strcmp(body, want) || audience != (offset % 7 ? AUDIENCE_ALL : AUDIENCE_ORGANISERS))
+		r->in_order = false;
+	r->next++;
+	return ++r->seen == r->stop_after ? -1 : 0;
+}
+
+/*
+ * events_since: every event after the offset, in order, with its audience
+ * and body, however long the log (more than a back end reads at once);
+ * the callback stops it; the floor moves with events_trim.
+ */
+static void test_event_replay(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct replay r = { .next = 2, .in_order = true };
+	uint64_t last = 0, floor = 1;
+	char body[32];
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	for (uint64_t o = 1; o <= 2500; o++) {
+		snprintf(body, sizeof(body), "{\"n\":%llu}", (unsigned long long)o);
+		assert_int_equal(store_call(f->s, event_append, f->meeting, o, "chat", body,
+					    o % 7 ? AUDIENCE_ALL : AUDIENCE_ORGANISERS, (int64_t)o), 0);
+	}
+	assert_int_equal(store_call(f->s, commit), 0);
+	/* an offset taken already is a conflict */
+	assert_int_equal(store_call(f->s, event_append, f->meeting, 7, "chat", "{}", AUDIENCE_ALL, 1), -EEXIST);
+	assert_int_equal(store_call(f->s, event_last_offset, f->meeting, &last), 0);
+	assert_int_equal(last, 2500);
+
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 1, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 2499);
+	r = (struct replay){ .next = 1001, .in_order = true, .stop_after = 1500 };
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 1000, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 1500);
+
+	assert_int_equal(store_call(f->s, event_floor, f->meeting, &floor), 0);
+	assert_int_equal(floor, 0);
+	assert_int_equal(store_call(f->s, events_trim, f->meeting, 2000), 0);
+	assert_int_equal(store_call(f->s, event_floor, f->meeting, &floor), 0);
+	assert_int_equal(floor, 2000);
+	r = (struct replay){ .next = 2001, .in_order = true };
+	assert_int_equal(store_call(f->s, events_since, f->meeting, 0, replay_one, &r), 0);
+	assert_true(r.in_order);
+	assert_int_equal(r.seen, 500);
+	fixture_free(f);
+}
+
+/* PostgreSQL: a database that cannot be reached is -ECONNREFUSED with libpq's reason, at once */
+static void test_pg_unreachable(void **state)
+{
+	char conninfo[512], err[256] = "";
+	struct store *s = NULL;
+
+	/* the same server, a database that does not exist */
+	snprintf(conninfo, sizeof(conninfo), "%s dbname=no_such_sphinx_db", pg_conninfo());
+	assert_int_equal(store_pg_open(conninfo, err, sizeof(err), &s), -ECONNREFUSED);
+	assert_non_null(strstr(err, "no_such_sphinx_db"));
+	assert_null(s);
+}
+
+/* Ask the server to end every other connection to this database (the store's). */
+static void kill_store_connection(void)
+{
+	assert_int_equal(pg_admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				  " WHERE datname = current_database() AND pid <> pg_backend_pid()"), 0);
+}
+
+/*
+ * PostgreSQL: when the connection goes away, operations fail with -EIO
+ * (never a crash, never a success that was not committed); a transaction
+ * that lost its connection cannot commit, nor reconnect half-way; then
+ * the store reconnects by itself and what was committed before is there.
+ */
+static void test_pg_reconnects(void **state)
+{
+	struct store *s;
+	struct user u = { 0 };
+	int64_t olga, id, r = -EIO;
+
+	store_open_fresh(NULL, &s);
+	olga = user(s, "olga");
+	assert_int_equal(store_call(s, meeting_create, "new-meet-ing", "New", NULL, JOIN_ANYONE, olga, 1, &id), 0);
+
+	kill_store_connection();
+	assert_int_equal(store_call(s, user_get, olga, &u), -EIO);
+	/* the next operation reconnects (then, while the database stays away, every 100 ms doubling to 5 s) */
+	for (int i = 0; i < 100 && r == -EIO; i++) {
+		r = store_call(s, user_get, olga, &u);
+		if (r == -EIO)
+			usleep(50 * 1000);
+	}
+	assert_int_equal(r, 0);
+	assert_string_equal(u.name, "olga");
+	user_clear(&u);
+	assert_int_equal(store_call(s, is_organiser, id, olga), 1);
+
+	/* a transaction whose connection went: its statements fail, commit fails, the row is not there */
+	assert_int_equal(store_call(s, begin), 0);
+	assert_int_equal(store_call(s, meeting_create, "txn-meet-ing", "Tx", NULL, JOIN_ANYONE, olga, 2, &id), 0);
+	kill_store_connection();
+	assert_int_equal(store_call(s, member_add, id, olga, 3), -EIO);
+	usleep(300 * 1000);	/* past the backoff: still no reconnect inside the lost transaction */
+	assert_int_equal(store_call(s, is_member, id, olga), -EIO);
+	assert_int_equal(store_call(s, commit), -EIO);
+	store_call(s, rollback);
+	r = -EIO;
+	for (int i = 0; i < 100 && r == -EIO; i++) {
+		usleep(50 * 1000);
+		r = store_call(s, meeting_by_code, "txn-meet-ing", &(struct meeting){ 0 });
+	}
+	assert_int_equal(r, -ENOENT);
+	store_call(s, close);
+}
+
+/*
+ * PostgreSQL: a statement that fails for a reason other than an expected
+ * conflict aborts the transaction (PostgreSQL's rule); its COMMIT then
+ * reports failure (the database answers it with ROLLBACK) and nothing of
+ * the transaction is there, so no caller acknowledges it.
+ */
+static void test_pg_aborted_tx(void **state)
+{
+	struct fixture *f = fixture_new();
+	int64_t id;
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, meeting_create, "tx2-meet-ing", "Tx", NULL, JOIN_ANYONE, f->olga, 1, &id), 0);
+	/* no such meeting: a foreign key violation */
+	assert_true(store_call(f->s, member_add, 999999, f->alice, 2) < 0);
+	assert_int_equal(store_call(f->s, commit), -EIO);
+	store_call(f->s, rollback);
+	assert_int_equal(store_call(f->s, meeting_by_code, "tx2-meet-ing", &(struct meeting){ 0 }), -ENOENT);
+	fixture_free(f);
+}
+
+/*
+ * Both back ends: a statement that fails inside a transaction leaves
+ * nothing committed by a later commit that reports success. An expected
+ * conflict (-EEXIST) does not spoil the transaction: the rest commits.
+ */
+static void test_tx_after_conflict(void **state)
+{
+	struct fixture *f = fixture_new();
+	int64_t id;
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, ban_add, f->meeting, f->bob, f->olga, "again", 140), -EEXIST);
+	assert_int_equal(store_call(f->s, organiser_add, f->meeting, f->olga, f->olga, 140), -EEXIST);
+	assert_int_equal(store_call(f->s, meeting_create, "row-rows-row", "Dup", NULL, JOIN_ANYONE, f->olga, 140, &id),
+			 -EEXIST);
+	assert_int_equal(store_call(f->s, organiser_add, f->meeting, f->alice, f->olga, 150), 0);
+	assert_int_equal(store_call(f->s, commit), 0);
+	assert_int_equal(store_call(f->s, is_organiser, f->meeting, f->alice), 1);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,9 +763,17 @@ int main(void)
 		cmocka_unit_test(test_chat_rows),
 		cmocka_unit_test(test_recording_rows),
 		cmocka_unit_test(test_other_rows),
+		cmocka_unit_test(test_tx_after_conflict),
+		cmocka_unit_test(test_event_replay),
+		cmocka_unit_test(test_pg_unreachable),
+		cmocka_unit_test(test_pg_reconnects),
+		cmocka_unit_test(test_pg_aborted_tx),
 	};
+
+	/* the last three are PostgreSQL's own: run only there (never reported as a skip that passed) */
+	size_t n = ARRAY_SIZE(tests) - (pg_conninfo() ? 0 : 3);
 
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return _cmocka_run_group_tests(pg_conninfo() ? "store_postgresql" : "store_sqlite", tests, n, NULL, NULL);
 }
