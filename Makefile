@@ -172,21 +172,8 @@ $(OUTPUT)/tests/x11_grabber: tests/helpers/x11_grabber.c
 	$(Q)$(CC) -O2 -g -Wall -Wextra $< $(X11_FLAGS) -o $@
 TEST_HELPERS := $(OUTPUT)/tests/pw_stream_client $(OUTPUT)/tests/x11_grabber
 
-# The fuzz target's seed corpus, replayed as a unit test (no libFuzzer).
-$(OUTPUT)/tests/test_fuzz_policy: tests/fuzz/fuzz_policy.c $(POLICY_LIB)
-	$(call msg,BINARY,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Ipolicy -DFUZZ_REPLAY_MAIN $(LDFLAGS) $< $(POLICY_LIB) $(POLICY_LIBS) -o $@
-TEST_BINS += $(OUTPUT)/tests/test_fuzz_policy
-
-# Real fuzzing with libFuzzer: make fuzz, then
-#   build-fuzz/fuzz_policy NEW_DIR tests/fuzz/corpus/policy
-FUZZ_OUTPUT ?= build-fuzz
-fuzz:
-	$(Q)$(MAKE) OUTPUT=$(FUZZ_OUTPUT) CC=clang SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_OUTPUT)/libsphinxpolicy.a
-	$(Q)clang -g -O1 -D_GNU_SOURCE -Icommon -Ipolicy -fsanitize=fuzzer,address,undefined \
-		tests/fuzz/fuzz_policy.c $(FUZZ_OUTPUT)/libsphinxpolicy.a $(POLICY_LIBS) -o $(FUZZ_OUTPUT)/fuzz_policy
-	$(FUZZ_EXTRA)
+# Fuzz targets and their corpus replays (adds to TEST_BINS).
+-include tests/fuzz/fuzz.mk
 
 all: $(PROGRAMS)
 

@@ -128,6 +128,14 @@ bool http_local_path(const char *path);
 /* Copy query argument name ("code") into buf; 0 or -ENOENT. */
 int http_query(struct http_req *r, const char *name, char *buf, size_t len);
 
+/*
+ * For a R_JSON route, before its handler: parse the body into r->json, a
+ * JSON object (an empty body is {}; duplicate keys are refused). Returns 0,
+ * or -EINVAL with a 400 bad_json response naming the problem already set.
+ * Called by the router (and the API fuzz target).
+ */
+int http_parse_json_body(struct http_req *r);
+
 /* Strings from the JSON body: NULL when absent or not a string. */
 const char *http_body_str(struct http_req *r, const char *key);
 

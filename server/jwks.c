@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cjose/cjose.h>
@@ -36,6 +37,40 @@ static int fetch(const char *uri, int64_t now)
 	return 0;
 }
 
+/*
+ * Whether s[0..n) is base64url as JOSE writes it: no padding, nothing but
+ * [A-Za-z0-9_-], and not a length no encoding has (n % 4 == 1). cjose
+ * 0.6's decoder does not refuse such text: it fails an assert() and
+ * aborts the whole server (a '=' inside a segment, "A=AA"), so anything
+ * from the issuer is checked here before cjose decodes it.
+ */
+static bool b64url_ok(const char *s, size_t n)
+{
+	if (n % 4 == 1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && c != '-' && c != '_')
+			return false;
+	}
+	return true;
+}
+
+/* A compact JWS: three base64url segments separated by dots. */
+static bool compact_ok(const char *jwt)
+{
+	const char *p = jwt;
+
+	for (int seg = 0; seg < 3; seg++) {
+		size_t n = strcspn(p, ".");
+		if (!b64url_ok(p, n) || (seg < 2 ? p[n] != '.' : p[n] != '\0'))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
 /* Key for kid with the key type the algorithm needs; NULL when none. */
 static json_t *find_key(const char *kid, const char *kty)
 {
@@ -58,6 +93,38 @@ static json_t *find_key(const char *kid, const char *kty)
 	}
 	/* a token without kid is accepted only when the set leaves no choice */
 	return candidates == 1 ? only : NULL;
+}
+
+/*
+ * The JWK text handed to cjose: only the public members the key type has
+ * (RSA n, e; EC crv, x, y), each checked with b64url_ok() first, since
+ * cjose decodes every member it finds and aborts on the malformed ones.
+ * NULL when a member is missing or malformed. Caller frees.
+ */
+static char *public_key_text(json_t *key, const char *kty)
+{
+	static const char *const rsa[] = { "n", "e", NULL }, *const ec[] = { "x", "y", NULL };
+	const char *const *members = strcmp(kty, "RSA") == 0 ? rsa : ec;
+	json_t *pub = json_pack("{s:s}", "kty", kty);
+	char *text = NULL;
+
+	if (!pub)
+		return NULL;
+	if (members == ec) {
+		const char *crv = json_string_value(json_object_get(key, "crv"));
+		if (!crv || json_object_set_new(pub, "crv", json_string(crv)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; members[i]; i++) {
+		json_t *v = json_object_get(key, members[i]);
+		if (!json_is_string(v) || !b64url_ok(json_string_value(v), json_string_length(v)) ||
+		    json_object_set(pub, members[i], v) < 0)
+			goto out;
+	}
+	text = json_dumps(pub, JSON_COMPACT);
+out:
+	json_decref(pub);
+	return text;
 }
 
 static bool aud_ok(json_t *claims, const char *client_id)
@@ -115,7 +182,7 @@ static int verify_locked(const char *jwt, const struct id_token_expect *e, json_
 	int r = -EACCES;
 
 	*why = "malformed token";
-	if (!jwt || strlen(jwt) > 16384)
+	if (!jwt || strlen(jwt) > 16384 || !compact_ok(jwt))
 		return -EACCES;
 	jws = cjose_jws_import(jwt, strlen(jwt), &err);
 	if (!jws)
@@ -146,7 +213,7 @@ static int verify_locked(const char *jwt, const struct id_token_expect *e, json_
 		*why = "no key in the issuer's JWKS matches the token (kid)";
 		goto out;
 	}
-	keytext = json_dumps(key, JSON_COMPACT);
+	keytext = public_key_text(key, kty);
 	jwk = keytext ? cjose_jwk_import(keytext, strlen(keytext), &err) : NULL;
 	if (!jwk) {
 		*why = "unusable key in the issuer's JWKS";

@@ -50,44 +50,6 @@ $(OUTPUT)/bench/lobby_bench: bench/lobby_bench.c
 bench-server: $(OUTPUT)/sphinx-server $(OUTPUT)/bench/lobby_bench
 	$(Q)OUTPUT=$(OUTPUT) bench/run-lobby.sh
 
-# ------------------------------------------------------------- fuzz targets
-# tests/fuzz/fuzz_server_<name>.c hold libFuzzer entry points for the lobby
-# and agent message handlers. Two builds of each:
-#  - $(OUTPUT)/tests/test_server_fuzz_<name>: gcc, with a replay main() that
-#    feeds tests/fuzz/corpus/<name>/* to the handler (run by `make test`);
-#  - $(OUTPUT)/fuzz/fuzz_server_<name>: clang libFuzzer + ASan/UBSan
-#    (`make fuzz-server`, then run it with the corpus directory).
-SERVER_FUZZ_NAMES := lobby agent
-SERVER_FUZZ_HARNESS := $(OUTPUT)/tests/fuzz/fuzz_server_harness.o
-
-$(OUTPUT)/tests/fuzz/%.o: CFLAGS += $(SERVER_CFLAGS) -Iserver
-
-$(OUTPUT)/tests/fuzz/fuzz_server_replay_%.o: tests/fuzz/fuzz_server_replay.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -DFUZZ_NAME='"$*"' -c $< -o $@
-
-$(OUTPUT)/tests/test_server_fuzz_%: $(OUTPUT)/tests/fuzz/fuzz_server_%.o $(OUTPUT)/tests/fuzz/fuzz_server_replay_%.o \
-		$(SERVER_FUZZ_HARNESS) $(SERVER_LIB_OBJS) $(COMMON_OBJS)
-	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) -o $@
-
-TEST_BINS += $(SERVER_FUZZ_NAMES:%=$(OUTPUT)/tests/test_server_fuzz_%)
-
-FUZZ_CC ?= clang
-FUZZ_SAN ?= -fsanitize=fuzzer,address,undefined
-SERVER_FUZZ_SRCS := $(filter-out server/main.c,$(SERVER_SRCS)) $(COMMON_SRCS) tests/fuzz/fuzz_server_harness.c
-
-$(OUTPUT)/fuzz/fuzz_server_%: tests/fuzz/fuzz_server_%.c $(SERVER_FUZZ_SRCS)
-	$(call msg,FUZZ,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) -g -O1 $(FUZZ_SAN) -fno-omit-frame-pointer -std=gnu11 -D_GNU_SOURCE -Icommon -Iserver \
-		-Itests/fuzz $(SERVER_CFLAGS) $^ $(SERVER_LIBS) -o $@
-
-.PHONY: fuzz-server
-fuzz-server: $(SERVER_FUZZ_NAMES:%=$(OUTPUT)/fuzz/fuzz_server_%)
-fuzz: fuzz-server
-
 # ---------------------------------------------------------------- install
 # server binary, web app, documented example config (each command ends in ';'
 # so other fragments may append to INSTALL_EXTRA too)

@@ -1569,7 +1569,7 @@ static int migrate(PGconn *c, char *err, size_t errlen)
 		    (r = simple_(c, "COMMIT", err, errlen)) < 0)
 			break;
 	}
-	_cleanup_res_ PGresult *res = PQexec(c, "ROLLBACK");
+	PQclear(PQexec(c, "ROLLBACK"));
 	return r < 0 ? r : -EIO;
 }
 

@@ -9,10 +9,7 @@
  * The input is written to a memfd and loaded by its /proc path: no disk,
  * and the file-size cap is exercised like any file's.
  *
- * Built with -DFUZZ_REPLAY_MAIN it is a plain program instead: it runs
- * every file of the given corpus directories (default
- * tests/fuzz/corpus/policy) through the same function and prints TAP, so
- * `make test` replays the corpus without libFuzzer.
+ * `make test` replays its corpus through fuzz_replay.c.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -20,9 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_memfd.h"
 #include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,12 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char path[64], buf[512];
 	int fd;
 
-	fd = memfd_create("fuzz-policy.yml", MFD_CLOEXEC);
-	if (fd < 0)
-		abort();
-	if (size && write(fd, data, size) != (ssize_t)size)
-		abort();
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fd = fuzz_memfd(data, size, "fuzz-policy.yml", path, sizeof(path));
 	if (policy_load(path, &policy, &diags) == 0) {
 		if (diags.count)
 			abort();	/* success must come with no errors */
@@ -77,66 +69,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	return 0;
 }
-
-#ifdef FUZZ_REPLAY_MAIN
-#include <dirent.h>
-
-#define REPLAY_MAX_INPUT	(2u << 20)
-
-static int replay_file(const char *path, unsigned *n)
-{
-	uint8_t *data = malloc(REPLAY_MAX_INPUT);
-	FILE *f = fopen(path, "rbe");
-	size_t size;
-
-	if (!data || !f) {
-		printf("not ok %u - %s: %s\n", ++*n, path, strerror(errno));
-		free(data);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	size = fread(data, 1, REPLAY_MAX_INPUT, f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(data, size);
-	free(data);
-	printf("ok %u - %s\n", ++*n, path);
-	return 0;
-}
-
-static int by_name(const struct dirent **a, const struct dirent **b)
-{
-	return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-int main(int argc, char **argv)
-{
-	const char *default_dir = "tests/fuzz/corpus/policy";
-	unsigned n = 0;
-	int failed = 0;
-
-	for (int i = 1; i < argc || (i == 1 && argc == 1); i++) {
-		const char *dir = argc > 1 ? argv[i] : default_dir;
-		struct dirent **entries;
-		int count = scandir(dir, &entries, NULL, by_name);
-
-		if (count < 0) {
-			printf("not ok %u - %s: %s\n", ++n, dir, strerror(errno));
-			failed = 1;
-			continue;
-		}
-		for (int j = 0; j < count; j++) {
-			char path[4096];
-
-			if (entries[j]->d_name[0] != '.') {
-				snprintf(path, sizeof(path), "%s/%s", dir, entries[j]->d_name);
-				failed |= replay_file(path, &n) < 0;
-			}
-			free(entries[j]);
-		}
-		free(entries);
-	}
-	printf("1..%u\n", n);
-	return failed;
-}
-#endif

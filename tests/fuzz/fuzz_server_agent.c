@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libFuzzer target: one agent WebSocket message from an enrolled machine. */
+/*
+ * libFuzzer target: agent WebSocket messages (heartbeat, users,
+ * capture.begin / capture.end, goodbye, another hello) from an enrolled
+ * machine that said hello, separated by HARNESS_MSG_SEP. The connection
+ * lives across inputs; a new one says hello again once an input closes it.
+ */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fuzz_server_harness.h"
-#include "ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -12,12 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conn *c;
 
-	if (size > 65536)
-		return 0;
 	harness_init();
 	if (!c)
-		c = harness_agent();
-	ws_dispatch(c, (const char *)data, size);
-	harness_drain(&c);
+		c = harness_agent(true);
+	harness_messages(&c, data, size);
 	return 0;
 }

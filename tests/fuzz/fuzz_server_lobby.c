@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* libFuzzer target: one lobby WebSocket message from a signed-in organiser. */
+/*
+ * libFuzzer target: lobby WebSocket messages from the meeting's organiser
+ * (chat, signalling, bans, sync, end), separated by HARNESS_MSG_SEP. The
+ * connection lives across inputs, as a real one does across messages; a
+ * new one is opened (in a new meeting when needed) once an input closes it.
+ */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fuzz_server_harness.h"
-#include "ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -12,12 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct conn *c;
 
-	if (size > 65536)
-		return 0;	/* the transport closes such messages with 1009 first */
 	harness_init();
 	if (!c)
-		c = harness_lobby();
-	ws_dispatch(c, (const char *)data, size);
-	harness_drain(&c);
+		c = harness_lobby(true);
+	harness_messages(&c, data, size);
 	return 0;
 }
