@@ -31,9 +31,10 @@ one_run() {
 	byzanz-record -d 3 "$TMP/b.gif" >/dev/null 2>&1 & pid=$!
 	caught "byzanz-record" $pid recording; wait $pid
 
+	# stopped only once caught: a loaded machine can take seconds before its
+	# first grab, and a recorder stopped before it grabs has recorded nothing
 	recordmydesktop --no-sound --no-frame --fps 10 --overwrite -o "$TMP/r.ogv" >/dev/null 2>&1 & pid=$!
-	sleep 3; kill -INT $pid
-	caught "recordmydesktop" $pid recording; wait $pid
+	caught "recordmydesktop" $pid recording; kill -INT $pid; wait $pid
 
 	x11vnc -display "$DISPLAY" -rfbport 5977 -nopw -quiet -forever >/dev/null 2>&1 & vnc=$!
 	sleep 1.5
