@@ -176,6 +176,12 @@ test: all $(TEST_BINS) $(TEST_HELPERS)
 run: all
 	$(Q)OUTPUT=$(OUTPUT) exec bash scripts/demo.sh
 
+# Every benchmark, then one table of min / median / max (bench/README.md).
+# Needs root and an idle machine; takes about 20 minutes.
+.PHONY: bench
+bench: $(OUTPUT)/sphinx-server $(OUTPUT)/sphinx-agent $(OUTPUT)/bench/lobby_bench
+	$(Q)OUTPUT=$(OUTPUT) bench/run-all.sh
+
 # Functions that invite overflows or silent garbage stay out of our code.
 checksrc:
 	$(Q)! grep -nE '\b(atoi|atol|strtok|sprintf|vsprintf|strcpy|strcat|gets)\s*\(' \
@@ -195,6 +201,6 @@ clean:
 	$(Q)rm -rf $(OUTPUT)
 
 help:
-	@echo "targets: all test run install checksrc clean   (V=1 verbose, SANITIZE=address,undefined)"
+	@echo "targets: all test run bench install checksrc clean   (V=1 verbose, SANITIZE=address,undefined)"
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
