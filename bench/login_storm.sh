@@ -7,13 +7,13 @@
 # then min/median/max, with the machine description. Raw output goes to
 # bench/results/login_storm-<date>.txt (RESULTS=file to change).
 # Prints figures; not a pass/fail test.
-#   bench/login_storm.sh [LOGINS] [INFLIGHT] [RUNS]      (default 1000 100 3)
+#   bench/login_storm.sh [LOGINS] [INFLIGHT] [RUNS]      (default 1000 100 3, or from the environment)
 set -eu
 cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-build}
-LOGINS=${1:-1000}
-INFLIGHT=${2:-100}
-RUNS=${3:-3}
+LOGINS=${1:-${LOGINS:-1000}}
+INFLIGHT=${2:-${INFLIGHT:-100}}
+RUNS=${3:-${RUNS:-3}}
 BIN=$OUTPUT/sphinx-server
 [ -x "$BIN" ] || { echo "build first: make $BIN" >&2; exit 1; }
 command -v node >/dev/null || { echo "login_storm: needs node" >&2; exit 1; }
