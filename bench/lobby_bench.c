@@ -70,7 +70,7 @@ static int nusers = 100, per_user = 1, nclients, rounds = 20, port = 8080, serve
 static const char *token = "";
 static char code[64];
 static int ep;
-static uint64_t bytes_in;
+static uint64_t bytes_in, storm_t0;
 
 static void die(const char *what)
 {
@@ -410,10 +410,10 @@ static void closed(const struct cli *c, int err)
 {
 	static const char *const states[] = { "connecting", "upgrade sent, no answer", "open" };
 
-	fprintf(stderr, "lobby_bench: lobby socket %d (user %d, from 127.0.%d.%d, %s%s) %s\n", (int)(c - clis), c->user,
-		1 + c->user / 250, 1 + c->user % 250, states[c->state],
+	fprintf(stderr, "lobby_bench: lobby socket %d (user %d, from 127.0.%d.%d, %s%s) %s, %.1f s after the storm began\n",
+		(int)(c - clis), c->user, 1 + c->user / 250, 1 + c->user % 250, states[c->state],
 		c->state == 2 ? (c->snap ? ", snapshot received" : ", no snapshot yet") : "",
-		err == -EPIPE ? "was closed by the server" : strerror(-err));
+		err == -EPIPE ? "was closed by the server" : strerror(-err), (double)(now_us() - storm_t0) / 1e6);
 	if (c->len)
 		fprintf(stderr, "lobby_bench: last bytes it received: %.*s\n", (int)(c->len < 300 ? c->len : 300), c->buf);
 	exit(1);
@@ -549,6 +549,7 @@ static void storm(void)
 	double cpu0 = cpu_s();
 	uint64_t t0 = now_us();
 
+	storm_t0 = t0;
 	/* socket i belongs to user i % nusers: every user's first tab comes first */
 	for (int i = 0; i < nclients; i++) {
 		struct cli *c = &clis[i];
