@@ -37,9 +37,10 @@ for t in Xvfb ffmpeg cc; do
 	command -v $t >/dev/null || { echo "agent_overhead: needs $t (scripts/install-deps.sh --test)" >&2; exit 1; }
 done
 TMP=$(mktemp -d)
-APID= XPIDS=
+APID='' XPIDS=''
 cleanup() {
 	[ -n "$APID" ] && kill "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
+	# shellcheck disable=SC2086 # a list of pids
 	[ -n "$XPIDS" ] && kill $XPIDS 2>/dev/null
 	rm -rf "$TMP"
 }
@@ -57,11 +58,11 @@ grab() { ffmpeg -nostdin -loglevel error -f x11grab -framerate 1000 -i "$DISPLAY
 block() {	# K SIDE
 	local k=$1 side=$2 m name ns
 	[ "$side" = on ] && agent_start fbGetImage
-	m=($(measure exec_loop)); row "$k" "$side" exec wall_ms "${m[0]}" ms; row "$k" "$side" exec cpu_ms "${m[1]}" ms
+	read -r -a m < <(measure exec_loop); row "$k" "$side" exec wall_ms "${m[0]}" ms; row "$k" "$side" exec cpu_ms "${m[1]}" ms
 	[ "$side" = on ] && row "$k" "$side" exec agent_ms "${m[2]}" ms
-	m=($(measure open_loop)); row "$k" "$side" open wall_ms "${m[0]}" ms; row "$k" "$side" open cpu_ms "${m[1]}" ms
+	read -r -a m < <(measure open_loop); row "$k" "$side" open wall_ms "${m[0]}" ms; row "$k" "$side" open cpu_ms "${m[1]}" ms
 	[ "$side" = on ] && row "$k" "$side" open agent_ms "${m[2]}" ms
-	m=($(measure grab)); row "$k" "$side" x11grab wall_ms "${m[0]}" ms; row "$k" "$side" x11grab cpu_ms "${m[1]}" ms
+	read -r -a m < <(measure grab); row "$k" "$side" x11grab wall_ms "${m[0]}" ms; row "$k" "$side" x11grab cpu_ms "${m[1]}" ms
 	[ "$side" = on ] && row "$k" "$side" x11grab agent_ms "${m[2]}" ms
 	while read -r name ns; do
 		row "$k" "$side" "syscall_$name" ns "$ns" ns

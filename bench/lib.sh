@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # What every bench script shares; sourced, never run.
 #
 # A bench opens its results file with bench_begin NAME, which sends all
@@ -90,8 +91,8 @@ bench_result() {
 bench_median() { printf '%s\n' "$@" | bench_stats | awk '{ print $4 }'; }
 
 cpu_busy_ms() {
-	local cpu user nice system idle iowait irq softirq rest
-	read -r cpu user nice system idle iowait irq softirq rest </proc/stat
+	local user nice system irq softirq
+	read -r _ user nice system _ _ irq softirq _ </proc/stat
 	echo $(((user + nice + system + irq + softirq) * 1000 / BENCH_HZ))
 }
 
@@ -221,7 +222,7 @@ summarise() {
 		bench_result "${w}_${m}_without" "$unit" "${off[@]}"
 		bench_result "${w}_${m}_with" "$unit" "${on[@]}"
 		mapfile -t cost < <(paste <(printf '%s\n' "${off[@]}") <(printf '%s\n' "${on[@]}") |
-			awk -v rate=$([ "$unit" = ops/s ] && echo 1 || echo 0) \
+			awk -v rate="$([ "$unit" = ops/s ] && echo 1 || echo 0)" \
 				'$1 > 0 && $2 > 0 { printf "%.1f\n", (rate ? $1 / $2 : $2 / $1) * 100 - 100 }')
 		bench_result "${w}_${m}_cost" % "${cost[@]}"
 	done < <(awk '!seen[$3 " " $4]++ { if (!(($3) in w)) { w[$3] = ++nw; m[$3] = 0 }

@@ -40,7 +40,7 @@ for t in Xvfb openbox picom xterm xlogo mpv x11perf ffmpeg; do
 done
 /usr/bin/python3 -c 'import Xlib' 2>/dev/null || { echo "x11_overhead: needs python3-xlib" >&2; exit 1; }
 TMP=$(mktemp -d)
-APID= XPIDS= WPIDS= PICOM=
+APID='' XPIDS='' WPIDS='' PICOM=''
 cleanup() {
 	[ -n "$APID" ] && kill "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
 	kill $WPIDS $XPIDS 2>/dev/null
@@ -89,7 +89,7 @@ TESTS=(-copywinwin10 -copywinwin500 -copypixwin500 -getimage10 -getimage500 -shm
 
 timed() {	# K SIDE NAME DISPLAY COMMAND...
 	local k=$1 side=$2 name=$3 m
-	m=($(DISPLAY=$4 measure "${@:5}"))
+	read -r -a m < <(DISPLAY=$4 measure "${@:5}")
 	row "$k" "$side" "$name" wall_ms "${m[0]}" ms
 	row "$k" "$side" "$name" cpu_ms "${m[1]}" ms
 	[ "$side" = off ] || row "$k" "$side" "$name" agent_ms "${m[2]}" ms
