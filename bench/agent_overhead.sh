@@ -11,7 +11,8 @@
 #            half a directory
 #   x11grab  ffmpeg x11grab, 1200 frames of the Xvfb screen
 #   syscall_* per call, best of five rounds inside one syscall_cost run
-# For each workload: wall clock (wall_ms), the whole machine's busy CPU over
+# First in each block, idle: the machine's busy CPU over 1.2 s of sleep
+# (the agent at rest, and what else the machine ran). For each workload: wall clock (wall_ms), the whole machine's busy CPU over
 # the run and 200 ms after it (cpu_ms: /proc/stat, so the agent's work on
 # the other CPU and in the kernel is counted), and the agent's own utime +
 # stime (agent_cpu). RUNS blocks each way in the order off on on off off on
@@ -58,6 +59,7 @@ grab() { ffmpeg -nostdin -loglevel error -f x11grab -framerate 1000 -i "$DISPLAY
 block() {	# K SIDE
 	local k=$1 side=$2 m name ns
 	[ "$side" = on ] && agent_start fbGetImage
+	idle_row "$k" "$side"
 	read -r -a m < <(measure exec_loop); row "$k" "$side" exec wall_ms "${m[0]}" ms; row "$k" "$side" exec cpu_ms "${m[1]}" ms
 	[ "$side" = on ] && row "$k" "$side" exec agent_ms "${m[2]}" ms
 	read -r -a m < <(measure open_loop); row "$k" "$side" open wall_ms "${m[0]}" ms; row "$k" "$side" open cpu_ms "${m[1]}" ms

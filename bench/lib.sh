@@ -235,3 +235,13 @@ summarise() {
 # side runs first as often as second, so a drift of the machine's load over
 # the bench falls on both.
 side_of() { case $(($1 % 4)) in 0 | 3) echo off ;; *) echo on ;; esac; }
+
+# idle_row K SIDE: the machine's busy CPU over 1.2 s of doing nothing (and the
+# agent's, with it): what the agent costs at rest, and how much else the
+# machine was running while the block's figures were taken.
+idle_row() {
+	local m
+	read -r -a m < <(measure sleep 1)
+	row "$1" "$2" idle cpu_ms "${m[1]}" ms
+	[ "$2" = off ] || row "$1" "$2" idle agent_ms "${m[2]}" ms
+}

@@ -11,7 +11,8 @@
 #   picom_moves       the same on the composited desktop
 #   picom_scroll      xterm scrolling 100 000 lines on the composited desktop
 #   x11perf_TEST      x11perf small and large copy and getimage tests (ops/s)
-# For each: wall clock (wall_ms) and the whole machine's busy CPU over the
+# First in each block, idle: the machine's busy CPU over 1.2 s of sleep (the
+# agent at rest, and what else the machine ran). For each: wall clock (wall_ms) and the whole machine's busy CPU over the
 # run and 200 ms after it (cpu_ms, /proc/stat: X server, picom, the clients,
 # the agent and the kernel's probes, on both CPUs), and the agent's own
 # utime + stime (agent_cpu); x11perf gives its rate only. RUNS blocks each
@@ -98,6 +99,7 @@ timed() {	# K SIDE NAME DISPLAY COMMAND...
 block() {	# K SIDE
 	local k=$1 side=$2 t r
 	[ "$side" = on ] && agent_start fbGetImage fbCopyArea CompositePicture
+	idle_row "$k" "$side"
 	timed "$k" "$side" scroll "$PLAIN" scroll
 	timed "$k" "$side" video "$PLAIN" video
 	timed "$k" "$side" moves "$PLAIN" moves
