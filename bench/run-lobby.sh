@@ -68,7 +68,7 @@ for cfg in $CONFIGS; do
 			failed=$((failed + 1))
 			cat "$raw.run"
 			echo "run failed (its figures are left out); server log:"
-			grep -v ' info: ' "$data/log" | tail -20
+			{ grep -v ' info: ' "$data/log" || echo '(nothing above info level)'; } | tail -20
 		else
 			cat "$raw.run" | tee -a "$raw"
 		fi
