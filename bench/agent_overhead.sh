@@ -40,7 +40,9 @@ done
 TMP=$(mktemp -d)
 APID='' XPIDS=''
 cleanup() {
-	[ -n "$APID" ] && kill "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
+	# not an && list: under set -e the agent's status from wait would end
+	# the trap here and leave the X servers running
+	if [ -n "$APID" ]; then kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null || true; fi
 	# shellcheck disable=SC2086 # a list of pids
 	[ -n "$XPIDS" ] && kill $XPIDS 2>/dev/null
 	rm -rf "$TMP"
