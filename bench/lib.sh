@@ -128,7 +128,11 @@ agent_start() {
 		kill -0 "$APID" 2>/dev/null || break
 		sleep 0.1
 	done
-	grep -q 'started:' "$TMP/agent.log" || { cat "$TMP/agent.log" >&2; bench_fail "the agent did not start"; }
+	grep -q 'started:' "$TMP/agent.log" || {
+		cat "$TMP/agent.log" >&2
+		bench_fail "the agent did not start within 30 s (pid $APID, state and wait channel:" \
+			"$(ps -o stat=,wchan:32= -p "$APID" 2>/dev/null || echo gone))"
+	}
 	agent_assert "$@"
 }
 
