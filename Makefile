@@ -187,6 +187,12 @@ test: all $(TEST_BINS) $(TEST_HELPERS)
 run: all
 	$(Q)OUTPUT=$(OUTPUT) exec bash scripts/demo.sh
 
+# Every benchmark, then one table of min / median / max (bench/README.md).
+# Needs root and an idle machine; takes about 20 minutes.
+.PHONY: bench
+bench: $(OUTPUT)/sphinx-server $(OUTPUT)/sphinx-agent $(OUTPUT)/bench/lobby_bench
+	$(Q)OUTPUT=$(OUTPUT) bench/run-all.sh
+
 # Banned functions, line length, whitespace, brace and comment style in
 # every C file git knows (the rules: scripts/checksrc; the formatter for new
 # code: .clang-format).
@@ -207,6 +213,6 @@ clean:
 	$(Q)rm -rf $(OUTPUT)
 
 help:
-	@echo "targets: all test run install checksrc clean   (V=1 verbose, SANITIZE=address,undefined)"
+	@echo "targets: all test run bench install checksrc clean   (V=1 verbose, SANITIZE=address,undefined)"
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -20,7 +20,8 @@
  * an attendee (send -> "recording.begin" received on every socket), then
  * ROUNDS chat lines sent by the organiser's first socket (send -> the line
  * received on every socket); p50 / p99 / max over all (socket, round)
- * samples. Last, the server's VmHWM (peak RSS).
+ * samples, and per message the time until every socket had it (median and
+ * max over the rounds). Last, the server's VmHWM (peak RSS).
  *
  * Output: "figure NAME VALUE" lines that bench/run-lobby.sh aggregates.
  *
@@ -69,7 +70,7 @@ static int nusers = 100, per_user = 1, nclients, rounds = 20, port = 8080, serve
 static const char *token = "";
 static char code[64];
 static int ep;
-static uint64_t bytes_in;
+static uint64_t bytes_in, storm_t0;
 
 static void die(const char *what)
 {
@@ -378,7 +379,7 @@ static int frames(struct cli *c, const char *marker)
 	return hits;
 }
 
-/* Read what is there (counting bytes). Returns -1 on EOF. */
+/* Read what is there (counting bytes). Returns 0, or -errno (-EPIPE for EOF). */
 static int drain(struct cli *c)
 {
 	for (;;) {
@@ -399,9 +400,23 @@ static int drain(struct cli *c)
 			continue;
 		}
 		if (n == 0)
-			return -1;
-		return errno == EAGAIN ? 0 : -1;
+			return -EPIPE;
+		return errno == EAGAIN ? 0 : -errno;
 	}
+}
+
+/* A lobby socket ended: say which, in which state, and why; then exit. */
+static void closed(const struct cli *c, int err)
+{
+	static const char *const states[] = { "connecting", "upgrade sent, no answer", "open" };
+
+	fprintf(stderr, "lobby_bench: lobby socket %d (user %d, from 127.0.%d.%d, %s%s) %s, %.1f s after the storm began\n",
+		(int)(c - clis), c->user, 1 + c->user / 250, 1 + c->user % 250, states[c->state],
+		c->state == 2 ? (c->snap ? ", snapshot received" : ", no snapshot yet") : "",
+		err == -EPIPE ? "was closed by the server" : strerror(-err), (double)(now_us() - storm_t0) / 1e6);
+	if (c->len)
+		fprintf(stderr, "lobby_bench: last bytes it received: %.*s\n", (int)(c->len < 300 ? c->len : 300), c->buf);
+	exit(1);
 }
 
 /* After the upgrade response, strip the HTTP header. 1 when open. */
@@ -445,8 +460,9 @@ static int pump(int timeout_ms, const char *marker, int round, uint64_t t0, uint
 		}
 		if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 			continue;
-		if (drain(c) < 0)
-			die("a lobby connection closed");
+		int err = drain(c);
+		if (err < 0)
+			closed(c, err);
 		if (c->state == 1 && !handshake_done(c))
 			continue;
 		bool had = c->snap;
@@ -515,6 +531,17 @@ static void report(const char *name, uint64_t *s, size_t n)
 	printf("figure %s_max_ms %.2f\n", name, s[n - 1] / 1000.0);
 }
 
+/*
+ * Per message, the time until the last socket had it (samples of one round
+ * arrive in time order): median and max over the rounds.
+ */
+static void report_complete(const char *name, uint64_t *last, size_t n)
+{
+	qsort(last, n, sizeof(*last), cmp_u64);
+	printf("figure %s_all_p50_ms %.2f\n", name, last[n / 2] / 1000.0);
+	printf("figure %s_all_max_ms %.2f\n", name, last[n - 1] / 1000.0);
+}
+
 /* ------------------------------------------------------------ phases */
 static void storm(void)
 {
@@ -522,6 +549,7 @@ static void storm(void)
 	double cpu0 = cpu_s();
 	uint64_t t0 = now_us();
 
+	storm_t0 = t0;
 	/* socket i belongs to user i % nusers: every user's first tab comes first */
 	for (int i = 0; i < nclients; i++) {
 		struct cli *c = &clis[i];
@@ -557,7 +585,7 @@ static void storm(void)
 	printf("figure rss_connected_mb %.1f\n", status_kb("VmRSS") / 1024.0);
 }
 
-static void alerts(uint64_t *samples)
+static void alerts(uint64_t *samples, uint64_t *last)
 {
 	struct cli a = { 0 };
 	char hdr[512], msg[1024];
@@ -582,6 +610,7 @@ static void alerts(uint64_t *samples)
 		uint64_t t0 = now_us();
 		send_text(a.fd, msg);
 		collect("\"recording.begin\"", 1000 + r * 2, t0, samples, &ns);
+		last[r - 1] = samples[ns - 1];
 		agent_read(&a, "\"ack\"");
 		snprintf(msg, sizeof(msg),
 			 "{\"type\":\"capture.end\",\"v\":1,\"id\":\"bench-boot:%llu:%d:e\",\"capture\":\"bench-boot:%llu:%d\","
@@ -595,9 +624,10 @@ static void alerts(uint64_t *samples)
 	close(a.fd);
 	free(a.buf);
 	report("alert_fanout", samples, ns);
+	report_complete("alert_fanout", last, (size_t)rounds);
 }
 
-static void chats(uint64_t *samples)
+static void chats(uint64_t *samples, uint64_t *last)
 {
 	char msg[256], marker[64];
 	size_t ns = 0;
@@ -610,9 +640,11 @@ static void chats(uint64_t *samples)
 		uint64_t t0 = now_us();
 		send_text(clis[0].fd, msg);
 		collect(marker, 5000 + r, t0, samples, &ns);
+		last[r - 1] = samples[ns - 1];
 		usleep(150000);	/* under the per-client message rate */
 	}
 	report("chat_fanout", samples, ns);
+	report_complete("chat_fanout", last, (size_t)rounds);
 }
 
 int main(int argc, char **argv)
@@ -645,8 +677,9 @@ int main(int argc, char **argv)
 	clis = calloc((size_t)nclients, sizeof(*clis));
 	users = calloc((size_t)nusers, sizeof(*users));
 	uint64_t *samples = malloc(sizeof(uint64_t) * (size_t)nclients * (size_t)rounds);
+	uint64_t *last = malloc(sizeof(uint64_t) * (size_t)rounds);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!clis || !users || !samples || ep < 0)
+	if (!clis || !users || !samples || !last || ep < 0)
 		die("out of memory");
 
 	uint64_t t = now_us();
@@ -655,8 +688,8 @@ int main(int argc, char **argv)
 	       nusers, code, (double)(now_us() - t) / 1e6);
 	printf("figure rss_before_mb %.1f\n", status_kb("VmRSS") / 1024.0);
 	storm();
-	alerts(samples);
-	chats(samples);
+	alerts(samples, last);
+	chats(samples, last);
 	printf("figure rss_peak_mb %.1f\n", status_kb("VmHWM") / 1024.0);
 	return 0;
 }

@@ -4,30 +4,29 @@
 # (interactive argon2id, 64 MiB) and default limits, then bench/login_storm.js:
 # LOGINS logins with INFLIGHT in flight, each from a distinct 127.0.x.y,
 # while /api/health is timed every 20 ms. RUNS runs (fresh server each),
-# then min/median/max. Raw output goes to bench/results/login_storm-<date>.txt.
+# then min/median/max, with the machine description. Raw output goes to
+# bench/results/login_storm-<date>.txt (RESULTS=file to change).
 # Prints figures; not a pass/fail test.
-#   bench/login_storm.sh [LOGINS] [INFLIGHT] [RUNS]      (default 1000 100 3)
+#   bench/login_storm.sh [LOGINS] [INFLIGHT] [RUNS]      (default 1000 100 3, or from the environment)
 set -eu
 cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-build}
-LOGINS=${1:-1000}
-INFLIGHT=${2:-100}
-RUNS=${3:-3}
+LOGINS=${1:-${LOGINS:-1000}}
+INFLIGHT=${2:-${INFLIGHT:-100}}
+RUNS=${3:-${RUNS:-3}}
 BIN=$OUTPUT/sphinx-server
 [ -x "$BIN" ] || { echo "build first: make $BIN" >&2; exit 1; }
 command -v node >/dev/null || { echo "login_storm: needs node" >&2; exit 1; }
-out=bench/results/login_storm-$(date -u +%Y-%m-%d).txt
-mkdir -p bench/results
+. bench/lib.sh
 
 pid=
 data=
+TMPROWS=$(mktemp)
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; [ -n "$data" ] && rm -rf "$data"; pid=; data=; true; }
-trap cleanup EXIT
+trap 'cleanup; rm -f "$TMPROWS"' EXIT
 
-{
-	echo "# login_storm $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) CPUs"
-	echo "# $LOGINS logins, $INFLIGHT in flight, distinct source addresses, password_strength=interactive (default)"
-} | tee "$out"
+bench_begin login_storm
+echo "== $LOGINS logins, $INFLIGHT in flight, distinct source addresses, password_strength=interactive (default)"
 for run in $(seq "$RUNS"); do
 	data=$(mktemp -d)
 	while :; do
@@ -38,17 +37,13 @@ for run in $(seq "$RUNS"); do
 	pid=$!
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.05; done
 	kill -0 "$pid" 2>/dev/null || { cat "$data/log" >&2; exit 1; }
-	echo "run $run: $(node bench/login_storm.js "http://127.0.0.1:$port" "$LOGINS" "$INFLIGHT")" | tee -a "$out"
+	echo "run $run: $(node bench/login_storm.js "http://127.0.0.1:$port" "$LOGINS" "$INFLIGHT")" | tee -a "$TMPROWS"
 	cleanup
 done
-# min / median / max of each figure over the runs
-awk -v runs="$RUNS" '
-/^run / { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[2] ~ /^[0-9.]+$/) { v[kv[1], ++n[kv[1]]] = kv[2]; keys[kv[1]] = 1 } } }
-END {
-	for (k in keys) {
-		m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
-		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-		printf "%-16s min %-8s median %-8s max %s\n", k, a[1], a[int((m + 1) / 2)], a[m]
-	}
-}' "$out" | sort | tee -a "$out"
-echo "raw output: $out"
+# min / median / max of each numeric figure over the runs
+for k in seconds logins_per_s login_ms_p50 login_ms_p99 health_ms_p50 health_ms_p99 health_ms_max; do
+	unit=ms
+	case $k in seconds) unit=s ;; logins_per_s) unit=logins/s ;; esac
+	bench_result "$k" "$unit" $(grep -o " $k=[0-9.]*" "$TMPROWS" | cut -d= -f2)
+done
+bench_end

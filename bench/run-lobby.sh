@@ -10,23 +10,25 @@
 # signup=yes (the bench creates its accounts over HTTP) and
 # password_strength=min (argon2id at its minimum cost, so 1 000 sign-ups
 # take seconds, not minutes; it is not part of any measured figure).
-# `ulimit -n` is raised for the bench and the server processes only.
+# `ulimit -n` is raised for the bench and the server processes only. A run
+# that a default limit stops (a socket closed or refused) is reported as
+# failed, with the reason, and left out of the figures: raising the limit
+# would measure something users do not run.
 #
-#   bench/run-lobby.sh                 100 / 1 000 / 10 000 (1 000 x 10), 3 runs
-#   RUNS=1 CONFIGS="100x1" bench/run-lobby.sh
+#   bench/run-lobby.sh        100 / 1 000 / 10 000 users x 1, 1 000 users x 10; 3 runs
+#   RUNS=1 CONFIGS="100x1" bench/run-lobby.sh           USERSxSOCKETS_PER_USER
 # The raw output is saved to bench/results/lobby-<date>.txt (RESULTS=file to change).
-set -eu
+set -eu -o pipefail
 cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-build}
 RUNS=${RUNS:-3}
 ROUNDS=${ROUNDS:-20}
-CONFIGS=${CONFIGS:-"100x1 1000x1 1000x10"}
+CONFIGS=${CONFIGS:-"100x1 1000x1 10000x1 1000x10"}
 BIN=$OUTPUT/sphinx-server
 BENCH=$OUTPUT/bench/lobby_bench
-RESULTS=${RESULTS:-bench/results/lobby-$(date -u +%Y-%m-%d).txt}
 [ -x "$BIN" ] && [ -x "$BENCH" ] || { echo "build first: make $BIN $BENCH" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-mkdir -p "$(dirname "$RESULTS")"
+. bench/lib.sh
 
 pid=
 data=
@@ -48,33 +50,35 @@ start_server() {
 	token=$("$BIN" --data "$data" enroll-machine bench-pc)
 }
 
-# median of the numbers on stdin, with min and max
-stats() { sort -g | awk '{v[NR]=$1} END {printf "min %s  median %s  max %s", v[1], v[int((NR+1)/2)], v[NR]}'; }
+unit_of() { case $1 in *_ms) echo ms ;; *_bytes* ) echo bytes ;; *_mb) echo MB ;; *_s) echo s ;; *) echo - ;; esac; }
 
-{
-	echo "== sphinx-server lobby bench, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, loopback"
-	echo "== commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $RUNS runs per configuration, $ROUNDS fan-out rounds"
-	echo "== load before: $(uptime)"
-	echo "== server: default configuration except signup=yes password_strength=min (set-up only)${SERVER_ARGS:+ plus $SERVER_ARGS}"
-	for cfg in $CONFIGS; do
-		users=${cfg%x*}
-		per=${cfg#*x}
-		raw=$(mktemp)
-		for run in $(seq "$RUNS"); do
-			start_server
-			echo "-- $users users x $per sockets = $((users * per)) sockets, run $run"
-			if ! "$BENCH" --port "$port" --pid "$pid" --token "$token" --users "$users" --per-user "$per" \
-				--rounds "$ROUNDS" | tee -a "$raw"; then
-				echo "run failed; server log:"; tail -20 "$data/log"
-			fi
-			cleanup
-		done
-		echo "== summary: $users users x $per sockets = $((users * per)) sockets ($RUNS runs)"
-		for f in $(awk '$1 == "figure" {print $2}' "$raw" | awk '!seen[$0]++'); do
-			printf '  %-32s %s\n' "$f" "$(awk -v f="$f" '$1 == "figure" && $2 == f {print $3}' "$raw" | stats)"
-		done
-		rm -f "$raw"
+bench_begin lobby
+echo "== CONFIGS=\"$CONFIGS\" (USERSxSOCKETS_PER_USER), RUNS=$RUNS runs each, ROUNDS=$ROUNDS fan-out rounds, open files $(ulimit -n)"
+echo "== server: default configuration except signup=yes password_strength=min (set-up only)${SERVER_ARGS:+ plus $SERVER_ARGS}"
+for cfg in $CONFIGS; do
+	users=${cfg%x*}
+	per=${cfg#*x}
+	raw=$(mktemp)
+	failed=0
+	for run in $(seq "$RUNS"); do
+		start_server
+		echo "-- $users users x $per sockets = $((users * per)) sockets, run $run ($(date -u +%T))"
+		if ! "$BENCH" --port "$port" --pid "$pid" --token "$token" --users "$users" --per-user "$per" \
+			--rounds "$ROUNDS" >"$raw.run"; then
+			failed=$((failed + 1))
+			cat "$raw.run"
+			echo "run failed (its figures are left out); server log:"
+			{ grep -v ' info: ' "$data/log" || echo '(nothing above info level)'; } | tail -20
+		else
+			cat "$raw.run" | tee -a "$raw"
+		fi
+		cleanup
 	done
-	echo "== load after: $(uptime)"
-} 2>&1 | tee "$RESULTS"
-echo "saved to $RESULTS"
+	echo "== summary: $users users x $per sockets = $((users * per)) sockets ($RUNS runs, $failed failed)"
+	[ "$failed" -eq 0 ] || bench_result "${cfg}_failed_runs" runs "$failed"
+	for f in $(awk '$1 == "figure" {print $2}' "$raw" | awk '!seen[$0]++'); do
+		bench_result "${cfg}_$f" "$(unit_of "$f")" $(awk -v f="$f" '$1 == "figure" && $2 == f {print $3}' "$raw")
+	done
+	rm -f "$raw" "$raw.run"
+done
+bench_end

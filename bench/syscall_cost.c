@@ -47,10 +47,10 @@ int main(int argc, char **argv)
 	if (pipe(p) < 0)
 		return 1;
 	BEST("getppid", 200000, syscall(SYS_getppid));
-	BEST("ioctl(FIONREAD)", 200000, ioctl(p[0], FIONREAD, &v));
-	BEST("open+close(file)", 50000, close(open(file, O_RDONLY)));
-	BEST("open+close(/dev/null)", 50000, close(open("/dev/null", O_RDONLY)));
-	BEST("spawn+wait(/bin/true)", 300, {
+	BEST("ioctl_fionread", 200000, ioctl(p[0], FIONREAD, &v));
+	BEST("open_close_file", 50000, close(open(file, O_RDONLY)));
+	BEST("open_close_devnull", 50000, close(open("/dev/null", O_RDONLY)));
+	BEST("spawn_wait_true", 300, {
 		pid_t pid;
 		if (posix_spawn(&pid, "/bin/true", NULL, NULL, true_argv, environ) == 0)
 			waitpid(pid, NULL, 0);
