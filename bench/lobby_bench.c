@@ -144,7 +144,8 @@ static void user_addr(int u, struct in_addr *a)
 
 static int dial(int u, bool nonblock)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET }, a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	struct sockaddr_in src = { .sin_family = AF_INET },
+			   a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0), one = 1;
 
 	if (fd < 0)
@@ -199,10 +200,10 @@ static int http(int u, const char *method, const char *path, const char *body, c
 	n = snprintf(req, sizeof(req),
 		     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %zu\r\n%s%s%s%s%s%s\r\n%s",
-		     method, path, port, strlen(body),
-		     us && us->cookie[0] ? "Cookie: " : "", us && us->cookie[0] ? us->cookie : "", us && us->cookie[0] ? "\r\n" : "",
-		     us && us->csrf[0] ? "X-CSRF-Token: " : "", us && us->csrf[0] ? us->csrf : "", us && us->csrf[0] ? "\r\n" : "",
-		     body);
+		     method, path, port, strlen(body), us && us->cookie[0] ? "Cookie: " : "",
+		     us && us->cookie[0] ? us->cookie : "", us && us->cookie[0] ? "\r\n" : "",
+		     us && us->csrf[0] ? "X-CSRF-Token: " : "", us && us->csrf[0] ? us->csrf : "",
+		     us && us->csrf[0] ? "\r\n" : "", body);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		die("HTTP request too long");
 	send_all(fd, req, (size_t)n);
@@ -248,11 +249,14 @@ static void setup_people(void)
 	for (int u = 0; u < nusers; u++) {
 		struct user *us = &users[u];
 		snprintf(us->name, sizeof(us->name), "b%05d", u);
-		snprintf(body, sizeof(body), "{\"username\":\"%s\",\"email\":\"%s@example.org\",\"name\":\"Bench %05d\","
-			 "\"password\":\"bench-password-%05d\"}", us->name, us->name, u, u);
+		snprintf(body, sizeof(body),
+			 "{\"username\":\"%s\",\"email\":\"%s@example.org\",\"name\":\"Bench %05d\","
+			 "\"password\":\"bench-password-%05d\"}",
+			 us->name, us->name, u, u);
 		int st = http(u, "POST", "/api/auth/signup", body, resp, sizeof(resp));
 		if (st != 200 && st != 201) {
-			fprintf(stderr, "lobby_bench: sign-up of %s from its own address: HTTP %d\n%s\n", us->name, st, resp);
+			fprintf(stderr, "lobby_bench: sign-up of %s from its own address: HTTP %d\n%s\n", us->name, st,
+				resp);
 			exit(1);
 		}
 		const char *c = strcasestr(resp, "\r\nset-cookie: ");
@@ -369,7 +373,8 @@ static int frames(struct cli *c, const char *marker)
 			if (marker && memmem(p + h, len, marker, strlen(marker)))
 				hits++;
 		} else if (op == 0x8) {
-			fprintf(stderr, "lobby_bench: server closed a connection (%.*s)\n", (int)(len > 2 ? len - 2 : 0), p + h + 2);
+			fprintf(stderr, "lobby_bench: server closed a connection (%.*s)\n",
+				(int)(len > 2 ? len - 2 : 0), p + h + 2);
 			exit(1);
 		}
 		off += h + len;
@@ -410,12 +415,14 @@ static void closed(const struct cli *c, int err)
 {
 	static const char *const states[] = { "connecting", "upgrade sent, no answer", "open" };
 
-	fprintf(stderr, "lobby_bench: lobby socket %d (user %d, from 127.0.%d.%d, %s%s) %s, %.1f s after the storm began\n",
+	fprintf(stderr,
+		"lobby_bench: lobby socket %d (user %d, from 127.0.%d.%d, %s%s) %s, %.1f s after the storm began\n",
 		(int)(c - clis), c->user, 1 + c->user / 250, 1 + c->user % 250, states[c->state],
 		c->state == 2 ? (c->snap ? ", snapshot received" : ", no snapshot yet") : "",
 		err == -EPIPE ? "was closed by the server" : strerror(-err), (double)(now_us() - storm_t0) / 1e6);
 	if (c->len)
-		fprintf(stderr, "lobby_bench: last bytes it received: %.*s\n", (int)(c->len < 300 ? c->len : 300), c->buf);
+		fprintf(stderr, "lobby_bench: last bytes it received: %.*s\n", (int)(c->len < 300 ? c->len : 300),
+			c->buf);
 	exit(1);
 }
 
@@ -485,7 +492,8 @@ static void collect(const char *marker, int round, uint64_t t0, uint64_t *sample
 
 	while (done < nclients) {
 		if (now_us() > deadline) {
-			fprintf(stderr, "lobby_bench: round %d: only %d/%d sockets got %s\n", round, done, nclients, marker);
+			fprintf(stderr, "lobby_bench: round %d: only %d/%d sockets got %s\n", round, done, nclients,
+				marker);
 			exit(1);
 		}
 		done += pump(1000, marker, round, t0, samples, ns, NULL);
@@ -598,24 +606,31 @@ static void alerts(uint64_t *samples, uint64_t *last)
 		die("agent connect");
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
 	send_upgrade(a.fd, "/agent", hdr);
-	send_text(a.fd, "{\"type\":\"hello\",\"v\":1,\"machine\":\"bench\",\"boot_id\":\"bench-boot\",\"agent_version\":\"bench\"}");
+	send_text(a.fd, "{\"type\":\"hello\",\"v\":1,\"machine\":\"bench\",\"boot_id\":\"bench-boot\","
+			"\"agent_version\":\"bench\"}");
 	agent_read(&a, "\"welcome\"");
 	for (int r = 1; r <= rounds; r++) {
-		snprintf(msg, sizeof(msg),
-			 "{\"type\":\"capture.begin\",\"v\":1,\"id\":\"bench-boot:%llu:%d:b\",\"capture\":\"bench-boot:%llu:%d\","
-			 "\"kind\":\"recording\",\"ts\":0,\"pid\":%d,\"comm\":\"ffmpeg\",\"exe\":\"/usr/bin/ffmpeg\","
-			 "\"argv\":[\"ffmpeg\",\"-f\",\"x11grab\"],\"uid\":1000,\"user\":\"%s\","
-			 "\"rule\":{\"id\":\"sphinx.exec.ffmpeg-x11grab\",\"title\":\"ffmpeg x11grab\"},\"layer\":\"exec\"}",
-			 (unsigned long long)run, r, (unsigned long long)run, r, 10000 + r, who);
+		snprintf(
+			msg, sizeof(msg),
+			"{\"type\":\"capture.begin\",\"v\":1,\"id\":\"bench-boot:%llu:%d:b\","
+			"\"capture\":\"bench-boot:%llu:%d\","
+			"\"kind\":\"recording\",\"ts\":0,\"pid\":%d,\"comm\":\"ffmpeg\","
+			"\"exe\":\"/usr/bin/ffmpeg\","
+			"\"argv\":[\"ffmpeg\",\"-f\",\"x11grab\"],\"uid\":1000,\"user\":\"%s\","
+			"\"rule\":{\"id\":\"sphinx.exec.ffmpeg-x11grab\",\"title\":\"ffmpeg x11grab\"},"
+			"\"layer\":\"exec\"}",
+			(unsigned long long)run, r, (unsigned long long)run, r, 10000 + r, who);
 		uint64_t t0 = now_us();
 		send_text(a.fd, msg);
 		collect("\"recording.begin\"", 1000 + r * 2, t0, samples, &ns);
 		last[r - 1] = samples[ns - 1];
 		agent_read(&a, "\"ack\"");
-		snprintf(msg, sizeof(msg),
-			 "{\"type\":\"capture.end\",\"v\":1,\"id\":\"bench-boot:%llu:%d:e\",\"capture\":\"bench-boot:%llu:%d\","
-			 "\"kind\":\"recording\",\"ts\":0,\"user\":\"%s\",\"duration_ms\":10,\"calls\":1}",
-			 (unsigned long long)run, r, (unsigned long long)run, r, who);
+		snprintf(
+			msg, sizeof(msg),
+			"{\"type\":\"capture.end\",\"v\":1,\"id\":\"bench-boot:%llu:%d:e\","
+			"\"capture\":\"bench-boot:%llu:%d\","
+			"\"kind\":\"recording\",\"ts\":0,\"user\":\"%s\",\"duration_ms\":10,\"calls\":1}",
+			(unsigned long long)run, r, (unsigned long long)run, r, who);
 		send_text(a.fd, msg);
 		collect("\"recording.end\"", 1001 + r * 2, 0, NULL, NULL);
 		agent_read(&a, "\"ack\"");
@@ -650,8 +665,9 @@ static void chats(uint64_t *samples, uint64_t *last)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "port", 1, NULL, 'p' }, { "pid", 1, NULL, 'P' }, { "token", 1, NULL, 't' },
-		{ "users", 1, NULL, 'u' }, { "per-user", 1, NULL, 'k' }, { "rounds", 1, NULL, 'r' }, { NULL, 0, NULL, 0 },
+		{ "port", 1, NULL, 'p' },  { "pid", 1, NULL, 'P' },	 { "token", 1, NULL, 't' },
+		{ "users", 1, NULL, 'u' }, { "per-user", 1, NULL, 'k' }, { "rounds", 1, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int o;
 
@@ -667,7 +683,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (nusers < 1 || nusers > 60000 || per_user < 1 || per_user > 100 || rounds < 1 || !server_pid || !*token) {
-		fprintf(stderr, "usage: lobby_bench --port P --pid SERVER_PID --token AGENT_TOKEN --users N [--per-user K] [--rounds R]\n");
+		fprintf(stderr,
+			"usage: lobby_bench --port P --pid SERVER_PID --token AGENT_TOKEN --users N"
+			" [--per-user K] [--rounds R]\n");
 		return 2;
 	}
 	nclients = nusers * per_user;
