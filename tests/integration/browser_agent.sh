@@ -15,23 +15,13 @@ source "$(dirname "$0")/lib.bash"
 
 BIN=$OUTPUT/sphinx-server
 HERE=$ROOT/tests/browser
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
 require_root
-require Xvfb ffmpeg node npm curl setpriv
-if [ ! -x "$CHROMIUM" ]; then
-	not_ok "chromium is installed at $CHROMIUM (Debian package chromium)"
-	finish
-fi
+require Xvfb ffmpeg curl setpriv
+require_browser
 if [ ! -x "$BIN" ] || [ ! -x "$AGENT" ]; then
 	not_ok "server and agent built in $OUTPUT (run make first)"
 	finish
-fi
-if [ ! -f "$HERE/node_modules/playwright-core/package.json" ] || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
-	if ! (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-		not_ok "npm ci in tests/browser"
-		finish
-	fi
 fi
 start_xvfb
 

@@ -11,22 +11,12 @@ source "$(dirname "$0")/lib.bash"
 
 BIN=$OUTPUT/sphinx-server
 HERE=$ROOT/tests/browser
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 
-require node npm curl
-if [ ! -x "$CHROMIUM" ]; then
-	not_ok "chromium is installed at $CHROMIUM (Debian package chromium)"
-	finish
-fi
+require curl
+require_browser
 if [ ! -x "$BIN" ]; then
 	not_ok "$BIN exists (run make first)"
 	finish
-fi
-if [ ! -f "$HERE/node_modules/playwright-core/package.json" ] || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
-	if ! (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-		not_ok "npm ci in tests/browser"
-		finish
-	fi
 fi
 # above max_connections (default 20 000): with less, the server does not start
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"

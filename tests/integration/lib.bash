@@ -41,6 +41,26 @@ require() {
 	done
 }
 
+# require_browser: Debian's chromium at $CHROMIUM (default /usr/bin/chromium)
+# and tests/browser's node modules (npm ci when they are missing or older
+# than the lock file). A missing piece is a failure that ends the file.
+require_browser() {
+	CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+	local here=$ROOT/tests/browser
+	require node npm
+	if [ ! -x "$CHROMIUM" ]; then
+		not_ok "chromium is installed at $CHROMIUM (Debian package chromium)"
+		finish
+	fi
+	if [ ! -f "$here/node_modules/playwright-core/package.json" ] ||
+	   [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+		if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2); then
+			not_ok "npm ci in tests/browser"
+			finish
+		fi
+	fi
+}
+
 require_root() {
 	if [ "$(id -u)" -ne 0 ]; then
 		not_ok "running as root (the agent loads BPF programs)"
