@@ -416,7 +416,6 @@ int main(int argc, char **argv)
 	read_boot_id(a.boot_id, sizeof(a.boot_id));
 	output_init(&(struct output_config){
 		.boot_id = a.boot_id,
-		.boot_to_wall_ns = boottime_to_realtime_offset_ns(),
 		/* Ids stay unique across agent restarts within one boot. */
 		.first_seq = boottime_ns(),
 		.to_stdout = a.opts.to_stdout,

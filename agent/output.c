@@ -36,7 +36,7 @@ static struct {
 void output_init(const struct output_config *cfg)
 {
 	snprintf(out.boot_id, sizeof(out.boot_id), "%s", cfg->boot_id);
-	out.boot_to_wall_ns = cfg->boot_to_wall_ns;
+	output_follow_wall_clock();
 	out.seq = cfg->first_seq;
 	out.to_stdout = cfg->to_stdout;
 	out.enforce = cfg->enforce;

@@ -25,7 +25,6 @@ struct uplink;
 
 struct output_config {
 	const char *boot_id;		/* copied */
-	uint64_t boot_to_wall_ns;	/* add to CLOCK_BOOTTIME for wall clock */
 	uint64_t first_seq;		/* ids start after it (a boottime stamp) */
 	bool to_stdout;
 	bool enforce;			/* "kill" is reported only when enforcing */
