@@ -591,19 +591,18 @@ static void test_policy_rows(void **state)
 	struct policy_bundle b = { 0 };
 	struct policy_bundle_list l = { 0 };
 	struct machine_list ms = { 0 };
+	static const char a_yml[] = "[{\"name\":\"a.yml\",\"text\":\"x\"}]";
 	int64_t v1, v2, v3, v4, machine;
 	char *grp = NULL;
 
 	(void)state;
 	assert_int_equal(store_call(f->s, policy_latest, "default", &b), -ENOENT);
-	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "first", "[{\"name\":\"a.yml\",\"text\":\"x\"}]",
-				    0, 100, &v1), 0);
+	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "first", a_yml, 0, 100, &v1), 0);
 	assert_int_equal(v1, 1);
 	assert_int_equal(store_call(f->s, policy_add, "lab-101", "olga", NULL, "[]", 0, 110, &v2), 0);
-	assert_int_equal(store_call(f->s, policy_add, "default", NULL, "second", "[{\"name\":\"b.yml\",\"text\":\"y\"}]",
-				    0, 120, &v3), 0);
-	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "undo", "[{\"name\":\"a.yml\",\"text\":\"x\"}]",
-				    v3, 130, &v4), 0);
+	assert_int_equal(store_call(f->s, policy_add, "default", NULL, "second", "[{\"name\":\"b.yml\"}]", 0, 120,
+				    &v3), 0);
+	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "undo", a_yml, v3, 130, &v4), 0);
 	assert_int_equal(v2, 2);
 	assert_int_equal(v3, 3);
 	assert_int_equal(v4, 4);
@@ -611,7 +610,7 @@ static void test_policy_rows(void **state)
 	assert_int_equal(store_call(f->s, policy_latest, "default", &b), 0);
 	assert_int_equal(b.version, 4);
 	assert_int_equal(b.rolled_back_from, 3);
-	assert_string_equal(b.files_json, "[{\"name\":\"a.yml\",\"text\":\"x\"}]");
+	assert_string_equal(b.files_json, a_yml);
 	policy_bundle_clear(&b);
 	assert_int_equal(store_call(f->s, policy_latest, "lab-101", &b), 0);
 	assert_int_equal(b.version, 2);
