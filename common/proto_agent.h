@@ -27,10 +27,16 @@
 #define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
 #define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
 #define PROTO_AGENT_MSG_GOODBYE "goodbye"
+/* {source, version, rules, error}: the policy in force, after hello and after every apply attempt */
+#define PROTO_AGENT_MSG_POLICY_STATE "policy.state"
+#define PROTO_AGENT_POLICY_SOURCE_SERVER "server"	/* hello.policy_source, policy.state.source */
+#define PROTO_AGENT_POLICY_SOURCE_LOCAL "local"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
 #define PROTO_AGENT_MSG_ACK "ack"	/* an event is committed; "duplicate": true for a replay */
+/* {version, group, note, files: [{name, text}]}: the group's newest bundle, when it differs */
+#define PROTO_AGENT_MSG_POLICY "policy"
 /* errors are PROTO_WS_MSG_ERROR, with "id" when they concern one event */
 
 /* ---------------------------------------------------------- error codes */
@@ -58,6 +64,8 @@
 #define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
 #define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
 #define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
+#define PROTO_AGENT_POLICY_ERROR_MAX 4096	/* policy.state.error as stored; longer is cut, not refused */
+#define PROTO_AGENT_POLICY_RX_MAX (640 * 1024)	/* a "policy" message, whole (bundle files <= 512 KiB) */
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

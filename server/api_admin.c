@@ -8,7 +8,7 @@
 #include "log.h"
 #include "server.h"
 
-static bool is_admin(const struct user *u)
+bool api_is_admin(const struct user *u)
 {
 	const char *list = srv->cfg->admin_users, *p = list;
 	size_t n;
@@ -56,7 +56,7 @@ int api_admin_machine_create(struct http_req *r, const char *arg)
 	int64_t id;
 	int e;
 
-	if (!is_admin(&r->user))
+	if (!api_is_admin(&r->user))
 		return http_error(r, 403, "admins_only", "only administrators may enroll machines");
 	if (!name)
 		return http_error(r, 400, "bad_request", "\"name\" is required");
@@ -78,7 +78,7 @@ int api_admin_machine_list(struct http_req *r, const char *arg)
 	struct machine_list l = { 0 };
 	json_t *j;
 
-	if (!is_admin(&r->user))
+	if (!api_is_admin(&r->user))
 		return http_error(r, 403, "admins_only", "only administrators may list machines");
 	if (store_call(srv->store, machines, &l) < 0)
 		return http_error(r, 500, "internal", "cannot list machines");
