@@ -27,9 +27,10 @@
 #define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
 #define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
 #define PROTO_AGENT_MSG_GOODBYE "goodbye"
-/* {source, version, rules, error}: the policy in force, after hello and after every apply attempt */
+/* {source, version, rules, error}: the policy in force, after hello and after each apply */
 #define PROTO_AGENT_MSG_POLICY_STATE "policy.state"
-#define PROTO_AGENT_POLICY_SOURCE_SERVER "server"	/* hello.policy_source, policy.state.source */
+/* hello.policy_source, policy.state.source */
+#define PROTO_AGENT_POLICY_SOURCE_SERVER "server"
 #define PROTO_AGENT_POLICY_SOURCE_LOCAL "local"
 
 /* ---------------------------------------------------- server -> agent */
@@ -64,8 +65,10 @@
 #define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
 #define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
 #define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
-#define PROTO_AGENT_POLICY_ERROR_MAX 4096	/* policy.state.error as stored; longer is cut, not refused */
-#define PROTO_AGENT_POLICY_RX_MAX (640 * 1024)	/* a "policy" message, whole (bundle files <= 512 KiB) */
+/* policy.state.error as stored; longer is cut, not refused */
+#define PROTO_AGENT_POLICY_ERROR_MAX 4096
+/* a "policy" message, whole: its files are at most 512 KiB (POLICY_BUNDLE_MAX_JSON) */
+#define PROTO_AGENT_POLICY_RX_MAX (640 * 1024)
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

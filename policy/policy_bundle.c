@@ -51,13 +51,14 @@ int policy_bundle_validate(json_t *files, char *err, size_t errlen)
 
 		if (!json_is_object(f) || !policy_bundle_name_ok(name)) {
 			snprintf(err, errlen,
-				 "file %zu: \"name\" must be 1 to %d of A-Z a-z 0-9 . _ - ending in .yml or .yaml, "
-				 "not starting with '.'", i + 1, POLICY_BUNDLE_NAME_MAX);
+				 "file %zu: \"name\" must be 1 to %d of A-Z a-z 0-9 . _ - "
+				 "ending in .yml or .yaml, not starting with '.'",
+				 i + 1, POLICY_BUNDLE_NAME_MAX);
 			return -EINVAL;
 		}
 		if (!json_is_string(text) || json_string_length(text) > POLICY_MAX_FILE_SIZE) {
-			snprintf(err, errlen, "%s: \"text\" must be a string of at most %u bytes", name,
-				 POLICY_MAX_FILE_SIZE);
+			snprintf(err, errlen, "%s: \"text\" must be a string of at most %u bytes",
+				 name, POLICY_MAX_FILE_SIZE);
 			return -EINVAL;
 		}
 		if (memchr(json_string_value(text), '\0', json_string_length(text))) {
@@ -65,7 +66,8 @@ int policy_bundle_validate(json_t *files, char *err, size_t errlen)
 			return -EINVAL;
 		}
 		for (size_t j = 0; j < i; j++) {
-			if (strcmp(name, json_string_value(json_object_get(json_array_get(files, j), "name"))) == 0) {
+			if (strcmp(name, json_string_value(json_object_get(json_array_get(files, j),
+									   "name"))) == 0) {
 				snprintf(err, errlen, "%s: named twice", name);
 				return -EINVAL;
 			}
@@ -73,8 +75,8 @@ int policy_bundle_validate(json_t *files, char *err, size_t errlen)
 	}
 	total = json_dumpb(files, NULL, 0, JSON_COMPACT);
 	if (total == 0 || total > POLICY_BUNDLE_MAX_JSON) {
-		snprintf(err, errlen, "the bundle is %zu bytes as JSON, over the limit of %u", total,
-			 POLICY_BUNDLE_MAX_JSON);
+		snprintf(err, errlen, "the bundle is %zu bytes as JSON, over the limit of %u",
+			 total, POLICY_BUNDLE_MAX_JSON);
 		return -EINVAL;
 	}
 	return 0;
@@ -100,7 +102,8 @@ static int read_text(int dirfd, const char *name, json_t **ret, char *err, size_
 		return -EINVAL;
 	}
 	if (st.st_size > (off_t)POLICY_MAX_FILE_SIZE) {
-		snprintf(err, errlen, "%s: larger than the limit of %u bytes", name, POLICY_MAX_FILE_SIZE);
+		snprintf(err, errlen, "%s: larger than the limit of %u bytes", name,
+			 POLICY_MAX_FILE_SIZE);
 		return -EFBIG;
 	}
 	buf = malloc(POLICY_MAX_FILE_SIZE + 1);
@@ -120,7 +123,8 @@ static int read_text(int dirfd, const char *name, json_t **ret, char *err, size_
 			break;
 		len += (size_t)n;
 		if (len > POLICY_MAX_FILE_SIZE) {
-			snprintf(err, errlen, "%s: larger than the limit of %u bytes", name, POLICY_MAX_FILE_SIZE);
+			snprintf(err, errlen, "%s: larger than the limit of %u bytes", name,
+				 POLICY_MAX_FILE_SIZE);
 			return -EFBIG;
 		}
 	}
@@ -157,11 +161,13 @@ int policy_bundle_from_dir(const char *dir, json_t **ret, char *err, size_t errl
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' || !(has_suffix(de->d_name, len, ".yml") || has_suffix(de->d_name, len, ".yaml")))
+		if (de->d_name[0] == '.' ||
+		    !(has_suffix(de->d_name, len, ".yml") || has_suffix(de->d_name, len, ".yaml")))
 			continue;
 		if (!policy_bundle_name_ok(de->d_name)) {
-			snprintf(err, errlen, "%s/%s: a bundle's file names are 1 to %d of A-Z a-z 0-9 . _ -", dir,
-				 de->d_name, POLICY_BUNDLE_NAME_MAX);
+			snprintf(err, errlen,
+				 "%s/%s: a bundle's file names are 1 to %d of A-Z a-z 0-9 . _ -",
+				 dir, de->d_name, POLICY_BUNDLE_NAME_MAX);
 			r = -EINVAL;
 			break;
 		}
@@ -185,7 +191,8 @@ int policy_bundle_from_dir(const char *dir, json_t **ret, char *err, size_t errl
 		json_t *text = NULL;
 
 		r = read_text(dirfd(d), names[i], &text, err, errlen);
-		if (r == 0 && json_array_append_new(files, json_pack("{s:s, s:o}", "name", names[i], "text", text)))
+		if (r == 0 && json_array_append_new(files, json_pack("{s:s, s:o}", "name", names[i],
+								     "text", text)))
 			r = -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -255,7 +262,8 @@ int policy_bundle_write(const char *dir, json_t *files, char *err, size_t errlen
 			break;
 		}
 		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0 || (r = write_all(fd, json_string_value(text), json_string_length(text))) < 0 ||
+		if (fd < 0 ||
+		    (r = write_all(fd, json_string_value(text), json_string_length(text))) < 0 ||
 		    fsync(fd) < 0)
 			r = r < 0 ? r : -errno;
 	}
@@ -285,8 +293,8 @@ int policy_bundle_load(const char *dir, struct policy **ret, struct policy_diags
 	return r;
 }
 
-int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules, struct policy_diags *diags,
-			char *err, size_t errlen)
+int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules,
+			struct policy_diags *diags, char *err, size_t errlen)
 {
 	_cleanup_free_ char *dir = NULL;
 	struct policy *p = NULL;
@@ -301,8 +309,8 @@ int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules
 	}
 	if (!mkdtemp(dir)) {
 		r = -errno;
-		snprintf(err, errlen, "%s: cannot make a directory to check the bundle in: %s", tmp_parent,
-			 strerror(-r));
+		snprintf(err, errlen, "%s: cannot make a directory to check the bundle in: %s",
+			 tmp_parent, strerror(-r));
 		return r;
 	}
 	/* policy_bundle_write() makes the directory itself */
@@ -331,7 +339,8 @@ char *policy_diags_join(const struct policy_diags *diags)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < diags->count; i++)
-		fprintf(f, "%s%s", i ? "\n" : "", policy_diag_format(&diags->items[i], line, sizeof(line)));
+		fprintf(f, "%s%s", i ? "\n" : "",
+			policy_diag_format(&diags->items[i], line, sizeof(line)));
 	if (fclose(f) != 0) {
 		free(out);
 		return NULL;

@@ -82,8 +82,8 @@ int policy_bundle_load(const char *dir, struct policy **ret, struct policy_diags
  * *ret_rules; -EINVAL with the problems in diags (rule errors) or in err
  * (shape); another -errno with err (I/O).
  */
-int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules, struct policy_diags *diags,
-			char *err, size_t errlen);
+int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules,
+			struct policy_diags *diags, char *err, size_t errlen);
 
 /* Remove dir's files and then dir (not recursive). 0 or -errno (-ENOENT: dir was not there). */
 int policy_bundle_remove(const char *dir);

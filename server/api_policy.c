@@ -14,9 +14,9 @@
 #include "server.h"
 #include "util.h"
 
-#define ADMINS_ONLY(r)                                                                          \
-	do {                                                                                    \
-		if (!api_is_admin(&(r)->user))                                                  \
+#define ADMINS_ONLY(r)                                                                                   \
+	do {                                                                                             \
+		if (!api_is_admin(&(r)->user))                                                           \
 			return http_error((r), 403, "admins_only", "only administrators manage policy"); \
 	} while (0)
 
@@ -62,15 +62,17 @@ int api_admin_policy_push(struct http_req *r, const char *arg)
 	author_of(&r->user, author, sizeof(author));
 	e = policy_admin_push(json_object_get(r->json, "files"), grp, author, note, &version, &rules, &errors);
 	if (e == -EINVAL)
-		return http_json(r, 400, json_pack("{s:s, s:s, s:o}", "error", "policy_invalid", "message",
-						   "the bundle was refused; nothing was stored", "errors", errors));
+		return http_json(r, 400,
+				 json_pack("{s:s, s:s, s:o}", "error", "policy_invalid", "message",
+					   "the bundle was refused; nothing was stored", "errors", errors));
 	if (e < 0) {
 		json_decref(errors);
 		return http_error(r, 500, "internal", "the bundle could not be checked or stored");
 	}
 	json_decref(errors);
-	return http_json(r, 201, json_pack("{s:I, s:s, s:I}", "version", (json_int_t)version, "group",
-					   grp ? grp : POLICY_GROUP_DEFAULT, "rules", (json_int_t)rules));
+	return http_json(r, 201,
+			 json_pack("{s:I, s:s, s:I}", "version", (json_int_t)version, "group",
+				   grp ? grp : POLICY_GROUP_DEFAULT, "rules", (json_int_t)rules));
 }
 
 /* GET /api/admin/policy[?group=G]: the bundles, newest first, without their files */
@@ -131,14 +133,16 @@ int api_admin_policy_rollback(struct http_req *r, const char *arg)
 	author_of(&r->user, author, sizeof(author));
 	e = policy_admin_rollback(grp, author, note, &version, &to);
 	if (e == -EINVAL)
-		return http_error(r, 400, "bad_request", "group: 1 to " STR(POLICY_GROUP_MAX)
-				  " of A-Z a-z 0-9 . _ -; note: at most " STR(POLICY_NOTE_MAX) " bytes");
+		return http_error(r, 400, "bad_request",
+				  "group: 1 to " STR(POLICY_GROUP_MAX) " of A-Z a-z 0-9 . _ -; note: at most " STR(
+					  POLICY_NOTE_MAX) " bytes");
 	if (e == -ENOENT)
 		return http_error(r, 409, "nothing_to_roll_back", "the group has fewer than two bundle versions");
 	if (e < 0)
 		return http_error(r, 500, "internal", "cannot roll back");
-	return http_json(r, 201, json_pack("{s:I, s:s, s:I}", "version", (json_int_t)version, "group",
-					   grp ? grp : POLICY_GROUP_DEFAULT, "files_of", (json_int_t)to));
+	return http_json(r, 201,
+			 json_pack("{s:I, s:s, s:I}", "version", (json_int_t)version, "group",
+				   grp ? grp : POLICY_GROUP_DEFAULT, "files_of", (json_int_t)to));
 }
 
 /* PUT /api/admin/machines/NAME/group {group} (null or "default": the default group) */

@@ -645,7 +645,8 @@ static void tell_server(void)
 	else if (r == -ESRCH)
 		fprintf(stderr, "policy: no server is serving %s: agents get it when it runs\n", srv->cfg->data_dir);
 	else
-		fprintf(stderr, "policy: cannot tell the server serving %s (%s): agents get it at their next connection\n",
+		fprintf(stderr,
+			"policy: cannot tell the server serving %s (%s): agents get it at their next connection\n",
 			srv->cfg->data_dir, strerror(r < 0 ? -r : errno));
 }
 
@@ -811,7 +812,8 @@ static int cmd_policy(int argc, char **argv)
 		const char *name;
 		int (*fn)(int argc, char **argv, struct policy_opts *o);
 	} subs[] = {
-		{ "push", policy_push }, { "list", policy_list }, { "show", policy_show }, { "rollback", policy_rollback },
+		{ "push", policy_push }, { "list", policy_list }, { "show", policy_show },
+		{ "rollback", policy_rollback },
 	};
 	struct policy_opts o = { 0 };
 

@@ -54,8 +54,8 @@ static int add_bundle(const char *grp, const char *author, const char *note, con
 	return r;
 }
 
-int policy_admin_push(json_t *files, const char *grp, const char *author, const char *note,
-		      int64_t *ret_version, size_t *ret_rules, json_t **ret_errors)
+int policy_admin_push(json_t *files, const char *grp, const char *author, const char *note, int64_t *ret_version,
+		      size_t *ret_rules, json_t **ret_errors)
 {
 	struct policy_diags diags = { 0 };
 	_cleanup_free_ char *text = NULL;
@@ -67,8 +67,7 @@ int policy_admin_push(json_t *files, const char *grp, const char *author, const 
 	if (!grp)
 		grp = POLICY_GROUP_DEFAULT;
 	if (!policy_group_ok(grp))
-		return refuse(ret_errors, -EINVAL,
-			      "group: 1 to " STR(POLICY_GROUP_MAX) " of A-Z a-z 0-9 . _ -");
+		return refuse(ret_errors, -EINVAL, "group: 1 to " STR(POLICY_GROUP_MAX) " of A-Z a-z 0-9 . _ -");
 	if (note && strlen(note) > POLICY_NOTE_MAX)
 		return refuse(ret_errors, -EINVAL, "note: at most " STR(POLICY_NOTE_MAX) " bytes");
 	if (author && strlen(author) > POLICY_AUTHOR_MAX)
@@ -79,7 +78,8 @@ int policy_admin_push(json_t *files, const char *grp, const char *author, const 
 
 		for (size_t i = 0; list && i < diags.count; i++) {
 			char line[1024];
-			json_array_append_new(list, json_string(policy_diag_format(&diags.items[i], line, sizeof(line))));
+			json_array_append_new(list,
+					      json_string(policy_diag_format(&diags.items[i], line, sizeof(line))));
 		}
 		if (list && json_array_size(list) == 0)
 			json_array_append_new(list, json_string(err));
@@ -94,14 +94,13 @@ int policy_admin_push(json_t *files, const char *grp, const char *author, const 
 	if (r < 0)
 		return refuse(ret_errors, r, "the bundle could not be stored");
 	*ret_rules = rules;
-	log_info("policy: v%lld stored for group '%s' by %s (%zu files, %zu rules)%s%s", (long long)*ret_version,
-		 grp, author ? author : "?", json_array_size(files), rules, note ? ": " : "", note ? note : "");
+	log_info("policy: v%lld stored for group '%s' by %s (%zu files, %zu rules)%s%s", (long long)*ret_version, grp,
+		 author ? author : "?", json_array_size(files), rules, note ? ": " : "", note ? note : "");
 	policy_admin_changed(grp);
 	return 0;
 }
 
-int policy_admin_rollback(const char *grp, const char *author, const char *note, int64_t *ret_version,
-			  int64_t *ret_to)
+int policy_admin_rollback(const char *grp, const char *author, const char *note, int64_t *ret_version, int64_t *ret_to)
 {
 	struct policy_bundle_list l = { 0 };
 	struct policy_bundle prev = { 0 };
@@ -187,7 +186,10 @@ static void count(json_t *obj, const char *key)
 	json_object_set_new(obj, key, json_integer(json_integer_value(json_object_get(obj, key)) + 1));
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 /* versions newest first, "none" (0) last */
 static int cmp_version(const void *a, const void *b)
@@ -274,8 +276,8 @@ json_t *policy_rollout_json(const struct machine_list *machines, const struct po
 		if (local)
 			count(g, "local");
 		json_array_append_new(json_object_get(g, "list"),
-				      json_pack("{s:s, s:b, s:s?, s:o, s:s?, s:o}", "name", m->name, "online", m->online,
-						"source", m->policy_source, "version",
+				      json_pack("{s:s, s:b, s:s?, s:o, s:s?, s:o}", "name", m->name, "online",
+						m->online, "source", m->policy_source, "version",
 						m->policy_version ? json_integer(m->policy_version) : json_null(),
 						"error", m->policy_error, "at",
 						m->policy_at ? json_integer(m->policy_at) : json_null()));

@@ -30,8 +30,8 @@
 
 #include "store.h"
 
-#define POLICY_GROUP_MAX 64	/* a group name: 1..64 of A-Z a-z 0-9 . _ - */
-#define POLICY_NOTE_MAX 1024	/* a change note, bytes */
+#define POLICY_GROUP_MAX 64  /* a group name: 1..64 of A-Z a-z 0-9 . _ - */
+#define POLICY_NOTE_MAX 1024 /* a change note, bytes */
 #define POLICY_AUTHOR_MAX 128
 
 /* True when grp is a valid group name. */
@@ -47,8 +47,8 @@ bool policy_group_ok(const char *grp);
  * with the bundle's shape, group, note or author. Another -errno: the store
  * or the check's I/O failed (*ret_errors says which in one string).
  */
-int policy_admin_push(json_t *files, const char *grp, const char *author, const char *note,
-		      int64_t *ret_version, size_t *ret_rules, json_t **ret_errors);
+int policy_admin_push(json_t *files, const char *grp, const char *author, const char *note, int64_t *ret_version,
+		      size_t *ret_rules, json_t **ret_errors);
 
 /*
  * Store a new version for grp (NULL: "default") holding the files of the
@@ -57,8 +57,7 @@ int policy_admin_push(json_t *files, const char *grp, const char *author, const 
  * whose files it holds); -ENOENT: the group has fewer than two versions;
  * -EINVAL: bad group; another -errno: the store.
  */
-int policy_admin_rollback(const char *grp, const char *author, const char *note, int64_t *ret_version,
-			  int64_t *ret_to);
+int policy_admin_rollback(const char *grp, const char *author, const char *note, int64_t *ret_version, int64_t *ret_to);
 
 /*
  * Put machine name in group grp (NULL or "default": the default group),

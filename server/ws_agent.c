@@ -311,6 +311,18 @@ static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, cha
 
 static void policy_offer(struct conn *c, const char *grp);
 
+/* hello.policy_source, policy.state.source */
+static bool policy_source_ok(const char *s)
+{
+	return strcmp(s, PROTO_AGENT_POLICY_SOURCE_SERVER) == 0 || strcmp(s, PROTO_AGENT_POLICY_SOURCE_LOCAL) == 0;
+}
+
+/* a bundle version as the agent reports it: absent, null, or an integer >= 1 */
+static bool policy_version_ok(json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 1);
+}
+
 /*
  * One live connection per enrollment token. A machine's agent reconnects
  * after a network cut before the server notices the old socket is dead; a
@@ -372,10 +384,12 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"layers\" must be an array");
 	if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"spool_dropped\" must be an integer >= 0");
-	if (pversion && !json_is_null(pversion) && (!json_is_integer(pversion) || json_integer_value(pversion) < 1))
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"policy_version\" must be null or an integer >= 1");
-	if (psource && strcmp(psource, PROTO_AGENT_POLICY_SOURCE_SERVER) && strcmp(psource, PROTO_AGENT_POLICY_SOURCE_LOCAL))
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"policy_source\" must be \"server\" or \"local\"");
+	if (!policy_version_ok(pversion))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "hello: \"policy_version\" must be null or an integer >= 1");
+	if (psource && !policy_source_ok(psource))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "hello: \"policy_source\" must be \"server\" or \"local\"");
 	size_t nuids = 0;
 	char *users_json = NULL;
 	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
@@ -475,10 +489,12 @@ static int on_policy_state(struct conn *c, json_t *msg)
 	const char *why = NULL;
 	int r;
 
-	if (bad || (strcmp(source, PROTO_AGENT_POLICY_SOURCE_SERVER) && strcmp(source, PROTO_AGENT_POLICY_SOURCE_LOCAL)))
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "policy.state: \"source\" must be \"server\" or \"local\"");
-	if (version && !json_is_null(version) && (!json_is_integer(version) || json_integer_value(version) < 1))
-		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "policy.state: \"version\" must be null or an integer >= 1");
+	if (bad || !policy_source_ok(source))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "policy.state: \"source\" must be \"server\" or \"local\"");
+	if (!policy_version_ok(version))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "policy.state: \"version\" must be null or an integer >= 1");
 	if (!json_is_integer(rules) || json_integer_value(rules) < 0)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "policy.state: \"rules\" must be an integer >= 0");
 	if (error && !json_is_null(error) && !json_is_string(error))
