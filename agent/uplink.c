@@ -118,10 +118,10 @@ static char *hello_json(struct uplink *u)
 	pthread_mutex_unlock(&u->lock);
 	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:s}",
 				PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION,
-				PROTO_AGENT_VERSION, "machine", u->machine, "boot_id", u->boot_id, "agent_version",
-				u->info.version, "layers", layers, "users", users, "spool_dropped",
-				(json_int_t)spool_dropped(u->spool), "policy_version", pversion,
-				"policy_source", psource);
+				PROTO_AGENT_VERSION, "machine", u->machine, "boot_id", u->boot_id,
+				"agent_version", u->info.version, "layers", layers, "users", users,
+				"spool_dropped", (json_int_t)spool_dropped(u->spool),
+				"policy_version", pversion, "policy_source", psource);
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
 	json_decref(obj);
