@@ -291,6 +291,7 @@ static int load_start_policy(struct agent *a)
 static struct uplink_policy_state policy_state(const struct agent *a)
 {
 	return (struct uplink_policy_state){
+		.local_only = !server_policy(a),
 		.local = !a->bundle.version,
 		.version = a->bundle.version,
 		.rules = policy_rule_count(a->policy),

@@ -113,8 +113,8 @@ static char *hello_json(struct uplink *u)
 		json_array_append_new(layers, json_string(u->layers[i]));
 	pthread_mutex_lock(&u->lock);
 	json_t *pversion = u->pstate.version ? json_integer(u->pstate.version) : json_null();
-	const char *psource = u->pstate.local ? PROTO_AGENT_POLICY_SOURCE_LOCAL
-					      : PROTO_AGENT_POLICY_SOURCE_SERVER;
+	const char *psource = u->pstate.local_only ? PROTO_AGENT_POLICY_SOURCE_LOCAL
+						   : PROTO_AGENT_POLICY_SOURCE_SERVER;
 	pthread_mutex_unlock(&u->lock);
 	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:s}",
 				PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION,

@@ -40,7 +40,8 @@ struct uplink;
 
 /* The policy in force, as policy.state reports it (strings copied). */
 struct uplink_policy_state {
-	bool local;			/* source "local" (else "server") */
+	bool local_only;		/* policy_source = local: hello says so, no bundle comes */
+	bool local;			/* the local files are in force (source "local") */
 	int64_t version;		/* the server bundle in force, 0: none */
 	size_t rules;
 	const char *error;		/* the last apply's exact error, NULL: none */
