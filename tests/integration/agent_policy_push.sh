@@ -114,8 +114,9 @@ start=$(now_us)
 srv policy push "$TMP/b1" --group lab-101 --note "polmark rule" >"$TMP/push1.out" 2>&1
 check "push: stored as v1" grep -q "policy v1 stored for group lab-101 (2 rules)" "$TMP/push1.out"
 check "push: the running server was told" grep -q "told the server (pid $SERVER_PID)" "$TMP/push1.out"
-check "lab-a applied v1 within a second" applied 1
-diag "push -> applied: $(ms_since "$start") ms (including the CLI's own run)"
+check "lab-a applied v1" applied 1
+ms=$(ms_since "$start")
+check_sh "... within a second of the push command's start ($ms ms, the CLI's own run included)" '[ "$ms" -le 1000 ]' 
 check "the new rule fires on a real launch (polmark)" fired polmark
 check_sh "the rollout API shows lab-a on v1, from the server, no error" \
 	'[ "$(machine lab-a | jq -r "[.version, .source, .error] | @tsv")" = "$(printf "1\tserver\t")" ]'
