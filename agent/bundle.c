@@ -14,14 +14,24 @@
 #include "policy.h"
 #include "policy_bundle.h"
 
+/* A group name as the server allows them: it reaches the log and the status file. */
+static bool group_ok(const char *grp)
+{
+	size_t n = grp ? strlen(grp) : 0;
+
+	if (n == 0 || n > BUNDLE_GROUP_MAX)
+		return false;
+	return strspn(grp, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 /* The version and group of a "policy" message or a bundle.json; -EINVAL when wrong. */
 static int read_info(json_t *obj, struct bundle_info *info)
 {
 	json_t *v = json_object_get(obj, "version");
 	const char *grp = json_string_value(json_object_get(obj, "group"));
 
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || !grp || !*grp ||
-	    strlen(grp) > BUNDLE_GROUP_MAX)
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || !group_ok(grp))
 		return -EINVAL;
 	info->version = json_integer_value(v);
 	snprintf(info->group, sizeof(info->group), "%s", grp);
@@ -157,7 +167,8 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 	*ret_error = NULL;
 	if (read_info(msg, &got) < 0) {
 		*ret_error =
-			strdup("policy message: \"version\" (>= 1) and \"group\" are required");
+			strdup("policy message: \"version\" (>= 1) and \"group\" (1 to 64 of "
+			       "A-Z a-z 0-9 . _ -) are required");
 		return -EINVAL;
 	}
 	if ((r = policy_bundle_validate(files, err, sizeof(err))) < 0) {
