@@ -157,6 +157,8 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 		   char **ret_error)
 {
 	_cleanup_free_ char *staging = NULL, *final = NULL, *old = NULL, *copy = NULL;
+	_cleanup_free_ char *parent = NULL;	/* a copy of dir for dirname() */
+	const char *pdir;
 	struct policy_diags diags = {};
 	struct bundle_info got = {};
 	json_t *files = json_object_get(msg, "files");
@@ -190,6 +192,11 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 			*ret_error = strdup(err);
 		return r;
 	}
+	/* its parent, made the first time (/var/lib/sphinx-agent) */
+	if (!(parent = strdup(dir)))
+		return -ENOMEM;
+	pdir = dirname(parent);
+	mkdir(pdir, 0755);
 	/* a crash may have left either behind */
 	policy_bundle_remove(staging);
 	policy_bundle_remove(final);
@@ -227,9 +234,9 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 	}
 	/* the version replaced, unless the same version came again */
 	if (old && strcmp(old, name) != 0 && !strchr(old, '/')) {
-		_cleanup_free_ char *parent = strdup(dir), *path = NULL;
+		_cleanup_free_ char *path = NULL;
 
-		if (parent && asprintf(&path, "%s/%s", dirname(parent), old) >= 0)
+		if (asprintf(&path, "%s/%s", pdir, old) >= 0)
 			policy_bundle_remove(path);
 	}
 	*info = got;
