@@ -6,7 +6,8 @@
  * looks at the spool and at the stop flag.
  *
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
- * a heartbeat when due, the next spooled event after the last one sent on
+ * the status report when this connection has not sent the latest one (the
+ * main thread leaves it as text under a mutex), a heartbeat when due, the next spooled event after the last one sent on
  * this connection, and when stopping, once the spool is sent, goodbye. In-flight
  * events are remembered by id so an ack can name its spool entry; the spool
  * hands out only events the server can acknowledge (malformed entries are
@@ -69,6 +70,9 @@ struct uplink {
 	/* Shared with other threads. */
 	atomic_bool stop, connected;
 	pthread_t thread;
+	pthread_mutex_t status_lock;	/* guards status_text and status_gen */
+	char *status_text;		/* the latest "status" message, NULL: none yet */
+	uint64_t status_gen;		/* moved on with each new status_text */
 
 	/* Uplink thread only. */
 	struct lws_context *ctx;
@@ -80,6 +84,7 @@ struct uplink {
 	unsigned heartbeat_s;
 	bool attempt;			/* a connection is being made or is up */
 	bool hello_sent, goodbye_sent, heartbeat_due;
+	uint64_t status_sent_gen;	/* the report this connection sent, 0: none */
 	char refusal[400];		/* why the server's answer was refused */
 	char last_why[400];		/* the last failure logged */
 	uint64_t last_sent_seq;
@@ -132,6 +137,21 @@ static char *simple_json(const char *type, const char *reason)
 	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return s;
+}
+
+/* The latest status message when this connection has not sent it, else NULL. Caller frees. */
+static char *status_due(struct uplink *u)
+{
+	char *text = NULL;
+
+	pthread_mutex_lock(&u->status_lock);
+	if (u->status_text && u->status_gen != u->status_sent_gen) {
+		text = strdup(u->status_text);
+		if (text)
+			u->status_sent_gen = u->status_gen;
+	}
+	pthread_mutex_unlock(&u->status_lock);
+	return text;
 }
 
 /* lws wants LWS_PRE bytes of headroom before the payload. */
@@ -209,6 +229,8 @@ static int on_writeable(struct uplink *u)
 	if (!u->hello_sent) {
 		text = hello_json(u);
 		u->hello_sent = true;
+	} else if ((text = status_due(u))) {
+		/* after hello, before the spool: the server knows what this agent sees */
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json(PROTO_AGENT_MSG_HEARTBEAT, NULL);
 		u->heartbeat_due = false;
@@ -371,6 +393,7 @@ static void on_connected(struct uplink *u)
 	u->backoff_ms = 0;
 	u->last_why[0] = '\0';
 	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
+	u->status_sent_gen = 0;	/* every hello is followed by the report */
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
 	u->send_tokens = SEND_BURST;	/* as the server's bucket for a new link */
@@ -543,6 +566,8 @@ static void uplink_free(struct uplink *u)
 		free(u->layers[i]);
 	free(u->layers);
 	free(u->rx);
+	free(u->status_text);
+	pthread_mutex_destroy(&u->status_lock);
 	free(u);
 }
 
@@ -570,6 +595,7 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->rx = malloc(RX_MAX);
 	u->info = *info;
 	u->spool = spool;
+	pthread_mutex_init(&u->status_lock, NULL);
 	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
 	    !u->layers) {
 		uplink_free(u);
@@ -622,6 +648,33 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out)
 	else
 		fprintf(out, "%-7s %s INSECURE: ws:// without TLS (insecure = yes), the token and "
 			"events cross the network in clear\n", "server", cfg->server_url);
+}
+
+int uplink_set_status(struct uplink *u, const json_t *report)
+{
+	json_t *msg;
+	char *text;
+
+	if (!u)
+		return 0;
+	/* the envelope first, as in every other message */
+	msg = json_pack("{s:s, s:i}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_STATUS, PROTO_WS_F_VERSION,
+			PROTO_AGENT_VERSION);
+	if (!msg || json_object_update_missing(msg, (json_t *)report) < 0) {
+		json_decref(msg);
+		return -ENOMEM;
+	}
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return -ENOMEM;
+	pthread_mutex_lock(&u->status_lock);
+	free(u->status_text);
+	u->status_text = text;
+	u->status_gen++;
+	pthread_mutex_unlock(&u->status_lock);
+	lws_cancel_service(u->ctx);
+	return 0;
 }
 
 void uplink_kick(struct uplink *u)

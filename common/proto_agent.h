@@ -27,6 +27,8 @@
 #define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
 #define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
 #define PROTO_AGENT_MSG_GOODBYE "goodbye"
+/* the agent's --status report: after hello and whenever it changes (fleet view) */
+#define PROTO_AGENT_MSG_STATUS "status"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
@@ -58,6 +60,15 @@
 #define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
 #define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
 #define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
+#define PROTO_AGENT_KERNEL_MAX 128	/* status.kernel: uname -r */
+#define PROTO_AGENT_ARCH_MAX 32	/* status.arch: uname -m */
+#define PROTO_AGENT_STATUS_LAYERS_MAX 16	/* entries in status.layers */
+#define PROTO_AGENT_STATUS_DETAIL_MAX 512	/* a layer's "detail" */
+
+/* ------------------------------------------------ status layer states */
+#define PROTO_AGENT_LAYER_ATTACHED "attached"	/* probes in place, none refused */
+#define PROTO_AGENT_LAYER_DEGRADED "degraded"	/* the kernel refused a probe that exists */
+#define PROTO_AGENT_LAYER_OFF "off"	/* nothing to hook here (no library, no X server) */
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

@@ -99,6 +99,8 @@ static void machine_clear(struct machine *m)
 	free(m->agent_version);
 	free(m->offline_reason);
 	free(m->users_json);
+	free(m->kernel);
+	free(m->status_json);
 }
 
 static void monitor_row_clear(struct monitor_row *m) { free(m->reason); }

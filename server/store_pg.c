@@ -131,6 +131,12 @@ static const char *const migrations[] = {
 	" meeting_id bigint NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id));"
 	"CREATE TABLE monitor_state(user_id bigint PRIMARY KEY REFERENCES users(id), monitored boolean NOT NULL,"
 	" reason text, machine_id bigint, at bigint NOT NULL);",
+	/* 2: the SQLite schema's version 8 (fleet view, issue 14) */
+	"ALTER TABLE machines ADD COLUMN kernel text;"
+	"ALTER TABLE machines ADD COLUMN status_json text;"
+	"ALTER TABLE machines ADD COLUMN status_at bigint;"
+	"ALTER TABLE machines ADD COLUMN last_event_at bigint;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new bigint NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1094,9 +1100,8 @@ static int pg_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 	if (!res)
 		return err;
 	*ret_before = col_i(res, 0, 0);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = $1 WHERE id = $2", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = $1, spool_dropped_new = $2 WHERE id = $3", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -1117,17 +1122,36 @@ static int fill_machine(const PGresult *res, int row, void *out)
 	m->state_at = col_i(res, row, 9);
 	m->users_json = col_str(res, row, 10, &oom);
 	m->spool_dropped = col_i(res, row, 11);
+	m->spool_dropped_new = col_i(res, row, 12);
+	m->kernel = col_str(res, row, 13, &oom);
+	m->status_json = col_str(res, row, 14, &oom);
+	m->status_at = col_i(res, row, 15);
+	m->last_event_at = col_i(res, row, 16);
 	return oom ? -ENOMEM : 0;
 }
 
 static int pg_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users, spool_dropped FROM machines"
-		      " ORDER BY name COLLATE \"C\"", "");
+		      " online, offline_reason, state_at, users, spool_dropped, spool_dropped_new, kernel, status_json,"
+		      " status_at, last_event_at FROM machines ORDER BY name COLLATE \"C\"", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int pg_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = $1, status_json = $2, status_at = $3 WHERE id = $4", "ssii",
+		      kernel, status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int pg_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = greatest(coalesce(last_event_at, 0), $1) WHERE id = $2",
+		      "ii", at, id);
+	return r < 0 ? r : 0;
 }
 
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1502,6 +1526,7 @@ static const struct store_ops pg_ops = {
 	.machine_create = pg_machine_create, .machine_by_token = pg_machine_by_token,
 	.machine_seen = pg_machine_seen, .machines = pg_machines, .machine_revoke = pg_machine_revoke,
 	.machine_spool_dropped = pg_machine_spool_dropped,
+	.machine_status = pg_machine_status, .machine_event_at = pg_machine_event_at,
 	.agent_event_claim = pg_agent_event_claim,
 	.recording_begin = pg_recording_begin, .recording_end = pg_recording_end, .recording_get = pg_recording_get,
 	.recordings_ongoing = pg_recordings_ongoing, .recordings_close_stale = pg_recordings_close_stale,

@@ -125,6 +125,16 @@ static const char *const migrations[] = {
 	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
 	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
 	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 8 (fleet view, issue 14): the agent's status report (kernel, layers),
+	 * the newest capture event, and how many events the spool dropped since
+	 * the hello before the last
+	 */
+	"ALTER TABLE machines ADD COLUMN kernel TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_json TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN last_event_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -958,9 +968,8 @@ static int sq_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 		return err;
 	*ret_before = col_i(st, 0);
 	sqlite3_reset(st);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = ? WHERE id = ?", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = ?, spool_dropped_new = ? WHERE id = ?", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -981,16 +990,36 @@ static int fill_machine(sqlite3_stmt *st, void *row)
 	m->state_at = col_i(st, 9);
 	m->users_json = col_str(st, 10, &oom);
 	m->spool_dropped = col_i(st, 11);
+	m->spool_dropped_new = col_i(st, 12);
+	m->kernel = col_str(st, 13, &oom);
+	m->status_json = col_str(st, 14, &oom);
+	m->status_at = col_i(st, 15);
+	m->last_event_at = col_i(st, 16);
 	return oom ? -ENOMEM : 0;
 }
 
 static int sq_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users, spool_dropped FROM machines ORDER BY name", "");
+		      " online, offline_reason, state_at, users, spool_dropped, spool_dropped_new, kernel, status_json,"
+		      " status_at, last_event_at FROM machines ORDER BY name", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int sq_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = ?, status_json = ?, status_at = ? WHERE id = ?", "ssii", kernel,
+		      status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = max(coalesce(last_event_at, 0), ?) WHERE id = ?", "ii",
+		      at, id);
+	return r < 0 ? r : 0;
 }
 
 static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1400,6 +1429,7 @@ static const struct store_ops sqlite_ops = {
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
 	.machine_spool_dropped = sq_machine_spool_dropped,
+	.machine_status = sq_machine_status, .machine_event_at = sq_machine_event_at,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
