@@ -164,9 +164,11 @@ static const char *layer_state(const struct layer_sum *sum, char *detail, size_t
 	int n;	/* where is cut to 200 bytes: the detail is a summary */
 
 	if (sum->failed) {
-		n = snprintf(detail, len, "%u of %u probes refused by the kernel: %s (%.200s): %s%s", sum->failed,
-			 sum->total, f->name, f->where, f->why[0] ? f->why : "no reason given",
-			 sum->failed > 1 ? " (and more, see --status)" : "");
+		n = snprintf(detail, len, "%u of %u probes refused by the kernel: "
+			     "%s (%.200s): %s%s",
+			     sum->failed, sum->total, f->name, f->where,
+			     f->why[0] ? f->why : "no reason given",
+			     sum->failed > 1 ? " (and more, see --status)" : "");
 		(void)n;
 		return PROTO_AGENT_LAYER_DEGRADED;
 	}
@@ -175,8 +177,8 @@ static const char *layer_state(const struct layer_sum *sum, char *detail, size_t
 		return PROTO_AGENT_LAYER_ATTACHED;
 	}
 	if (a)
-		n = snprintf(detail, len, "none of %u probes in place: %s (%.200s)%s%s", sum->total, a->name, a->where,
-			 a->why[0] ? ": " : "", a->why);
+		n = snprintf(detail, len, "none of %u probes in place: %s (%.200s)%s%s", sum->total,
+			     a->name, a->where, a->why[0] ? ": " : "", a->why);
 	else
 		n = snprintf(detail, len, "no probe in place");
 	(void)n;
@@ -186,7 +188,7 @@ static const char *layer_state(const struct layer_sum *sum, char *detail, size_t
 json_t *status_report_json(void)
 {
 	struct utsname un;
-	json_t *layers = json_array(), *report;
+	json_t *layers = json_array();
 
 	if (uname(&un) < 0) {
 		snprintf(un.release, sizeof(un.release), "unknown");
@@ -196,23 +198,23 @@ json_t *status_report_json(void)
 		char detail[PROTO_AGENT_STATUS_DETAIL_MAX + 1];
 		struct layer_sum sum;
 		const char *state;
+		json_t *text, *row;
 
 		layer_sum(l, &sum);
 		state = layer_state(&sum, detail, sizeof(detail));
-		json_t *text = json_string(detail);
-
+		text = json_string(detail);
 		/* a path cut inside a UTF-8 sequence (or not UTF-8) is no JSON string: say less */
 		if (!text)
 			text = json_string("a probe's path is not UTF-8 text, see --status");
-		if (json_array_append_new(layers, json_pack("{s:s, s:s, s:o}", "name", layer_name(l), "state",
-							    state, "detail", text)) < 0) {
+		row = json_pack("{s:s, s:s, s:o}", "name", layer_name(l), "state", state, "detail",
+				text);
+		if (json_array_append_new(layers, row) < 0) {
 			json_decref(layers);
 			layers = NULL;
 		}
 	}
-	report = layers ? json_pack("{s:s%, s:s%, s:o}", "kernel", un.release,
+	return layers ? json_pack("{s:s%, s:s%, s:o}", "kernel", un.release,
 				    strnlen(un.release, sizeof(un.release)), "arch", un.machine,
 				    strnlen(un.machine, sizeof(un.machine)), "layers", layers)
-			: NULL;
-	return report;
+		      : NULL;
 }

@@ -7,8 +7,9 @@
  *
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
  * the status report when this connection has not sent the latest one (the
- * main thread leaves it as text under a mutex), a heartbeat when due, the next spooled event after the last one sent on
- * this connection, and when stopping, once the spool is sent, goodbye. In-flight
+ * main thread leaves it as text under a mutex), a heartbeat when due, the
+ * next spooled event after the last one sent on this connection, and when
+ * stopping, once the spool is sent, goodbye. In-flight
  * events are remembered by id so an ack can name its spool entry; the spool
  * hands out only events the server can acknowledge (malformed entries are
  * set aside there and logged here), so the in-flight slots always drain.

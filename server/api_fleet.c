@@ -352,7 +352,8 @@ static void csv_list(FILE *f, json_t *a, bool last)
 	if (!m)
 		return csv_cell(f, "", last);
 	json_array_foreach(a, i, v) {
-		const char *s = json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "name"));
+		json_t *name = json_is_string(v) ? v : json_object_get(v, "name");
+		const char *s = json_string_value(name);
 
 		fprintf(m, "%s%s", i ? " " : "", s ? s : "");
 	}
