@@ -72,17 +72,15 @@ static const char *fleet_state(const struct machine *m)
 	return "disconnected";
 }
 
-/* The machine's group: policy14's column, "default" until it is set. */
+/* The machine's policy group ("default" when no one put it in one). */
 static const char *fleet_group(const struct machine *m)
 {
-	(void)m;
-	return "default";
+	return m->grp ? m->grp : POLICY_GROUP_DEFAULT;
 }
 
 static bool fleet_policy_error(const struct machine *m)
 {
-	(void)m;
-	return false;
+	return m->policy_error && m->policy_error[0];
 }
 
 /* Does the stored status report say a layer is degraded? */
@@ -363,7 +361,8 @@ static void csv_list(FILE *f, json_t *a, bool last)
 
 /* The columns, in order: a key of the JSON machine, or a composed one. */
 static const char *const csv_columns[] = {
-	"name", "state", "state_at", "problems", "agent_version", "kernel", "layers", "users", "people",
+	"name", "group", "state", "state_at", "problems", "agent_version", "kernel", "layers",
+	"policy_source", "policy_version", "policy_error", "users", "people",
 	"last_event_at", "spool_dropped", "spool_dropped_new", "last_seen", "boot_id", "status_at",
 };
 

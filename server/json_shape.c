@@ -290,6 +290,11 @@ json_t *fleet_machine_json(const struct machine *m, const char *state, json_t *p
 		json_decref(people);
 		return NULL;
 	}
+	set(o, "group", str(m->grp ? m->grp : POLICY_GROUP_DEFAULT));
+	set(o, "policy_source", str(m->policy_source));
+	set(o, "policy_version", num_or_null(m->policy_version, 0));
+	set(o, "policy_error", str(m->policy_error));
+	set(o, "policy_at", num_or_null(m->policy_at, 0));
 	set(o, "spool_dropped_new", json_integer(m->spool_dropped_new));
 	set(o, "kernel", str(m->kernel));
 	set(o, "status", embedded(m->status_json));

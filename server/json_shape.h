@@ -87,7 +87,8 @@ json_t *machines_json(const struct machine_list *l);
 
 /*
  * One machine of the fleet view (GET /api/admin/machines, docs/fleet.md):
- * machines_json's keys, then {spool_dropped_new, kernel, status: {arch,
+ * machines_json's keys, then {group, policy_source, policy_version,
+ * policy_error, policy_at, spool_dropped_new, kernel, status: {arch,
  * layers: [{name, state, detail}]} | null, status_at, last_event_at,
  * state, problems, people}. state and problems (an array of strings, worst
  * first) are the caller's verdict; people ([{id, name}], the accounts the
