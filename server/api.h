@@ -2,7 +2,7 @@
 /*
  * Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents
  * them), split by concern: api_auth.c, api_meetings.c, api_admin.c,
- * api_fleet.c (the fleet view), oidc.c.
+ * api_fleet.c (the fleet view), api_policy.c, oidc.c.
  *
  * Owns: no state, except oidc.c's pending logins and discovered endpoints.
  * Callers: http.c, through routes.c's table, on the event-loop thread (slow
@@ -40,9 +40,16 @@ int api_admin_machine_create(struct http_req *r, const char *arg);
 int api_admin_machine_list(struct http_req *r, const char *arg);
 /* the same rows as CSV */
 int api_admin_machine_csv(struct http_req *r, const char *arg);
-
-/* Is u an administrator (users.is_admin, or named in admin_users)? */
+/* users.is_admin, or listed in admin_users (api_admin.c) */
 bool api_is_admin(const struct user *u);
+
+/* api_policy.c: central policy (policy_admin.h) */
+int api_admin_policy_push(struct http_req *r, const char *arg);
+int api_admin_policy_list(struct http_req *r, const char *arg);
+int api_admin_policy_show(struct http_req *r, const char *arg);
+int api_admin_policy_rollback(struct http_req *r, const char *arg);
+int api_admin_policy_rollout(struct http_req *r, const char *arg);
+int api_admin_machine_group(struct http_req *r, const char *arg);
 
 /* oidc.c */
 int oidc_start(struct http_req *r, const char *arg);
