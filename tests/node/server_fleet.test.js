@@ -58,14 +58,14 @@ function parseCsv(text) {
   return rows;
 }
 
-test('setup: an admin, a user at a lab machine, six enrolled machines', async () => {
+test('setup: an admin, a user at a lab machine, seven enrolled machines', async () => {
   // silent after 1 s + 1 missed beat + 0.5 s: the agents here beat every 300 ms
   s = await new Server({ args: ['-o', 'agent_heartbeat=1s', '-o', 'agent_missed_heartbeats=1'] }).start();
   eq(s.admin(['add-user', 'fleet-admin', '--email', 'fa@example.org', '--admin'], 'admin-password\n').code, 0, 'add admin');
   admin = new Client(s);
   eq((await admin.login('fleet-admin', 'admin-password')).status, 200, 'admin login');
   alice = await new Client(s).signup('alice');
-  for (const n of ['lab-ok', 'lab-degraded', 'lab-dropping', 'lab-silent', 'lab-down', 'lab-never']) {
+  for (const n of ['lab-ok', 'lab-degraded', 'lab-dropping', 'lab-silent', 'lab-down', 'lab-never', 'lab-policy']) {
     const e = s.admin(['enroll-machine', n]);
     eq(e.code, 0, 'enroll ' + n + ': ' + e.err);
     tokens[n] = e.out.trim();
@@ -134,11 +134,24 @@ test('degraded, dropping, silent and shut down machines', async () => {
   eq((await byName('lab-dropping')).problems, ['dropping'], 'dropping flagged');
 });
 
-test('problems first: degraded, dropping, silent, then the rest by name', async () => {
+test('a policy error (policy.state) in another group (policy14)', async () => {
+  const g = await admin.req('PUT', '/api/admin/machines/lab-policy/group', { group: 'room-b' });
+  eq(g.status, 200, 'group set: ' + g.text);
+  const ag = await connect('lab-policy', 8, {}, { kernel: '6.18.0', layers: LAYERS_OK });
+  ag.send({ type: 'policy.state', v: 1, source: 'server', version: null, rules: 0,
+    error: 'policy.d/x.yml:3:7: unknown modifier \'endwith\' (did you mean \'endswith\'?)' });
+  await ag.none('error');
+  const m = await byName('lab-policy');
+  eq([m.group, m.problems], ['room-b', ['policy_error']], 'flagged policy_error in room-b');
+  assert(/x\.yml:3:7: unknown modifier/.test(m.policy_error), 'the error as the agent said it');
+});
+
+test('problems first: degraded, dropping, policy error, silent, then the rest by name', async () => {
   const r = await machines();
   eq(r.status, 200, 'status');
-  eq(r.json.machines.map((m) => m.name), ['lab-degraded', 'lab-dropping', 'lab-silent', 'lab-down', 'lab-never', 'lab-ok'], 'order');
-  eq(r.json.groups, ['default'], 'groups');
+  eq(r.json.machines.map((m) => m.name),
+    ['lab-degraded', 'lab-dropping', 'lab-policy', 'lab-silent', 'lab-down', 'lab-never', 'lab-ok'], 'order');
+  eq(r.json.groups, ['default', 'room-b'], 'groups');
 });
 
 test('a hello that reports no new drop clears "dropping"', async () => {
@@ -149,12 +162,15 @@ test('a hello that reports no new drop clears "dropping"', async () => {
 });
 
 test('filters: ?state= and ?group=, and a bad state named', async () => {
-  eq((await machines(admin, '?state=online')).json.machines.map((m) => m.name), ['lab-degraded', 'lab-dropping', 'lab-ok'], 'online');
+  eq((await machines(admin, '?state=online')).json.machines.map((m) => m.name), ['lab-degraded', 'lab-policy', 'lab-dropping', 'lab-ok'], 'online (lab-dropping no longer dropping)');
   eq((await machines(admin, '?state=silent')).json.machines.map((m) => m.name), ['lab-silent'], 'silent');
   eq((await machines(admin, '?state=shutdown')).json.machines.map((m) => m.name), ['lab-down'], 'shutdown');
   eq((await machines(admin, '?state=never')).json.machines.map((m) => m.name), ['lab-never'], 'never');
-  eq((await machines(admin, '?group=default')).json.machines.length, 6, 'group default: all');
-  eq((await machines(admin, '?group=room-b')).json.machines, [], 'an unknown group: none');
+  eq((await machines(admin, '?group=default')).json.machines.length, 6, 'group default: all but lab-policy');
+  const b = (await machines(admin, '?group=room-b')).json;
+  eq(b.machines.map((m) => m.name), ['lab-policy'], 'group room-b');
+  eq(b.groups, ['default', 'room-b'], 'groups are the whole fleet\'s, not filtered');
+  eq((await machines(admin, '?group=room-c')).json.machines, [], 'an unknown group: none');
   eq((await machines(admin, '?group=default&state=silent')).json.machines.map((m) => m.name), ['lab-silent'], 'both');
   const bad = await machines(admin, '?state=asleep');
   eq(bad.status, 400, '400');
