@@ -20,7 +20,8 @@ const LAYERS_OK = [
 ];
 const LAYERS_DEGRADED = [
   { name: 'exec', state: 'attached', detail: '2 of 2 probes attached' },
-  { name: 'api', state: 'degraded', detail: '1 of 9 probes refused by the kernel: XGetImage (/usr/lib/libX11.so.6): -EPERM' },
+  // a comma and quotes: the CSV must quote the cell and double the quotes
+  { name: 'api', state: 'degraded', detail: '1 of 9 probes refused by the kernel: XGetImage (/usr/lib/libX11.so.6): "Operation not permitted", -EPERM' },
 ];
 
 async function machines(client = admin, q = '') { return client.req('GET', '/api/admin/machines' + q); }
@@ -195,7 +196,8 @@ test('CSV: the same rows in the same order, parsed back', async () => {
   eq(rows.map((x) => x[col('kernel')]), j.map((m) => m.kernel || ''), 'kernels');
   eq(rows.map((x) => x[col('problems')]), j.map((m) => m.problems.join(' ')), 'problems');
   const deg = rows.find((x) => x[col('name')] === 'lab-degraded');
-  assert(deg[col('layers')].includes('api=degraded: 1 of 9 probes refused by the kernel: XGetImage'), 'layers say why: ' + deg[col('layers')]);
+  eq(deg[col('layers')], 'exec=attached; api=degraded: ' + LAYERS_DEGRADED[1].detail, 'layers say why, quotes and comma intact');
+  eq(deg.length, head.length, 'as many cells as columns');
   const ok = rows.find((x) => x[col('name')] === 'lab-ok');
   eq(ok[col('people')], 'ALICE', 'people');
   eq(ok[col('last_event_at')], new Date(j.find((m) => m.name === 'lab-ok').last_event_at).toISOString().replace(/\.\d+Z$/, 'Z'), 'ISO time');
