@@ -31,7 +31,7 @@ async function machine() {
   return r.json.machines.find((m) => m.name === 'fleet-real');
 }
 
-async function until(what, fn, ms = 30000) {
+async function until(what, fn, ms = 25000) {  // under lib.js's 30 s per test
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
