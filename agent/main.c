@@ -80,6 +80,7 @@ struct agent {
 	FILE *record;
 	struct spool *spool;		/* set when a server is configured */
 	struct uplink *uplink;
+	uint64_t status_seen;		/* status table generation last written */
 	struct bundle_info bundle;	/* the server bundle in force; version 0: the local files */
 	char *policy_error;		/* the last server bundle's refusal, NULL: none */
 };
@@ -370,6 +371,19 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* The status report to the server (the fleet view), when there is one. */
+static void send_status(struct agent *a)
+{
+	json_t *report;
+
+	if (!a->uplink)
+		return;
+	report = status_report_json();
+	if (!report || uplink_set_status(a->uplink, report) < 0)
+		log_warn("status report for the server not updated: out of memory");
+	json_decref(report);
+}
+
 /* Why the local files are in force, for the status file ("": no server). */
 static const char *local_why(const struct agent *a)
 {
@@ -404,6 +418,7 @@ static void write_status_file(struct agent *a)
 	uplink_print_status(&a->cfg, f);
 	if (fclose(f) == 0)
 		rename(tmp, a->opts.status_path);
+	send_status(a);
 }
 
 /* --status while an agent runs: show what it has attached. */
@@ -469,7 +484,8 @@ static int run_loop(struct agent *a)
 			events_tick(now);
 			last_tick = now;
 		}
-		if (compositor_status_changed())	/* a new compositor's rows */
+		/* a new compositor's rows, an X server hooked, a probe refused */
+		if (compositor_status_changed() | status_changed(&a->status_seen))
 			write_status_file(a);
 	}
 	return 0;
@@ -643,12 +659,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	install_signals();
-	write_status_file(&a);
 	if (a.cfg.server_url) {
 		err = start_uplink(&a);
 		if (err)
 			goto cleanup;
 	}
+	status_changed(&a.status_seen);
+	write_status_file(&a);	/* and the first status report */
 	layers_describe(layers, sizeof(layers));
 	log_info("started: policy %s (%zu rules), layers %s", policy_origin(&a),
 		 policy_rule_count(a.policy), layers);

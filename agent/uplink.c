@@ -6,8 +6,10 @@
  * looks at the spool and at the stop flag.
  *
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
- * a heartbeat when due, the next spooled event after the last one sent on
- * this connection, and when stopping, once the spool is sent, goodbye. In-flight
+ * the status report when this connection has not sent the latest one (the
+ * main thread leaves it as text under a mutex), a heartbeat when due, the
+ * next spooled event after the last one sent on this connection, and when
+ * stopping, once the spool is sent, goodbye. In-flight
  * events are remembered by id so an ack can name its spool entry; the spool
  * hands out only events the server can acknowledge (malformed entries are
  * set aside there and logged here), so the in-flight slots always drain.
@@ -74,6 +76,9 @@ struct uplink {
 	char *pstate_error;
 	bool pstate_due;		/* policy.state to send on this connection */
 	json_t *policy_msg;		/* newest "policy" message not yet taken */
+	pthread_mutex_t status_lock;	/* guards status_text and status_gen */
+	char *status_text;		/* the latest "status" message, NULL: none yet */
+	uint64_t status_gen;		/* moved on with each new status_text */
 
 	/* Uplink thread only. */
 	struct lws_context *ctx;
@@ -85,6 +90,7 @@ struct uplink {
 	unsigned heartbeat_s;
 	bool attempt;			/* a connection is being made or is up */
 	bool hello_sent, goodbye_sent, heartbeat_due;
+	uint64_t status_sent_gen;	/* the report this connection sent, 0: none */
 	char refusal[400];		/* why the server's answer was refused */
 	char last_why[400];		/* the last failure logged */
 	uint64_t last_sent_seq;
@@ -183,6 +189,21 @@ static char *simple_json(const char *type, const char *reason)
 	return s;
 }
 
+/* The latest status message when this connection has not sent it, else NULL. Caller frees. */
+static char *status_due(struct uplink *u)
+{
+	char *text = NULL;
+
+	pthread_mutex_lock(&u->status_lock);
+	if (u->status_text && u->status_gen != u->status_sent_gen) {
+		text = strdup(u->status_text);
+		if (text)
+			u->status_sent_gen = u->status_gen;
+	}
+	pthread_mutex_unlock(&u->status_lock);
+	return text;
+}
+
 /* lws wants LWS_PRE bytes of headroom before the payload. */
 static int send_text(struct lws *wsi, const char *text)
 {
@@ -260,6 +281,8 @@ static int on_writeable(struct uplink *u)
 		u->hello_sent = true;
 	} else if ((text = policy_state_json(u))) {
 		/* before events: the server learns what this machine runs first */
+	} else if ((text = status_due(u))) {
+		/* after hello, before the spool: the server knows what this agent sees */
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json(PROTO_AGENT_MSG_HEARTBEAT, NULL);
 		u->heartbeat_due = false;
@@ -432,6 +455,7 @@ static void on_connected(struct uplink *u)
 	u->backoff_ms = 0;
 	u->last_why[0] = '\0';
 	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
+	u->status_sent_gen = 0;	/* every hello is followed by the report */
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
 	pthread_mutex_lock(&u->lock);
@@ -633,6 +657,8 @@ static void uplink_free(struct uplink *u)
 	free(u->rx);
 	free(u->pstate_error);
 	json_decref(u->policy_msg);
+	free(u->status_text);
+	pthread_mutex_destroy(&u->status_lock);
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
@@ -662,6 +688,7 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->rx_cap = RX_MAX;
 	u->info = *info;
 	u->spool = spool;
+	pthread_mutex_init(&u->status_lock, NULL);
 	pthread_mutex_init(&u->lock, NULL);
 	u->pstate = info->policy;
 	u->pstate_error = info->policy.error ? error_copy(info->policy.error) : NULL;
@@ -745,6 +772,33 @@ json_t *uplink_take_policy(struct uplink *u)
 	u->policy_msg = NULL;
 	pthread_mutex_unlock(&u->lock);
 	return msg;
+}
+
+int uplink_set_status(struct uplink *u, const json_t *report)
+{
+	json_t *msg;
+	char *text;
+
+	if (!u)
+		return 0;
+	/* the envelope first, as in every other message */
+	msg = json_pack("{s:s, s:i}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_STATUS, PROTO_WS_F_VERSION,
+			PROTO_AGENT_VERSION);
+	if (!msg || json_object_update_missing(msg, (json_t *)report) < 0) {
+		json_decref(msg);
+		return -ENOMEM;
+	}
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return -ENOMEM;
+	pthread_mutex_lock(&u->status_lock);
+	free(u->status_text);
+	u->status_text = text;
+	u->status_gen++;
+	pthread_mutex_unlock(&u->status_lock);
+	lws_cancel_service(u->ctx);
+	return 0;
 }
 
 void uplink_kick(struct uplink *u)

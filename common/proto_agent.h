@@ -32,6 +32,8 @@
 /* hello.policy_source, policy.state.source */
 #define PROTO_AGENT_POLICY_SOURCE_SERVER "server"
 #define PROTO_AGENT_POLICY_SOURCE_LOCAL "local"
+/* the agent's --status report: after hello and whenever it changes (fleet view) */
+#define PROTO_AGENT_MSG_STATUS "status"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
@@ -69,6 +71,15 @@
 #define PROTO_AGENT_POLICY_ERROR_MAX 4096
 /* a "policy" message, whole: its files are at most 512 KiB (POLICY_BUNDLE_MAX_JSON) */
 #define PROTO_AGENT_POLICY_RX_MAX (640 * 1024)
+#define PROTO_AGENT_KERNEL_MAX 128	/* status.kernel: uname -r */
+#define PROTO_AGENT_ARCH_MAX 32	/* status.arch: uname -m */
+#define PROTO_AGENT_STATUS_LAYERS_MAX 16	/* entries in status.layers */
+#define PROTO_AGENT_STATUS_DETAIL_MAX 512	/* a layer's "detail" */
+
+/* ------------------------------------------------ status layer states */
+#define PROTO_AGENT_LAYER_ATTACHED "attached"	/* probes in place, none refused */
+#define PROTO_AGENT_LAYER_DEGRADED "degraded"	/* the kernel refused a probe that exists */
+#define PROTO_AGENT_LAYER_OFF "off"	/* nothing to hook here (no library, no X server) */
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

@@ -102,6 +102,8 @@ static void machine_clear(struct machine *m)
 	free(m->grp);
 	free(m->policy_source);
 	free(m->policy_error);
+	free(m->kernel);
+	free(m->status_json);
 }
 
 void policy_bundle_clear(struct policy_bundle *b)

@@ -181,6 +181,12 @@ struct machine {
 	int64_t policy_version;	/* server bundle version the agent has in force, 0: none */
 	char *policy_error;	/* the agent's last apply error, NULL: none */
 	int64_t policy_at;	/* when it last reported policy.state, 0: never */
+	/* the fleet view (issue 14) */
+	int64_t spool_dropped_new;	/* how many more the last hello reported than the one before */
+	char *kernel;		/* uname -r from the agent's last status report; NULL: none */
+	char *status_json;	/* that report's {arch, layers: [{name, state, detail}]}, as stored; NULL: none */
+	int64_t status_at;	/* when it came; 0: never */
+	int64_t last_event_at;	/* the newest capture event stored for the machine; 0: none */
 };
 
 /* The group of a machine no one put in one. */
@@ -320,10 +326,17 @@ struct store_ops {
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
-	/* the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one stored */
+	/*
+	 * the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one
+	 * stored. Also stores spool_dropped_new: dropped - before (dropped when the count went down: a new spool).
+	 */
 	int (*machine_spool_dropped)(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before);
 	/* every enrolled machine, by name */
 	int (*machines)(struct store *s, struct machine_list *ret);
+	/* the agent's status report: kernel (uname -r) and the report's JSON text as the server rebuilt it */
+	int (*machine_status)(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at);
+	/* a capture event of the machine at `at` was stored: last_event_at moves forward only */
+	int (*machine_event_at)(struct store *s, int64_t id, int64_t at);
 	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */
 	int (*machine_state)(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			     int64_t at);

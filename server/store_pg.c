@@ -140,6 +140,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX policy_bundles_grp ON policy_bundles(grp, version);"
 	"ALTER TABLE machines ADD COLUMN grp text, ADD COLUMN policy_source text, ADD COLUMN policy_version bigint,"
 	" ADD COLUMN policy_error text, ADD COLUMN policy_at bigint;",
+	/* 3 (SQLite 9): the fleet view (issue 14): the agent's status report, the last event, spool drops */
+	"ALTER TABLE machines ADD COLUMN kernel text;"
+	"ALTER TABLE machines ADD COLUMN status_json text;"
+	"ALTER TABLE machines ADD COLUMN status_at bigint;"
+	"ALTER TABLE machines ADD COLUMN last_event_at bigint;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new bigint NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1103,9 +1109,8 @@ static int pg_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 	if (!res)
 		return err;
 	*ret_before = col_i(res, 0, 0);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = $1 WHERE id = $2", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = $1, spool_dropped_new = $2 WHERE id = $3", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -1131,6 +1136,11 @@ static int fill_machine(const PGresult *res, int row, void *out)
 	m->policy_version = col_i(res, row, 14);
 	m->policy_error = col_str(res, row, 15, &oom);
 	m->policy_at = col_i(res, row, 16);
+	m->spool_dropped_new = col_i(res, row, 17);
+	m->kernel = col_str(res, row, 18, &oom);
+	m->status_json = col_str(res, row, 19, &oom);
+	m->status_at = col_i(res, row, 20);
+	m->last_event_at = col_i(res, row, 21);
 	return oom ? -ENOMEM : 0;
 }
 
@@ -1138,10 +1148,25 @@ static int pg_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
 		      " online, offline_reason, state_at, users, spool_dropped, grp, policy_source, policy_version,"
-		      " policy_error, policy_at FROM machines ORDER BY name COLLATE \"C\"", "");
+		      " policy_error, policy_at, spool_dropped_new, kernel, status_json, status_at, last_event_at"
+		      " FROM machines ORDER BY name COLLATE \"C\"", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int pg_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = $1, status_json = $2, status_at = $3 WHERE id = $4", "ssii",
+		      kernel, status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int pg_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = greatest(coalesce(last_event_at, 0), $1) WHERE id = $2",
+		      "ii", at, id);
+	return r < 0 ? r : 0;
 }
 
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1613,6 +1638,7 @@ static const struct store_ops pg_ops = {
 	.machine_create = pg_machine_create, .machine_by_token = pg_machine_by_token,
 	.machine_seen = pg_machine_seen, .machines = pg_machines, .machine_revoke = pg_machine_revoke,
 	.machine_spool_dropped = pg_machine_spool_dropped,
+	.machine_status = pg_machine_status, .machine_event_at = pg_machine_event_at,
 	.agent_event_claim = pg_agent_event_claim,
 	.recording_begin = pg_recording_begin, .recording_end = pg_recording_end, .recording_get = pg_recording_get,
 	.recordings_ongoing = pg_recordings_ongoing, .recordings_close_stale = pg_recordings_close_stale,

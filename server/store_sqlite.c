@@ -137,6 +137,16 @@ static const char *const migrations[] = {
 	"ALTER TABLE machines ADD COLUMN policy_version INTEGER;"
 	"ALTER TABLE machines ADD COLUMN policy_error TEXT;"
 	"ALTER TABLE machines ADD COLUMN policy_at INTEGER;",
+	/*
+	 * 9 (fleet view, issue 14): the agent's status report (kernel, layers),
+	 * the newest capture event, and how many events the spool dropped since
+	 * the hello before the last
+	 */
+	"ALTER TABLE machines ADD COLUMN kernel TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_json TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN last_event_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -970,9 +980,8 @@ static int sq_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 		return err;
 	*ret_before = col_i(st, 0);
 	sqlite3_reset(st);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = ? WHERE id = ?", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = ?, spool_dropped_new = ? WHERE id = ?", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -998,6 +1007,11 @@ static int fill_machine(sqlite3_stmt *st, void *row)
 	m->policy_version = col_i(st, 14);
 	m->policy_error = col_str(st, 15, &oom);
 	m->policy_at = col_i(st, 16);
+	m->spool_dropped_new = col_i(st, 17);
+	m->kernel = col_str(st, 18, &oom);
+	m->status_json = col_str(st, 19, &oom);
+	m->status_at = col_i(st, 20);
+	m->last_event_at = col_i(st, 21);
 	return oom ? -ENOMEM : 0;
 }
 
@@ -1005,10 +1019,25 @@ static int sq_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
 		      " online, offline_reason, state_at, users, spool_dropped, grp, policy_source, policy_version,"
-		      " policy_error, policy_at FROM machines ORDER BY name", "");
+		      " policy_error, policy_at, spool_dropped_new, kernel, status_json, status_at, last_event_at"
+		      " FROM machines ORDER BY name", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int sq_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = ?, status_json = ?, status_at = ? WHERE id = ?", "ssii", kernel,
+		      status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = max(coalesce(last_event_at, 0), ?) WHERE id = ?", "ii",
+		      at, id);
+	return r < 0 ? r : 0;
 }
 
 static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1527,6 +1556,7 @@ static const struct store_ops sqlite_ops = {
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
 	.machine_spool_dropped = sq_machine_spool_dropped,
+	.machine_status = sq_machine_status, .machine_event_at = sq_machine_event_at,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,

@@ -539,6 +539,93 @@ static int on_users(struct conn *c, json_t *msg)
 	return 0;
 }
 
+/*
+ * The agent's status report (the fleet view): every field checked against
+ * its limit and rebuilt from the known keys only, so what is stored is
+ * bounded and the server's own JSON. A report that breaks a rule is refused
+ * whole with an error naming the rule, and the one stored before stays.
+ */
+static const char *status_layer_bad(json_t *l, size_t i, char *why, size_t len)
+{
+	static const char *const states[] = { PROTO_AGENT_LAYER_ATTACHED, PROTO_AGENT_LAYER_DEGRADED,
+					      PROTO_AGENT_LAYER_OFF };
+	const char *bad = NULL, *state;
+	bool known = false;
+
+	if (!json_is_object(l)) {
+		snprintf(why, len, "status: layers[%zu] must be an object {name, state, detail}", i);
+		return why;
+	}
+	str_field(l, "name", PROTO_AGENT_LAYER_MAX, true, &bad);
+	if (bad) {
+		snprintf(why, len, "status: layers[%zu].name must be a string of 1 to " STR(PROTO_AGENT_LAYER_MAX)
+			 " bytes", i);
+		return why;
+	}
+	state = str_field(l, "state", 16, true, &bad);
+	for (size_t k = 0; state && k < ARRAY_SIZE(states); k++)
+		known |= strcmp(state, states[k]) == 0;
+	if (!known) {
+		snprintf(why, len, "status: layers[%zu].state must be \"attached\", \"degraded\" or \"off\"", i);
+		return why;
+	}
+	str_field(l, "detail", PROTO_AGENT_STATUS_DETAIL_MAX, false, &bad);
+	if (bad) {
+		snprintf(why, len, "status: layers[%zu].detail must be a string of at most "
+			 STR(PROTO_AGENT_STATUS_DETAIL_MAX) " bytes", i);
+		return why;
+	}
+	return NULL;
+}
+
+static int on_status(struct conn *c, json_t *msg)
+{
+	const char *bad = NULL;
+	const char *kernel = str_field(msg, "kernel", PROTO_AGENT_KERNEL_MAX, true, &bad);
+	const char *arch = NULL;
+	json_t *layers = json_object_get(msg, "layers"), *l;
+	json_auto_t *report = NULL, *kept = NULL;
+	_cleanup_free_ char *text = NULL;
+	char why[160];
+	size_t i;
+	int r;
+
+	if (bad)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"kernel\" must be a string of 1 to " STR(PROTO_AGENT_KERNEL_MAX) " bytes");
+	arch = str_field(msg, "arch", PROTO_AGENT_ARCH_MAX, false, &bad);
+	if (bad)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"arch\" must be a string of at most " STR(PROTO_AGENT_ARCH_MAX) " bytes");
+	if (!json_is_array(layers) || json_array_size(layers) > PROTO_AGENT_STATUS_LAYERS_MAX)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"layers\" must be an array of at most " STR(PROTO_AGENT_STATUS_LAYERS_MAX)
+				  " {name, state, detail} objects");
+	kept = json_array();
+	json_array_foreach(layers, i, l) {
+		if (status_layer_bad(l, i, why, sizeof(why)))
+			return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, why);
+		json_array_append_new(kept, json_pack("{s:O, s:O, s:O?}", "name", json_object_get(l, "name"), "state",
+						      json_object_get(l, "state"), "detail",
+						      json_object_get(l, "detail")));
+	}
+	report = json_pack("{s:s?, s:O}", "arch", arch, "layers", kept);
+	text = report ? json_dumps(report, JSON_COMPACT) : NULL;
+	if (!text)
+		return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, "status: out of memory");
+	r = store_call(srv->store, machine_status, c->agent->machine_id, kernel, text, now_ms());
+	if (r < 0) {
+		log_err("agent: machine '%s': status report not stored: %s", c->agent->machine, strerror(-r));
+		return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, "status: not stored; send it again");
+	}
+	json_array_foreach(kept, i, l)
+		if (strcmp(json_string_value(json_object_get(l, "state")), PROTO_AGENT_LAYER_DEGRADED) == 0)
+			log_warn("agent: machine '%s' (kernel %s): layer %s degraded: %s", c->agent->machine, kernel,
+				 json_string_value(json_object_get(l, "name")),
+				 json_string_value(json_object_get(l, "detail")) ?: "no detail");
+	return 0;
+}
+
 static int on_goodbye(struct conn *c, json_t *msg)
 {
 	const char *reason = json_string_value(json_object_get(msg, "reason"));
@@ -689,6 +776,8 @@ static int capture_store(struct conn *c, const struct capture_event *ev, bool be
 		return r;
 	r = begin ? store_call(srv->store, recording_begin, &ev->cap, ret_rid)
 		  : store_call(srv->store, recording_end, &ev->cap, ret_rid);
+	if (r >= 0)	/* the fleet view's "last event" */
+		r = store_call(srv->store, machine_event_at, c->agent->machine_id, ev->cap.at);
 	return r < 0 ? r : 1;
 }
 
@@ -755,6 +844,7 @@ static const struct {
 	{ PROTO_AGENT_MSG_CAPTURE_END, on_capture_end, true },
 	{ PROTO_AGENT_MSG_USERS, on_users, true },
 	{ PROTO_AGENT_MSG_GOODBYE, on_goodbye, true },
+	{ PROTO_AGENT_MSG_STATUS, on_status, true },
 	{ PROTO_AGENT_MSG_POLICY_STATE, on_policy_state, true },
 };
 
