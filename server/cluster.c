@@ -382,10 +382,17 @@ static void heartbeat_cb(lws_sorted_usec_list_t *sul)
 {
 	int r = store_call(srv->store, node_heartbeat, now_ms());
 
-	if (r < 0)
+	if (r < 0) {
 		log_debug("cluster: heartbeat not stored: %s", strerror(-r));
-	else
+	} else {
+		if (r > 0) {
+			/* stalled past the silence window: another node released our rows; write them again */
+			log_warn("cluster: node '%s' was taken for dead (no heartbeat for the silence window): "
+				 "reporting its agents' machines and accounts again", srv->cfg->node_name);
+			monitor_reassert();
+		}
 		sweep();
+	}
 	if (!cl.stopping && !srv->stopping)
 		lws_sul_schedule(srv->ctx, 0, &cl.heartbeat, heartbeat_cb,
 				 (lws_usec_t)CLUSTER_HEARTBEAT_MS * LWS_US_PER_MS);

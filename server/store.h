@@ -393,6 +393,7 @@ struct store_ops {
 	 * the heartbeat an earlier run under that name left (0: none).
 	 */
 	int (*node_hello)(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat);
+	/* 1: the node's row was gone (another node took it for dead) and is made again; 0: updated */
 	int (*node_heartbeat)(struct store *s, int64_t at);
 	/*
 	 * Claim one other node whose heartbeat is older than `before` (its row

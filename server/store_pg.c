@@ -1541,10 +1541,15 @@ static int pg_node_hello(struct store *s, const char *name, int64_t at, int64_t 
 
 static int pg_node_heartbeat(struct store *s, int64_t at)
 {
-	/* a row another node took away as dead comes back: this node is alive after all */
-	int r = exec_(s, "INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
-		      " ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2", "si", node_(s), at);
-	return r < 0 ? r : 0;
+	/* a row another node took away as dead comes back (xmax 0: inserted): this node is alive after all */
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
+					   " ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2 RETURNING (xmax = 0)",
+					   "si", node_(s), at);
+
+	if (!res)
+		return err;
+	return col_b(res, 0, 0) ? 1 : 0;
 }
 
 static int pg_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)

@@ -12,9 +12,11 @@
 //   - a ban on A closes the banned user's socket on B (4003, after the ban
 //     event and the "banned" message); a meeting ended on A closes every
 //     node's sockets (4410);
-//   - an agent on C makes its user monitored in a lobby on A; C killed with
-//     SIGKILL: A announces the user unmonitored ("silent") within the agent
-//     silence window plus a heartbeat and a margin, and a snapshot agrees;
+//   - an agent on C makes its user monitored in a lobby on A; C frozen
+//     (SIGSTOP) past the window is taken for dead (unmonitored on A), then
+//     reports its agent again when it resumes; C killed with SIGKILL: A
+//     announces the user unmonitored ("silent") within the agent silence
+//     window plus a heartbeat and a margin, and a snapshot agrees;
 //   - a lost notification only delays: B's LISTEN connection terminated by
 //     pg_terminate_backend, a chat written on A meanwhile reaches B's client
 //     once B has reconnected.
@@ -78,6 +80,9 @@ async function hello(s, token, users, machine) {
   const a = agent(s, token); await a.opened;
   a.send({ type: 'hello', v: 1, machine, boot_id: 'b00t0000-0000-4000-8000-0000000000c1', agent_version: '0.1.0', users });
   await a.next('welcome');
+  // a live agent: heartbeats every second (its node's silence window is 6.5 s)
+  const beat = setInterval(() => { try { a.send({ type: 'heartbeat', v: 1, ts: Date.now() * 1e6 }); } catch (e) { /* closed */ } }, 1000);
+  a.closed.then(() => clearInterval(beat));
   return a;
 }
 
@@ -171,6 +176,32 @@ test('a ban on A closes the banned user\'s socket on B (ban event, banned messag
   assert(!lc.closeInfo, 'carol stays');
   await lc.none('banned');
   await lc.close();
+});
+
+test('a node stalled past the window (SIGSTOP) is taken for dead, then reports its agents again when it resumes', async () => {
+  const t0 = Date.now();
+  process.kill(nodes.C.proc.pid, 'SIGSTOP');
+  let m;
+  try {
+    m = await lo.next(monitorOf(alice.user.id), 15000);
+  } finally {
+    process.kill(nodes.C.proc.pid, 'SIGCONT');
+  }
+  eq(m.monitored, false, 'unmonitored while C is frozen'); eq(m.reason, 'silent', 'reason: silent');
+  console.log(`# node SIGSTOP -> "unmonitored" on another node: ${Date.now() - t0} ms`);
+  const back = await lo.next(monitorOf(alice.user.id), 8000);
+  eq(back.monitored, true, 'monitored again once C resumed and wrote its reports again');
+  // C's own silence timer may now also time out the agent whose heartbeats queued up while C was frozen:
+  // a fresh agent connection on C for the next test, and only what follows it counts
+  await ag.terminate();
+  ag = await hello(nodes.C, token, ['alice'], 'lab-c');
+  for (let i = 0; i < 50 && psql("SELECT online FROM machines WHERE name = 'lab-c'") !== 't'; i++) await sleep(100);
+  eq(psql("SELECT online FROM machines WHERE name = 'lab-c'"), 't', "C's machine online again");
+  const [x, snap] = await lobbyOn(olga, nodes.A);
+  eq(snap.attendees.find((p) => p.id === alice.user.id).monitored, true, 'snapshot on A: monitored');
+  await x.close();
+  await lo.marker();
+  lo.msgs.length = 0;
 });
 
 test('a node killed with SIGKILL: its agent\'s user goes unmonitored on A within the silence window, not forever', async () => {
