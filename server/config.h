@@ -41,6 +41,7 @@ struct config {
 	char *data_dir;
 	char *web_root;
 	char *store;			/* "sqlite" or "postgresql" */
+	char *node_name;		/* this node among those of one store; main.c fills "" with host:port */
 	char *postgresql;		/* libpq connection string (store = postgresql) */
 	char *db_synchronous;		/* "normal" or "full" */
 	/* accounts */
