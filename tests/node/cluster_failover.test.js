@@ -224,14 +224,13 @@ test('agents on nodes C and B make their users monitored for the organisers on A
   }
 });
 
-let rec;
 test('a recording on the agent attached to node C turns the card red for the organisers on A and B', async () => {
   const b = ax.send('capture.begin', { user: 'att0', pid: 4100 });
   eq(await ax.acked(b.id), 1, 'begin acknowledged');
   const uid = people[0].c.user.id;
   for (const [who, org] of [['A', lo], ['B', lb]]) {
     const e = await until(`recording.begin on ${who}`, () => org.events.find((x) => x.type === 'recording.begin' && x.msg.recording.user_id === uid), 5000);
-    rec = e.msg.recording;
+    eq(e.msg.recording.machine, 'lab-x', 'the recording of lab-x');
     // what the card is drawn from: a fresh snapshot on that node lists att0 among the flagged
     const s = olga.s; olga.s = c.nodes[who === 'A' ? 0 : 1];
     const x = olga.lobby(code); olga.s = s;
@@ -262,6 +261,7 @@ test('kill -9 node C mid chat flood and mid recording: its clients and its agent
   })();
   await sleep(1000);
   endEv = ax.send('capture.end', { user: 'att0', pid: 4100 });
+  az.stayAway = true;	// lab-z's agent dies with node C: it must not come back through the balancer
   killedAt = Date.now();
   await c.kill9(2);
   await sleep(3000);	// the flood goes on while C's clients come back
@@ -339,14 +339,15 @@ test('each client saw every event once, in offset order, with no gap (attendees:
 });
 
 test('the recording\'s end is in the meeting\'s log exactly once; the recording is closed', async () => {
-  for (const p of [lo, lb]) {
-    const ends = p.events.filter((e) => e.type === 'recording.end' && e.msg.recording.id === rec.id);
+  const r = await olga.req('GET', `/api/meetings/${code}/recordings`);
+  eq(r.status, 200, 'recordings: ' + r.text);
+  const mine = r.json.recordings.filter((x) => x.user_id === people[0].c.user.id);
+  eq(mine.length, 1, 'one recording of att0 in the meeting');
+  assert(mine[0].end_at, 'with its end');
+  for (const p of [lo, lb, people[0]]) {
+    const ends = p.events.filter((e) => e.type === 'recording.end' && e.msg.recording.id === mine[0].id);
     eq(ends.length, 1, `${p.name}: one recording.end`);
   }
-  const r = await olga.req('GET', `/api/meetings/${code}/recordings`);
-  const mine = r.json.recordings.filter((x) => x.user_id === people[0].c.user.id);
-  eq(mine.length, 1, 'one recording of att0');
-  assert(mine[0].end_at, 'with its end');
   eq(ax.dupAcks.get(endEv.id) || 0, 0, 'the end was acknowledged once, as new (the first ack reached the agent)');
 });
 
