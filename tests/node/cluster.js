@@ -15,6 +15,13 @@
 //   c.conninfo                   // the nodes' libpq connection string
 //   await c.waitBalanced(i, up)  // until HAProxy's health check sees node i up (true) or down
 //   await c.stop()               // SIGTERM every node (each must exit 0), then HAProxy and PostgreSQL
+//   new LobbyUser(client, name, { code: () => code, front: () => c.front })
+//                                // a lobby client that resumes (?since=, cid resends): .connect(server)
+//                                // .chat(text) .retry(ms) .events .offsets .dups .acked .pending
+//   new SpoolAgent(token, machine, users, boot, () => c.front)
+//                                // an agent with a spool: .connect(server) .send(type, fields)
+//                                // .acked(id) .spool .acks .dupAcks .backAt; .stayAway = true
+//   await until(what, fn, ms)    // fn()'s first truthy value (polled), or an error naming what
 //
 // PostgreSQL: initdb + pg_ctl as the postgres system user (as
 // tests/integration/server_pg.sh does), its own directory under /tmp, trust
@@ -54,7 +61,7 @@ const net = require('net');
 const path = require('path');
 const lib = require('./lib');
 
-const { Server, freePort, sleep, ROOT, BIN } = lib;
+const { Server, freePort, sleep, agent, captureEvent, ROOT, BIN } = lib;
 const HAPROXY_CFG = path.join(ROOT, 'server/deploy/haproxy.cfg');
 const LETTERS = 'ABCDEFGHIJ';
 
@@ -311,6 +318,196 @@ class Cluster {
 
 async function startCluster(opts = {}) { return new Cluster(opts).start(); }
 
+// ----------------------------------------------------------- lobby users
+// A lobby client as the web app is: remembers the last offset it saw,
+// reconnects through the balancer with ?since= it when its socket closes
+// without a close it asked for, and resends the chat lines not yet confirmed
+// with their client id (cid): after a reconnect, and with retry(ms) every ms
+// while unconfirmed (a line refused while the store is away).
+// Records every event offset it receives (offsets, dups) for the gap checks.
+class LobbyUser {
+  // opts.code(), opts.front(): the meeting's code and where to reconnect (functions: read when used)
+  constructor(client, name, opts) {
+    this.c = client; this.name = name; this.opts = opts;
+    this.last = null;	// last event offset received
+    this.offsets = [];	// every event offset received, in order of arrival
+    this.dups = [];	// offsets received twice, or out of order
+    this.chatIds = new Set();	// chat ids of every chat event received
+    this.events = [];	// { offset, type, msg, at }
+    this.pending = new Map();	// cid -> { text, at }: sent at Date.now() at, not confirmed
+    this.acked = new Set();	// cids confirmed (own chat event or chat.stored)
+    this.reconnects = [];	// { closed: ms, synced: ms, recovered }
+    this.nextCid = 0;
+  }
+  async connect(server) {
+    const s0 = this.c.s;
+    this.c.s = server;
+    const resume = this.last !== null;
+    const sock = this.c.lobby(this.opts.code(), resume ? { since: this.last } : {});
+    this.c.s = s0;
+    this.sock = sock;
+    this.syncedP = new Promise((resolve) => { this.onSynced = resolve; });
+    sock.ws.on('message', (data) => this.onMessage(JSON.parse(data.toString())));
+    let established = false;
+    sock.ws.on('close', () => { if (established && !this.closing && this.sock === sock) this.lost(); });
+    await sock.opened;
+    established = true;
+    await sock.next('lobby');
+    if (resume) await this.syncedP;
+    return this;
+  }
+  onMessage(m) {
+    if (m.type === 'lobby') {
+      if (this.last === null) this.last = m.offset;
+      return;
+    }
+    if (m.type === 'synced') {
+      this.reconnects[this.reconnects.length - 1].synced = Date.now();
+      this.reconnects[this.reconnects.length - 1].recovered = m.recovered;
+      this.onSynced();
+      return;
+    }
+    if (m.type === 'chat.stored' && m.cid) { this.pending.delete(m.cid); this.acked.add(m.cid); return; }
+    if (m.offset === undefined) return;
+    if (this.last !== null && m.offset <= this.last) { this.dups.push(m.offset); return; }
+    this.last = m.offset;
+    this.offsets.push(m.offset);
+    this.events.push({ offset: m.offset, type: m.type, msg: m, at: Date.now() });
+    if (m.type === 'chat') {
+      this.chatIds.add(m.id);
+      if (m.cid && this.pending.has(m.cid) && m.user && m.user.id === this.c.user.id) { this.pending.delete(m.cid); this.acked.add(m.cid); }
+    }
+  }
+  async lost() {
+    const r = { closed: Date.now(), synced: null, recovered: null, code: this.sock.closeInfo && this.sock.closeInfo.code };
+    this.reconnects.push(r);
+    for (let i = 0; i < 200; i++) {
+      try {
+        await this.connect(this.opts.front());
+        // what was sent and not confirmed goes again, with the same cid
+        for (const [cid, p] of this.pending) { p.at = Date.now(); this.sock.send({ type: 'chat', v: 1, text: p.text, cid }); }
+        return;
+      } catch (e) {
+        r.error = String(e.message || e);
+        await sleep(100);
+      }
+    }
+  }
+  chat(text) {
+    const cid = `${this.name}-${this.nextCid++}`;
+    this.pending.set(cid, { text, at: Date.now() });
+    if (this.sock.ws.readyState === 1) this.sock.send({ type: 'chat', v: 1, text, cid });
+    return cid;
+  }
+  retry(ms) {
+    this.retryTimer = setInterval(() => {
+      if (!this.sock || this.sock.ws.readyState !== 1) return;
+      for (const [cid, p] of this.pending) {
+        if (Date.now() - p.at < ms) continue;
+        p.at = Date.now();
+        this.sock.send({ type: 'chat', v: 1, text: p.text, cid });
+      }
+    }, ms);
+  }
+  close() { this.closing = true; clearInterval(this.retryTimer); return this.sock.close(); }
+}
+
+// ------------------------------------------------------------ agent spool
+// The agent's side of the protocol as sphinx-agent does it: events kept in
+// a spool until acknowledged, resent in order after every (re)connect,
+// heartbeats every second; reconnects through the balancer when its
+// socket closes (unless told to stay away); an event still unacknowledged
+// retryMs (1 s) after it was sent (refused with store_failed, or lost with
+// its node) is sent again, a few a tick, under the server's ws_rate.
+class SpoolAgent {
+  // front(): where to reconnect (a function: read when used)
+  constructor(token, machine, users, boot, front) {
+    Object.assign(this, { token, machine, users, boot, front });
+    this.spool = [];	// events not yet acknowledged
+    this.acks = new Map();	// id -> acks received (a duplicate ack counts too)
+    this.dupAcks = new Map();	// id -> acks with duplicate: true
+    this.welcomes = [];	// Date.now() of each welcome
+    this.refused = 0;	// store_failed answers
+    this.errors = [];	// every error answer
+    this.seq = 0;
+    this.retryMs = 1000;
+  }
+  async connect(server) {
+    const sock = agent(server, this.token);
+    this.sock = sock;
+    sock.ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.type === 'welcome') {
+        this.welcomes.push(Date.now());
+        for (const e of this.spool.slice(0, 8)) { e.__sent = Date.now(); sock.send(e); }
+      } else if (m.type === 'ack') {
+        this.acks.set(m.id, (this.acks.get(m.id) || 0) + 1);
+        if (m.duplicate) this.dupAcks.set(m.id, (this.dupAcks.get(m.id) || 0) + 1);
+        this.spool = this.spool.filter((e) => e.id !== m.id);
+      } else if (m.type === 'error') {
+        this.errors.push(m);
+      }
+      if (m.type === 'error' && m.code === 'store_failed' && m.id) this.refused++;
+    });
+    let established = false;
+    sock.ws.on('close', () => {
+      clearInterval(this.beat);
+      if (established && !this.stayAway && this.sock === sock) this.reconnect();
+    });
+    await sock.opened;
+    established = true;
+    sock.send({ type: 'hello', v: 1, machine: this.machine, boot_id: this.boot, agent_version: 't', layers: ['exec'], users: this.users });
+    this.beat = setInterval(() => { if (sock.ws.readyState === 1) sock.send({ type: 'heartbeat', v: 1, ts: Date.now() * 1e6 }); }, 1000);
+    // the spool's resend: what is still unacknowledged retryMs after it was
+    // sent goes again, oldest first, 4 a tick (16/s: under ws_rate, 20/s)
+    clearInterval(this.resend);
+    this.resend = setInterval(() => {
+      if (sock.ws.readyState !== 1) return;
+      let n = 0;
+      for (const e of this.spool) {
+        if (n >= 4) break;
+        if (Date.now() - e.__sent < this.retryMs) continue;
+        e.__sent = Date.now(); n++;
+        sock.send(e);
+      }
+    }, 250);
+    const n = this.welcomes.length;
+    for (let i = 0; i < 100 && this.welcomes.length === n; i++) await sleep(20);
+    if (this.welcomes.length === n) throw new Error(`${this.machine}: no welcome`);
+    return this;
+  }
+  async reconnect() {
+    this.lostAt = Date.now();
+    for (let i = 0; i < 200 && !this.stayAway; i++) {
+      try { await this.connect(this.front()); this.backAt = Date.now(); return; } catch (e) { await sleep(100); }
+    }
+  }
+  send(type, fields) {
+    const e = captureEvent(type, ++this.seq, Object.assign({ boot: this.boot }, fields));
+    Object.defineProperty(e, '__sent', { value: Date.now(), writable: true, enumerable: false });
+    this.spool.push(e);
+    if (this.sock.ws.readyState === 1) this.sock.send(e);
+    return e;
+  }
+  async acked(id, ms = 10000) {
+    const deadline = Date.now() + ms;
+    while (!this.acks.get(id) && Date.now() < deadline) await sleep(20);
+    return this.acks.get(id) || 0;
+  }
+  stop() { this.stayAway = true; clearInterval(this.beat); clearInterval(this.resend); try { this.sock.ws.terminate(); } catch (e) { /* gone */ } }
+}
+
+// until(what, fn, ms): fn()'s first truthy value, polled every 20 ms; throws naming what after ms
+async function until(what, fn, ms = 10000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = fn();
+    if (r) return r;
+    if (Date.now() > deadline) throw new Error('timed out: ' + what);
+    await sleep(20);
+  }
+}
+
 // what the test file left running: after lib.js's run() has stopped and
 // checked the servers (nodes), HAProxy and PostgreSQL go
 lib.atEnd(async () => {
@@ -329,4 +526,4 @@ process.on('exit', () => {
   }
 });
 
-module.exports = { startCluster, Cluster, Postgres, haproxyConfig, serverKnows };
+module.exports = { startCluster, Cluster, Postgres, LobbyUser, SpoolAgent, until, haproxyConfig, serverKnows };
