@@ -43,6 +43,9 @@ struct config {
 	char *store;			/* "sqlite" or "postgresql" */
 	char *postgresql;		/* libpq connection string (store = postgresql) */
 	char *db_synchronous;		/* "normal" or "full" */
+	/* several nodes */
+	char *node_name;		/* "" until main.c sets "<hostname>:<port>" */
+	uint64_t drain_seconds;		/* SIGTERM: sockets moved, then exit within this (0: stop at once) */
 	/* accounts */
 	bool local_auth;
 	bool signup;

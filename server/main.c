@@ -12,7 +12,9 @@
  *
  * Serving: open the store (migrating it), close attendance rows a crash
  * left open at the last "alive" tick, create the lws context with our one
- * protocol, then run the loop until SIGINT/SIGTERM.
+ * protocol, then run the loop until SIGINT (stop at once) or SIGTERM
+ * (drain.h: sockets are moved to other nodes first, then stop). SIGHUP
+ * changes nothing: the configuration is read at start only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +40,7 @@
 #include "auth_local.h"
 #include "cleanup.h"
 #include "datadir.h"
+#include "drain.h"
 #include "json_shape.h"
 #include "notify.h"
 #include "config.h"
@@ -45,6 +48,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "monitor.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -60,6 +64,7 @@
 
 static struct server the_server;
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t drain_requested, hup_received;
 static lws_sorted_usec_list_t alive_sul;
 static lws_sorted_usec_list_t clock_sul;
 
@@ -89,11 +94,45 @@ static void usage(FILE *f)
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
 }
 
+/* ------------------------------------------------- signals: stop, drain */
+
+/*
+ * SIGINT stops at once. SIGTERM (systemctl stop/restart) drains first; a
+ * second SIGTERM stops at once. SIGHUP (systemctl reload) is logged and
+ * ignored: nothing is re-read while running, and a reload must never take
+ * a node down (docs/server.md, "Signals").
+ */
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		hup_received = 1;
+	else if (sig == SIGTERM && !drain_requested)
+		drain_requested = 1;
+	else
+		stop_requested = 1;
 	if (srv && srv->ctx)
 		lws_cancel_service(srv->ctx);	/* async-signal-safe: writes a pipe */
+}
+
+/* The drain is over (drain.c): stop as SIGINT would, from the loop. */
+static void drain_done(void)
+{
+	stop_requested = 1;
+	lws_cancel_service(srv->ctx);
+}
+
+/* In the loop thread: act on SIGTERM and SIGHUP (server_check_stop). */
+static void check_drain(void)
+{
+	if (hup_received) {
+		hup_received = 0;
+		log_info("SIGHUP: nothing to reload (the configuration is read at start); restart the node to "
+			   "change it: it drains first (docs/server.md, Signals)");
+	}
+	if (drain_requested && !stop_requested && !drain_active()) {
+		notify_stopping("draining: moving sockets to other nodes");
+		drain_begin(drain_done);
+	}
 }
 
 /*
@@ -104,6 +143,8 @@ static void on_signal(int sig)
  */
 void server_check_stop(void)
 {
+	if (srv && srv->ctx && !srv->stopping)
+		check_drain();
 	if (!stop_requested || !srv || !srv->ctx || srv->stopping)
 		return;
 	srv->stopping = true;
@@ -326,6 +367,21 @@ static void web_root_check(const char *root)
 		log_warn("web_root %s: not a directory: the web app will answer 404 (set web_root or --web)", root);
 }
 
+/* node_name left empty: "<hostname>:<port>", unique per node of a cluster unless two share a host and port. */
+static int node_name_default(struct config *cfg, char *err, size_t errlen)
+{
+	char host[256], name[300];
+
+	if (cfg->node_name[0])
+		return 0;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	host[strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_")] = '\0';
+	snprintf(name, sizeof(name), "%.56s:%llu", host[0] ? host : "localhost", (unsigned long long)cfg->port);
+	return config_set(cfg, "node_name", name, err, errlen);
+}
+
 static int serve(void)
 {
 	struct lws_context_creation_info info;
@@ -377,6 +433,7 @@ static int serve(void)
 	lws_set_log_level((int)lws_levels, lws_log_bridge);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* one vhost per address, its socket family forced to the address's */
@@ -702,6 +759,10 @@ int main(int argc, char **argv)
 		log_err("web_root: %s", err);
 		goto out;
 	}
+	if (node_name_default(&cfg, err, sizeof(err)) < 0) {
+		log_err("node_name: %s", err);
+		goto out;
+	}
 	if (sodium_init() < 0) {
 		log_err("libsodium initialisation failed");
 		goto out;
@@ -735,6 +796,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	ratelimit_set_store(srv->store);	/* global limits shared by every node where the store can */
 	if (optind < argc) {
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(commands); i++)
