@@ -38,6 +38,7 @@
 
 #include "api.h"
 #include "auth_local.h"
+#include "cluster.h"
 #include "cleanup.h"
 #include "datadir.h"
 #include "drain.h"
@@ -355,6 +356,21 @@ static int web_root_default(struct config *cfg, char *err, size_t errlen)
 	return config_set(cfg, "web_root", root, err, errlen);
 }
 
+/* node_name left empty: "<host name>:<port>", unique per node on one host and across hosts. */
+static int node_name_default(struct config *cfg, char *err, size_t errlen)
+{
+	char host[64], name[96];
+
+	if (cfg->node_name[0])
+		return 0;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	host[strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] = '\0';
+	snprintf(name, sizeof(name), "%.58s:%llu", host[0] ? host : "localhost", (unsigned long long)cfg->port);
+	return config_set(cfg, "node_name", name, err, errlen);
+}
+
 /* A web root that is not a directory serves 404 on every page: say so once, at start. */
 static void web_root_check(const char *root)
 {
@@ -365,21 +381,6 @@ static void web_root_check(const char *root)
 			 strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		log_warn("web_root %s: not a directory: the web app will answer 404 (set web_root or --web)", root);
-}
-
-/* node_name left empty: "<hostname>:<port>", unique per node of a cluster unless two share a host and port. */
-static int node_name_default(struct config *cfg, char *err, size_t errlen)
-{
-	char host[256], name[300];
-
-	if (cfg->node_name[0])
-		return 0;
-	if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = '\0';
-	host[strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_")] = '\0';
-	snprintf(name, sizeof(name), "%.56s:%llu", host[0] ? host : "localhost", (unsigned long long)cfg->port);
-	return config_set(cfg, "node_name", name, err, errlen);
 }
 
 static int serve(void)
@@ -478,6 +479,7 @@ static int serve(void)
 		return r;
 	}
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	cluster_start();
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
@@ -485,6 +487,7 @@ static int serve(void)
 		r = lws_service(srv->ctx, 0);
 	notify_stopping("closing connections");
 	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
+	cluster_stop();
 	srv->stopping = true;
 	lws_context_destroy(srv->ctx);	/* closes every socket: leaves are recorded */
 	srv->ctx = NULL;
@@ -810,7 +813,10 @@ int main(int argc, char **argv)
 		}
 	} else {
 		web_root_check(cfg.web_root);
-		recover();
+		if (!cluster_active())
+			recover();
+		else if ((r = cluster_recover()) < 0)
+			log_err("cluster: node '%s': cannot release its earlier rows: %s", cfg.node_name, strerror(-r));
 		if ((r = monitor_init()) < 0)
 			log_err("monitor: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;

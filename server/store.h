@@ -26,12 +26,13 @@
  * Callers: the event-loop thread only (one connection, no locking): the
  * API handlers, meeting.c, lobby.c, lobby_view.c, monitor.c, web_session.c,
  * oidc.c, http.c, the socket handlers (ws.c, ws_agent.c, ws_lobby.c) and
- * main.c's admin commands. State: none here; store_sqlite.c owns its
+ * main.c's admin commands, cluster.c (nodes). State: none here; store_sqlite.c owns its
  * connection, prepared statements and migrations, store.c the row frees.
  *
  * The per-meeting event log is the "persist, then broadcast" seam: a lobby
  * event is a row (meeting, offset, body) committed before any client sees
- * it; offsets increase by one per meeting; a reconnecting client asks for
+ * it; offsets increase by one per meeting, allocated by the store in the
+ * event's transaction (event_next_offset); a reconnecting client asks for
  * everything after its last offset.
  */
 #ifndef SPHINX_SERVER_STORE_H
@@ -378,6 +379,57 @@ struct store_ops {
 	int (*events_trim)(struct store *s, int64_t meeting_id, uint64_t upto);
 	/* the highest offset no longer stored (0: the log is complete) */
 	int (*event_floor)(struct store *s, int64_t meeting_id, uint64_t *ret);
+
+	/*
+	 * Several nodes (issue 13; cluster.h). On SQLite (one node) each is a
+	 * no-op or answers as one node would.
+	 *
+	 * event_next_offset: the next offset of the meeting's event log,
+	 * allocated inside the caller's transaction (PostgreSQL: a counter row
+	 * locked until commit, so the appends of one meeting are serialised
+	 * across nodes; a rollback gives the offset back).
+	 */
+	int (*event_next_offset)(struct store *s, int64_t meeting_id, uint64_t *ret);
+	/* queue a notification on channel, sent when the current transaction commits (SQLite: nothing) */
+	int (*notify)(struct store *s, const char *channel, const char *payload);
+	/*
+	 * This process is node `name` (kept by the store: attendance rows,
+	 * machine presence and monitor reports it writes name it); its row in
+	 * the nodes table is (re)made with heartbeat at. *ret_last_heartbeat:
+	 * the heartbeat an earlier run under that name left (0: none).
+	 */
+	int (*node_hello)(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat);
+	int (*node_heartbeat)(struct store *s, int64_t at);
+	/*
+	 * Claim one other node whose heartbeat is older than `before` (its row
+	 * goes, so only one node claims it): 1 and *ret_name (free()) and its
+	 * last heartbeat, 0 when none. Inside a transaction.
+	 */
+	int (*node_claim_dead)(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat);
+	/*
+	 * What node `name` held goes: its online machines go offline with
+	 * reason, its open attendance rows close at `at`, its monitor reports
+	 * are dropped (*ret_users: the accounts it reported, ascending). Rows
+	 * that name no node (written before there were nodes) count as the
+	 * caller's own when name is its own.
+	 */
+	int (*node_release)(struct store *s, const char *name, const char *reason, int64_t at,
+			    struct id_list *ret_users);
+	/* this node reports the account (on) or no longer does (SQLite: nothing) */
+	int (*monitor_local)(struct store *s, int64_t user_id, bool on, int64_t machine_id);
+	/*
+	 * Settle the account's stored monitor state: monitored while some
+	 * node reports it (SQLite, one node: while `hint`). When that differs
+	 * from the stored state, store it (reason when not monitored) and
+	 * return 1; 0 when unchanged. *ret_monitored: the state. Locks the
+	 * account's row until commit (take accounts in ascending order).
+	 */
+	int (*monitor_settle)(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			      int64_t at, bool *ret_monitored);
+	/* the account's stored state (monitored false, reason NULL when it has no row) */
+	int (*monitor_get)(struct store *s, int64_t user_id, struct monitor_row *ret);
+	/* ongoing meetings where the user has an open attendance row (on any node), ascending */
+	int (*attendance_open_meetings)(struct store *s, int64_t user_id, struct id_list *ret);
 
 	/*
 	 * Several nodes on one store (issue 13): what every node must see.

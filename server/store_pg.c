@@ -37,10 +37,14 @@
  * Callers: store.h's (the event-loop thread only); main.c opens it with
  * store_pg_open() when store = postgresql.
  *
- * The per-meeting event log's offsets come from the caller today (one
- * node). The fan-out across nodes allocates them here, in the event's
- * transaction, and NOTIFYs in it: the events table already has the
- * (meeting_id, seq) key that needs.
+ * Several nodes (migration 2): the per-meeting event offsets come from a
+ * counter row (event_counters) the appending transaction holds locked
+ * until it commits, so the appends of one meeting are serialised across
+ * nodes and a rollback gives its offsets back; notify is pg_notify in the
+ * caller's transaction (sent at commit, in commit order). The node's name
+ * (node_hello) is written on the rows it holds (attendance, machines,
+ * node_monitors) so a dead node's rows can be released by another, and a
+ * restarting node releases only its own.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -75,6 +79,7 @@ struct pg_store {
 	bool lost;			/* the connection went away; logged once */
 	int64_t retry_at;		/* monotonic ms of the next reconnect attempt */
 	unsigned backoff_ms;
+	char *node;			/* node_hello's name ("" before): written on the rows this node holds */
 };
 
 #define PS(s) ((struct pg_store *)(s))
@@ -132,7 +137,23 @@ static const char *const migrations[] = {
 	"CREATE TABLE monitor_state(user_id bigint PRIMARY KEY REFERENCES users(id), monitored boolean NOT NULL,"
 	" reason text, machine_id bigint, at bigint NOT NULL);",
 	/*
-	 * 2: state every node must share (issue 13): pending OpenID Connect
+	 * 2: several nodes. Offsets from a per-meeting counter row (locked by
+	 * the appending transaction until it commits); the nodes and their
+	 * heartbeats; which node reports which account; which node holds a
+	 * machine's agent and an attendance row.
+	 */
+	"CREATE TABLE event_counters(meeting_id bigint PRIMARY KEY, last bigint NOT NULL);"
+	"INSERT INTO event_counters SELECT meeting_id, max(seq) FROM events GROUP BY meeting_id;"
+	"CREATE TABLE nodes(name text PRIMARY KEY, started_at bigint NOT NULL, heartbeat_at bigint NOT NULL);"
+	"CREATE TABLE node_monitors(node text NOT NULL, user_id bigint NOT NULL, machine_id bigint,"
+	" PRIMARY KEY(node, user_id));"
+	"CREATE INDEX node_monitors_user ON node_monitors(user_id);"
+	"ALTER TABLE machines ADD COLUMN node text;"
+	"ALTER TABLE attendance ADD COLUMN node text;"
+	"CREATE INDEX attendance_node_open ON attendance(node) WHERE leave_at IS NULL;"
+	"CREATE INDEX attendance_user_open ON attendance(user_id) WHERE leave_at IS NULL;",
+	/*
+	 * 3: state every node must share (issue 13): pending OpenID Connect
 	 * sign-ins (the callback may reach another node) and the token buckets
 	 * of the global rate limits (ratelimit.h), one row per rule and key
 	 * (id: a hash of both), gone once refilled (expires).
@@ -469,6 +490,12 @@ static int insert_id_(struct store *s, int64_t *ret_id, const char *sql, const c
 	if (ret_id)
 		*ret_id = col_i(res, 0, 0);
 	return 0;
+}
+
+/* This node's name, "" before node_hello. */
+static const char *node_(struct store *s)
+{
+	return PS(s)->node ? PS(s)->node : "";
 }
 
 /* ------------------------------------------------------------ transactions */
@@ -899,8 +926,8 @@ static int pg_bans(struct store *s, int64_t meeting_id, struct ban_list *ret)
 
 static int pg_attendance_open(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id)
 {
-	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at) VALUES($1, $2, $3)"
-			  " RETURNING id", "iii", meeting_id, user_id, at);
+	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at, node)"
+			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at, node_(s));
 }
 
 static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
@@ -912,7 +939,9 @@ static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
 
 static int pg_attendance_close_dangling(struct store *s, int64_t at)
 {
-	return exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL", "i", at);
+	/* this node's rows only (and those of no node): another live node's are its own */
+	return exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+		     " AND (node IS NULL OR node = $2)", "is", at, node_(s));
 }
 
 static int fill_attendee(const PGresult *res, int row, void *out)
@@ -995,6 +1024,27 @@ static int pg_chat_add_system(struct store *s, int64_t meeting_id, int64_t about
 	return insert_id_(s, ret_id, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience)"
 			  " VALUES($1, $2, $3, $4, 'system', $5) RETURNING id",
 			  "iisii", meeting_id, about, text, at, (int64_t)audience);
+}
+
+static int pg_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	/* the row stays locked until the caller's commit: the next appender of this meeting waits for it */
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO event_counters(meeting_id, last)"
+					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE meeting_id = $1))"
+					   " ON CONFLICT(meeting_id) DO UPDATE SET last = event_counters.last + 1"
+					   " RETURNING last", "i", meeting_id);
+
+	if (!res)
+		return err;
+	*ret = (uint64_t)col_i(res, 0, 0);
+	return 0;
+}
+
+static int pg_notify(struct store *s, const char *channel, const char *payload)
+{
+	int r = exec_(s, "SELECT pg_notify($1, $2)", "ss", channel, payload);
+	return r < 0 ? r : 0;
 }
 
 static int pg_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
@@ -1145,16 +1195,18 @@ static int pg_machines(struct store *s, struct machine_list *ret)
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			    int64_t at)
 {
+	/* offline only from the node that holds it: the agent may have moved to another node meanwhile */
 	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3,"
-		      " users = coalesce($4, users), last_seen = $3 WHERE id = $5",
-		      "bsisi", (int)online, online ? NULL : reason, at, users_json, id);
+		      " users = coalesce($4, users), last_seen = $3, node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
+		      " WHERE id = $5 AND ($1 OR node IS NULL OR node = $6)",
+		      "bsisis", (int)online, online ? NULL : reason, at, users_json, id, node_(s));
 	return r < 0 ? r : 0;
 }
 
 static int pg_machines_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online", "si",
-		     reason, at);
+	return exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
+		     " AND (node IS NULL OR node = $3)", "sis", reason, at, node_(s));
 }
 
 static int pg_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
@@ -1476,7 +1528,138 @@ static int pg_chat_count(struct store *s, int64_t meeting_id, int64_t *ret)
 	return meeting_int_(s, "SELECT count(*) FROM chat WHERE meeting_id = $1", meeting_id, ret);
 }
 
-/* ---------------------------------------------------------- several nodes */
+/* ------------------------------------------------------------------ nodes */
+
+static int pg_node_hello(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat)
+{
+	struct pg_store *ps = PS(s);
+	char *n = strdup(name);
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	free(ps->node);
+	ps->node = n;
+	/* the earlier run's heartbeat (NULL when none) before this one overwrites it */
+	_cleanup_res_ PGresult *res = row_(s, &err, "WITH old AS (SELECT heartbeat_at FROM nodes WHERE name = $1)"
+					   " INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
+					   " ON CONFLICT(name) DO UPDATE SET started_at = $2, heartbeat_at = $2"
+					   " RETURNING (SELECT heartbeat_at FROM old)", "si", name, at);
+	if (!res)
+		return err;
+	*ret_last_heartbeat = col_i(res, 0, 0);
+	return 0;
+}
+
+static int pg_node_heartbeat(struct store *s, int64_t at)
+{
+	/* a row another node took away as dead comes back: this node is alive after all */
+	int r = exec_(s, "INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
+		      " ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2", "si", node_(s), at);
+	return r < 0 ? r : 0;
+}
+
+static int pg_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)
+{
+	int err;
+	bool oom = false;
+	/* SKIP LOCKED: two nodes sweeping at once claim different dead nodes, never the same one twice */
+	_cleanup_res_ PGresult *res = row_(s, &err, "DELETE FROM nodes WHERE name = (SELECT name FROM nodes"
+					   " WHERE heartbeat_at < $1 AND name <> $2 ORDER BY name LIMIT 1"
+					   " FOR UPDATE SKIP LOCKED) RETURNING name, heartbeat_at", "is", before,
+					   node_(s));
+
+	if (!res)
+		return err == -ENOENT ? 0 : err;
+	*ret_name = col_str(res, 0, 0, &oom);
+	*ret_heartbeat = col_i(res, 0, 1);
+	return oom ? -ENOMEM : 1;
+}
+
+static int pg_node_release(struct store *s, const char *name, const char *reason, int64_t at,
+			   struct id_list *ret_users)
+{
+	bool self = strcmp(name, node_(s)) == 0;
+	int r;
+
+	r = exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
+		  " AND (node = $3 OR ($4 AND node IS NULL))", "sisb", reason, at, name, (int)self);
+	if (r >= 0)
+		r = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+			  " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
+	if (r >= 0)
+		r = list_(s, ret_users, fill_id, "WITH gone AS (DELETE FROM node_monitors WHERE node = $1"
+			  " RETURNING user_id) SELECT DISTINCT user_id FROM gone ORDER BY user_id", "s", name);
+	if (r < 0)
+		id_list_free(ret_users);
+	return r < 0 ? r : 0;
+}
+
+static int pg_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id)
+{
+	int r;
+
+	if (on)
+		r = exec_(s, "INSERT INTO node_monitors(node, user_id, machine_id) VALUES($1, $2, $3)"
+			  " ON CONFLICT(node, user_id) DO UPDATE SET machine_id = excluded.machine_id", "siI",
+			  node_(s), user_id, machine_id);
+	else
+		r = exec_(s, "DELETE FROM node_monitors WHERE node = $1 AND user_id = $2", "si", node_(s), user_id);
+	return r < 0 ? r : 0;
+}
+
+static int pg_monitor_settle(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			     int64_t at, bool *ret_monitored)
+{
+	bool was, now;
+	int err, r;
+
+	/* the account's row, locked: flips of one account are serialised across nodes */
+	r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, at) VALUES($1, false, 'no_agent', $2)"
+		  " ON CONFLICT(user_id) DO NOTHING", "ii", user_id, at);
+	if (r < 0)
+		return r;
+	{
+		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT monitored, EXISTS(SELECT 1 FROM node_monitors"
+						   " WHERE user_id = $1) FROM monitor_state WHERE user_id = $1"
+						   " FOR UPDATE", "i", user_id);
+		if (!res)
+			return err;
+		was = col_b(res, 0, 0);
+		now = col_b(res, 0, 1);
+	}
+	*ret_monitored = now;
+	if (was == now)
+		return 0;
+	r = pg_monitor_set(s, user_id, now, now ? NULL : reason, machine_id, at);
+	return r < 0 ? r : 1;
+}
+
+static int pg_monitor_get(struct store *s, int64_t user_id, struct monitor_row *ret)
+{
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT user_id, monitored, reason, machine_id, at"
+					   " FROM monitor_state WHERE user_id = $1", "i", user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->user_id = user_id;
+	if (!res)
+		return err == -ENOENT ? 0 : err;
+	fill_monitor(res, 0, ret);
+	return 0;
+}
+
+static int pg_attendance_open_meetings(struct store *s, int64_t user_id, struct id_list *ret)
+{
+	int r = list_(s, ret, fill_id, "SELECT DISTINCT a.meeting_id FROM attendance a JOIN meetings m"
+		      " ON m.id = a.meeting_id WHERE a.user_id = $1 AND a.leave_at IS NULL AND m.end_at IS NULL"
+		      " ORDER BY a.meeting_id", "i", user_id);
+	if (r < 0)
+		id_list_free(ret);
+	return r;
+}
+
+/* ------------------------------------------------ several nodes: web state */
 
 static int pg_ping(struct store *s)
 {
@@ -1579,6 +1762,7 @@ static void pg_close(struct store *s)
 	if (ps->conninfo)
 		explicit_bzero(ps->conninfo, strlen(ps->conninfo));	/* it may hold a password */
 	free(ps->conninfo);
+	free(ps->node);
 	free(ps);
 }
 
@@ -1616,6 +1800,10 @@ static const struct store_ops pg_ops = {
 	.recordings_live_of_meeting = pg_recordings_live_of_meeting, .chat_page = pg_chat_page,
 	.chat_add_cid = pg_chat_add_cid, .chat_find_cid = pg_chat_find_cid, .chat_count = pg_chat_count,
 	.events_trim = pg_events_trim, .event_floor = pg_event_floor,
+	.event_next_offset = pg_event_next_offset, .notify = pg_notify, .node_hello = pg_node_hello,
+	.node_heartbeat = pg_node_heartbeat, .node_claim_dead = pg_node_claim_dead, .node_release = pg_node_release,
+	.monitor_local = pg_monitor_local, .monitor_settle = pg_monitor_settle, .monitor_get = pg_monitor_get,
+	.attendance_open_meetings = pg_attendance_open_meetings,
 	.ping = pg_ping, .oidc_pending_put = pg_oidc_pending_put, .oidc_pending_take = pg_oidc_pending_take,
 	.rate_bucket = pg_rate_bucket, .rate_purge = pg_rate_purge,
 };

@@ -1198,6 +1198,89 @@ static int fill_id(sqlite3_stmt *st, void *row)
 	return 0;
 }
 
+/* ------------------------------------------------- nodes (one node here) */
+
+static int sq_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	/* one writer: the caller's transaction holds the database, its own earlier appends are seen */
+	return meeting_offset_(s, "SELECT coalesce(max(offset), 0) + 1 FROM events WHERE meeting_id = ?", meeting_id,
+			       ret);
+}
+
+static int sq_notify(struct store *s, const char *channel, const char *payload) { return 0; }
+
+static int sq_node_hello(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat)
+{
+	*ret_last_heartbeat = 0;
+	return 0;
+}
+
+static int sq_node_heartbeat(struct store *s, int64_t at) { return 0; }
+
+static int sq_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)
+{
+	return 0;
+}
+
+static int sq_node_release(struct store *s, const char *name, const char *reason, int64_t at,
+			   struct id_list *ret_users)
+{
+	memset(ret_users, 0, sizeof(*ret_users));
+	return 0;
+}
+
+static int sq_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id) { return 0; }
+
+static int sq_monitor_settle(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			     int64_t at, bool *ret_monitored)
+{
+	int64_t was = 0;
+	int err, r;
+	sqlite3_stmt *st = row_(s, &err, "SELECT monitored FROM monitor_state WHERE user_id = ?", "i", user_id);
+
+	if (st) {
+		was = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	} else if (err != -ENOENT) {
+		return err;
+	}
+	*ret_monitored = hint;
+	if ((was != 0) == hint)
+		return 0;
+	r = sq_monitor_set(s, user_id, hint, hint ? NULL : reason, machine_id, at);
+	return r < 0 ? r : 1;
+}
+
+static int sq_monitor_get(struct store *s, int64_t user_id, struct monitor_row *ret)
+{
+	int err;
+	bool oom = false;
+	sqlite3_stmt *st = row_(s, &err, "SELECT user_id, monitored, reason, machine_id, at FROM monitor_state"
+				" WHERE user_id = ?", "i", user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->user_id = user_id;
+	if (!st)
+		return err == -ENOENT ? 0 : err;
+	ret->monitored = col_i(st, 1) != 0;
+	ret->reason = col_str(st, 2, &oom);
+	ret->machine_id = col_i(st, 3);
+	ret->at = col_i(st, 4);
+	sqlite3_reset(st);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_attendance_open_meetings(struct store *s, int64_t user_id, struct id_list *ret)
+{
+	int r = list_(s, ret, fill_id,
+		      "SELECT DISTINCT a.meeting_id FROM attendance a JOIN meetings m ON m.id = a.meeting_id"
+		      " WHERE a.user_id = ? AND a.leave_at IS NULL AND m.end_at IS NULL ORDER BY a.meeting_id",
+		      "i", user_id);
+	if (r < 0)
+		id_list_free(ret);
+	return r;
+}
+
 static int sq_recording_meetings(struct store *s, int64_t recording_id, struct id_list *ret)
 {
 	int r = list_(s, ret, fill_id,
@@ -1460,6 +1543,10 @@ static const struct store_ops sqlite_ops = {
 	.recordings_live_of_meeting = sq_recordings_live_of_meeting, .chat_page = sq_chat_page,
 	.chat_add_cid = sq_chat_add_cid, .chat_find_cid = sq_chat_find_cid, .chat_count = sq_chat_count,
 	.events_trim = sq_events_trim, .event_floor = sq_event_floor,
+	.event_next_offset = sq_event_next_offset, .notify = sq_notify, .node_hello = sq_node_hello,
+	.node_heartbeat = sq_node_heartbeat, .node_claim_dead = sq_node_claim_dead, .node_release = sq_node_release,
+	.monitor_local = sq_monitor_local, .monitor_settle = sq_monitor_settle, .monitor_get = sq_monitor_get,
+	.attendance_open_meetings = sq_attendance_open_meetings,
 	.ping = sq_ping, .oidc_pending_put = sq_oidc_pending_put, .oidc_pending_take = sq_oidc_pending_take,
 };
 

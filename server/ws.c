@@ -4,6 +4,7 @@
 #include <libwebsockets.h>
 
 #include "broadcast.h"
+#include "cluster.h"
 #include "code_guard.h"
 #include "conn.h"
 #include "conn_quota.h"
@@ -472,5 +473,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 struct lws_protocols ws_protocols[] = {
 	{ .name = "sphinx", .callback = callback, .per_session_data_size = sizeof(struct pss), .rx_buffer_size = 512 },
+	{ .name = CLUSTER_PROTOCOL, .callback = cluster_lws_callback },	/* the adopted LISTEN socket */
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };

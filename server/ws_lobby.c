@@ -38,6 +38,7 @@ static int send_snapshot(struct conn *c, struct lobby *l, const struct meeting *
 
 struct replay_state {
 	struct conn *c;
+	uint64_t upto;		/* the lobby's last delivered offset: later ones come by delivery, not twice */
 	size_t bytes;
 	bool cut;
 };
@@ -49,6 +50,8 @@ static int replay_one(void *ud, uint64_t offset, enum audience audience, const c
 	struct msg *m;
 	int r;
 
+	if (offset > rs->upto)
+		return -ECANCELED;
 	if (audience == AUDIENCE_ORGANISERS && !rs->c->organiser)
 		return 0;
 	if (rs->bytes + n > srv->cfg->ws_queue_bytes / 2) {
@@ -73,7 +76,7 @@ static int replay_one(void *ud, uint64_t offset, enum audience audience, const c
 static bool replay(struct conn *c, uint64_t since)
 {
 	uint64_t last = c->lobby ? c->lobby->offset : 0, floor = 0;
-	struct replay_state rs = { .c = c };
+	struct replay_state rs = { .c = c, .upto = last };
 
 	if (since >= last)
 		return true;
@@ -262,6 +265,7 @@ static int on_chat(struct conn *c, json_t *msg)
 	struct user me = { 0 };
 	struct outbox ob;
 	int64_t id, at = now_ms();
+	uint64_t offset = 0;
 	int r;
 
 	if (!text)
@@ -282,9 +286,10 @@ static int on_chat(struct conn *c, json_t *msg)
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0)
 		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	if ((r = outbox_begin(&ob)) == 0) {
-		/* the event takes the lobby's next offset: stored with the row, a resend is answered with it */
-		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at,
-			       &id);
+		/* the event takes the meeting's next offset: stored with the row, a resend is answered with it */
+		r = outbox_reserve(&ob, c->lobby, &offset);
+		if (r == 0)
+			r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, offset, at, &id);
 		if (r == 0)
 			r = outbox_event(&ob, c->lobby, PROTO_LOBBY_MSG_CHAT,
 					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user",
