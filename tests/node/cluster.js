@@ -210,9 +210,10 @@ class Haproxy {
       sock.on('close', () => {
         const st = {};
         for (const l of text.split('\n')) {
-          // be_id be_name srv_id srv_name srv_addr srv_op_state ... (op_state 2: running)
+          // be_id be_name srv_id srv_name srv_addr srv_op_state ... (op_state 2: running, 1: starting,
+          // in the backend with its share ramped up by the configuration's slowstart)
           const f = l.split(' ');
-          if (f.length > 6 && /^node\d+$/.test(f[3])) st[f[3]] = f[5] === '2';
+          if (f.length > 6 && /^node\d+$/.test(f[3])) st[f[3]] = f[5] === '2' || f[5] === '1';
         }
         resolve(st);
       });
