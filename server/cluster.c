@@ -211,6 +211,12 @@ static void catch_up_one(struct lobby *l, void *ud)
 
 static void reconnect_later(void);
 
+/* libpq prints the server's notices (a FATAL before it closes) on stderr: into the log instead, once */
+static void on_notice(void *arg, const char *msg)
+{
+	log_debug("cluster: LISTEN connection: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
 /*
  * Connect, LISTEN, adopt the socket. Then whatever was notified while the
  * connection was down is fetched: every live lobby catches up, every
@@ -219,14 +225,18 @@ static void reconnect_later(void);
 static int listen_connect(void)
 {
 	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { "5", "sphinx-server-listen", srv->cfg->postgresql, NULL };
+	char app[80];
+	const char *const vals[] = { "5", app, srv->cfg->postgresql, NULL };
 	struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "sphinx");
 	lws_sock_file_fd_type fd;
 	PGresult *res;
 
+	/* pg_stat_activity names each node's LISTEN connection (PostgreSQL keeps 63 bytes) */
+	snprintf(app, sizeof(app), "sphinx-listen %s", srv->cfg->node_name);
 	cl.conn = PQconnectdbParams(keys, vals, 1);
 	if (!cl.conn || PQstatus(cl.conn) != CONNECTION_OK)
 		goto fail;
+	PQsetNoticeProcessor(cl.conn, on_notice, NULL);
 	res = PQexec(cl.conn, "LISTEN " CLUSTER_CHANNEL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		PQclear(res);
