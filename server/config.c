@@ -70,6 +70,9 @@ static const struct ckey keys[] = {
 	  "this server's name among the nodes sharing one postgresql store (1 to 64 of A-Z a-z 0-9 . _ : -, unique "
 	  "per node; logs, /api/health, the nodes table); empty: <host name>:<port>"),
 	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
+	U(drain_seconds, "10", 0, 3600,
+	  "on SIGTERM, health answers 503, lobby and agent sockets are told to reconnect elsewhere (close 4503), and "
+	  "the server exits once they are gone or after this many seconds; 0: stop at once"),
 	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),
 	B(signup, "no", "allow anyone to create a local account at /api/auth/signup"),
 	S(password_strength, "interactive",

@@ -44,6 +44,8 @@ struct config {
 	char *node_name;		/* this node among those of one store; main.c fills "" with host:port */
 	char *postgresql;		/* libpq connection string (store = postgresql) */
 	char *db_synchronous;		/* "normal" or "full" */
+	/* several nodes */
+	uint64_t drain_seconds;		/* SIGTERM: sockets moved, then exit within this (0: stop at once) */
 	/* accounts */
 	bool local_auth;
 	bool signup;

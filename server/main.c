@@ -12,7 +12,9 @@
  *
  * Serving: open the store (migrating it), close attendance rows a crash
  * left open at the last "alive" tick, create the lws context with our one
- * protocol, then run the loop until SIGINT/SIGTERM.
+ * protocol, then run the loop until SIGINT (stop at once) or SIGTERM
+ * (drain.h: sockets are moved to other nodes first, then stop). SIGHUP
+ * changes nothing: the configuration is read at start only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +41,7 @@
 #include "cluster.h"
 #include "cleanup.h"
 #include "datadir.h"
+#include "drain.h"
 #include "json_shape.h"
 #include "notify.h"
 #include "config.h"
@@ -46,6 +49,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "monitor.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -61,6 +65,7 @@
 
 static struct server the_server;
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t drain_requested, hup_received;
 static lws_sorted_usec_list_t alive_sul;
 static lws_sorted_usec_list_t clock_sul;
 
@@ -90,11 +95,45 @@ static void usage(FILE *f)
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
 }
 
+/* ------------------------------------------------- signals: stop, drain */
+
+/*
+ * SIGINT stops at once. SIGTERM (systemctl stop/restart) drains first; a
+ * second SIGTERM stops at once. SIGHUP (systemctl reload) is logged and
+ * ignored: nothing is re-read while running, and a reload must never take
+ * a node down (docs/server.md, "Signals").
+ */
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		hup_received = 1;
+	else if (sig == SIGTERM && !drain_requested)
+		drain_requested = 1;
+	else
+		stop_requested = 1;
 	if (srv && srv->ctx)
 		lws_cancel_service(srv->ctx);	/* async-signal-safe: writes a pipe */
+}
+
+/* The drain is over (drain.c): stop as SIGINT would, from the loop. */
+static void drain_done(void)
+{
+	stop_requested = 1;
+	lws_cancel_service(srv->ctx);
+}
+
+/* In the loop thread: act on SIGTERM and SIGHUP (server_check_stop). */
+static void check_drain(void)
+{
+	if (hup_received) {
+		hup_received = 0;
+		log_info("SIGHUP: nothing to reload (the configuration is read at start); restart the node to "
+			   "change it: it drains first (docs/server.md, Signals)");
+	}
+	if (drain_requested && !stop_requested && !drain_active()) {
+		notify_stopping("draining: moving sockets to other nodes");
+		drain_begin(drain_done);
+	}
 }
 
 /*
@@ -105,6 +144,8 @@ static void on_signal(int sig)
  */
 void server_check_stop(void)
 {
+	if (srv && srv->ctx && !srv->stopping)
+		check_drain();
 	if (!stop_requested || !srv || !srv->ctx || srv->stopping)
 		return;
 	srv->stopping = true;
@@ -393,6 +434,7 @@ static int serve(void)
 	lws_set_log_level((int)lws_levels, lws_log_bridge);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* one vhost per address, its socket family forced to the address's */
@@ -757,6 +799,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	ratelimit_set_store(srv->store);	/* global limits shared by every node where the store can */
 	if (optind < argc) {
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(commands); i++)

@@ -68,6 +68,12 @@ struct meeting {
 	enum join_policy join_policy;
 };
 
+/* A pending OpenID Connect sign-in (oidc.c), from /auth/oidc/start to its callback, which any node may serve. */
+struct oidc_pending {
+	char state[48], nonce[48], verifier[64], return_to[256];
+	int64_t created;
+};
+
 struct session_row {
 	int64_t user_id;
 	char csrf[64];
@@ -425,6 +431,32 @@ struct store_ops {
 	int (*monitor_get)(struct store *s, int64_t user_id, struct monitor_row *ret);
 	/* ongoing meetings where the user has an open attendance row (on any node), ascending */
 	int (*attendance_open_meetings)(struct store *s, int64_t user_id, struct id_list *ret);
+
+	/*
+	 * Several nodes on one store (issue 13): what every node must see.
+	 */
+	/* one round trip to the database (GET /api/health): 0, or -EIO when it does not answer */
+	int (*ping)(struct store *s);
+	/*
+	 * Keep a pending OIDC sign-in under p->state (-EEXIST: taken). Those
+	 * older than ttl_ms go, and beyond max the oldest: the same bounds on
+	 * every node, whichever started them.
+	 */
+	int (*oidc_pending_put)(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max, int64_t now);
+	/* the pending sign-in of state, deleted as it is read: one caller on one node gets it; -ENOENT */
+	int (*oidc_pending_take)(struct store *s, const char *state, struct oidc_pending *ret);
+	/*
+	 * A token bucket every node shares (ratelimit.c), keyed by id: per_s
+	 * tokens a second back, up to burst. op 't' takes one token when one
+	 * is there, 'p' only looks, 'r' gives one back. Returns 1 (there was a
+	 * token) or 0, with *ret_tokens the tokens there were before the call;
+	 * -errno. One atomic statement per call. NULL on a back end that serves
+	 * one node (SQLite): ratelimit.c keeps its buckets in memory there.
+	 */
+	int (*rate_bucket)(struct store *s, const char *id, double per_s, double burst, int64_t now, char op,
+			   double *ret_tokens);
+	/* drop the buckets that have refilled (a full bucket is no bucket); NULL where rate_bucket is */
+	int (*rate_purge)(struct store *s, int64_t now);
 };
 
 struct store {

@@ -152,6 +152,18 @@ static const char *const migrations[] = {
 	"ALTER TABLE attendance ADD COLUMN node text;"
 	"CREATE INDEX attendance_node_open ON attendance(node) WHERE leave_at IS NULL;"
 	"CREATE INDEX attendance_user_open ON attendance(user_id) WHERE leave_at IS NULL;",
+	/*
+	 * 3: state every node must share (issue 13): pending OpenID Connect
+	 * sign-ins (the callback may reach another node) and the token buckets
+	 * of the global rate limits (ratelimit.h), one row per rule and key
+	 * (id: a hash of both), gone once refilled (expires).
+	 */
+	"CREATE TABLE oidc_pending(state text PRIMARY KEY, nonce text NOT NULL, verifier text NOT NULL,"
+	" return_to text NOT NULL, created bigint NOT NULL);"
+	"CREATE INDEX oidc_pending_created ON oidc_pending(created);"
+	"CREATE TABLE rate_buckets(id text PRIMARY KEY, tokens double precision NOT NULL, at bigint NOT NULL,"
+	" expires bigint NOT NULL);"
+	"CREATE INDEX rate_buckets_expires ON rate_buckets(expires);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1652,6 +1664,97 @@ static int pg_attendance_open_meetings(struct store *s, int64_t user_id, struct 
 	return r;
 }
 
+/* ------------------------------------------------ several nodes: web state */
+
+static int pg_ping(struct store *s)
+{
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT 1", "");
+
+	return res ? 0 : err;
+}
+
+static int pg_oidc_pending_put(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max,
+			       int64_t now)
+{
+	int r = exec_(s, "DELETE FROM oidc_pending WHERE created < $1", "i", now - ttl_ms);
+
+	if (r >= 0)
+		r = exec_(s, "DELETE FROM oidc_pending WHERE state IN (SELECT state FROM oidc_pending"
+			  " ORDER BY created DESC, state OFFSET $1)", "i", (int64_t)(max ? max - 1 : 0));
+	if (r >= 0)
+		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created)"
+			  " VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", "ssssi", p->state, p->nonce,
+			  p->verifier, p->return_to, p->created);
+	return r < 0 ? r : r == 0 ? -EEXIST : 0;
+}
+
+static int pg_oidc_pending_take(struct store *s, const char *state, struct oidc_pending *ret)
+{
+	int err;
+	/* DELETE ... RETURNING: of two nodes taking one state at once, one gets the row */
+	_cleanup_res_ PGresult *res = row_(s, &err, "DELETE FROM oidc_pending WHERE state = $1"
+					   " RETURNING nonce, verifier, return_to, created", "s", state);
+
+	if (!res)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->state, sizeof(ret->state), "%s", state);
+	snprintf(ret->nonce, sizeof(ret->nonce), "%s", PQgetvalue(res, 0, 0));
+	snprintf(ret->verifier, sizeof(ret->verifier), "%s", PQgetvalue(res, 0, 1));
+	snprintf(ret->return_to, sizeof(ret->return_to), "%s", PQgetvalue(res, 0, 2));
+	ret->created = col_i(res, 0, 3);
+	return 0;
+}
+
+/* the bucket's tokens now: refilled since `at` at per_s ($3), capped at burst ($2); $4 is now */
+#define REFILLED(t) "LEAST($2::float8, " t ".tokens + GREATEST(0, $4::bigint - " t ".at) * $3::float8 / 1000.0)"
+
+static int pg_rate_bucket(struct store *s, const char *id, double per_s, double burst, int64_t now, char op,
+			  double *ret_tokens)
+{
+	char b[32], p[32];
+	int err;
+	/* a bucket left alone this long is full again: the row may go */
+	int64_t expires = now + (int64_t)(burst / per_s * 1000.0) + 1;
+
+	snprintf(b, sizeof(b), "%.17g", burst);
+	snprintf(p, sizeof(p), "%.17g", per_s);
+	if (op == 't') {
+		/* one statement, under the row's lock: two nodes never both take the last token */
+		_cleanup_res_ PGresult *res = row_(
+			s, &err, "INSERT INTO rate_buckets AS r(id, tokens, at, expires) VALUES($1, $2::float8 - 1, $4, $5)"
+			" ON CONFLICT(id) DO UPDATE SET tokens = " REFILLED("r") " - 1, at = GREATEST(r.at, $4::bigint),"
+			" expires = $5 WHERE " REFILLED("r") " >= 1 RETURNING tokens + 1",
+			"sssii", id, b, p, now, expires);
+		if (res) {
+			*ret_tokens = strtod(PQgetvalue(res, 0, 0), NULL);
+			return 1;
+		}
+		if (err != -ENOENT)
+			return err;
+		/* refused: how many there are, for Retry-After */
+		op = 'p';
+	}
+	if (op == 'p') {
+		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT " REFILLED("r") " FROM rate_buckets r WHERE id = $1",
+						   "sssi", id, b, p, now);
+		if (!res && err != -ENOENT)
+			return err;
+		*ret_tokens = res ? strtod(PQgetvalue(res, 0, 0), NULL) : burst;
+		return *ret_tokens >= 1.0;
+	}
+	err = exec_(s, "UPDATE rate_buckets r SET tokens = LEAST($2::float8, " REFILLED("r") " + 1),"
+		    " at = GREATEST(r.at, $4::bigint) WHERE id = $1", "sssi", id, b, p, now);
+	*ret_tokens = burst;
+	return err < 0 ? err : 1;
+}
+
+static int pg_rate_purge(struct store *s, int64_t now)
+{
+	return exec_(s, "DELETE FROM rate_buckets WHERE expires < $1", "i", now);
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void pg_close(struct store *s)
@@ -1706,6 +1809,8 @@ static const struct store_ops pg_ops = {
 	.node_heartbeat = pg_node_heartbeat, .node_claim_dead = pg_node_claim_dead, .node_release = pg_node_release,
 	.monitor_local = pg_monitor_local, .monitor_settle = pg_monitor_settle, .monitor_get = pg_monitor_get,
 	.attendance_open_meetings = pg_attendance_open_meetings,
+	.ping = pg_ping, .oidc_pending_put = pg_oidc_pending_put, .oidc_pending_take = pg_oidc_pending_take,
+	.rate_bucket = pg_rate_bucket, .rate_purge = pg_rate_purge,
 };
 
 /* One simple-protocol command (several statements allowed); 0 or -errno, the database's message in err. */

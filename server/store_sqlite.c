@@ -125,6 +125,10 @@ static const char *const migrations[] = {
 	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
 	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
 	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
+	/* 8: pending OpenID Connect sign-ins (were in memory): the callback may reach another node */
+	"CREATE TABLE oidc_pending(state TEXT PRIMARY KEY, nonce TEXT NOT NULL, verifier TEXT NOT NULL,"
+	" return_to TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX oidc_pending_created ON oidc_pending(created);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1460,6 +1464,51 @@ static void sq_close(struct store *s)
 	free(ss);
 }
 
+/* ------------------------------------------------------ several nodes */
+
+static int sq_ping(struct store *s)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT 1", "");
+
+	if (!st)
+		return err;
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_oidc_pending_put(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max,
+			       int64_t now)
+{
+	int r = exec_(s, "DELETE FROM oidc_pending WHERE created < ?", "i", now - ttl_ms);
+
+	if (r >= 0)
+		r = exec_(s, "DELETE FROM oidc_pending WHERE state IN (SELECT state FROM oidc_pending"
+			  " ORDER BY created DESC, state LIMIT -1 OFFSET ?)", "i", (int64_t)(max ? max - 1 : 0));
+	if (r >= 0)
+		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created) VALUES(?, ?, ?, ?, ?)",
+			  "ssssi", p->state, p->nonce, p->verifier, p->return_to, p->created);
+	return r < 0 ? r : 0;
+}
+
+static int sq_oidc_pending_take(struct store *s, const char *state, struct oidc_pending *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "DELETE FROM oidc_pending WHERE state = ?"
+				" RETURNING nonce, verifier, return_to, created", "s", state);
+
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->state, sizeof(ret->state), "%s", state);
+	snprintf(ret->nonce, sizeof(ret->nonce), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(ret->verifier, sizeof(ret->verifier), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(ret->return_to, sizeof(ret->return_to), "%s", (const char *)sqlite3_column_text(st, 2));
+	ret->created = col_i(st, 3);
+	sqlite3_reset(st);	/* the delete was done by the first step (RETURNING) */
+	return 0;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
 	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
@@ -1498,6 +1547,7 @@ static const struct store_ops sqlite_ops = {
 	.node_heartbeat = sq_node_heartbeat, .node_claim_dead = sq_node_claim_dead, .node_release = sq_node_release,
 	.monitor_local = sq_monitor_local, .monitor_settle = sq_monitor_settle, .monitor_get = sq_monitor_get,
 	.attendance_open_meetings = sq_attendance_open_meetings,
+	.ping = sq_ping, .oidc_pending_put = sq_oidc_pending_put, .oidc_pending_take = sq_oidc_pending_take,
 };
 
 static int migrate(sqlite3 *db)
