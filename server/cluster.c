@@ -10,6 +10,7 @@
  *   <node> x <meeting>                    meeting ended (after its event)
  *   <node> o <meeting> <user>             user made an organiser
  *   <node> m <user>                       user's monitor state flipped
+ *   <node> u <user>                       user signed out
  *
  * They are hints: every one is checked against the store (the offset a
  * lobby delivered last, the account's stored state), so a repeated,
@@ -88,6 +89,11 @@ int cluster_notify_end(int64_t meeting_id)
 int cluster_notify_organiser(int64_t meeting_id, int64_t user_id)
 {
 	return notify("o %lld %lld", (long long)meeting_id, (long long)user_id);
+}
+
+int cluster_notify_signout(int64_t user_id)
+{
+	return notify("u %lld", (long long)user_id);
 }
 
 int cluster_notify_monitor(int64_t user_id)
@@ -190,6 +196,10 @@ static void dispatch(const char *payload)
 		goto bad;
 	if (kind == 'm') {
 		monitor_refresh(id);
+		return;
+	}
+	if (kind == 'u') {
+		lobby_close_user_everywhere(id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
 		return;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {

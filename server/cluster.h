@@ -22,6 +22,7 @@
  * Bans and meeting end: their notification follows the event's in the same
  * transaction; the other nodes deliver the event, then close the banned
  * user's sockets (or every socket of the meeting) with the same close codes.
+ * A sign-out closes the user's lobby sockets on every node (4001).
  *
  * Presence: monitor.c keeps "which accounts this node's agents report" in
  * the store (node_monitors); an account is monitored while any node reports
@@ -88,6 +89,8 @@ int cluster_notify_events(int64_t meeting_id, uint64_t offset);
 int cluster_notify_ban(int64_t meeting_id, int64_t user_id, const char *reason);
 int cluster_notify_end(int64_t meeting_id);
 int cluster_notify_organiser(int64_t meeting_id, int64_t user_id);
+/* user_id signed out: the other nodes close their lobby sockets (sent at once outside a transaction) */
+int cluster_notify_signout(int64_t user_id);
 int cluster_notify_monitor(int64_t user_id);
 
 /* The raw protocol of the adopted LISTEN socket (ws.c's protocol table). */

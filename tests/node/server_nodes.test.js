@@ -18,6 +18,7 @@
 //     reports its agent again when it resumes; C killed with SIGKILL: A
 //     announces the user unmonitored ("silent") within the agent silence
 //     window plus a heartbeat and a margin, and a snapshot agrees;
+//   - signing out on A closes the user's lobby socket on B (4001);
 //   - a lost notification only delays: B's LISTEN connection terminated by
 //     pg_terminate_backend, a chat written on A meanwhile reaches B's client
 //     once B has reconnected.
@@ -123,6 +124,9 @@ test('an agent on C makes alice monitored in a lobby on A; its recording turns h
   const [x, snap] = await lobbyOn(olga, nodes.A);
   const a = snap.attendees.find((p) => p.id === alice.user.id);
   eq(a.recording, true, 'snapshot on A: card red'); eq(a.monitored, true, 'snapshot on A: monitored');
+  // the organisers' "flagged" list: alice is online (her lobby is on B), recording
+  const fl = (snap.flagged || []).find((p) => p.id === alice.user.id);
+  assert(fl && fl.recording, 'snapshot on A: alice among the flagged: ' + JSON.stringify(snap.flagged));
   await x.close();
 });
 
@@ -213,6 +217,19 @@ test('meeting end on A closes every node\'s sockets (4410)', async () => {
     assert(ci, `closed on ${where}`);
     eq(ci.code, 4410, `meeting-ended code on ${where}`);
   }
+});
+
+test('signing out on A closes the user\'s lobby socket on B (4001)', async () => {
+  const code2 = await olga.createMeeting('After the exam');
+  eq((await on(carol, nodes.A).join(code2)).status, 200, 'carol joined');
+  const [lc] = await lobbyOn(carol, nodes.B, code2);
+  const [lo2] = await lobbyOn(olga, nodes.B, code2);
+  eq((await on(carol, nodes.A).req('POST', '/api/auth/logout')).status, 200, 'signed out on A');
+  const ci = await Promise.race([lc.closed, sleep(5000).then(() => null)]);
+  assert(ci, "carol's socket on B closed");
+  eq(ci.code, 4001, 'signed-out code');
+  assert(!lo2.closeInfo, "olga's socket stays");
+  await lo2.close();
 });
 
 test('the nodes still up exit 0 on SIGTERM, PostgreSQL stops', async () => {
