@@ -349,12 +349,14 @@ static int64_t dead_after_ms(void)
  * Release what node `name` held (its rows in the store) and announce the
  * accounts no longer monitored, in the caller's transaction.
  */
-static int release(struct outbox *ob, const char *name, const char *reason, int64_t at)
+static int release(struct outbox *ob, const char *name, const char *reason, int64_t at, int *ret_closed)
 {
 	struct id_list users = { 0 };
 	int r = store_call(srv->store, node_release, name, reason, at, &users);
 
-	if (r == 0)
+	if (r >= 0 && ret_closed)
+		*ret_closed = r;
+	if (r >= 0)
 		r = monitor_settle_released(ob, users.v, users.n, reason, name);
 	id_list_free(&users);
 	return r;
@@ -376,7 +378,7 @@ static void sweep(void)
 			outbox_abort(&ob);
 			return;
 		}
-		r = release(&ob, name, PROTO_LOBBY_UNMONITORED_SILENT, last);
+		r = release(&ob, name, PROTO_LOBBY_UNMONITORED_SILENT, last, NULL);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 		if (r < 0) {
 			log_err("cluster: node '%s' is dead but its machines and attendance were not released: %s", name,
@@ -414,7 +416,7 @@ int cluster_recover(void)
 {
 	int64_t now = now_ms(), last = 0;
 	struct outbox ob;
-	int r;
+	int r, closed = 0;
 
 	if (!cluster_active())
 		return 0;
@@ -424,11 +426,15 @@ int cluster_recover(void)
 	if ((r = outbox_begin(&ob)) < 0)
 		return r;
 	/* rows an earlier run left end at its last heartbeat (now when it left none) */
-	r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, last ? last : now);
+	r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, last ? last : now, &closed);
 	r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
-	if (r == 0)
-		log_info("cluster: node '%s' joined (its own earlier rows released)", srv->cfg->node_name);
-	return r;
+	if (r < 0)
+		return r;
+	/* the same words as one node's recovery (main.c) */
+	if (closed > 0)
+		log_warn("recovery: closed %d attendance row(s) left open by an unclean stop", closed);
+	log_info("cluster: node '%s' joined (its own earlier rows released)", srv->cfg->node_name);
+	return 0;
 }
 
 int cluster_start(void)
@@ -451,7 +457,7 @@ void cluster_stop(void)
 
 	cl.stopping = true;
 	if ((r = outbox_begin(&ob)) == 0) {
-		r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now_ms());
+		r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now_ms(), NULL);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	if (r < 0)

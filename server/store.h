@@ -412,7 +412,8 @@ struct store_ops {
 	 * reason, its open attendance rows close at `at`, its monitor reports
 	 * are dropped (*ret_users: the accounts it reported, ascending). Rows
 	 * that name no node (written before there were nodes) count as the
-	 * caller's own when name is its own.
+	 * caller's own when name is its own. Returns the number of attendance
+	 * rows closed.
 	 */
 	int (*node_release)(struct store *s, const char *name, const char *reason, int64_t at,
 			    struct id_list *ret_users);

@@ -1585,19 +1585,19 @@ static int pg_node_release(struct store *s, const char *name, const char *reason
 			   struct id_list *ret_users)
 {
 	bool self = strcmp(name, node_(s)) == 0;
-	int r;
+	int r, closed = 0;
 
 	r = exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
 		  " AND (node = $3 OR ($4 AND node IS NULL))", "sisb", reason, at, name, (int)self);
 	if (r >= 0)
-		r = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
-			  " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
+		r = closed = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+				   " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
 	if (r >= 0)
 		r = list_(s, ret_users, fill_id, "WITH gone AS (DELETE FROM node_monitors WHERE node = $1"
 			  " RETURNING user_id) SELECT DISTINCT user_id FROM gone ORDER BY user_id", "s", name);
 	if (r < 0)
 		id_list_free(ret_users);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : closed;
 }
 
 static int pg_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id)
