@@ -7,10 +7,11 @@
  * Fan-out. Every transaction that appends lobby events queues, with
  * cluster_notify_*(), a pg_notify on channel "sphinx" (store op notify:
  * sent at commit, in commit order, never for a rollback). Each node LISTENs
- * on one connection of its own (libpq, non-blocking once connected) whose
- * socket is adopted into the lws event loop as a raw file (no thread, no
- * polling): when it is readable, the notifications are read and dispatched
- * by kind. "events of meeting M up to offset O": when this node has a live
+ * on one connection of its own (libpq, non-blocking from the connect on:
+ * PQconnectStartParams/PQconnectPoll) whose socket is adopted into the lws
+ * event loop as a raw file (no thread, no polling): its readiness drives
+ * the connect, the LISTEN, then reading the notifications, dispatched by
+ * kind. "events of meeting M up to offset O": when this node has a live
  * lobby for M whose last delivered offset is below O, the lobby catches up
  * from the store (lobby_catch_up: events_since, audience rules as at
  * commit). A notification is only a hint: a lost one delays delivery until
