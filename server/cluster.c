@@ -475,8 +475,8 @@ static void sweep(void)
 		r = release(&ob, name, PROTO_LOBBY_UNMONITORED_SILENT, last, NULL);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 		if (r < 0) {
-			log_err("cluster: node '%s' is dead but its machines and attendance were not released: %s", name,
-				strerror(-r));
+			log_err("cluster: node '%s' is dead but its machines and attendance were not released: %s",
+				name, strerror(-r));
 			return;
 		}
 		log_warn("cluster: node '%s' silent since %lld ms: its machines, monitor reports and attendance "

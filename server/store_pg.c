@@ -927,7 +927,8 @@ static int pg_bans(struct store *s, int64_t meeting_id, struct ban_list *ret)
 static int pg_attendance_open(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id)
 {
 	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at, node)"
-			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at, node_(s));
+			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at,
+			  node_(s));
 }
 
 static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
@@ -1031,7 +1032,8 @@ static int pg_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *r
 	/* the row stays locked until the caller's commit: the next appender of this meeting waits for it */
 	int err;
 	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO event_counters(meeting_id, last)"
-					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE meeting_id = $1))"
+					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events"
+					   " WHERE meeting_id = $1))"
 					   " ON CONFLICT(meeting_id) DO UPDATE SET last = event_counters.last + 1"
 					   " RETURNING last", "i", meeting_id);
 
@@ -1197,7 +1199,8 @@ static int pg_machine_state(struct store *s, int64_t id, bool online, const char
 {
 	/* offline only from the node that holds it: the agent may have moved to another node meanwhile */
 	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3,"
-		      " users = coalesce($4, users), last_seen = $3, node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
+		      " users = coalesce($4, users), last_seen = $3,"
+		      " node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
 		      " WHERE id = $5 AND ($1 OR node IS NULL OR node = $6)",
 		      "bsisis", (int)online, online ? NULL : reason, at, users_json, id, node_(s));
 	return r < 0 ? r : 0;
@@ -1555,9 +1558,9 @@ static int pg_node_heartbeat(struct store *s, int64_t at)
 {
 	/* a row another node took away as dead comes back (xmax 0: inserted): this node is alive after all */
 	int err;
-	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
-					   " ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2 RETURNING (xmax = 0)",
-					   "si", node_(s), at);
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO nodes(name, started_at, heartbeat_at)"
+					   " VALUES($1, $2, $2) ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2"
+					   " RETURNING (xmax = 0)", "si", node_(s), at);
 
 	if (!res)
 		return err;
