@@ -19,6 +19,12 @@
  * default and would send the Authorization header to the new place), and
  * any answer to the upgrade other than 101 is a failed attempt, logged with
  * its status (and Location for a 3xx), retried on the same URL.
+ *
+ * A server node that is going away (a restart, an upgrade) closes the link
+ * with PROTO_AGENT_CLOSE_DRAIN: the uplink reconnects at once, without
+ * backoff, and the balancer in front of the nodes picks a live one; the
+ * spool is replayed from its start on every new link, so whatever the old
+ * node had not acknowledged is sent again (the server drops replays by id).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -91,6 +97,7 @@ struct uplink {
 	bool attempt;			/* a connection is being made or is up */
 	bool hello_sent, goodbye_sent, heartbeat_due;
 	uint64_t status_sent_gen;	/* the report this connection sent, 0: none */
+	bool drained;			/* the server closed with PROTO_AGENT_CLOSE_DRAIN */
 	char refusal[400];		/* why the server's answer was refused */
 	char last_why[400];		/* the last failure logged */
 	uint64_t last_sent_seq;
@@ -415,6 +422,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	ci.pwsi = &u->wsi;
 	ci.userdata = u;
 	u->refusal[0] = '\0';
+	u->drained = false;
 	u->attempt = true;
 	/* A failure may be reported through the callback before this returns. */
 	if (!lws_client_connect_via_info(&ci) && u->attempt)
@@ -482,6 +490,15 @@ static void on_lost(struct uplink *u, const char *why)
 		return;
 	if (u->refusal[0])
 		why = u->refusal;
+	if (u->drained) {
+		/* the node is going away: another one takes the link now */
+		u->drained = false;
+		u->backoff_ms = 0;
+		log_info("server %s: the node is draining; reconnecting at once (%zu events spooled)", u->url,
+			 spool_count(u->spool));
+		lws_sul_schedule(u->ctx, 0, &u->sul_reconnect, connect_now, 1);
+		return;
+	}
 	/* Each new reason once: a server away for an hour is one line, not 120. */
 	if (was || strcmp(why, u->last_why) != 0) {
 		log_warn("server %s: %s; retrying the same URL with backoff", u->url, why);
@@ -561,6 +578,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 					 8);
 			return -1;
 		}
+		break;
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* in: the close frame's payload, a two-byte code first */
+		if (len >= 2 && ((unsigned)((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]) ==
+				    PROTO_AGENT_CLOSE_DRAIN)
+			u->drained = true;
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		on_lost(u, in ? (const char *)in : "connection failed");

@@ -46,13 +46,15 @@
 #define PROTO_LOBBY_EV_MEETING_END "meeting.end"
 
 /* ---------------------------------------------------------- close codes */
-/* each ends the lobby for this page: the client does not reconnect */
+/* each ends the lobby for this page: the client does not reconnect (but 4503, below) */
 #define PROTO_LOBBY_CLOSE_SIGNED_OUT 4001
 #define PROTO_LOBBY_CLOSE_BANNED 4003
 #define PROTO_LOBBY_CLOSE_TOO_MANY_SOCKETS 4029	/* over lobby_user_sockets in this lobby */
 #define PROTO_LOBBY_CLOSE_NOT_MEMBER 4403
 #define PROTO_LOBBY_CLOSE_UNKNOWN_MEETING 4404
 #define PROTO_LOBBY_CLOSE_MEETING_ENDED 4410
+/* not final: this node is going away; reconnect now (through the balancer) and resume from the last offset */
+#define PROTO_LOBBY_CLOSE_DRAIN 4503
 
 /* ---------------------------------------------------------- error codes */
 #define PROTO_LOBBY_ERR_UNKNOWN_MEETING "unknown_meeting"

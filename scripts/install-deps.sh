@@ -5,7 +5,8 @@
 #   scripts/install-deps.sh --test   also what the test suite drives (PostgreSQL
 #                                    for tests/integration/server_pg.sh, which
 #                                    starts its own cluster: Debian's default
-#                                    one may stay stopped)
+#                                    one may stay stopped, and HAProxy for
+#                                    the cluster tests, which run their own)
 set -eu
 
 BUILD="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -24,7 +25,7 @@ TEST="libcmocka-dev libclang-rt-14-dev xvfb x11-apps x11-utils xauth ffmpeg
  mutter gnome-shell pipewire wireplumber gstreamer1.0-pipewire python3-gi
  gir1.2-glib-2.0 python3-dbusmock dbus-daemon libglib2.0-bin util-linux gjs
  debhelper dpkg-dev fakeroot build-essential lintian man-db
- postgresql postgresql-client"
+ postgresql postgresql-client haproxy"
 
 pkgs=$BUILD
 [ "${1:-}" = "--test" ] && pkgs="$BUILD $TEST"

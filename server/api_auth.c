@@ -19,6 +19,8 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "cluster.h"
+#include "drain.h"
 #include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
@@ -26,9 +28,10 @@
 #include "ratelimit.h"
 #include "server.h"
 
+/* Sign-in and sign-up limits are global: N nodes counting apart would allow N times as much. */
 static struct rate_rule per_min(const char *name, uint64_t burst, uint64_t per_minute)
 {
-	return (struct rate_rule){ name, (double)per_minute / 60.0, (double)burst };
+	return (struct rate_rule){ name, (double)per_minute / 60.0, (double)burst, true };
 }
 
 static struct rate_rule account_rule(void)
@@ -36,7 +39,7 @@ static struct rate_rule account_rule(void)
 	double lock_s = (double)srv->cfg->login_lockout_ms / 1000.0;
 
 	return (struct rate_rule){ "login:account", lock_s > 0 ? (double)srv->cfg->login_account_failures / lock_s : 0,
-				   (double)srv->cfg->login_account_failures };
+				   (double)srv->cfg->login_account_failures, true };
 }
 
 /* Take a token for r's address under rule; when there is none, prepare the 429 and return true. */
@@ -86,9 +89,33 @@ static int signed_in(struct http_req *r, unsigned status, int64_t user_id)
 	return http_json(r, status, j);
 }
 
+/* The store is asked at most this often; health checks in between get the last answer. */
+#define HEALTH_STORE_EVERY_MS 1000
+
+/*
+ * GET /api/health, for a balancer's checks (server/deploy/haproxy.cfg):
+ * 200 while this node can serve, 503 when its store does not answer or it
+ * is draining (drain.h). The store check is real (store_ops.ping, one
+ * round trip) but made at most once a second, so a balancer polling every
+ * node often costs the database nothing much.
+ */
 int api_health(struct http_req *r, const char *arg)
 {
-	return http_json(r, 200, json_pack("{s:b, s:s}", "ok", 1, "version", "0.1.0"));
+	static int64_t checked_at;
+	static bool store_ok;
+	int64_t now = now_ms();
+	bool draining = drain_active();
+
+	if (!checked_at || now - checked_at >= HEALTH_STORE_EVERY_MS || now < checked_at) {
+		bool ok = store_call(srv->store, ping) == 0;
+		if (ok != store_ok && checked_at)
+			log_warn("health: the store %s", ok ? "answers again" : "does not answer: health is 503");
+		store_ok = ok;
+		checked_at = now;
+	}
+	return http_json(r, store_ok && !draining ? 200 : 503,
+			 json_pack("{s:b, s:s, s:s, s:b, s:s}", "ok", store_ok && !draining, "node", srv->cfg->node_name,
+				   "store", store_ok ? "ok" : "down", "draining", draining, "version", "0.1.0"));
 }
 
 int api_config(struct http_req *r, const char *arg)
@@ -241,6 +268,7 @@ int api_logout(struct http_req *r, const char *arg)
 	if (hdr)
 		http_add_header(r, "set-cookie:", hdr);
 	lobby_close_user_everywhere(r->user.id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
+	cluster_notify_signout(r->user.id);	/* and on the other nodes */
 	log_info("auth: user %lld signed out", (long long)r->user.id);
 	return http_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

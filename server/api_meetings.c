@@ -101,7 +101,7 @@ int api_meeting_create(struct http_req *r, const char *arg)
 	enum join_policy policy = JOIN_ANYONE;
 	struct meeting m = { 0 };
 	struct rate_rule create_rule = { "meetings per account", (double)srv->cfg->meetings_per_hour / 3600.0,
-					 (double)srv->cfg->meetings_per_hour };
+					 (double)srv->cfg->meetings_per_hour, true };
 	char key[48];
 	int64_t wait;
 

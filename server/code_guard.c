@@ -14,13 +14,13 @@
 static struct rate_rule account_rule(void)
 {
 	return (struct rate_rule){ "code guesses per account", 1.0 / ACCOUNT_REFILL_S,
-				   (double)srv->cfg->join_attempts };
+				   (double)srv->cfg->join_attempts, true };
 }
 
 static struct rate_rule address_rule(void)
 {
 	return (struct rate_rule){ "code guesses per address", 1.0 / ADDRESS_REFILL_S,
-				   (double)srv->cfg->join_attempts_address };
+				   (double)srv->cfg->join_attempts_address, true };
 }
 
 static void key_of(char *buf, size_t len, int64_t user_id)

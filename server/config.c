@@ -66,7 +66,13 @@ static const struct ckey keys[] = {
 	S(postgresql, "",
 	  "libpq connection string of the postgresql store, e.g. \"host=/run/postgresql dbname=sphinx\" "
 	  "(store = postgresql only; a password is better kept in ~/.pgpass or PGPASSFILE than here)"),
+	S(node_name, "",
+	  "this server's name among the nodes sharing one postgresql store (1 to 64 of A-Z a-z 0-9 . _ : -, unique "
+	  "per node; logs, /api/health, the nodes table); empty: <host name>:<port>"),
 	S(db_synchronous, "normal", "sqlite synchronous: normal (survives kill -9) or full (also power loss)"),
+	U(drain_seconds, "10", 0, 3600,
+	  "on SIGTERM, health answers 503, lobby and agent sockets are told to reconnect elsewhere (close 4503), and "
+	  "the server exits once they are gone or after this many seconds; 0: stop at once"),
 	B(local_auth, "yes", "allow local accounts (username + password, argon2id)"),
 	B(signup, "no", "allow anyone to create a local account at /api/auth/signup"),
 	S(password_strength, "interactive",
@@ -313,6 +319,12 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	}
 	if (strcmp(c->store, "postgresql") == 0 && !c->postgresql[0]) {
 		snprintf(err, errlen, "store = postgresql needs a connection string in postgresql");
+		return -EINVAL;
+	}
+	if (strlen(c->node_name) > 64 ||
+	    strspn(c->node_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
+		    strlen(c->node_name)) {
+		snprintf(err, errlen, "node_name: expected at most 64 of A-Z a-z 0-9 . _ : -, got '%s'", c->node_name);
 		return -EINVAL;
 	}
 	if (strcmp(c->db_synchronous, "normal") && strcmp(c->db_synchronous, "full")) {

@@ -41,8 +41,11 @@ struct config {
 	char *data_dir;
 	char *web_root;
 	char *store;			/* "sqlite" or "postgresql" */
+	char *node_name;		/* this node among those of one store; main.c fills "" with host:port */
 	char *postgresql;		/* libpq connection string (store = postgresql) */
 	char *db_synchronous;		/* "normal" or "full" */
+	/* several nodes */
+	uint64_t drain_seconds;		/* SIGTERM: sockets moved, then exit within this (0: stop at once) */
 	/* accounts */
 	bool local_auth;
 	bool signup;

@@ -42,6 +42,7 @@ struct conn {
 	double tokens;		/* message rate limit (token bucket, ws_rate / ws_burst) */
 	int64_t refill_ms;
 	uint32_t rate_strikes;	/* messages refused in a row */
+	struct conn *all_prev, *all_next;	/* every open connection (ws_drain) */
 	/* conn_quota.c */
 	int64_t quota_user;	/* the lobby socket's account, 0 for agents */
 	/* broadcast.c: send queue (a ring of shared message references) and close state */

@@ -157,7 +157,7 @@ const char *http_wsi_peer_address(struct lws *wsi, char *buf, size_t len)
 
 int http_too_many(struct http_req *r, int64_t retry_ms, const char *what)
 {
-	static const struct rate_rule log_rule = { "log:429", 1.0 / 60, 1 };
+	static const struct rate_rule log_rule = { "log:429", 1.0 / 60, 1, false };
 	char ip[64], key[192], secs[24];
 	int64_t s = retry_ms <= 0 ? 1 : (retry_ms + 999) / 1000;
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "lobby.h"
 #include "lobby_view.h"
 #include "log.h"
@@ -64,6 +65,12 @@ void lobby_gc(struct lobby *l)
 size_t lobby_count(void)
 {
 	return hashtab_count(&lobbies);
+}
+
+void lobby_foreach(void (*fn)(struct lobby *l, void *ud), void *ud)
+{
+	hashtab_for_each(&lobbies, n)
+		fn(lobby_of(n), ud);
 }
 
 int lobby_attach(struct lobby *l, struct conn *c)
@@ -274,6 +281,24 @@ int outbox_begin(struct outbox *ob)
 	return 0;
 }
 
+int outbox_reserve(struct outbox *ob, struct lobby *l, uint64_t *ret_offset)
+{
+	int r;
+
+	if (ob->reserved_l == l) {
+		*ret_offset = ob->reserved;
+		return 0;
+	}
+	if (ob->reserved_l)
+		return -EBUSY;	/* one reservation at a time: the next event takes it */
+	r = store_call(srv->store, event_next_offset, l->meeting_id, &ob->reserved);
+	if (r < 0)
+		return r;
+	ob->reserved_l = l;
+	*ret_offset = ob->reserved;
+	return 0;
+}
+
 int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *body, int64_t at)
 {
 	return outbox_event_for(ob, l, type, body, AUDIENCE_ALL, at);
@@ -283,6 +308,7 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		     int64_t at)
 {
 	struct msg *m;
+	uint64_t offset;
 	int r;
 
 	if (!body)
@@ -297,26 +323,31 @@ int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_
 		ob->items = ni;
 		ob->cap = ncap;
 	}
+	if (ob->reserved_l == l) {
+		offset = ob->reserved;
+		ob->reserved_l = NULL;
+	} else if ((r = store_call(srv->store, event_next_offset, l->meeting_id, &offset)) < 0) {
+		json_decref(body);
+		return r;
+	}
 	json_object_set_new(body, PROTO_WS_F_TYPE, json_string(type));
 	json_object_set_new(body, PROTO_WS_F_VERSION, json_integer(PROTO_LOBBY_VERSION));
-	json_object_set_new(body, "offset", json_integer((json_int_t)(l->offset + 1)));
+	json_object_set_new(body, "offset", json_integer((json_int_t)offset));
 	json_object_set_new(body, "ts", json_integer(at));
 	m = msg_from_json(body);
 	json_decref(body);
 	if (!m)
 		return -ENOMEM;
-	r = store_call(srv->store, event_append, l->meeting_id, l->offset + 1, type, msg_text(m), audience, at);
+	r = store_call(srv->store, event_append, l->meeting_id, offset, type, msg_text(m), audience, at);
 	/* retention: every 1 000 events, drop those more than events_max_per_meeting behind (amortised O(1)) */
-	if (r == 0 && (l->offset + 1) % 1000 == 0 && l->offset + 1 > srv->cfg->events_max_per_meeting)
-		r = store_call(srv->store, events_trim, l->meeting_id,
-			       l->offset + 1 - srv->cfg->events_max_per_meeting);
+	if (r == 0 && offset % 1000 == 0 && offset > srv->cfg->events_max_per_meeting)
+		r = store_call(srv->store, events_trim, l->meeting_id, offset - srv->cfg->events_max_per_meeting);
 	if (r < 0) {
 		msg_unref(m);
 		return r;
 	}
-	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .prev_offset = l->offset, .audience = audience,
+	ob->items[ob->n++] = (struct outbox_item){ .l = l, .m = m, .offset = offset, .audience = audience,
 						   .chat = strcmp(type, PROTO_LOBBY_MSG_CHAT) == 0 };
-	l->offset++;
 	l->pins++;
 	return 0;
 }
@@ -331,13 +362,11 @@ int outbox_commit_pinned(struct outbox *ob, struct lobby *l)
 	return r;
 }
 
-static void outbox_release(struct outbox *ob, bool sent)
+static void outbox_release(struct outbox *ob)
 {
-	/* reverse order so each lobby's offset returns to its value before the first event */
+	/* reverse order: the earliest item of a lobby holds its last pin */
 	for (size_t i = ob->n; i-- > 0;) {
 		struct outbox_item *it = &ob->items[i];
-		if (!sent)
-			it->l->offset = it->prev_offset;
 		msg_unref(it->m);
 		/* the earliest item of a lobby drops the last pin: no later item refers to it */
 		if (--it->l->pins == 0)
@@ -347,26 +376,56 @@ static void outbox_release(struct outbox *ob, bool sent)
 	memset(ob, 0, sizeof(*ob));
 }
 
+/* Tell the other nodes, once per lobby, up to which offset this transaction writes. */
+static int outbox_notify(struct outbox *ob)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ob->n; i++) {
+		bool last = true;
+		for (size_t j = i + 1; j < ob->n && last; j++)
+			last = ob->items[j].l != ob->items[i].l;
+		if (last)
+			r = cluster_notify_events(ob->items[i].l->meeting_id, ob->items[i].offset);
+	}
+	return r;
+}
+
 int outbox_commit(struct outbox *ob)
 {
 	int r;
 
 	if (!ob->open)
 		return -EINVAL;
-	r = store_call(srv->store, commit);
+	r = outbox_notify(ob);
+	if (r < 0) {
+		store_call(srv->store, rollback);
+	} else {
+		r = store_call(srv->store, commit);
+	}
 	if (r < 0) {
 		log_err("store: commit failed (%s); %zu lobby event(s) not sent", strerror(-r), ob->n);
-		outbox_release(ob, false);
+		outbox_release(ob);
 		return r;
 	}
 	for (size_t i = 0; i < ob->n; i++) {
-		lobby_view_stale(ob->items[i].l, ob->items[i].chat);
-		if (ob->items[i].audience == AUDIENCE_ORGANISERS)
-			lobby_broadcast_organisers(ob->items[i].l, ob->items[i].m);
+		struct outbox_item *it = &ob->items[i];
+		struct lobby *l = it->l;
+
+		if (it->offset <= l->offset)
+			continue;	/* a catch-up below already delivered it */
+		if (it->offset != l->offset + 1) {
+			lobby_catch_up(l);	/* another node's events came in between */
+			continue;
+		}
+		lobby_view_stale(l, it->chat);
+		if (it->audience == AUDIENCE_ORGANISERS)
+			lobby_broadcast_organisers(l, it->m);
 		else
-			lobby_broadcast(ob->items[i].l, ob->items[i].m);
+			lobby_broadcast(l, it->m);
+		l->offset = it->offset;
 	}
-	outbox_release(ob, true);
+	outbox_release(ob);
 	return 0;
 }
 
@@ -375,5 +434,38 @@ void outbox_abort(struct outbox *ob)
 	if (!ob->open)
 		return;
 	store_call(srv->store, rollback);
-	outbox_release(ob, false);
+	outbox_release(ob);
+}
+
+/* ---------------------------------------------------------------- catch-up */
+
+static int deliver_stored(void *ud, uint64_t offset, enum audience audience, const char *body)
+{
+	struct lobby *l = ud;
+	struct msg *m = msg_new(body, strlen(body));
+
+	if (!m)
+		return -ENOMEM;
+	if (audience == AUDIENCE_ORGANISERS)
+		lobby_broadcast_organisers(l, m);
+	else
+		lobby_broadcast(l, m);
+	msg_unref(m);
+	l->offset = offset;
+	return 0;
+}
+
+int lobby_catch_up(struct lobby *l)
+{
+	uint64_t before = l->offset;
+	int r;
+
+	/* conn_send may close a slow client, but never detaches it here: l stays */
+	r = store_call(srv->store, events_since, l->meeting_id, l->offset, deliver_stored, l);
+	if (l->offset != before)
+		lobby_view_stale(l, false);
+	if (r < 0)
+		log_warn("lobby %s: catch-up after offset %llu failed: %s", l->code, (unsigned long long)l->offset,
+			 strerror(-r));
+	return r;
 }

@@ -6,12 +6,23 @@
  * meeting id (common/hashtab) and are freed when empty.
  *
  * Persist, then broadcast: every lobby event goes through an outbox. Inside
- * a store transaction, outbox_event() assigns the meeting's next offset,
+ * a store transaction, outbox_event() has the store allocate the meeting's
+ * next offset (event_next_offset: on PostgreSQL a counter row the
+ * transaction holds until it commits, so several nodes never share one),
  * serializes the event once and appends it to the store's event log;
- * outbox_commit() commits and only then hands each serialized message to
- * the lobby's connections. If the commit fails nothing is sent and the
- * offsets are rolled back, so a client never sees an event that is not on
- * disk, and a reconnecting client can ask for every offset it missed.
+ * outbox_commit() queues a notification for the other nodes (cluster.h),
+ * commits and only then hands each serialized message to the lobby's
+ * connections. If the commit fails nothing is sent and the offsets go back
+ * with the rollback, so a client never sees an event that is not on disk,
+ * and a reconnecting client can ask for every offset it missed.
+ *
+ * A lobby's offset is the last one delivered to this node's clients.
+ * Events committed by other nodes reach them through lobby_catch_up()
+ * (events_since that offset, from the store), which cluster.c calls on
+ * their notification; an own event whose offset is not the next one (another
+ * node's came in between, not yet notified) catches up the same way first.
+ * So the clients of every node see one order, with no gap and no repeat,
+ * and a lost notification only delays until the next one.
  *
  * Who is present is a hash of user id -> struct presence per lobby (a
  * common/hashtab, which grows with the lobby), so a join or a leave costs O(1). Arrivals and
@@ -66,7 +77,7 @@ struct lobby_view;
 struct lobby {
 	int64_t meeting_id;
 	char code[16];
-	uint64_t offset;	/* last offset used */
+	uint64_t offset;	/* last offset delivered to this node's clients (the store allocates them) */
 	struct conn **conns;
 	size_t n, cap;
 	struct hashtab people;	/* struct presence by user id */
@@ -119,11 +130,20 @@ void lobby_close_user_everywhere(int64_t user_id, uint16_t code, const char *rea
 void lobby_foreach_with_user(int64_t user_id, void (*fn)(struct lobby *l, void *ud), void *ud);
 /* Number of live lobbies / connections (for logs). */
 size_t lobby_count(void);
+/* Call fn for every live lobby (fn must not free it). */
+void lobby_foreach(void (*fn)(struct lobby *l, void *ud), void *ud);
+/*
+ * Deliver to the lobby's clients every stored event after the last one
+ * delivered here (audience rules as at commit), in order, and mark its view
+ * stale: how events committed by other nodes arrive (cluster.c), and how a
+ * gap is filled. 0 or -errno (the store failed: the next call retries).
+ */
+int lobby_catch_up(struct lobby *l);
 
 struct outbox_item {
 	struct lobby *l;
 	struct msg *m;
-	uint64_t prev_offset;
+	uint64_t offset;
 	enum audience audience;
 	bool chat;		/* a chat event: only the cached chat tail goes stale */
 };
@@ -131,11 +151,18 @@ struct outbox_item {
 struct outbox {
 	struct outbox_item *items;
 	size_t n, cap;
+	struct lobby *reserved_l;	/* outbox_reserve()'s lobby, NULL: none */
+	uint64_t reserved;
 	bool open;
 };
 
 /* Begin a store transaction. 0 or -errno. */
 int outbox_begin(struct outbox *ob);
+/*
+ * Allocate now the offset the next outbox_event*() on l in this outbox
+ * takes (for a row that records it, e.g. a chat line's). 0 or -errno.
+ */
+int outbox_reserve(struct outbox *ob, struct lobby *l, uint64_t *ret_offset);
 /*
  * Append an event to the lobby's log: sets "type", "v", "offset" and "ts"
  * on body (consumed) and stores it. 0 or -errno (the caller then aborts).
@@ -148,7 +175,12 @@ int outbox_event(struct outbox *ob, struct lobby *l, const char *type, json_t *b
  */
 int outbox_event_for(struct outbox *ob, struct lobby *l, const char *type, json_t *body, enum audience audience,
 		     int64_t at);
-/* Commit, then broadcast. On failure rolls back and sends nothing. */
+/*
+ * Notify the other nodes (cluster.h), commit, then deliver: each event in
+ * offset order; when an event of another node came in between (its offset
+ * is not the lobby's next), the lobby first catches up from the store. On
+ * failure rolls back and sends nothing.
+ */
 int outbox_commit(struct outbox *ob);
 /* outbox_commit() keeping @l alive across it (its sockets may close in it). */
 int outbox_commit_pinned(struct outbox *ob, struct lobby *l);

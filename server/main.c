@@ -22,7 +22,9 @@
  *
  * Serving: open the store (migrating it), close attendance rows a crash
  * left open at the last "alive" tick, create the lws context with our one
- * protocol, then run the loop until SIGINT/SIGTERM.
+ * protocol, then run the loop until SIGINT (stop at once) or SIGTERM
+ * (drain.h: sockets are moved to other nodes first, then stop). SIGHUP
+ * changes nothing: the configuration is read at start only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,8 +49,10 @@
 
 #include "api.h"
 #include "auth_local.h"
+#include "cluster.h"
 #include "cleanup.h"
 #include "datadir.h"
+#include "drain.h"
 #include "json_shape.h"
 #include "notify.h"
 #include "config.h"
@@ -58,6 +62,7 @@
 #include "monitor.h"
 #include "policy_admin.h"
 #include "policy_bundle.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -73,6 +78,7 @@
 
 static struct server the_server;
 static volatile sig_atomic_t stop_requested, policy_signalled;
+static volatile sig_atomic_t drain_requested, hup_received;
 static lws_sorted_usec_list_t alive_sul;
 static lws_sorted_usec_list_t clock_sul;
 
@@ -111,14 +117,47 @@ static void usage(FILE *f)
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
 }
 
+/* ------------------------------------------------- signals: stop, drain */
+
+/*
+ * SIGINT stops at once. SIGTERM (systemctl stop/restart) drains first; a
+ * second SIGTERM stops at once. SIGHUP (systemctl reload) is logged and
+ * ignored: nothing is re-read while running, and a reload must never take
+ * a node down (docs/server.md, "Signals").
+ */
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		policy_signalled = 1;	/* an admin command stored a policy change */
+	else if (sig == SIGHUP)
+		hup_received = 1;
+	else if (sig == SIGTERM && !drain_requested)
+		drain_requested = 1;
 	else
 		stop_requested = 1;
 	if (srv && srv->ctx)
 		lws_cancel_service(srv->ctx);	/* async-signal-safe: writes a pipe */
+}
+
+/* The drain is over (drain.c): stop as SIGINT would, from the loop. */
+static void drain_done(void)
+{
+	stop_requested = 1;
+	lws_cancel_service(srv->ctx);
+}
+
+/* In the loop thread: act on SIGTERM and SIGHUP (server_check_stop). */
+static void check_drain(void)
+{
+	if (hup_received) {
+		hup_received = 0;
+		log_info("SIGHUP: nothing to reload (the configuration is read at start); restart the node to "
+			   "change it: it drains first (docs/server.md, Signals)");
+	}
+	if (drain_requested && !stop_requested && !drain_active()) {
+		notify_stopping("draining: moving sockets to other nodes");
+		drain_begin(drain_done);
+	}
 }
 
 /*
@@ -135,6 +174,8 @@ void server_check_stop(void)
 		log_info("policy: an admin command changed the policy (SIGUSR1): offering agents their bundles");
 		policy_admin_changed(NULL);
 	}
+	if (srv && srv->ctx && !srv->stopping)
+		check_drain();
 	if (!stop_requested || !srv || !srv->ctx || srv->stopping)
 		return;
 	srv->stopping = true;
@@ -345,6 +386,21 @@ static int web_root_default(struct config *cfg, char *err, size_t errlen)
 	return config_set(cfg, "web_root", root, err, errlen);
 }
 
+/* node_name left empty: "<host name>:<port>", unique per node on one host and across hosts. */
+static int node_name_default(struct config *cfg, char *err, size_t errlen)
+{
+	char host[64], name[96];
+
+	if (cfg->node_name[0])
+		return 0;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	host[strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")] = '\0';
+	snprintf(name, sizeof(name), "%.58s:%llu", host[0] ? host : "localhost", (unsigned long long)cfg->port);
+	return config_set(cfg, "node_name", name, err, errlen);
+}
+
 /* A web root that is not a directory serves 404 on every page: say so once, at start. */
 static void web_root_check(const char *root)
 {
@@ -409,6 +465,7 @@ static int serve(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* one vhost per address, its socket family forced to the address's */
@@ -453,6 +510,7 @@ static int serve(void)
 		return r;
 	}
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	cluster_start();
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
@@ -460,6 +518,7 @@ static int serve(void)
 		r = lws_service(srv->ctx, 0);
 	notify_stopping("closing connections");
 	log_info("stopping: %zu live lobbies, %zu agents", lobby_count(), ws_agent_count());
+	cluster_stop();
 	srv->stopping = true;
 	lws_context_destroy(srv->ctx);	/* closes every socket: leaves are recorded */
 	srv->ctx = NULL;
@@ -951,6 +1010,10 @@ int main(int argc, char **argv)
 		log_err("web_root: %s", err);
 		goto out;
 	}
+	if (node_name_default(&cfg, err, sizeof(err)) < 0) {
+		log_err("node_name: %s", err);
+		goto out;
+	}
 	if (sodium_init() < 0) {
 		log_err("libsodium initialisation failed");
 		goto out;
@@ -987,6 +1050,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	ratelimit_set_store(srv->store);	/* global limits shared by every node where the store can */
 	if (optind < argc) {
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(commands); i++)
@@ -1000,7 +1064,10 @@ int main(int argc, char **argv)
 		}
 	} else {
 		web_root_check(cfg.web_root);
-		recover();
+		if (!cluster_active())
+			recover();
+		else if ((r = cluster_recover()) < 0)
+			log_err("cluster: node '%s': cannot release its earlier rows: %s", cfg.node_name, strerror(-r));
 		if ((r = monitor_init()) < 0)
 			log_err("monitor: cannot reset machine states: %s", strerror(-r));
 		r = serve() < 0 ? 1 : 0;

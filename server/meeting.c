@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "json_shape.h"
 #include "lobby.h"
 #include "log.h"
@@ -88,6 +89,8 @@ int meeting_finish(const struct meeting *m, const struct user *actor)
 	if (r == 0)
 		r = outbox_event(&ob, l, PROTO_LOBBY_EV_MEETING_END, json_pack("{s:o}", "by", user_public_json(actor)),
 				 now_ms());
+	if (r == 0)
+		r = cluster_notify_end(m->id);	/* the other nodes close their sockets too */
 	if (r < 0) {
 		outbox_abort(&ob);
 		lobby_gc(l);
@@ -96,7 +99,7 @@ int meeting_finish(const struct meeting *m, const struct user *actor)
 	r = outbox_commit_pinned(&ob, l);	/* we close its sockets next */
 	if (r == 0) {
 		log_info("meeting %s ended by user %lld", m->code, (long long)actor->id);
-		lobby_close_user(l, 0, NULL, PROTO_LOBBY_CLOSE_MEETING_ENDED, "meeting ended");
+		meeting_close_ended(l);
 	}
 	lobby_gc(l);
 	return r;
@@ -133,6 +136,8 @@ int meeting_add_organiser(const struct meeting *m, const struct user *actor, con
 			&ob, l, PROTO_LOBBY_EV_ORGANISER_ADD,
 			json_pack("{s:o, s:o}", "user", user_public_json(target), "by", user_public_json(actor)),
 			now_ms());
+	if (r == 0)
+		r = cluster_notify_organiser(m->id, target->id);
 	if (r < 0) {
 		outbox_abort(&ob);
 		lobby_gc(l);
@@ -175,23 +180,36 @@ int meeting_ban(const struct meeting *m, const struct user *actor, int64_t targe
 		r = outbox_event(&ob, l, PROTO_LOBBY_MSG_BAN,
 				 json_pack("{s:o, s:o, s:s?}", "user", user_public_json(&target), "by",
 					   user_public_json(actor), "reason", reason), now_ms());
+	if (r == 0)
+		r = cluster_notify_ban(m->id, target_id, reason);
 	if (r < 0) {
 		outbox_abort(&ob);
 		goto out;
 	}
 	r = outbox_commit_pinned(&ob, l);
 	if (r == 0) {
-		json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_BANNED,
-				      PROTO_WS_F_VERSION, PROTO_LOBBY_VERSION, "meeting", m->code, "reason", reason);
-		struct msg *msg = j ? msg_from_json(j) : NULL;
-		json_decref(j);
 		log_msg(LOG_NOTICE, "ban: user %lld banned from meeting %s by user %lld", (long long)target_id, m->code,
 			   (long long)actor->id);
-		lobby_close_user(l, target_id, msg, PROTO_LOBBY_CLOSE_BANNED, "banned from this meeting");
-		msg_unref(msg);
+		meeting_close_banned(l, target_id, reason);
 	}
 out:
 	user_clear(&target);
 	lobby_gc(l);
 	return r;
+}
+
+void meeting_close_banned(struct lobby *l, int64_t user_id, const char *reason)
+{
+	json_t *j = json_pack("{s:s, s:i, s:s, s:s?}", PROTO_WS_F_TYPE, PROTO_LOBBY_MSG_BANNED, PROTO_WS_F_VERSION,
+			      PROTO_LOBBY_VERSION, "meeting", l->code, "reason", reason);
+	struct msg *msg = j ? msg_from_json(j) : NULL;
+
+	json_decref(j);
+	lobby_close_user(l, user_id, msg, PROTO_LOBBY_CLOSE_BANNED, "banned from this meeting");
+	msg_unref(msg);
+}
+
+void meeting_close_ended(struct lobby *l)
+{
+	lobby_close_user(l, 0, NULL, PROTO_LOBBY_CLOSE_MEETING_ENDED, "meeting ended");
 }

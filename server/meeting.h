@@ -11,7 +11,8 @@
  *
  * Owns: no state; it writes the store and the lobbies (lobby.h's outbox).
  * Callers, on the event-loop thread only: api_meetings.c (every operation),
- * ws_lobby.c (end, ban), the unit tests and the fuzz harness.
+ * ws_lobby.c (end, ban), cluster.c (closing sockets on the other nodes),
+ * the unit tests and the fuzz harness.
  */
 #ifndef SPHINX_MEETING_H
 #define SPHINX_MEETING_H
@@ -27,6 +28,15 @@ int meeting_create(const struct user *actor, const char *title, const char *link
 int meeting_finish(const struct meeting *m, const struct user *actor);
 int meeting_add_organiser(const struct meeting *m, const struct user *actor, const struct user *target);
 int meeting_ban(const struct meeting *m, const struct user *actor, int64_t target_id, const char *reason);
+
+/*
+ * Close the sockets an event just delivered to the lobby ends: the banned
+ * user's (after a "banned" message naming reason, NULL: none), or every
+ * socket of an ended meeting. Here at commit, and on the other nodes when
+ * the notification comes (cluster.c).
+ */
+void meeting_close_banned(struct lobby *l, int64_t user_id, const char *reason);
+void meeting_close_ended(struct lobby *l);
 
 /* Validate a title (1..200 bytes, no control chars) / link (http(s) URL, < 2 KiB). NULL or why not. */
 const char *meeting_check_title(const char *t);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "cluster.h"
 #include "hashtab.h"
 #include "json_shape.h"
 #include "lobby.h"
@@ -16,8 +17,9 @@
 /* One account some agent reported at some time. */
 struct watched {
 	struct hashtab_node node;	/* keyed by user id */
-	int machines;		/* online agent connections reporting it */
-	bool monitored;		/* as last told to lobbies and the store */
+	int machines;		/* online agent connections of this node reporting it */
+	bool local;		/* machines > 0 as last written to the store (this node reports it) */
+	bool global;		/* the store's state: some node reports it (one node: local) */
 	const char *reason;	/* a PROTO_LOBBY_UNMONITORED_* when not monitored */
 };
 
@@ -71,21 +73,59 @@ int monitor_init(void)
 	struct monitor_list rows = { 0 };
 	int n, r;
 
-	n = store_call(srv->store, machines_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
-	if (n > 0)
-		log_info("monitor: %d machine(s) marked offline until their agent reconnects", n);
-	r = store_call(srv->store, monitor_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
-	if (r < 0 || n < 0)
-		return r < 0 ? r : n;
+	/* several nodes: cluster_recover() released this node's rows, the others' are theirs */
+	if (!cluster_active()) {
+		n = store_call(srv->store, machines_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
+		if (n > 0)
+			log_info("monitor: %d machine(s) marked offline until their agent reconnects", n);
+		r = store_call(srv->store, monitor_reset, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now);
+		if (r < 0 || n < 0)
+			return r < 0 ? r : n;
+	}
 	if ((r = store_call(srv->store, monitor_states, &rows)) < 0)
 		return r;
 	for (size_t i = 0; i < rows.n; i++) {
 		struct watched *w = get(rows.v[i].user_id);
-		if (w)
+		if (w) {
 			w->reason = reason_of(rows.v[i].reason);
+			w->global = rows.v[i].monitored;
+		}
 	}
 	monitor_list_free(&rows);
 	return 0;
+}
+
+void monitor_refresh(int64_t user_id)
+{
+	struct monitor_row row;
+	struct watched *w;
+
+	if (store_call(srv->store, monitor_get, user_id, &row) < 0)
+		return;	/* the next notification, or the LISTEN reconnect, reloads it */
+	w = get(user_id);
+	if (w && (w->global != row.monitored || w->reason != reason_of(row.reason))) {
+		w->global = row.monitored;
+		w->reason = reason_of(row.reason);
+		generation++;
+	}
+	free(row.reason);
+}
+
+void monitor_refresh_all(void)
+{
+	struct monitor_list rows = { 0 };
+
+	if (store_call(srv->store, monitor_states, &rows) < 0)
+		return;
+	for (size_t i = 0; i < rows.n; i++) {
+		struct watched *w = get(rows.v[i].user_id);
+		if (w) {
+			w->global = rows.v[i].monitored;
+			w->reason = reason_of(rows.v[i].reason);
+		}
+	}
+	generation++;
+	monitor_list_free(&rows);
 }
 
 static void free_watched(struct hashtab_node *n)
@@ -102,7 +142,7 @@ bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason)
 {
 	struct watched *w = find(user_id);
 
-	if (w && w->machines > 0)
+	if (w && (w->machines > 0 || w->global))
 		return true;
 	if (ret_reason)
 		*ret_reason = w ? w->reason : PROTO_LOBBY_UNMONITORED_NO_AGENT;
@@ -113,7 +153,8 @@ bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason)
 
 struct change {
 	int64_t user_id;
-	bool monitored;
+	bool monitored;		/* this node reports it (recount); after settle_one, the store's state */
+	bool flipped;		/* the store's state flipped: announce it */
 	const char *reason;
 };
 
@@ -168,35 +209,159 @@ static void notice_text(char *buf, size_t len, const char *name, const struct ch
 	snprintf(buf, len, "%s is no longer monitored: the agent on %s %s.", name, machine, why);
 }
 
-/* Store and announce the changes, with the machine's new row, in one transaction. */
-static int publish(struct monitor_source *a, const struct change *ch, size_t n, bool machine_online,
-		   const char *reason, const char *users_json, bool write_machine)
+/*
+ * A "monitor" event and an organisers' notice in every ongoing meeting
+ * where the account has an open attendance row, on whichever node (the
+ * store says where), and a notification for the other nodes' caches.
+ */
+static int announce(struct outbox *ob, const struct change *ch, const char *machine)
 {
-	int64_t now = now_ms();
-	struct outbox ob;
+	struct id_list meetings = { 0 };
+	struct user u = { 0 };
+	char text[256];
 	int r;
 
-	if ((r = outbox_begin(&ob)) < 0)
-		return r;
-	if (write_machine)
-		r = store_call(srv->store, machine_state, a->machine_id, machine_online, reason, users_json, now);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct user u = { 0 };
-		char text[256];
-
-		r = store_call(srv->store, monitor_set, ch[i].user_id, ch[i].monitored,
-			       ch[i].monitored ? NULL : ch[i].reason, a->machine_id, now);
-		if (r == 0 && (r = store_call(srv->store, user_get, ch[i].user_id, &u)) == 0) {
-			notice_text(text, sizeof(text), u.name ? u.name : "?", &ch[i], a->machine);
-			struct notify nt = { .ob = &ob, .ch = &ch[i], .u = &u, .machine = a->machine, .text = text };
-			lobby_foreach_with_user(ch[i].user_id, notify_lobby, &nt);
-			r = nt.r;
-		}
+	if ((r = store_call(srv->store, user_get, ch->user_id, &u)) < 0 ||
+	    (r = store_call(srv->store, attendance_open_meetings, ch->user_id, &meetings)) < 0) {
 		user_clear(&u);
+		return r;
+	}
+	notice_text(text, sizeof(text), u.name ? u.name : "?", ch, machine);
+	struct notify nt = { .ob = ob, .ch = ch, .u = &u, .machine = machine, .text = text };
+	for (size_t i = 0; nt.r == 0 && i < meetings.n; i++) {
+		struct meeting m = { 0 };
+		struct lobby *l;
+
+		if ((nt.r = store_call(srv->store, meeting_get, meetings.v[i], &m)) < 0)
+			break;
+		l = lobby_get(&m);	/* live here or not: the outbox pins it until the commit */
+		meeting_clear(&m);
+		if (!l) {
+			nt.r = -ENOMEM;
+			break;
+		}
+		notify_lobby(l, &nt);
+		lobby_gc(l);
+	}
+	r = nt.r;
+	if (r == 0)
+		r = cluster_notify_monitor(ch->user_id);
+	id_list_free(&meetings);
+	user_clear(&u);
+	return r;
+}
+
+static int by_user(const void *a, const void *b)
+{
+	const struct change *x = a, *y = b;
+
+	return (x->user_id > y->user_id) - (x->user_id < y->user_id);
+}
+
+/*
+ * Settle each account's stored state after this node's reports changed
+ * (ch[i].monitored: whether this node reports it now), in ascending account
+ * order (the store locks each account's row), and announce those that
+ * flipped. ch[i] then holds the stored state.
+ */
+static int settle(struct outbox *ob, struct change *ch, size_t n, int64_t machine_id, const char *machine,
+		  bool write_local)
+{
+	int64_t now = now_ms();
+	int r = 0;
+
+	qsort(ch, n, sizeof(*ch), by_user);
+	for (size_t i = 0; r == 0 && write_local && i < n; i++)
+		r = store_call(srv->store, monitor_local, ch[i].user_id, ch[i].monitored, machine_id);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool now_on = ch[i].monitored;
+		r = store_call(srv->store, monitor_settle, ch[i].user_id, ch[i].monitored, ch[i].reason, machine_id,
+			       now, &now_on);
+		ch[i].flipped = r > 0;
+		ch[i].monitored = now_on;
+		if (r > 0)
+			r = 0;
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (ch[i].flipped)
+			r = announce(ob, &ch[i], machine);
+	return r;
+}
+
+/* The stored states settle() left, into the cache (or, when the store failed, this node's view). */
+static void cache_settled(const struct change *ch, size_t n, bool ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct watched *w = find(ch[i].user_id);
+		if (!w)
+			continue;
+		w->global = ok ? ch[i].monitored : w->machines > 0;
+		w->reason = ch[i].monitored ? w->reason : ch[i].reason;
 	}
 	if (n)
 		generation++;
-	return r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
+}
+
+/* Store and announce the changes, with the machine's new row, in one transaction. */
+static int publish(struct monitor_source *a, struct change *ch, size_t n, bool machine_online,
+		   const char *reason, const char *users_json, bool write_machine)
+{
+	struct outbox ob;
+	int r;
+
+	if ((r = outbox_begin(&ob)) < 0) {
+		cache_settled(ch, n, false);
+		return r;
+	}
+	if (write_machine)
+		r = store_call(srv->store, machine_state, a->machine_id, machine_online, reason, users_json, now_ms());
+	if (r == 0)
+		r = settle(&ob, ch, n, a->machine_id, a->machine, true);
+	r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
+	cache_settled(ch, n, r == 0);
+	return r;
+}
+
+void monitor_reassert(void)
+{
+	for (struct monitor_source *a = online; a; a = a->next) {
+		struct change *ch = calloc(a->nuids + 1, sizeof(*ch));
+		int r;
+
+		if (!ch)
+			return;
+		for (uint32_t i = 0; i < a->nuids; i++)
+			ch[i] = (struct change){ .user_id = a->uids[i], .monitored = true };
+		r = publish(a, ch, a->nuids, true, NULL, NULL, true);
+		if (r < 0)
+			log_err("monitor: machine '%s': state not stored again: %s", a->machine, strerror(-r));
+		free(ch);
+	}
+}
+
+int monitor_settle_released(struct outbox *ob, const int64_t *uids, size_t n, const char *reason, const char *who)
+{
+	struct change *ch = calloc(n + 1, sizeof(*ch));
+	char machine[96];
+	int r;
+
+	if (!ch)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct watched *w = find(uids[i]);
+		/* this node's own reports stand (another node's release does not touch them) */
+		ch[i] = (struct change){ .user_id = uids[i], .monitored = w && w->machines > 0, .reason = reason };
+	}
+	snprintf(machine, sizeof(machine), "node %s", who);
+	r = settle(ob, ch, n, 0, machine, false);
+	/* the commit may still fail: then the next sweep or start does it again, and the cache reloads */
+	cache_settled(ch, n, r == 0);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (ch[i].flipped)
+			log_info("monitor: user %lld unmonitored (%s, %s released)", (long long)ch[i].user_id, reason,
+				 machine);
+	free(ch);
+	return r;
 }
 
 static bool contains(const int64_t *v, size_t n, int64_t x)
@@ -269,9 +434,9 @@ static int recount(struct monitor_source *a, bool online_now, int64_t *uids, siz
 		if (!w || (i >= nold && contains(old, nold, uid)))
 			continue;
 		bool now = w->machines > 0;
-		if (now == w->monitored)
+		if (now == w->local)
 			continue;
-		w->monitored = now;
+		w->local = now;
 		/* still online but no longer listed: the user logged out of this machine */
 		w->reason = now ? w->reason : online_now ? PROTO_LOBBY_UNMONITORED_NO_AGENT : reason;
 		ch[nch++] = (struct change){ .user_id = uid, .monitored = now, .reason = w->reason };

@@ -26,13 +26,24 @@
  * that report it, so "is Alice monitored" is O(1) for snapshots of large
  * lobbies. It knows nothing of sockets. Callers, on the event-loop thread
  * only: ws_agent.c (online, offline), lobby_view.c (is this account
- * monitored), main.c (init, free).
+ * monitored), main.c (init, free), cluster.c (refresh, released reports).
  *
- * When an account's monitored state flips, in one store transaction: the
- * machine's row (online, reason, users), the account's monitor_state row,
- * and, in every live lobby the user is present in, a "monitor" event (to
- * everyone) and a system chat notice (to organisers only), persisted, then
- * broadcast, like every lobby event. Each transition is logged once.
+ * Several nodes share the store (cluster.h): the counts above are this
+ * node's; the store holds which node reports which account (monitor_local)
+ * and the account's state, monitored while any node reports it
+ * (monitor_settle, which locks the account's row so two nodes' flips are
+ * serialised). The cache keeps that stored state too (global), refreshed
+ * when another node notifies a flip; an account is monitored here while
+ * this node reports it or the store says another does. On SQLite (one
+ * node) the stored state is this node's.
+ *
+ * When this node's report of an account flips, in one store transaction:
+ * the machine's row (online, reason, users), this node's report, the
+ * account's settled state and, when that flipped, in every ongoing meeting
+ * where the user has an open attendance row (on any node, as the store
+ * says), a "monitor" event (to everyone) and a system chat notice (to
+ * organisers only), persisted, then broadcast, like every lobby event, and
+ * a notification for the other nodes. Each transition is logged once.
  *
  * Unmonitored reasons are the PROTO_LOBBY_UNMONITORED_* of proto_lobby.h:
  * "no_agent" (no agent ever reported the user, or the user logged out of
@@ -71,6 +82,26 @@ bool monitor_user_is_monitored(int64_t user_id, const char **ret_reason);
 /* Grows by one whenever someone's monitored state flips: a cache of
  * monitored states (lobby_view.c's people parts) built at another value is stale. */
 uint64_t monitor_generation(void);
+
+/* Several nodes (cluster.c): reload one account's stored state (another node flipped it), or every one's. */
+void monitor_refresh(int64_t user_id);
+void monitor_refresh_all(void);
+
+/*
+ * This node's rows were released by another node that took it for dead
+ * (cluster.c): write every online source's machine and reports again,
+ * announcing the accounts that flip back to monitored.
+ */
+void monitor_reassert(void);
+
+struct outbox;
+/*
+ * A node's monitor reports for the accounts uids[0..n) (ascending) were
+ * dropped (cluster.c: a dead node, or this node's earlier run): settle each
+ * account's stored state in ob's transaction and announce those no longer
+ * monitored by any node, with reason, "the agent on node <who>". 0 or -errno.
+ */
+int monitor_settle_released(struct outbox *ob, const int64_t *uids, size_t n, const char *reason, const char *who);
 
 /*
  * The source is online and reports the accounts uids[0..n) (distinct,

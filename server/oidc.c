@@ -4,7 +4,10 @@
  * state and nonce.
  *
  * /auth/oidc/start creates a pending login — random state, nonce and PKCE
- * verifier, kept in memory for at most 5 minutes and usable once — binds
+ * verifier, kept in the store (the callback may reach another node of a
+ * cluster) for at most 5 minutes, at most PENDING_MAX of them (the oldest
+ * goes first), and usable once: the callback takes it with a delete that
+ * one node alone wins — binds
  * it to the browser with a short-lived HttpOnly cookie holding the state,
  * and redirects to the issuer. /auth/oidc/callback requires the state
  * query parameter to equal that cookie, consumes the pending login,
@@ -18,8 +21,7 @@
  * it runs on a worker thread (http_defer): the loop thread copies what the
  * job needs into a struct oidc_job, the worker fills in endpoints, an error
  * or the verified claims as JSON text, and the loop thread then maps the
- * account and answers. Only the loop thread touches `ep`, `pending` and the
- * store.
+ * account and answers. Only the loop thread touches `ep` and the store.
  */
 #include <errno.h>
 #include <string.h>
@@ -44,12 +46,6 @@
 #define STATE_COOKIE_HOST "__Host-sphinx_oidc_state"
 #define GOOGLE_ISSUER "https://accounts.google.com"
 
-struct pending {
-	char state[48], nonce[48], verifier[64], return_to[256];
-	int64_t created;
-};
-
-static struct pending pending[PENDING_MAX];
 
 struct endpoints {
 	char *issuer, *authorization, *token, *jwks;
@@ -85,7 +81,7 @@ struct oidc_job {
 	struct endpoints ep;		/* in when !discover, out when discover */
 	char *form;			/* callback: token request body; NULL: start */
 	char *client_id;
-	struct pending p;		/* callback: the consumed pending login */
+	struct oidc_pending p;		/* callback: the consumed pending login */
 	char ret[256];			/* start: where to go after sign-in */
 	int64_t now_s;
 	/* out */
@@ -231,19 +227,6 @@ static char *state_cookie(const char *value)
 	return s;
 }
 
-static struct pending *pending_slot(int64_t now)
-{
-	struct pending *oldest = &pending[0];
-
-	for (size_t i = 0; i < PENDING_MAX; i++) {
-		if (!pending[i].state[0] || now - pending[i].created > PENDING_TTL_MS)
-			return &pending[i];
-		if (pending[i].created < oldest->created)
-			oldest = &pending[i];
-	}
-	return oldest;	/* full: the oldest pending login is dropped */
-}
-
 /* A page load by a browser (Sec-Fetch-Mode: navigate), not an API client. */
 static bool browser_navigation(struct http_req *r)
 {
@@ -279,14 +262,18 @@ static int start_redirect(struct http_req *r, const char *ret)
 	unsigned char digest[crypto_hash_sha256_BYTES];
 	char challenge[64], redirect[512];
 	int64_t now = now_ms();
-	struct pending *p = pending_slot(now);
+	struct oidc_pending pend = { .created = now }, *p = &pend;
+	int e;
 
-	memset(p, 0, sizeof(*p));
 	web_session_random_token(p->state, sizeof(p->state), 32);
 	web_session_random_token(p->nonce, sizeof(p->nonce), 32);
 	web_session_random_token(p->verifier, sizeof(p->verifier), 32);
 	snprintf(p->return_to, sizeof(p->return_to), "%s", ret);
-	p->created = now;
+	e = store_call(srv->store, oidc_pending_put, p, PENDING_TTL_MS, PENDING_MAX, now);
+	if (e < 0) {
+		sodium_memzero(&pend, sizeof(pend));
+		return fail(r, 503, "store_unavailable", "cannot start a sign-in now; try again shortly");
+	}
 	crypto_hash_sha256(digest, (const unsigned char *)p->verifier, strlen(p->verifier));
 	sodium_bin2base64(challenge, sizeof(challenge), digest, sizeof(digest),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -301,6 +288,7 @@ static int start_redirect(struct http_req *r, const char *ret)
 		     challenge) < 0)
 		return http_error(r, 500, "internal", "out of memory");
 	cookie = state_cookie(p->state);
+	sodium_memzero(&pend, sizeof(pend));
 	if (cookie)
 		http_add_header(r, "set-cookie:", cookie);
 	return http_redirect(r, url);
@@ -331,7 +319,7 @@ static int start_finish(struct http_req *r, void *arg)
 int oidc_start(struct http_req *r, const char *arg)
 {
 	struct rate_rule rule = { "oidc:address", (double)srv->cfg->oidc_address_per_min / 60.0,
-				  (double)srv->cfg->oidc_address_burst };
+				  (double)srv->cfg->oidc_address_burst, true };
 	char ret[256] = "/", ip[64];
 	struct oidc_job *j;
 	int64_t retry = 0;
@@ -350,14 +338,6 @@ int oidc_start(struct http_req *r, const char *arg)
 		return http_error(r, 500, "internal", "out of memory");
 	snprintf(j->ret, sizeof(j->ret), "%s", ret);
 	return http_defer(r, discover_work, start_finish, oidc_job_free, j);
-}
-
-static struct pending *take_pending(const char *state)
-{
-	for (size_t i = 0; i < PENDING_MAX; i++)
-		if (pending[i].state[0] && strcmp(pending[i].state, state) == 0)
-			return &pending[i];
-	return NULL;
 }
 
 /* Find or create the account for verified claims. 0 and *ret_id, or -errno with *why. */
@@ -538,14 +518,16 @@ int oidc_callback(struct http_req *r, const char *arg)
 		return refuse(r, 400, "oidc_bad_request", "missing code or state");
 	if (web_session_cookie_get(r->wsi, state_cookie_name(), cookie, sizeof(cookie)) < 0 || strcmp(cookie, state))
 		return refuse(r, 400, "oidc_state", "state does not match this browser's sign-in");
-	struct pending *pp = take_pending(state);
-	if (!pp)
-		return refuse(r, 400, "oidc_state", "unknown or already used state");
 	j = job_new();
 	if (!j)
 		return http_error(r, 500, "internal", "out of memory");
-	j->p = *pp;
-	sodium_memzero(pp, sizeof(*pp));	/* single use */
+	int e = store_call(srv->store, oidc_pending_take, state, &j->p);	/* single use: deleted as read */
+	if (e < 0) {
+		oidc_job_free(j);
+		if (e != -ENOENT)
+			return fail(r, 503, "store_unavailable", "cannot finish the sign-in now; try again shortly");
+		return refuse(r, 400, "oidc_state", "unknown or already used state");
+	}
 	if (now_ms() - j->p.created > PENDING_TTL_MS) {
 		oidc_job_free(j);
 		return refuse(r, 400, "oidc_state", "sign-in took longer than 5 minutes; start again");

@@ -14,9 +14,22 @@
  * to full is evicted (it loses the least: the victim's holder regains at
  * most what little it had spent). The table is about 2 MiB.
  *
+ * Several nodes on one store: a rule marked global (a limit that N nodes
+ * counting apart would multiply by N: sign-in, sign-up, meeting-code
+ * guesses, OIDC starts) keeps its buckets in the store once
+ * ratelimit_set_store() named one whose back end shares them
+ * (store_ops.rate_bucket: PostgreSQL), one row per rule and key, taken and
+ * refilled by one atomic statement, with the same token-bucket arithmetic
+ * as here. The row's id is an unkeyed hash of rule and key (every node
+ * must compute the same one), so no address or username is stored. When
+ * the store does not answer, the rule falls back to this node's table
+ * (logged once): limited per node rather than not at all. Rules that are
+ * not global (per connection, per node) always stay here.
+ *
  * Not thread-safe: only the event-loop thread calls it.
  *
- * Owns: the table and its secret hash key (file statics in ratelimit.c).
+ * Owns: the table and its secret hash key (file statics in ratelimit.c),
+ * and the store pointer it was given (not the store).
  * Callers: api_auth.c, api_meetings.c, oidc.c and code_guard.c (per-account
  * and per-address rules), http.c (its 429 log line, once a minute per address),
  * the unit tests (ratelimit_reset()).
@@ -34,7 +47,17 @@ struct rate_rule {
 	const char *name;
 	double per_s;
 	double burst;
+	bool global;		/* shared by every node when the store can (see above) */
 };
+
+struct store;
+
+/*
+ * Keep global rules' buckets in s when its back end shares them between
+ * nodes (s->ops->rate_bucket set); NULL: every bucket in memory (the
+ * default). main.c calls it once the store is open.
+ */
+void ratelimit_set_store(struct store *s);
 
 /*
  * Take one token for key under rule. true: allowed. false: refused;

@@ -27,12 +27,13 @@
  * Callers: the event-loop thread only (one connection, no locking): the
  * API handlers, meeting.c, lobby.c, lobby_view.c, monitor.c, web_session.c,
  * oidc.c, http.c, the socket handlers (ws.c, ws_agent.c, ws_lobby.c) and
- * main.c's admin commands. State: none here; store_sqlite.c owns its
+ * main.c's admin commands, cluster.c (nodes). State: none here; store_sqlite.c owns its
  * connection, prepared statements and migrations, store.c the row frees.
  *
  * The per-meeting event log is the "persist, then broadcast" seam: a lobby
  * event is a row (meeting, offset, body) committed before any client sees
- * it; offsets increase by one per meeting; a reconnecting client asks for
+ * it; offsets increase by one per meeting, allocated by the store in the
+ * event's transaction (event_next_offset); a reconnecting client asks for
  * everything after its last offset.
  */
 #ifndef SPHINX_SERVER_STORE_H
@@ -66,6 +67,12 @@ struct meeting {
 	int64_t start_at;
 	int64_t end_at;		/* 0: ongoing */
 	enum join_policy join_policy;
+};
+
+/* A pending OpenID Connect sign-in (oidc.c), from /auth/oidc/start to its callback, which any node may serve. */
+struct oidc_pending {
+	char state[48], nonce[48], verifier[64], return_to[256];
+	int64_t created;
 };
 
 struct session_row {
@@ -435,6 +442,85 @@ struct store_ops {
 	/* the agent's policy.state: source "server"|"local", version 0: none, error NULL: none */
 	int (*machine_policy_state)(struct store *s, int64_t id, const char *source, int64_t version,
 				    const char *error, int64_t at);
+
+	/*
+	 * Several nodes (issue 13; cluster.h). On SQLite (one node) each is a
+	 * no-op or answers as one node would.
+	 *
+	 * event_next_offset: the next offset of the meeting's event log,
+	 * allocated inside the caller's transaction (PostgreSQL: a counter row
+	 * locked until commit, so the appends of one meeting are serialised
+	 * across nodes; a rollback gives the offset back).
+	 */
+	int (*event_next_offset)(struct store *s, int64_t meeting_id, uint64_t *ret);
+	/* queue a notification on channel, sent when the current transaction commits (SQLite: nothing) */
+	int (*notify)(struct store *s, const char *channel, const char *payload);
+	/*
+	 * This process is node `name` (kept by the store: attendance rows,
+	 * machine presence and monitor reports it writes name it); its row in
+	 * the nodes table is (re)made with heartbeat at. *ret_last_heartbeat:
+	 * the heartbeat an earlier run under that name left (0: none).
+	 */
+	int (*node_hello)(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat);
+	/* 1: the node's row was gone (another node took it for dead) and is made again; 0: updated */
+	int (*node_heartbeat)(struct store *s, int64_t at);
+	/*
+	 * Claim one other node whose heartbeat is older than `before` (its row
+	 * goes, so only one node claims it): 1 and *ret_name (free()) and its
+	 * last heartbeat, 0 when none. Inside a transaction.
+	 */
+	int (*node_claim_dead)(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat);
+	/*
+	 * What node `name` held goes: its online machines go offline with
+	 * reason, its open attendance rows close at `at`, its monitor reports
+	 * are dropped (*ret_users: the accounts it reported, ascending). Rows
+	 * that name no node (written before there were nodes) count as the
+	 * caller's own when name is its own. Returns the number of attendance
+	 * rows closed.
+	 */
+	int (*node_release)(struct store *s, const char *name, const char *reason, int64_t at,
+			    struct id_list *ret_users);
+	/* this node reports the account (on) or no longer does (SQLite: nothing) */
+	int (*monitor_local)(struct store *s, int64_t user_id, bool on, int64_t machine_id);
+	/*
+	 * Settle the account's stored monitor state: monitored while some
+	 * node reports it (SQLite, one node: while `hint`). When that differs
+	 * from the stored state, store it (reason when not monitored) and
+	 * return 1; 0 when unchanged. *ret_monitored: the state. Locks the
+	 * account's row until commit (take accounts in ascending order).
+	 */
+	int (*monitor_settle)(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			      int64_t at, bool *ret_monitored);
+	/* the account's stored state (monitored false, reason NULL when it has no row) */
+	int (*monitor_get)(struct store *s, int64_t user_id, struct monitor_row *ret);
+	/* ongoing meetings where the user has an open attendance row (on any node), ascending */
+	int (*attendance_open_meetings)(struct store *s, int64_t user_id, struct id_list *ret);
+
+	/*
+	 * Several nodes on one store (issue 13): what every node must see.
+	 */
+	/* one round trip to the database (GET /api/health): 0, or -EIO when it does not answer */
+	int (*ping)(struct store *s);
+	/*
+	 * Keep a pending OIDC sign-in under p->state (-EEXIST: taken). Those
+	 * older than ttl_ms go, and beyond max the oldest: the same bounds on
+	 * every node, whichever started them.
+	 */
+	int (*oidc_pending_put)(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max, int64_t now);
+	/* the pending sign-in of state, deleted as it is read: one caller on one node gets it; -ENOENT */
+	int (*oidc_pending_take)(struct store *s, const char *state, struct oidc_pending *ret);
+	/*
+	 * A token bucket every node shares (ratelimit.c), keyed by id: per_s
+	 * tokens a second back, up to burst. op 't' takes one token when one
+	 * is there, 'p' only looks, 'r' gives one back. Returns 1 (there was a
+	 * token) or 0, with *ret_tokens the tokens there were before the call;
+	 * -errno. One atomic statement per call. NULL on a back end that serves
+	 * one node (SQLite): ratelimit.c keeps its buckets in memory there.
+	 */
+	int (*rate_bucket)(struct store *s, const char *id, double per_s, double burst, int64_t now, char op,
+			   double *ret_tokens);
+	/* drop the buckets that have refilled (a full bucket is no bucket); NULL where rate_bucket is */
+	int (*rate_purge)(struct store *s, int64_t now);
 };
 
 struct store {

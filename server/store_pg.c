@@ -37,10 +37,14 @@
  * Callers: store.h's (the event-loop thread only); main.c opens it with
  * store_pg_open() when store = postgresql.
  *
- * The per-meeting event log's offsets come from the caller today (one
- * node). The fan-out across nodes allocates them here, in the event's
- * transaction, and NOTIFYs in it: the events table already has the
- * (meeting_id, seq) key that needs.
+ * Several nodes (migration 2): the per-meeting event offsets come from a
+ * counter row (event_counters) the appending transaction holds locked
+ * until it commits, so the appends of one meeting are serialised across
+ * nodes and a rollback gives its offsets back; notify is pg_notify in the
+ * caller's transaction (sent at commit, in commit order). The node's name
+ * (node_hello) is written on the rows it holds (attendance, machines,
+ * node_monitors) so a dead node's rows can be released by another, and a
+ * restarting node releases only its own.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -75,6 +79,7 @@ struct pg_store {
 	bool lost;			/* the connection went away; logged once */
 	int64_t retry_at;		/* monotonic ms of the next reconnect attempt */
 	unsigned backoff_ms;
+	char *node;			/* node_hello's name ("" before): written on the rows this node holds */
 };
 
 #define PS(s) ((struct pg_store *)(s))
@@ -146,6 +151,34 @@ static const char *const migrations[] = {
 	"ALTER TABLE machines ADD COLUMN status_at bigint;"
 	"ALTER TABLE machines ADD COLUMN last_event_at bigint;"
 	"ALTER TABLE machines ADD COLUMN spool_dropped_new bigint NOT NULL DEFAULT 0;",
+	/*
+	 * 4: several nodes. Offsets from a per-meeting counter row (locked by
+	 * the appending transaction until it commits); the nodes and their
+	 * heartbeats; which node reports which account; which node holds a
+	 * machine's agent and an attendance row.
+	 */
+	"CREATE TABLE event_counters(meeting_id bigint PRIMARY KEY, last bigint NOT NULL);"
+	"INSERT INTO event_counters SELECT meeting_id, max(seq) FROM events GROUP BY meeting_id;"
+	"CREATE TABLE nodes(name text PRIMARY KEY, started_at bigint NOT NULL, heartbeat_at bigint NOT NULL);"
+	"CREATE TABLE node_monitors(node text NOT NULL, user_id bigint NOT NULL, machine_id bigint,"
+	" PRIMARY KEY(node, user_id));"
+	"CREATE INDEX node_monitors_user ON node_monitors(user_id);"
+	"ALTER TABLE machines ADD COLUMN node text;"
+	"ALTER TABLE attendance ADD COLUMN node text;"
+	"CREATE INDEX attendance_node_open ON attendance(node) WHERE leave_at IS NULL;"
+	"CREATE INDEX attendance_user_open ON attendance(user_id) WHERE leave_at IS NULL;",
+	/*
+	 * 5: state every node must share (issue 13): pending OpenID Connect
+	 * sign-ins (the callback may reach another node) and the token buckets
+	 * of the global rate limits (ratelimit.h), one row per rule and key
+	 * (id: a hash of both), gone once refilled (expires).
+	 */
+	"CREATE TABLE oidc_pending(state text PRIMARY KEY, nonce text NOT NULL, verifier text NOT NULL,"
+	" return_to text NOT NULL, created bigint NOT NULL);"
+	"CREATE INDEX oidc_pending_created ON oidc_pending(created);"
+	"CREATE TABLE rate_buckets(id text PRIMARY KEY, tokens double precision NOT NULL, at bigint NOT NULL,"
+	" expires bigint NOT NULL);"
+	"CREATE INDEX rate_buckets_expires ON rate_buckets(expires);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -472,6 +505,12 @@ static int insert_id_(struct store *s, int64_t *ret_id, const char *sql, const c
 	if (ret_id)
 		*ret_id = col_i(res, 0, 0);
 	return 0;
+}
+
+/* This node's name, "" before node_hello. */
+static const char *node_(struct store *s)
+{
+	return PS(s)->node ? PS(s)->node : "";
 }
 
 /* ------------------------------------------------------------ transactions */
@@ -902,8 +941,9 @@ static int pg_bans(struct store *s, int64_t meeting_id, struct ban_list *ret)
 
 static int pg_attendance_open(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id)
 {
-	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at) VALUES($1, $2, $3)"
-			  " RETURNING id", "iii", meeting_id, user_id, at);
+	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at, node)"
+			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at,
+			  node_(s));
 }
 
 static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
@@ -915,7 +955,9 @@ static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
 
 static int pg_attendance_close_dangling(struct store *s, int64_t at)
 {
-	return exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL", "i", at);
+	/* this node's rows only (and those of no node): another live node's are its own */
+	return exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+		     " AND (node IS NULL OR node = $2)", "is", at, node_(s));
 }
 
 static int fill_attendee(const PGresult *res, int row, void *out)
@@ -998,6 +1040,28 @@ static int pg_chat_add_system(struct store *s, int64_t meeting_id, int64_t about
 	return insert_id_(s, ret_id, "INSERT INTO chat(meeting_id, user_id, content, at, kind, audience)"
 			  " VALUES($1, $2, $3, $4, 'system', $5) RETURNING id",
 			  "iisii", meeting_id, about, text, at, (int64_t)audience);
+}
+
+static int pg_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	/* the row stays locked until the caller's commit: the next appender of this meeting waits for it */
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO event_counters(meeting_id, last)"
+					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events"
+					   " WHERE meeting_id = $1))"
+					   " ON CONFLICT(meeting_id) DO UPDATE SET last = event_counters.last + 1"
+					   " RETURNING last", "i", meeting_id);
+
+	if (!res)
+		return err;
+	*ret = (uint64_t)col_i(res, 0, 0);
+	return 0;
+}
+
+static int pg_notify(struct store *s, const char *channel, const char *payload)
+{
+	int r = exec_(s, "SELECT pg_notify($1, $2)", "ss", channel, payload);
+	return r < 0 ? r : 0;
 }
 
 static int pg_event_append(struct store *s, int64_t meeting_id, uint64_t offset, const char *type,
@@ -1172,16 +1236,19 @@ static int pg_machine_event_at(struct store *s, int64_t id, int64_t at)
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			    int64_t at)
 {
+	/* offline only from the node that holds it: the agent may have moved to another node meanwhile */
 	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3,"
-		      " users = coalesce($4, users), last_seen = $3 WHERE id = $5",
-		      "bsisi", (int)online, online ? NULL : reason, at, users_json, id);
+		      " users = coalesce($4, users), last_seen = $3,"
+		      " node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
+		      " WHERE id = $5 AND ($1 OR node IS NULL OR node = $6)",
+		      "bsisis", (int)online, online ? NULL : reason, at, users_json, id, node_(s));
 	return r < 0 ? r : 0;
 }
 
 static int pg_machines_reset(struct store *s, const char *reason, int64_t at)
 {
-	return exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online", "si",
-		     reason, at);
+	return exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
+		     " AND (node IS NULL OR node = $3)", "sis", reason, at, node_(s));
 }
 
 static int pg_monitor_set(struct store *s, int64_t user_id, bool monitored, const char *reason, int64_t machine_id,
@@ -1600,6 +1667,233 @@ static int pg_chat_count(struct store *s, int64_t meeting_id, int64_t *ret)
 	return meeting_int_(s, "SELECT count(*) FROM chat WHERE meeting_id = $1", meeting_id, ret);
 }
 
+/* ------------------------------------------------------------------ nodes */
+
+static int pg_node_hello(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat)
+{
+	struct pg_store *ps = PS(s);
+	char *n = strdup(name);
+	int err;
+
+	if (!n)
+		return -ENOMEM;
+	free(ps->node);
+	ps->node = n;
+	/* the earlier run's heartbeat (NULL when none) before this one overwrites it */
+	_cleanup_res_ PGresult *res = row_(s, &err, "WITH old AS (SELECT heartbeat_at FROM nodes WHERE name = $1)"
+					   " INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
+					   " ON CONFLICT(name) DO UPDATE SET started_at = $2, heartbeat_at = $2"
+					   " RETURNING (SELECT heartbeat_at FROM old)", "si", name, at);
+	if (!res)
+		return err;
+	*ret_last_heartbeat = col_i(res, 0, 0);
+	return 0;
+}
+
+static int pg_node_heartbeat(struct store *s, int64_t at)
+{
+	/* a row another node took away as dead comes back (xmax 0: inserted): this node is alive after all */
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO nodes(name, started_at, heartbeat_at)"
+					   " VALUES($1, $2, $2) ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2"
+					   " RETURNING (xmax = 0)", "si", node_(s), at);
+
+	if (!res)
+		return err;
+	return col_b(res, 0, 0) ? 1 : 0;
+}
+
+static int pg_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)
+{
+	int err;
+	bool oom = false;
+	/* SKIP LOCKED: two nodes sweeping at once claim different dead nodes, never the same one twice */
+	_cleanup_res_ PGresult *res = row_(s, &err, "DELETE FROM nodes WHERE name = (SELECT name FROM nodes"
+					   " WHERE heartbeat_at < $1 AND name <> $2 ORDER BY name LIMIT 1"
+					   " FOR UPDATE SKIP LOCKED) RETURNING name, heartbeat_at", "is", before,
+					   node_(s));
+
+	if (!res)
+		return err == -ENOENT ? 0 : err;
+	*ret_name = col_str(res, 0, 0, &oom);
+	*ret_heartbeat = col_i(res, 0, 1);
+	return oom ? -ENOMEM : 1;
+}
+
+static int pg_node_release(struct store *s, const char *name, const char *reason, int64_t at,
+			   struct id_list *ret_users)
+{
+	bool self = strcmp(name, node_(s)) == 0;
+	int r, closed = 0;
+
+	r = exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
+		  " AND (node = $3 OR ($4 AND node IS NULL))", "sisb", reason, at, name, (int)self);
+	if (r >= 0)
+		r = closed = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+				   " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
+	if (r >= 0)
+		r = list_(s, ret_users, fill_id, "WITH gone AS (DELETE FROM node_monitors WHERE node = $1"
+			  " RETURNING user_id) SELECT DISTINCT user_id FROM gone ORDER BY user_id", "s", name);
+	if (r < 0)
+		id_list_free(ret_users);
+	return r < 0 ? r : closed;
+}
+
+static int pg_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id)
+{
+	int r;
+
+	if (on)
+		r = exec_(s, "INSERT INTO node_monitors(node, user_id, machine_id) VALUES($1, $2, $3)"
+			  " ON CONFLICT(node, user_id) DO UPDATE SET machine_id = excluded.machine_id", "siI",
+			  node_(s), user_id, machine_id);
+	else
+		r = exec_(s, "DELETE FROM node_monitors WHERE node = $1 AND user_id = $2", "si", node_(s), user_id);
+	return r < 0 ? r : 0;
+}
+
+static int pg_monitor_settle(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			     int64_t at, bool *ret_monitored)
+{
+	bool was, now;
+	int err, r;
+
+	/* the account's row, locked: flips of one account are serialised across nodes */
+	r = exec_(s, "INSERT INTO monitor_state(user_id, monitored, reason, at) VALUES($1, false, 'no_agent', $2)"
+		  " ON CONFLICT(user_id) DO NOTHING", "ii", user_id, at);
+	if (r < 0)
+		return r;
+	{
+		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT monitored, EXISTS(SELECT 1 FROM node_monitors"
+						   " WHERE user_id = $1) FROM monitor_state WHERE user_id = $1"
+						   " FOR UPDATE", "i", user_id);
+		if (!res)
+			return err;
+		was = col_b(res, 0, 0);
+		now = col_b(res, 0, 1);
+	}
+	*ret_monitored = now;
+	if (was == now)
+		return 0;
+	r = pg_monitor_set(s, user_id, now, now ? NULL : reason, machine_id, at);
+	return r < 0 ? r : 1;
+}
+
+static int pg_monitor_get(struct store *s, int64_t user_id, struct monitor_row *ret)
+{
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT user_id, monitored, reason, machine_id, at"
+					   " FROM monitor_state WHERE user_id = $1", "i", user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->user_id = user_id;
+	if (!res)
+		return err == -ENOENT ? 0 : err;
+	fill_monitor(res, 0, ret);
+	return 0;
+}
+
+static int pg_attendance_open_meetings(struct store *s, int64_t user_id, struct id_list *ret)
+{
+	int r = list_(s, ret, fill_id, "SELECT DISTINCT a.meeting_id FROM attendance a JOIN meetings m"
+		      " ON m.id = a.meeting_id WHERE a.user_id = $1 AND a.leave_at IS NULL AND m.end_at IS NULL"
+		      " ORDER BY a.meeting_id", "i", user_id);
+	if (r < 0)
+		id_list_free(ret);
+	return r;
+}
+
+/* ------------------------------------------------ several nodes: web state */
+
+static int pg_ping(struct store *s)
+{
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "SELECT 1", "");
+
+	return res ? 0 : err;
+}
+
+static int pg_oidc_pending_put(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max,
+			       int64_t now)
+{
+	int r = exec_(s, "DELETE FROM oidc_pending WHERE created < $1", "i", now - ttl_ms);
+
+	if (r >= 0)
+		r = exec_(s, "DELETE FROM oidc_pending WHERE state IN (SELECT state FROM oidc_pending"
+			  " ORDER BY created DESC, state OFFSET $1)", "i", (int64_t)(max ? max - 1 : 0));
+	if (r >= 0)
+		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created)"
+			  " VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", "ssssi", p->state, p->nonce,
+			  p->verifier, p->return_to, p->created);
+	return r < 0 ? r : r == 0 ? -EEXIST : 0;
+}
+
+static int pg_oidc_pending_take(struct store *s, const char *state, struct oidc_pending *ret)
+{
+	int err;
+	/* DELETE ... RETURNING: of two nodes taking one state at once, one gets the row */
+	_cleanup_res_ PGresult *res = row_(s, &err, "DELETE FROM oidc_pending WHERE state = $1"
+					   " RETURNING nonce, verifier, return_to, created", "s", state);
+
+	if (!res)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->state, sizeof(ret->state), "%s", state);
+	snprintf(ret->nonce, sizeof(ret->nonce), "%s", PQgetvalue(res, 0, 0));
+	snprintf(ret->verifier, sizeof(ret->verifier), "%s", PQgetvalue(res, 0, 1));
+	snprintf(ret->return_to, sizeof(ret->return_to), "%s", PQgetvalue(res, 0, 2));
+	ret->created = col_i(res, 0, 3);
+	return 0;
+}
+
+/* the bucket's tokens now: refilled since `at` at per_s ($3), capped at burst ($2); $4 is now */
+#define REFILLED(t) "LEAST($2::float8, " t ".tokens + GREATEST(0, $4::bigint - " t ".at) * $3::float8 / 1000.0)"
+
+static int pg_rate_bucket(struct store *s, const char *id, double per_s, double burst, int64_t now, char op,
+			  double *ret_tokens)
+{
+	char b[32], p[32];
+	int err;
+	/* a bucket left alone this long is full again: the row may go */
+	int64_t expires = now + (int64_t)(burst / per_s * 1000.0) + 1;
+
+	snprintf(b, sizeof(b), "%.17g", burst);
+	snprintf(p, sizeof(p), "%.17g", per_s);
+	if (op == 't') {
+		/* one statement, under the row's lock: two nodes never both take the last token */
+		_cleanup_res_ PGresult *res = row_(
+			s, &err, "INSERT INTO rate_buckets AS r(id, tokens, at, expires) VALUES($1, $2::float8 - 1, $4, $5)"
+			" ON CONFLICT(id) DO UPDATE SET tokens = " REFILLED("r") " - 1, at = GREATEST(r.at, $4::bigint),"
+			" expires = $5 WHERE " REFILLED("r") " >= 1 RETURNING tokens + 1",
+			"sssii", id, b, p, now, expires);
+		if (res) {
+			*ret_tokens = strtod(PQgetvalue(res, 0, 0), NULL);
+			return 1;
+		}
+		if (err != -ENOENT)
+			return err;
+		/* refused: how many there are, for Retry-After */
+		op = 'p';
+	}
+	if (op == 'p') {
+		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT " REFILLED("r") " FROM rate_buckets r WHERE id = $1",
+						   "sssi", id, b, p, now);
+		if (!res && err != -ENOENT)
+			return err;
+		*ret_tokens = res ? strtod(PQgetvalue(res, 0, 0), NULL) : burst;
+		return *ret_tokens >= 1.0;
+	}
+	err = exec_(s, "UPDATE rate_buckets r SET tokens = LEAST($2::float8, " REFILLED("r") " + 1),"
+		    " at = GREATEST(r.at, $4::bigint) WHERE id = $1", "sssi", id, b, p, now);
+	*ret_tokens = burst;
+	return err < 0 ? err : 1;
+}
+
+static int pg_rate_purge(struct store *s, int64_t now)
+{
+	return exec_(s, "DELETE FROM rate_buckets WHERE expires < $1", "i", now);
+}
+
 /* ------------------------------------------------------------ open/close */
 
 static void pg_close(struct store *s)
@@ -1612,6 +1906,7 @@ static void pg_close(struct store *s)
 	if (ps->conninfo)
 		explicit_bzero(ps->conninfo, strlen(ps->conninfo));	/* it may hold a password */
 	free(ps->conninfo);
+	free(ps->node);
 	free(ps);
 }
 
@@ -1653,6 +1948,12 @@ static const struct store_ops pg_ops = {
 	.policy_add = pg_policy_add, .policy_get = pg_policy_get, .policy_latest = pg_policy_latest,
 	.policies = pg_policies, .machine_set_group = pg_machine_set_group, .machine_group = pg_machine_group,
 	.machine_policy_state = pg_machine_policy_state,
+	.event_next_offset = pg_event_next_offset, .notify = pg_notify, .node_hello = pg_node_hello,
+	.node_heartbeat = pg_node_heartbeat, .node_claim_dead = pg_node_claim_dead, .node_release = pg_node_release,
+	.monitor_local = pg_monitor_local, .monitor_settle = pg_monitor_settle, .monitor_get = pg_monitor_get,
+	.attendance_open_meetings = pg_attendance_open_meetings,
+	.ping = pg_ping, .oidc_pending_put = pg_oidc_pending_put, .oidc_pending_take = pg_oidc_pending_take,
+	.rate_bucket = pg_rate_bucket, .rate_purge = pg_rate_purge,
 };
 
 /* One simple-protocol command (several statements allowed); 0 or -errno, the database's message in err. */

@@ -147,6 +147,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE machines ADD COLUMN status_at INTEGER;"
 	"ALTER TABLE machines ADD COLUMN last_event_at INTEGER;"
 	"ALTER TABLE machines ADD COLUMN spool_dropped_new INTEGER NOT NULL DEFAULT 0;",
+	/* 10: pending OpenID Connect sign-ins (were in memory): the callback may reach another node */
+	"CREATE TABLE oidc_pending(state TEXT PRIMARY KEY, nonce TEXT NOT NULL, verifier TEXT NOT NULL,"
+	" return_to TEXT NOT NULL, created INTEGER NOT NULL);"
+	"CREATE INDEX oidc_pending_created ON oidc_pending(created);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1350,6 +1354,89 @@ static int fill_id(sqlite3_stmt *st, void *row)
 	return 0;
 }
 
+/* ------------------------------------------------- nodes (one node here) */
+
+static int sq_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *ret)
+{
+	/* one writer: the caller's transaction holds the database, its own earlier appends are seen */
+	return meeting_offset_(s, "SELECT coalesce(max(offset), 0) + 1 FROM events WHERE meeting_id = ?", meeting_id,
+			       ret);
+}
+
+static int sq_notify(struct store *s, const char *channel, const char *payload) { return 0; }
+
+static int sq_node_hello(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat)
+{
+	*ret_last_heartbeat = 0;
+	return 0;
+}
+
+static int sq_node_heartbeat(struct store *s, int64_t at) { return 0; }
+
+static int sq_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)
+{
+	return 0;
+}
+
+static int sq_node_release(struct store *s, const char *name, const char *reason, int64_t at,
+			   struct id_list *ret_users)
+{
+	memset(ret_users, 0, sizeof(*ret_users));
+	return 0;
+}
+
+static int sq_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id) { return 0; }
+
+static int sq_monitor_settle(struct store *s, int64_t user_id, bool hint, const char *reason, int64_t machine_id,
+			     int64_t at, bool *ret_monitored)
+{
+	int64_t was = 0;
+	int err, r;
+	sqlite3_stmt *st = row_(s, &err, "SELECT monitored FROM monitor_state WHERE user_id = ?", "i", user_id);
+
+	if (st) {
+		was = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	} else if (err != -ENOENT) {
+		return err;
+	}
+	*ret_monitored = hint;
+	if ((was != 0) == hint)
+		return 0;
+	r = sq_monitor_set(s, user_id, hint, hint ? NULL : reason, machine_id, at);
+	return r < 0 ? r : 1;
+}
+
+static int sq_monitor_get(struct store *s, int64_t user_id, struct monitor_row *ret)
+{
+	int err;
+	bool oom = false;
+	sqlite3_stmt *st = row_(s, &err, "SELECT user_id, monitored, reason, machine_id, at FROM monitor_state"
+				" WHERE user_id = ?", "i", user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->user_id = user_id;
+	if (!st)
+		return err == -ENOENT ? 0 : err;
+	ret->monitored = col_i(st, 1) != 0;
+	ret->reason = col_str(st, 2, &oom);
+	ret->machine_id = col_i(st, 3);
+	ret->at = col_i(st, 4);
+	sqlite3_reset(st);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_attendance_open_meetings(struct store *s, int64_t user_id, struct id_list *ret)
+{
+	int r = list_(s, ret, fill_id,
+		      "SELECT DISTINCT a.meeting_id FROM attendance a JOIN meetings m ON m.id = a.meeting_id"
+		      " WHERE a.user_id = ? AND a.leave_at IS NULL AND m.end_at IS NULL ORDER BY a.meeting_id",
+		      "i", user_id);
+	if (r < 0)
+		id_list_free(ret);
+	return r;
+}
+
 static int sq_recording_meetings(struct store *s, int64_t recording_id, struct id_list *ret)
 {
 	int r = list_(s, ret, fill_id,
@@ -1533,6 +1620,51 @@ static void sq_close(struct store *s)
 	free(ss);
 }
 
+/* ------------------------------------------------------ several nodes */
+
+static int sq_ping(struct store *s)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT 1", "");
+
+	if (!st)
+		return err;
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int sq_oidc_pending_put(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max,
+			       int64_t now)
+{
+	int r = exec_(s, "DELETE FROM oidc_pending WHERE created < ?", "i", now - ttl_ms);
+
+	if (r >= 0)
+		r = exec_(s, "DELETE FROM oidc_pending WHERE state IN (SELECT state FROM oidc_pending"
+			  " ORDER BY created DESC, state LIMIT -1 OFFSET ?)", "i", (int64_t)(max ? max - 1 : 0));
+	if (r >= 0)
+		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created) VALUES(?, ?, ?, ?, ?)",
+			  "ssssi", p->state, p->nonce, p->verifier, p->return_to, p->created);
+	return r < 0 ? r : 0;
+}
+
+static int sq_oidc_pending_take(struct store *s, const char *state, struct oidc_pending *ret)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "DELETE FROM oidc_pending WHERE state = ?"
+				" RETURNING nonce, verifier, return_to, created", "s", state);
+
+	if (!st)
+		return err;
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->state, sizeof(ret->state), "%s", state);
+	snprintf(ret->nonce, sizeof(ret->nonce), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(ret->verifier, sizeof(ret->verifier), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(ret->return_to, sizeof(ret->return_to), "%s", (const char *)sqlite3_column_text(st, 2));
+	ret->created = col_i(st, 3);
+	sqlite3_reset(st);	/* the delete was done by the first step (RETURNING) */
+	return 0;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
 	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
@@ -1571,6 +1703,11 @@ static const struct store_ops sqlite_ops = {
 	.policy_add = sq_policy_add, .policy_get = sq_policy_get, .policy_latest = sq_policy_latest,
 	.policies = sq_policies, .machine_set_group = sq_machine_set_group, .machine_group = sq_machine_group,
 	.machine_policy_state = sq_machine_policy_state,
+	.event_next_offset = sq_event_next_offset, .notify = sq_notify, .node_hello = sq_node_hello,
+	.node_heartbeat = sq_node_heartbeat, .node_claim_dead = sq_node_claim_dead, .node_release = sq_node_release,
+	.monitor_local = sq_monitor_local, .monitor_settle = sq_monitor_settle, .monitor_get = sq_monitor_get,
+	.attendance_open_meetings = sq_attendance_open_meetings,
+	.ping = sq_ping, .oidc_pending_put = sq_oidc_pending_put, .oidc_pending_take = sq_oidc_pending_take,
 };
 
 static int migrate(sqlite3 *db)

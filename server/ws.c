@@ -4,14 +4,17 @@
 #include <libwebsockets.h>
 
 #include "broadcast.h"
+#include "cluster.h"
 #include "code_guard.h"
 #include "conn.h"
 #include "conn_quota.h"
 #include "csrf.h"
+#include "drain.h"
 #include "http.h"
 #include "log.h"
 #include "meeting_code.h"
 #include "peer_limit.h"
+#include "proto_agent.h"
 #include "proto_lobby.h"
 #include "proto_ws.h"
 #include "server.h"
@@ -39,6 +42,45 @@ struct upgrade {
 
 /* Rate-limit strikes before the connection is closed (1008). */
 #define MAX_STRIKES 50
+
+/* every open connection, newest first (ws_drain walks it) */
+static struct conn *all;
+
+static void all_add(struct conn *c)
+{
+	c->all_next = all;
+	if (all)
+		all->all_prev = c;
+	all = c;
+}
+
+static void all_remove(struct conn *c)
+{
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else if (all == c)
+		all = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	c->all_prev = c->all_next = NULL;
+}
+
+size_t ws_drain(void)
+{
+	size_t n = 0;
+
+	/* conn_close only marks and asks for WRITEABLE: nothing leaves the list here */
+	for (struct conn *c = all; c; c = c->all_next) {
+		if (c->kind == CONN_LOBBY)
+			conn_close(c, PROTO_LOBBY_CLOSE_DRAIN, "node draining: reconnect");
+		else if (c->kind == CONN_AGENT)
+			conn_close(c, PROTO_AGENT_CLOSE_DRAIN, "node draining: reconnect");
+		else
+			continue;
+		n++;
+	}
+	return n;
+}
 
 /*
  * The lobby's code names a meeting: answered before the upgrade, and an
@@ -75,6 +117,11 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 
 	memset(u, 0, sizeof(*u));
 	u->since = -1;
+	if (drain_active()) {
+		/* the balancer retries this on another node (server/deploy/haproxy.cfg: retry-on 503) */
+		*why = "this node is draining: connect again (through the balancer)";
+		return 503;
+	}
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0) {
 		*why = "bad request";
 		return 400;
@@ -169,6 +216,7 @@ static int established(struct lws *wsi, struct pss *pss)
 	c->wsi = wsi;
 	c->quota_user = u.kind == CONN_LOBBY ? u.user_id : 0;
 	pss->conn = c;
+	all_add(c);
 	srv->connections++;
 	if (u.kind == CONN_AGENT)
 		return ws_agent_open(c, u.machine_id, u.machine);
@@ -330,6 +378,7 @@ static void closed(struct pss *pss)
 	if (!c)
 		return;
 	pss->conn = NULL;
+	all_remove(c);
 	if (c->kind == CONN_LOBBY)
 		ws_lobby_closed(c);
 	else if (c->kind == CONN_AGENT)
@@ -424,5 +473,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 struct lws_protocols ws_protocols[] = {
 	{ .name = "sphinx", .callback = callback, .per_session_data_size = sizeof(struct pss), .rx_buffer_size = 512 },
+	{ .name = CLUSTER_PROTOCOL, .callback = cluster_lws_callback },	/* the adopted LISTEN socket */
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };

@@ -10,8 +10,8 @@
  * rate limit, one queued message written per WRITEABLE callback.
  *
  * Owns: each struct conn (conn.h), created at ESTABLISHED and freed at
- * CLOSED after the lobby or agent module let go of it, and its transport
- * fields. Called by lws only, on the event-loop thread (main.c hands it
+ * CLOSED after the lobby or agent module let go of it, its transport
+ * fields, and the list of every open connection (for ws_drain()). Called by lws only, on the event-loop thread (main.c hands it
  * ws_protocols[]), and by the fuzz harness through ws_dispatch().
  */
 #ifndef SPHINX_WS_H
@@ -24,5 +24,14 @@ extern struct lws_protocols ws_protocols[];
 /* Deliver one complete message to the connection's handler (fuzz harness too). */
 struct conn;
 int ws_dispatch(struct conn *c, const char *buf, size_t len);
+
+/*
+ * The node is draining (drain.h): close every lobby socket with
+ * PROTO_LOBBY_CLOSE_DRAIN and every agent socket with PROTO_AGENT_CLOSE_DRAIN
+ * (each takes its queued messages first), so their clients reconnect through
+ * the balancer to another node. Upgrades are refused with 503 from now on
+ * (drain_active()). Returns how many sockets were told.
+ */
+size_t ws_drain(void);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "broadcast.h"
 #include "cleanup.h"
+#include "cluster.h"
 #include "conn.h"
 #include "json_shape.h"
 #include "lobby.h"
@@ -38,6 +39,7 @@ static int send_snapshot(struct conn *c, struct lobby *l, const struct meeting *
 
 struct replay_state {
 	struct conn *c;
+	uint64_t upto;		/* the lobby's last delivered offset: later ones come by delivery, not twice */
 	size_t bytes;
 	bool cut;
 };
@@ -49,6 +51,8 @@ static int replay_one(void *ud, uint64_t offset, enum audience audience, const c
 	struct msg *m;
 	int r;
 
+	if (offset > rs->upto)
+		return -ECANCELED;
 	if (audience == AUDIENCE_ORGANISERS && !rs->c->organiser)
 		return 0;
 	if (rs->bytes + n > srv->cfg->ws_queue_bytes / 2) {
@@ -73,7 +77,7 @@ static int replay_one(void *ud, uint64_t offset, enum audience audience, const c
 static bool replay(struct conn *c, uint64_t since)
 {
 	uint64_t last = c->lobby ? c->lobby->offset : 0, floor = 0;
-	struct replay_state rs = { .c = c };
+	struct replay_state rs = { .c = c, .upto = last };
 
 	if (since >= last)
 		return true;
@@ -130,7 +134,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	struct outbox ob;
 	struct lobby *l;
 	struct presence *p;
-	bool new_presence = false;
+	bool new_presence = false, live;
 	int r, org, mem;
 
 	c->kind = CONN_LOBBY;
@@ -154,6 +158,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		return refuse(c, PROTO_LOBBY_ERR_NOT_MEMBER, PROTO_LOBBY_CLOSE_NOT_MEMBER,
 			      "not a member of this meeting: join it by its code first");
 	}
+	live = lobby_find(m.id) != NULL;
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0 || !(l = lobby_get(&m))) {
 		meeting_clear(&m);
 		user_clear(&me);
@@ -161,6 +166,12 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	}
 	c->organiser = org > 0;
 	c->meeting_id = m.id;
+	/*
+	 * several nodes: what others committed and not yet notified goes out
+	 * before this snapshot's offset (a lobby made just now read its offset)
+	 */
+	if (live && cluster_active())
+		lobby_catch_up(l);
 	p = lobby_presence(l, c->user_id);
 	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
 		meeting_clear(&m);
@@ -262,6 +273,7 @@ static int on_chat(struct conn *c, json_t *msg)
 	struct user me = { 0 };
 	struct outbox ob;
 	int64_t id, at = now_ms();
+	uint64_t offset = 0;
 	int r;
 
 	if (!text)
@@ -282,9 +294,10 @@ static int on_chat(struct conn *c, json_t *msg)
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0)
 		return conn_error(c, PROTO_WS_ERR_INTERNAL, "internal error");
 	if ((r = outbox_begin(&ob)) == 0) {
-		/* the event takes the lobby's next offset: stored with the row, a resend is answered with it */
-		r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, c->lobby->offset + 1, at,
-			       &id);
+		/* the event takes the meeting's next offset: stored with the row, a resend is answered with it */
+		r = outbox_reserve(&ob, c->lobby, &offset);
+		if (r == 0)
+			r = store_call(srv->store, chat_add_cid, c->meeting_id, c->user_id, text, cid, offset, at, &id);
 		if (r == 0)
 			r = outbox_event(&ob, c->lobby, PROTO_LOBBY_MSG_CHAT,
 					 json_pack("{s:I, s:s, s:o, s:s, s:s?}", "id", (json_int_t)id, "kind", "user",

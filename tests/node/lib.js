@@ -80,6 +80,9 @@ async function run() {
   } else {
     console.log(`ok ${n} - no sanitizer reports in the server logs`);
   }
+  for (const fn of endHooks) {
+    try { await fn(); } catch (e) { stray++; console.log(`# at the end: ${String(e && e.stack || e).split('\n').join('\n# ')}`); }
+  }
   process.exit(failed || stray ? 1 : 0);
 }
 // what ASan, LSan and UBSan print (the sanitizer builds abort on UBSan too)
@@ -106,14 +109,47 @@ function freePort() {
 }
 
 // SPHINX_SERVER_ARGS: a JSON array of arguments every server and admin command gets too
-// (tests/integration/server_pg.sh: the PostgreSQL store).
+// (tests/integration/server_pg.sh: server_pg_outage.test.js on one PostgreSQL database).
 const ENV_ARGS = process.env.SPHINX_SERVER_ARGS ? JSON.parse(process.env.SPHINX_SERVER_ARGS) : [];
+
+// SPHINX_TEST_PG: a libpq connection string without dbname ("host=/tmp/x
+// port=5432 user=postgres", a cluster with trust authentication, as
+// tests/integration/server_pg.sh starts one). Set, every server runs on the
+// PostgreSQL store with a database of its own, as it has a data directory
+// of its own on SQLite: a Server on a new data directory gets a new, empty
+// database; a Server on the data directory of an earlier one (a restart)
+// gets that one's database. Same locale as server_pg.sh (ICU "en": sorts
+// as people do, so the store must not rely on the database's collation).
+const TEST_PG = process.env.SPHINX_TEST_PG || '';
+const pgDatabases = new Map();	// data directory -> database name
+function pgStoreArgs(dataDir) {
+  let db = pgDatabases.get(dataDir);
+  if (!db) {
+    db = `sphinx_${process.pid}_${pgDatabases.size + 1}`;
+    const r = spawnSync('psql', [`${TEST_PG} dbname=postgres`, '-v', 'ON_ERROR_STOP=1', '-qAtc',
+      `CREATE DATABASE ${db} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en' LOCALE 'C.UTF-8'`],
+    { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`SPHINX_TEST_PG: cannot create database ${db}: ${r.stderr || r.error}`);
+    pgDatabases.set(dataDir, db);
+  }
+  return ['-o', 'store=postgresql', '-o', `postgresql=${TEST_PG} dbname=${db}`];
+}
+
+// Functions run by run() once every server stopped and was checked (in
+// order, awaited): tests/node/cluster.js stops its PostgreSQL and HAProxy.
+const endHooks = [];
+function atEnd(fn) { endHooks.push(fn); }
 
 const servers = [];
 class Server {
+  // opts: dataDir (default: a new one), port (default: a free one), args
+  // (for the daemon only), storeArgs (the store's options, for the daemon
+  // and the admin commands; default: SPHINX_TEST_PG's per-server database,
+  // or none: SQLite in dataDir).
   constructor(opts = {}) {
     this.dataDir = opts.dataDir || fs.mkdtempSync(path.join(os.tmpdir(), 'sphinx-test-'));
     this.extra = opts.args || [];
+    this.storeArgs = opts.storeArgs || (TEST_PG ? pgStoreArgs(this.dataDir) : []);
     this.port = opts.port;
     this.log = '';
   }
@@ -121,7 +157,8 @@ class Server {
     if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (run make)`);
     if (!this.port) this.port = await freePort();
     const args = ['--data', this.dataDir, '--port', String(this.port), '--bind', '127.0.0.1',
-      '--web', path.join(ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min', ...ENV_ARGS, ...this.extra];
+      '--web', path.join(ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min',
+      ...this.storeArgs, ...ENV_ARGS, ...this.extra];
     this.proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.log += d; });
     this.proc.stderr.on('data', (d) => { this.log += d; if (process.env.SERVER_LOG) process.stderr.write(d); });
@@ -139,11 +176,11 @@ class Server {
   kill9() { this.killed = true; if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGKILL'); return this.exited; }
   async stop() { if (this.proc && this.proc.exitCode === null) this.proc.kill('SIGTERM'); return this.exited; }
   admin(args, input) {
-    const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...ENV_ARGS, ...args],
+    const r = spawnSync(BIN, ['--data', this.dataDir, '-o', 'password_strength=min', ...this.storeArgs, ...ENV_ARGS, ...args],
       { input: input || '', encoding: 'utf8' });
     return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
   }
-  alive() { return this.proc.exitCode === null; }
+  alive() { return this.proc.exitCode === null && this.proc.signalCode === null; }
 }
 
 // ---------------------------------------------------------- HTTP client
@@ -292,4 +329,4 @@ function captureEvent(type, seq, fields = {}) {
   }, type === 'capture.end' ? { duration_ms: 3012, calls: 91 } : {}, fields.extra || {});
 }
 
-module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, rawHttp, captureEvent, freePort, ROOT, BIN };
+module.exports = { test, run, assert, eq, sleep, Server, Client, Sock, agent, rawHttp, captureEvent, freePort, atEnd, withTimeout, ROOT, BIN };

@@ -36,7 +36,7 @@ test('self-signed certificate (openssl) and a TLS server', async () => {
   // Server.start() probes http://; probe https here instead
   const { spawn } = require('child_process');
   s.proc = spawn(require('./lib').BIN, ['--data', s.dataDir, '--port', String(port), '--bind', '127.0.0.1',
-    '--web', path.join(require('./lib').ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min',
+    '--web', path.join(require('./lib').ROOT, 'server/web'), '-o', 'signup=yes', '-o', 'password_strength=min', ...s.storeArgs,
     '-o', `tls_cert=${dir}/cert.pem`, '-o', `tls_key=${dir}/key.pem`], { stdio: ['ignore', 'pipe', 'pipe'] });
   s.proc.stderr.on('data', (d) => { s.log += d; });
   s.exited = new Promise((r) => s.proc.on('exit', (code, sig) => r({ code, sig })));

@@ -171,7 +171,7 @@ static void test_id_token_malformed(void **state)
 
 static void test_ratelimit_bucket(void **state)
 {
-	const struct rate_rule r = { "t:bucket", 2.0, 3 };	/* 3 at once, then one per 500 ms */
+	const struct rate_rule r = { "t:bucket", 2.0, 3, false };	/* 3 at once, then one per 500 ms */
 	int64_t t = 1000000, retry = -1;
 
 	ratelimit_reset();
@@ -181,7 +181,7 @@ static void test_ratelimit_bucket(void **state)
 	assert_int_equal(retry, 500);
 	/* another key and the same key under another rule are separate buckets */
 	assert_true(ratelimit_take(&r, "b", t, NULL));
-	const struct rate_rule other = { "t:other", 2.0, 3 };
+	const struct rate_rule other = { "t:other", 2.0, 3, false };
 	assert_true(ratelimit_take(&other, "a", t, NULL));
 	/* peek neither takes nor lies */
 	assert_false(ratelimit_peek(&r, "a", t + 499, &retry));
@@ -195,14 +195,14 @@ static void test_ratelimit_bucket(void **state)
 		assert_true(ratelimit_take(&r, "a", t + 100000, NULL));
 	assert_false(ratelimit_take(&r, "a", t + 100000, NULL));
 	/* a switched-off rule allows everything */
-	const struct rate_rule off = { "t:off", 0, 0 };
+	const struct rate_rule off = { "t:off", 0, 0, false };
 	for (int i = 0; i < 100; i++)
 		assert_true(ratelimit_take(&off, "a", t, NULL));
 }
 
 static void test_ratelimit_bounded(void **state)
 {
-	const struct rate_rule r = { "t:bounded", 1.0 / 3600, 2 };
+	const struct rate_rule r = { "t:bounded", 1.0 / 3600, 2, false };
 	char key[32];
 	int64_t t = 5000000;
 	int refused = 0;
@@ -218,7 +218,7 @@ static void test_ratelimit_bounded(void **state)
 	assert_true(ratelimit_take(&r, "victim", t, NULL));
 	assert_false(ratelimit_take(&r, "victim", t, NULL));
 	/* entries that refilled expire: a fresh key always finds room */
-	const struct rate_rule fast = { "t:fast", 1000, 1 };
+	const struct rate_rule fast = { "t:fast", 1000, 1, false };
 	for (int i = 0; i < 2 * RATELIMIT_SLOTS; i++) {
 		snprintf(key, sizeof(key), "f%d", i);
 		if (!ratelimit_take(&fast, key, t + 10 + i, NULL))

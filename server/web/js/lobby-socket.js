@@ -12,6 +12,11 @@
 // browser does not notice, by an application ping every 20 s that must be
 // answered within 10 s. Close codes that mean "you may not be here" (banned,
 // ended, not a member, signed out, too many tabs) stop the reconnection.
+// CLOSE_DRAIN (4503) means the server node is going away (a restart, an
+// upgrade): the page reconnects at once, without backoff, and the balancer
+// sends it to another node, where it resumes from its offset. A node that
+// is draining refuses new sockets, so landing on it again ends in the
+// ordinary backoff, never in a loop.
 import * as proto from './proto.js';
 
 const FINAL = new Set([proto.CLOSE_SIGNED_OUT, proto.CLOSE_BANNED, proto.CLOSE_TOO_MANY_SOCKETS,
@@ -73,6 +78,11 @@ export class LobbySocket {
 			if (FINAL.has(ev.code)) {
 				this.stopped = true;
 				this.h.state('closed', { code: ev.code, reason: ev.reason, error: this.lastError });
+				return;
+			}
+			if (ev.code === proto.CLOSE_DRAIN) {
+				this.h.state('connecting', this.attempt);
+				this.connect();
 				return;
 			}
 			this.scheduleRetry();

@@ -42,13 +42,15 @@ export const EV_RECORDING_END = "recording.end";
 export const EV_ORGANISER_ADD = "organiser.add";
 export const EV_MEETING_END = "meeting.end";
 // ---------------------------------------------------------- close codes
-// each ends the lobby for this page: the client does not reconnect
+// each ends the lobby for this page: the client does not reconnect (but 4503, below)
 export const CLOSE_SIGNED_OUT = 4001;
 export const CLOSE_BANNED = 4003;
 export const CLOSE_TOO_MANY_SOCKETS = 4029;	// over lobby_user_sockets in this lobby
 export const CLOSE_NOT_MEMBER = 4403;
 export const CLOSE_UNKNOWN_MEETING = 4404;
 export const CLOSE_MEETING_ENDED = 4410;
+// not final: this node is going away; reconnect now (through the balancer) and resume from the last offset
+export const CLOSE_DRAIN = 4503;
 // ---------------------------------------------------------- error codes
 export const ERR_UNKNOWN_MEETING = "unknown_meeting";
 export const ERR_MEETING_ENDED = "meeting_ended";
