@@ -25,8 +25,12 @@
  *
  * Output: "figure NAME VALUE" lines that bench/run-lobby.sh aggregates.
  *
+ * --lobby-ports P1,P2,...: lobby socket i goes to P(i mod n) instead of
+ * --port (several nodes of one cluster: bench/cluster_lobby.sh); the set-up,
+ * the organiser's first socket when it is P1 and the agent stay on --port.
+ *
  *   lobby_bench --port P --pid SERVER_PID --token AGENT_TOKEN
- *               --users 1000 [--per-user 10] [--rounds 20]
+ *               --users 1000 [--per-user 10] [--rounds 20] [--lobby-ports P1,P2,P3]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -67,6 +71,13 @@ struct user {
 static struct cli *clis;
 static struct user *users;
 static int nusers = 100, per_user = 1, nclients, rounds = 20, port = 8080, server_pid;
+static int lobby_ports[16], nlobby_ports;
+
+/* the port lobby socket i dials */
+static int lobby_port(uint32_t i)
+{
+	return nlobby_ports ? lobby_ports[i % (uint32_t)nlobby_ports] : port;
+}
 static const char *token = "";
 static char code[64];
 static int ep;
@@ -142,10 +153,10 @@ static void user_addr(int u, struct in_addr *a)
 	a->s_addr = htonl(0x7f000000u | (uint32_t)(1 + u / 250) << 8 | (uint32_t)(1 + u % 250));
 }
 
-static int dial(int u, bool nonblock)
+static int dial(int u, bool nonblock, int to)
 {
 	struct sockaddr_in src = { .sin_family = AF_INET },
-			   a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+			   a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)to) };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0), one = 1;
 
 	if (fd < 0)
@@ -193,7 +204,7 @@ static int http(int u, const char *method, const char *path, const char *body, c
 {
 	char req[2048];
 	const struct user *us = u >= 0 ? &users[u] : NULL;
-	int fd = dial(u, false), n;
+	int fd = dial(u, false, port), n;
 
 	if (fd < 0)
 		die("cannot connect for HTTP");
@@ -313,14 +324,14 @@ static void send_text(int fd, const char *s)
 	free(out);
 }
 
-static void send_upgrade(int fd, const char *path, const char *extra)
+static void send_upgrade(int fd, const char *path, const char *extra, int to)
 {
 	char req[2048];
 	int n = snprintf(req, sizeof(req),
 			 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			 "Origin: http://127.0.0.1:%d\r\n"
 			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
-			 path, port, port, extra);
+			 path, to, to, extra);
 	send_all(fd, req, (size_t)n);
 }
 
@@ -460,7 +471,7 @@ static int pump(int timeout_ms, const char *marker, int round, uint64_t t0, uint
 			char hdr[512];
 			snprintf(path, sizeof(path), "/lobby/%s?since=0", code);
 			snprintf(hdr, sizeof(hdr), "Cookie: %s\r\n", users[c->user].cookie);
-			send_upgrade(c->fd, path, hdr);
+			send_upgrade(c->fd, path, hdr, lobby_port(evs[i].data.u32));
 			c->state = 1;
 			struct epoll_event ev = { .events = EPOLLIN, .data.u32 = evs[i].data.u32 };
 			epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
@@ -562,7 +573,7 @@ static void storm(void)
 	for (int i = 0; i < nclients; i++) {
 		struct cli *c = &clis[i];
 		c->user = i % nusers;
-		c->fd = dial(c->user, true);
+		c->fd = dial(c->user, true, lobby_port((uint32_t)i));
 		if (c->fd < 0) {
 			perror("lobby_bench: connect");
 			exit(1);
@@ -601,11 +612,11 @@ static void alerts(uint64_t *samples, uint64_t *last)
 	uint64_t run = now_us();
 	const char *who = users[nusers > 1 ? 1 : 0].name;
 
-	a.fd = dial(-1, false);
+	a.fd = dial(-1, false, port);
 	if (a.fd < 0)
 		die("agent connect");
 	snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", token);
-	send_upgrade(a.fd, "/agent", hdr);
+	send_upgrade(a.fd, "/agent", hdr, port);
 	send_text(a.fd, "{\"type\":\"hello\",\"v\":1,\"machine\":\"bench\",\"boot_id\":\"bench-boot\","
 			"\"agent_version\":\"bench\"}");
 	agent_read(&a, "\"welcome\"");
@@ -667,6 +678,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "port", 1, NULL, 'p' },  { "pid", 1, NULL, 'P' },	 { "token", 1, NULL, 't' },
 		{ "users", 1, NULL, 'u' }, { "per-user", 1, NULL, 'k' }, { "rounds", 1, NULL, 'r' },
+		{ "lobby-ports", 1, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -679,13 +691,21 @@ int main(int argc, char **argv)
 		case 'u': nusers = (int)parse_long(optarg, "--users"); break;
 		case 'k': per_user = (int)parse_long(optarg, "--per-user"); break;
 		case 'r': rounds = (int)parse_long(optarg, "--rounds"); break;
+		case 'L':
+			for (char *p = optarg, *end; *p; p = *end ? end + 1 : end) {
+				long v = strtol(p, &end, 10);
+				if (end == p || (*end && *end != ',') || v < 1 || v > 65535 || nlobby_ports == 16)
+					die("--lobby-ports: up to 16 ports, comma-separated");
+				lobby_ports[nlobby_ports++] = (int)v;
+			}
+			break;
 		default: return 2;
 		}
 	}
 	if (nusers < 1 || nusers > 60000 || per_user < 1 || per_user > 100 || rounds < 1 || !server_pid || !*token) {
 		fprintf(stderr,
 			"usage: lobby_bench --port P --pid SERVER_PID --token AGENT_TOKEN --users N"
-			" [--per-user K] [--rounds R]\n");
+			" [--per-user K] [--rounds R] [--lobby-ports P1,P2,...]\n");
 		return 2;
 	}
 	nclients = nusers * per_user;

@@ -217,7 +217,15 @@ static void fan_one(struct lobby *l, void *ud)
  * agent replays its spool before the browsers reconnect, and the meeting
  * must still learn (once, at its next offset) that the recording ended.
  */
-static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
+static bool id_in(const struct id_list *ids, int64_t id)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] == id)
+			return true;
+	return false;
+}
+
+static int fan_linked(struct fanout *f, int64_t recording_id, const struct id_list *present)
 {
 	struct id_list ids = { 0 };
 	int r = store_call(srv->store, recording_meetings, recording_id, &ids);
@@ -226,7 +234,7 @@ static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
 		struct meeting m = { 0 };
 		struct lobby *l = lobby_find(ids.v[i]);
 
-		if (l && uid && lobby_presence(l, uid))
+		if (id_in(present, ids.v[i]))
 			continue;	/* fan_one covers it */
 		if (!l && (r = store_call(srv->store, meeting_get, ids.v[i], &m)) == 0)
 			l = lobby_get(&m);
@@ -243,20 +251,38 @@ static int fan_linked(struct fanout *f, int64_t recording_id, int64_t uid)
 	return r;
 }
 
-/* Add one event per live lobby the recording's user is in (and, for an end, per meeting that showed the begin). */
+/*
+ * Add one event per ongoing meeting the recording's user has an open
+ * attendance row in, on whichever node their lobby is (the store says;
+ * cluster.h), and, for an end, per meeting that showed the begin.
+ */
 static int fan_out(struct outbox *ob, int64_t recording_id, const char *type)
 {
 	struct fanout f = { .ob = ob, .type = type };
+	struct id_list present = { 0 };
 	int64_t uid;
 	int r = store_call(srv->store, recording_get, recording_id, &f.rec);
 
 	if (r < 0)
 		return r;
 	uid = f.rec.user_id;
-	if (strcmp(type, PROTO_LOBBY_EV_RECORDING_END) == 0)
-		f.r = fan_linked(&f, recording_id, uid);
-	if (uid && f.r == 0)
-		lobby_foreach_with_user(uid, fan_one, &f);
+	if (uid)
+		f.r = store_call(srv->store, attendance_open_meetings, uid, &present);
+	if (f.r == 0 && strcmp(type, PROTO_LOBBY_EV_RECORDING_END) == 0)
+		f.r = fan_linked(&f, recording_id, &present);
+	for (size_t i = 0; f.r == 0 && i < present.n; i++) {
+		struct meeting m = { 0 };
+		struct lobby *l = NULL;
+
+		if ((f.r = store_call(srv->store, meeting_get, present.v[i], &m)) == 0 && !(l = lobby_get(&m)))
+			f.r = -ENOMEM;
+		meeting_clear(&m);
+		if (l) {
+			fan_one(l, &f);
+			lobby_gc(l);	/* a lobby made here lives on while the outbox pins it */
+		}
+	}
+	id_list_free(&present);
 	recording_clear(&f.rec);
 	return f.r;
 }

@@ -23,8 +23,8 @@
 //     presence tick), and the user whose agent stayed with the dead node is
 //     unmonitored within the silence window.
 'use strict';
-const { test, run, assert, eq, sleep, Client, agent, captureEvent } = require('./lib');
-const { startCluster } = require('./cluster');
+const { test, run, assert, eq, sleep, Client } = require('./lib');
+const { startCluster, LobbyUser, SpoolAgent, until } = require('./cluster');
 
 const show = (x) => JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? String(v) : v));
 const ATTENDEES = 9;
@@ -35,158 +35,6 @@ const people = [];	// LobbyUser of every attendee
 let lo, lb;	// the organisers' LobbyUsers (olga on A, oscar on B)
 let ax, aw, az;	// agents: x on C (att0, reconnects), w on B (att1), z on C (att2, never comes back)
 
-// ----------------------------------------------------------- lobby users
-// A lobby client as the web app is: remembers the last offset it saw,
-// reconnects through the balancer with ?since= it when its socket closes
-// without a close it asked for, and resends the chat lines not yet confirmed
-// with their client id (cid).
-class LobbyUser {
-  constructor(client, name) {
-    this.c = client; this.name = name;
-    this.last = null;	// last event offset received
-    this.offsets = [];	// every event offset received, in order of arrival
-    this.dups = [];	// offsets received twice, or out of order
-    this.chatIds = new Set();	// chat ids of every chat event received
-    this.events = [];	// { offset, type, msg, at }
-    this.pending = new Map();	// cid -> text sent, not confirmed
-    this.acked = new Set();	// cids confirmed (own chat event or chat.stored)
-    this.reconnects = [];	// { closed: ms, synced: ms, recovered }
-    this.nextCid = 0;
-  }
-  async connect(server) {
-    const s0 = this.c.s;
-    this.c.s = server;
-    const resume = this.last !== null;
-    const sock = this.c.lobby(code, resume ? { since: this.last } : {});
-    this.c.s = s0;
-    this.sock = sock;
-    this.syncedP = new Promise((resolve) => { this.onSynced = resolve; });
-    sock.ws.on('message', (data) => this.onMessage(JSON.parse(data.toString())));
-    let established = false;
-    sock.ws.on('close', () => { if (established && !this.closing && this.sock === sock) this.lost(); });
-    await sock.opened;
-    established = true;
-    await sock.next('lobby');
-    if (resume) await this.syncedP;
-    return this;
-  }
-  onMessage(m) {
-    if (m.type === 'lobby') {
-      if (this.last === null) this.last = m.offset;
-      return;
-    }
-    if (m.type === 'synced') {
-      this.reconnects[this.reconnects.length - 1].synced = Date.now();
-      this.reconnects[this.reconnects.length - 1].recovered = m.recovered;
-      this.onSynced();
-      return;
-    }
-    if (m.type === 'chat.stored' && m.cid) { this.pending.delete(m.cid); this.acked.add(m.cid); return; }
-    if (m.offset === undefined) return;
-    if (this.last !== null && m.offset <= this.last) { this.dups.push(m.offset); return; }
-    this.last = m.offset;
-    this.offsets.push(m.offset);
-    this.events.push({ offset: m.offset, type: m.type, msg: m, at: Date.now() });
-    if (m.type === 'chat') {
-      this.chatIds.add(m.id);
-      if (m.cid && this.pending.has(m.cid) && m.user && m.user.id === this.c.user.id) { this.pending.delete(m.cid); this.acked.add(m.cid); }
-    }
-  }
-  async lost() {
-    const r = { closed: Date.now(), synced: null, recovered: null, code: this.sock.closeInfo && this.sock.closeInfo.code };
-    this.reconnects.push(r);
-    for (let i = 0; i < 50; i++) {
-      try {
-        await this.connect(c.front);
-        // what was sent and not confirmed goes again, with the same cid
-        for (const [cid, text] of this.pending) this.sock.send({ type: 'chat', v: 1, text, cid });
-        return;
-      } catch (e) {
-        r.error = String(e.message || e);
-        await sleep(100);
-      }
-    }
-  }
-  chat(text) {
-    const cid = `${this.name}-${this.nextCid++}`;
-    this.pending.set(cid, text);
-    if (this.sock.ws.readyState === 1) this.sock.send({ type: 'chat', v: 1, text, cid });
-    return cid;
-  }
-  close() { this.closing = true; return this.sock.close(); }
-}
-
-// ------------------------------------------------------------ agent spool
-// The agent's side of the protocol as sphinx-agent does it: events kept in
-// a spool until acknowledged, resent in order after every (re)connect,
-// heartbeats every second; reconnects through the balancer when its
-// socket closes (unless told to stay away).
-class SpoolAgent {
-  constructor(token, machine, users, boot) {
-    Object.assign(this, { token, machine, users, boot });
-    this.spool = [];	// events not yet acknowledged
-    this.acks = new Map();	// id -> acks received (a duplicate ack counts too)
-    this.dupAcks = new Map();	// id -> acks with duplicate: true
-    this.welcomes = [];	// Date.now() of each welcome
-    this.seq = 0;
-  }
-  async connect(server) {
-    const sock = agent(server, this.token);
-    this.sock = sock;
-    sock.ws.on('message', (d) => {
-      const m = JSON.parse(d.toString());
-      if (m.type === 'welcome') {
-        this.welcomes.push(Date.now());
-        for (const e of this.spool) sock.send(e);
-      } else if (m.type === 'ack') {
-        this.acks.set(m.id, (this.acks.get(m.id) || 0) + 1);
-        if (m.duplicate) this.dupAcks.set(m.id, (this.dupAcks.get(m.id) || 0) + 1);
-        this.spool = this.spool.filter((e) => e.id !== m.id);
-      }
-    });
-    let established = false;
-    sock.ws.on('close', () => {
-      clearInterval(this.beat);
-      if (established && !this.stayAway && this.sock === sock) this.reconnect();
-    });
-    await sock.opened;
-    established = true;
-    sock.send({ type: 'hello', v: 1, machine: this.machine, boot_id: this.boot, agent_version: 't', layers: ['exec'], users: this.users });
-    this.beat = setInterval(() => { if (sock.ws.readyState === 1) sock.send({ type: 'heartbeat', v: 1, ts: Date.now() * 1e6 }); }, 1000);
-    const n = this.welcomes.length;
-    for (let i = 0; i < 100 && this.welcomes.length === n; i++) await sleep(20);
-    if (this.welcomes.length === n) throw new Error(`${this.machine}: no welcome`);
-    return this;
-  }
-  async reconnect() {
-    this.lostAt = Date.now();
-    for (let i = 0; i < 50 && !this.stayAway; i++) {
-      try { await this.connect(c.front); this.backAt = Date.now(); return; } catch (e) { await sleep(100); }
-    }
-  }
-  send(type, fields) {
-    const e = captureEvent(type, ++this.seq, Object.assign({ boot: this.boot }, fields));
-    this.spool.push(e);
-    if (this.sock.ws.readyState === 1) this.sock.send(e);
-    return e;
-  }
-  async acked(id, ms = 10000) {
-    const deadline = Date.now() + ms;
-    while (!this.acks.get(id) && Date.now() < deadline) await sleep(20);
-    return this.acks.get(id) || 0;
-  }
-  stop() { this.stayAway = true; clearInterval(this.beat); try { this.sock.ws.terminate(); } catch (e) { /* gone */ } }
-}
-
-async function until(what, fn, ms = 10000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const r = fn();
-    if (r) return r;
-    if (Date.now() > deadline) throw new Error('timed out: ' + what);
-    await sleep(20);
-  }
-}
 const monitorOf = (uid) => (e) => e.type === 'monitor' && e.msg.user.id === uid;
 
 test('three nodes + PostgreSQL + HAProxy; organisers on A and B, nine attendees through the balancer', async () => {
@@ -196,13 +44,13 @@ test('three nodes + PostgreSQL + HAProxy; organisers on A and B, nine attendees 
   for (let i = 0; i < ATTENDEES; i++) {
     const u = await new Client(c.front).signup(`att${i}`);
     eq((await u.join(code)).status, 200, `att${i} joins`);
-    people.push(new LobbyUser(u, `att${i}`));
+    people.push(new LobbyUser(u, `att${i}`, { code: () => code, front: () => c.front }));
   }
   const os = await new Client(c.nodes[1]).signup('oscar');
   eq((await os.join(code)).status, 200, 'oscar joins');
   eq((await o.req('POST', `/api/meetings/${code}/organisers`, { username: 'oscar' })).status, 200, 'oscar co-organiser');
-  lo = await new LobbyUser(o, 'olga').connect(c.nodes[0]);
-  lb = await new LobbyUser(os, 'oscar').connect(c.nodes[1]);
+  lo = await new LobbyUser(o, 'olga', { code: () => code, front: () => c.front }).connect(c.nodes[0]);
+  lb = await new LobbyUser(os, 'oscar', { code: () => code, front: () => c.front }).connect(c.nodes[1]);
   olga = o; oscar = os;
   // one after the other through the balancer: round robin puts three on each node
   for (const p of people) await p.connect(c.front);
@@ -212,9 +60,9 @@ test('agents on nodes C and B make their users monitored for the organisers on A
   const tx = c.nodes[2].admin(['enroll-machine', 'lab-x']); eq(tx.code, 0, 'enroll lab-x: ' + tx.err);
   const tw = c.nodes[1].admin(['enroll-machine', 'lab-w']); eq(tw.code, 0, 'enroll lab-w: ' + tw.err);
   const tz = c.nodes[2].admin(['enroll-machine', 'lab-z']); eq(tz.code, 0, 'enroll lab-z: ' + tz.err);
-  ax = await new SpoolAgent(tx.out, 'lab-x', ['att0'], 'b00t0000-0000-4000-8000-0000000c1a5e').connect(c.nodes[2]);
-  aw = await new SpoolAgent(tw.out, 'lab-w', ['att1'], 'b00t0000-0000-4000-8000-0000000c1a5f').connect(c.nodes[1]);
-  az = await new SpoolAgent(tz.out, 'lab-z', ['att2'], 'b00t0000-0000-4000-8000-0000000c1a60').connect(c.nodes[2]);
+  ax = await new SpoolAgent(tx.out, 'lab-x', ['att0'], 'b00t0000-0000-4000-8000-0000000c1a5e', () => c.front).connect(c.nodes[2]);
+  aw = await new SpoolAgent(tw.out, 'lab-w', ['att1'], 'b00t0000-0000-4000-8000-0000000c1a5f', () => c.front).connect(c.nodes[1]);
+  az = await new SpoolAgent(tz.out, 'lab-z', ['att2'], 'b00t0000-0000-4000-8000-0000000c1a60', () => c.front).connect(c.nodes[2]);
   for (const [who, org] of [['A', lo], ['B', lb]]) {
     for (const [i, m] of [[0, 'lab-x'], [1, 'lab-w'], [2, 'lab-z']]) {
       const e = await until(`organiser on ${who} sees att${i} monitored by ${m}`, () =>
@@ -224,14 +72,13 @@ test('agents on nodes C and B make their users monitored for the organisers on A
   }
 });
 
-let rec;
 test('a recording on the agent attached to node C turns the card red for the organisers on A and B', async () => {
   const b = ax.send('capture.begin', { user: 'att0', pid: 4100 });
   eq(await ax.acked(b.id), 1, 'begin acknowledged');
   const uid = people[0].c.user.id;
   for (const [who, org] of [['A', lo], ['B', lb]]) {
     const e = await until(`recording.begin on ${who}`, () => org.events.find((x) => x.type === 'recording.begin' && x.msg.recording.user_id === uid), 5000);
-    rec = e.msg.recording;
+    eq(e.msg.recording.machine, 'lab-x', 'the recording of lab-x');
     // what the card is drawn from: a fresh snapshot on that node lists att0 among the flagged
     const s = olga.s; olga.s = c.nodes[who === 'A' ? 0 : 1];
     const x = olga.lobby(code); olga.s = s;
@@ -262,6 +109,7 @@ test('kill -9 node C mid chat flood and mid recording: its clients and its agent
   })();
   await sleep(1000);
   endEv = ax.send('capture.end', { user: 'att0', pid: 4100 });
+  az.stayAway = true;	// lab-z's agent dies with node C: it must not come back through the balancer
   killedAt = Date.now();
   await c.kill9(2);
   await sleep(3000);	// the flood goes on while C's clients come back
@@ -339,14 +187,15 @@ test('each client saw every event once, in offset order, with no gap (attendees:
 });
 
 test('the recording\'s end is in the meeting\'s log exactly once; the recording is closed', async () => {
-  for (const p of [lo, lb]) {
-    const ends = p.events.filter((e) => e.type === 'recording.end' && e.msg.recording.id === rec.id);
+  const r = await olga.req('GET', `/api/meetings/${code}/recordings`);
+  eq(r.status, 200, 'recordings: ' + r.text);
+  const mine = r.json.recordings.filter((x) => x.user_id === people[0].c.user.id);
+  eq(mine.length, 1, 'one recording of att0 in the meeting');
+  assert(mine[0].end_at, 'with its end');
+  for (const p of [lo, lb, people[0]]) {
+    const ends = p.events.filter((e) => e.type === 'recording.end' && e.msg.recording.id === mine[0].id);
     eq(ends.length, 1, `${p.name}: one recording.end`);
   }
-  const r = await olga.req('GET', `/api/meetings/${code}/recordings`);
-  const mine = r.json.recordings.filter((x) => x.user_id === people[0].c.user.id);
-  eq(mine.length, 1, 'one recording of att0');
-  assert(mine[0].end_at, 'with its end');
   eq(ax.dupAcks.get(endEv.id) || 0, 0, 'the end was acknowledged once, as new (the first ack reached the agent)');
 });
 
