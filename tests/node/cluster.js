@@ -44,12 +44,15 @@
 // address of every "bind" line (-> 127.0.0.1:<free port>), and the "server"
 // lines: the first of each kind ("node1", "node1-backup") becomes one per
 // node of ours with that line's options (address -> 127.0.0.1:<node port>),
-// the file's other lines of that kind go. On checked servers the health-check
-// timing (inter, fastinter, downinter, fall, rise, slowstart) is shortened; the global maxconn set
-// from opts.maxconn (default 4 000: what the open-file limit allows) so a test sees a dead node
-// taken out in about a second. Until that file exists, a minimal
-// configuration with the same shape (roundrobin, httpchk GET /api/health,
-// timeout tunnel, redispatch) is generated here - the log line says which.
+// the file's other lines of that kind go. On checked servers the
+// health-check timing (inter, fastinter, downinter, fall, rise, slowstart)
+// is shortened, so a test sees a dead node taken out in about a second; the
+// global maxconn is opts.maxconn (default 4 000: this machine's open-file
+// limit, 20 000, allows about 9 000 at two descriptors a connection) and a
+// stats socket of our own lets waitBalanced() read the servers' states.
+// Without that file (before edge13's branch), a minimal configuration of
+// the same shape (roundrobin, httpchk GET /api/health, timeout tunnel,
+// redispatch) is generated here, and the test log says so.
 //
 // stop() and the end of the file (lib.js atEnd, and a last synchronous
 // 'exit' handler for a test that crashed) stop only what this harness
