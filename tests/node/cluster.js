@@ -529,6 +529,11 @@ lib.atEnd(async () => {
     if (c.pg) c.pg.cleanup();
   }
 });
+// a test killed (tests/run's timeout, ^C) would leave them running: the
+// same clean-up, then the usual exit status of that signal
+for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]]) {
+  process.once(sig, () => { console.log(`# ${sig}: stopping the cluster this file started`); process.exit(code); });
+}
 process.on('exit', () => {
   for (const c of clusters) {
     if (c.haproxy && c.haproxy.proc && c.haproxy.proc.exitCode === null) { try { c.haproxy.proc.kill('SIGKILL'); } catch (e) { /* gone */ } }
