@@ -5,8 +5,11 @@
 // is the one the agent landed on through the balancer; the organiser's and
 // an attendee's lobby sockets are on X too. Then SIGTERM to X:
 //   - X's /api/health answers 503 with "draining": true at once (its next loop turn), a new
-//     upgrade straight to X is refused with 503, and HAProxy takes X out
-//     while X still runs;
+//     upgrade straight to X is refused with 503, new tabs opened through
+//     HAProxy before its check noticed all open (HAProxy sends some to X,
+//     X refuses them, and the shipped retry-on 503 retries them on the
+//     other node: without it this fails), and HAProxy takes X out while X
+//     still runs;
 //   - X's lobby sockets are closed with 4503 and reconnect at once (no
 //     backoff) through HAProxy to the other node, resuming from their offset:
 //     the clients are the web app's own server/web/js/lobby-socket.js (in
@@ -52,6 +55,7 @@ globalThis.WebSocket = class extends WS {
   constructor(url) {
     const as = new URL(url).searchParams.get('as');
     super(url, { headers: { cookie: cookies[as] }, perMessageDeflate: false });
+    this.on('error', () => {});	// a browser reports a refused upgrade as an error event, then close
   }
 };
 
@@ -187,6 +191,13 @@ test('SIGTERM: health 503 "draining" within a second, upgrades refused 503, HAPr
   assert(refused && refused.status === 503, 'a new upgrade on the draining node is refused with 503: ' + (refused && refused.message));
   const yh = await fetch(Y.url + '/api/health');
   eq(yh.status, 200, 'the other node is healthy');
+  // new tabs through HAProxy before its check has seen X drain: leastconn picks X (it holds fewer of
+  // HAProxy's connections), X refuses with 503, and retry-on 503 sends the upgrade to the other node
+  const tabs = [];
+  for (let i = 0; i < 4; i++) tabs.push(new Client(c.haproxy).lobby(code, { headers: { cookie: cookies.carol } }));
+  const opened = await Promise.all(tabs.map((t) => t.opened.then(() => 'open', (e) => e.message)));
+  eq(opened, ['open', 'open', 'open', 'open'], 'every new tab through the balancer opened (on the other node)');
+  await Promise.all(tabs.map((t) => t.close()));
   await c.waitBalanced(xi, false, 5000);
   assert(X.alive(), 'HAProxy took X out on its health answer, while X still runs (the frozen tab holds it)');
 });
@@ -240,6 +251,10 @@ test(`the drained node exits 0 within drain_seconds (${DRAIN_S} s)`, async () =>
   assert(took <= DRAIN_S * 1000 + 1000, `exited ${took} ms after SIGTERM`);
   console.log(`# node ${X.name} exited ${took} ms after SIGTERM`);
   assert(/drain: health answers 503; \d+ socket\(s\) told to reconnect elsewhere/.test(X.log), 'the drain is logged');
+  const m = /drain: .*?(\d+) new upgrade\(s\) refused meanwhile/.exec(X.log);
+  assert(m && Number(m[1]) > 0, 'X refused upgrades while draining (which HAProxy then sent to the other node): ' +
+    (m ? m[0] : X.log.split('\n').filter((l) => /drain/.test(l)).join(' | ')));
+  console.log(`# ${m[1]} upgrade(s) reached X while it drained and were refused there with 503`);
 });
 
 test('stop the agent and the cluster', async () => {
