@@ -19,6 +19,7 @@
 #include "api.h"
 #include "auth_local.h"
 #include "cleanup.h"
+#include "cluster.h"
 #include "drain.h"
 #include "json_shape.h"
 #include "lobby.h"
@@ -267,6 +268,7 @@ int api_logout(struct http_req *r, const char *arg)
 	if (hdr)
 		http_add_header(r, "set-cookie:", hdr);
 	lobby_close_user_everywhere(r->user.id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
+	cluster_notify_signout(r->user.id);	/* and on the other nodes */
 	log_info("auth: user %lld signed out", (long long)r->user.id);
 	return http_json(r, 200, json_pack("{s:b}", "ok", 1));
 }

@@ -10,6 +10,7 @@
  *   <node> x <meeting>                    meeting ended (after its event)
  *   <node> o <meeting> <user>             user made an organiser
  *   <node> m <user>                       user's monitor state flipped
+ *   <node> u <user>                       user signed out
  *
  * They are hints: every one is checked against the store (the offset a
  * lobby delivered last, the account's stored state), so a repeated,
@@ -37,9 +38,14 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
+/* The LISTEN connection's life: connecting, its LISTEN sent, listening. */
+enum listen_state { LISTEN_DOWN, LISTEN_CONNECTING, LISTEN_SUBSCRIBING, LISTEN_UP };
+
 static struct {
 	PGconn *conn;		/* the LISTEN connection, NULL while down */
 	struct lws *wsi;	/* its socket (a dup, lws' to close) adopted as a raw file */
+	int sock;		/* libpq's descriptor wsi watches a dup of */
+	enum listen_state state;
 	unsigned backoff_ms;
 	bool stopping;
 	lws_sorted_usec_list_t retry, heartbeat;
@@ -88,6 +94,11 @@ int cluster_notify_end(int64_t meeting_id)
 int cluster_notify_organiser(int64_t meeting_id, int64_t user_id)
 {
 	return notify("o %lld %lld", (long long)meeting_id, (long long)user_id);
+}
+
+int cluster_notify_signout(int64_t user_id)
+{
+	return notify("u %lld", (long long)user_id);
 }
 
 int cluster_notify_monitor(int64_t user_id)
@@ -167,13 +178,23 @@ static void on_organiser(int64_t meeting_id, const char *rest)
 			l->conns[i]->organiser = true;
 }
 
+static void on_monitor(int64_t user_id, const char *rest)
+{
+	monitor_refresh(user_id);
+}
+
+static void on_signout(int64_t user_id, const char *rest)
+{
+	lobby_close_user_everywhere(user_id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
+}
+
 static void dispatch(const char *payload)
 {
 	static const struct {
 		char kind;
 		void (*fn)(int64_t id, const char *rest);
 	} kinds[] = { { 'e', on_events }, { 'b', on_ban }, { 'x', on_end }, { 'o', on_organiser },
-		      { 'm', NULL } };
+		      { 'm', on_monitor }, { 'u', on_signout } };
 	size_t nl = strcspn(payload, " ");
 	const char *p = payload + nl;
 	int64_t id;
@@ -188,12 +209,8 @@ static void dispatch(const char *payload)
 		return;
 	if (!next_i64(&p, &id))
 		goto bad;
-	if (kind == 'm') {
-		monitor_refresh(id);
-		return;
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
-		if (kinds[i].kind == kind && kinds[i].fn) {
+		if (kinds[i].kind == kind) {
 			kinds[i].fn(id, p);
 			return;
 		}
@@ -217,57 +234,62 @@ static void on_notice(void *arg, const char *msg)
 	log_debug("cluster: LISTEN connection: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
+/* Watch libpq's current socket in the lws loop (lws closes the dup it adopts, libpq its own). */
+static int adopt(void)
+{
+	struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "sphinx");
+	lws_sock_file_fd_type fd;
+	struct lws *wsi;
+
+	cl.sock = PQsocket(cl.conn);
+	fd.filefd = cl.sock >= 0 ? fcntl(cl.sock, F_DUPFD_CLOEXEC, 3) : -1;
+	if (fd.filefd < 0 || !vh) {
+		if (fd.filefd >= 0)
+			close(fd.filefd);
+		return -EIO;
+	}
+	wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, CLUSTER_PROTOCOL, NULL);
+	if (!wsi) {
+		close(fd.filefd);
+		return -EIO;
+	}
+	cl.wsi = wsi;	/* an earlier wsi (libpq moved to another address) closes unnoticed */
+	return 0;
+}
+
+static void listen_failed(const char *what)
+{
+	if (!cl.backoff_ms || cl.backoff_ms == BACKOFF_MAX_MS)
+		log_warn("cluster: LISTEN connection: %s: %.*s; retrying", what,
+			 cl.conn ? (int)strcspn(PQerrorMessage(cl.conn), "\n") : 13,
+			 cl.conn ? PQerrorMessage(cl.conn) : "out of memory");
+}
+
 /*
- * Connect, LISTEN, adopt the socket. Then whatever was notified while the
- * connection was down is fetched: every live lobby catches up, every
- * account's monitor state is reloaded.
+ * Start connecting without waiting (PQconnectStartParams): the socket is
+ * adopted at once and each readiness the connection asks for drives
+ * PQconnectPoll from the loop (step()).
  */
 static int listen_connect(void)
 {
 	static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	char app[80];
 	const char *const vals[] = { "5", app, srv->cfg->postgresql, NULL };
-	struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "sphinx");
-	lws_sock_file_fd_type fd;
-	PGresult *res;
 
 	/* pg_stat_activity names each node's LISTEN connection (PostgreSQL keeps 63 bytes) */
 	snprintf(app, sizeof(app), "sphinx-listen %s", srv->cfg->node_name);
-	cl.conn = PQconnectdbParams(keys, vals, 1);
-	if (!cl.conn || PQstatus(cl.conn) != CONNECTION_OK)
-		goto fail;
+	cl.conn = PQconnectStartParams(keys, vals, 1);
+	if (!cl.conn || PQstatus(cl.conn) == CONNECTION_BAD || adopt() < 0) {
+		listen_failed("cannot connect");
+		PQfinish(cl.conn);
+		cl.conn = NULL;
+		return -EIO;
+	}
 	PQsetNoticeProcessor(cl.conn, on_notice, NULL);
-	res = PQexec(cl.conn, "LISTEN " CLUSTER_CHANNEL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		PQclear(res);
-		goto fail;
-	}
-	PQclear(res);
-	if (PQsetnonblocking(cl.conn, 1) < 0)
-		goto fail;
-	/* lws closes the descriptor it adopted: give it a dup, PQfinish closes libpq's */
-	fd.filefd = fcntl(PQsocket(cl.conn), F_DUPFD_CLOEXEC, 3);
-	if (fd.filefd < 0 || !vh)
-		goto fail;
-	cl.wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd, CLUSTER_PROTOCOL, NULL);
-	if (!cl.wsi) {
-		close(fd.filefd);
-		goto fail;
-	}
-	log_info("cluster: node '%s' listening for the other nodes (PostgreSQL channel '%s')", srv->cfg->node_name,
-		 CLUSTER_CHANNEL);
-	cl.backoff_ms = 0;
-	lobby_foreach(catch_up_one, NULL);
-	monitor_refresh_all();
+	cl.state = LISTEN_CONNECTING;
+	/* libpq: start as if PQconnectPoll had asked for writability */
+	lws_callback_on_writable(cl.wsi);
 	return 0;
-fail:
-	if (!cl.backoff_ms || cl.backoff_ms == BACKOFF_MAX_MS)
-		log_warn("cluster: LISTEN connection: %.*s; retrying",
-			 cl.conn ? (int)strcspn(PQerrorMessage(cl.conn), "\n") : 13,
-			 cl.conn ? PQerrorMessage(cl.conn) : "out of memory");
-	PQfinish(cl.conn);
-	cl.conn = NULL;
-	return -EIO;
 }
 
 static void retry_cb(lws_sorted_usec_list_t *sul)
@@ -286,27 +308,108 @@ static void reconnect_later(void)
 	lws_sul_schedule(srv->ctx, 0, &cl.retry, retry_cb, (lws_usec_t)cl.backoff_ms * LWS_US_PER_MS);
 }
 
-/* Read what arrived; false when the connection is gone. */
-static bool listen_read(void)
+/* Dispatch every notification read so far. */
+static void drain_notifies(void)
 {
 	PGnotify *n;
 
-	if (!PQconsumeInput(cl.conn) || PQstatus(cl.conn) != CONNECTION_OK)
-		return false;
-	while ((n = PQnotifies(cl.conn))) {
+	while (cl.conn && (n = PQnotifies(cl.conn))) {
 		dispatch(n->extra);
 		PQfreemem(n);
 	}
-	return true;
+}
+
+/* Connected: LISTEN, sent without waiting; its answer comes in step(). */
+static int subscribe(void)
+{
+	if (PQsetnonblocking(cl.conn, 1) < 0 || !PQsendQuery(cl.conn, "LISTEN " CLUSTER_CHANNEL)) {
+		listen_failed("LISTEN not sent");
+		return -1;
+	}
+	cl.state = LISTEN_SUBSCRIBING;
+	if (PQflush(cl.conn) == 1)
+		lws_callback_on_writable(cl.wsi);
+	return 0;
+}
+
+/*
+ * LISTEN answered: up. Whatever was notified while the connection was down
+ * is fetched now: every live lobby catches up, every account's monitor
+ * state is reloaded.
+ */
+static int subscribed(void)
+{
+	PGresult *res;
+	bool ok = true;
+
+	while (!PQisBusy(cl.conn) && (res = PQgetResult(cl.conn))) {
+		ok &= PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+	}
+	if (PQisBusy(cl.conn))
+		return 0;	/* more to come */
+	if (!ok) {
+		listen_failed("LISTEN refused");
+		return -1;
+	}
+	cl.state = LISTEN_UP;
+	cl.backoff_ms = 0;
+	log_info("cluster: node '%s' listening for the other nodes (PostgreSQL channel '%s')", srv->cfg->node_name,
+		 CLUSTER_CHANNEL);
+	lobby_foreach(catch_up_one, NULL);
+	monitor_refresh_all();
+	drain_notifies();
+	return 0;
+}
+
+/* The socket is readable (or writable, as asked): move the connection on. < 0: it is gone. */
+static int step(bool writable)
+{
+	PostgresPollingStatusType st;
+
+	switch (cl.state) {
+	case LISTEN_CONNECTING:
+		st = PQconnectPoll(cl.conn);
+		if (st == PGRES_POLLING_FAILED) {
+			listen_failed("cannot connect");
+			return -1;
+		}
+		if (PQsocket(cl.conn) != cl.sock && adopt() < 0)
+			return -1;	/* libpq moved on to the next address: watch its new socket */
+		if (st == PGRES_POLLING_WRITING)
+			lws_callback_on_writable(cl.wsi);
+		return st == PGRES_POLLING_OK ? subscribe() : 0;
+	case LISTEN_SUBSCRIBING:
+		if (writable) {
+			if (PQflush(cl.conn) == 1)
+				lws_callback_on_writable(cl.wsi);
+			return 0;
+		}
+		if (!PQconsumeInput(cl.conn))
+			return -1;
+		return subscribed();
+	case LISTEN_UP:
+		if (writable)
+			return 0;
+		if (!PQconsumeInput(cl.conn) || PQstatus(cl.conn) != CONNECTION_OK)
+			return -1;
+		drain_notifies();
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int cluster_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		if (wsi == cl.wsi && cl.conn && listen_read())
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (wsi != cl.wsi)
+			return -1;	/* a socket libpq left behind */
+		if (cl.conn && step(reason == LWS_CALLBACK_RAW_WRITEABLE_FILE) == 0)
 			return 0;
-		if (wsi == cl.wsi && !cl.stopping)
+		if (cl.state == LISTEN_UP && !cl.stopping)
 			log_warn("cluster: LISTEN connection lost: %.*s",
 				 cl.conn ? (int)strcspn(PQerrorMessage(cl.conn), "\n") : 0,
 				 cl.conn ? PQerrorMessage(cl.conn) : "");
@@ -315,6 +418,7 @@ int cluster_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		if (wsi != cl.wsi)
 			return 0;
 		cl.wsi = NULL;
+		cl.state = LISTEN_DOWN;
 		PQfinish(cl.conn);
 		cl.conn = NULL;
 		if (!cl.stopping && !srv->stopping)
@@ -339,12 +443,14 @@ static int64_t dead_after_ms(void)
  * Release what node `name` held (its rows in the store) and announce the
  * accounts no longer monitored, in the caller's transaction.
  */
-static int release(struct outbox *ob, const char *name, const char *reason, int64_t at)
+static int release(struct outbox *ob, const char *name, const char *reason, int64_t at, int *ret_closed)
 {
 	struct id_list users = { 0 };
 	int r = store_call(srv->store, node_release, name, reason, at, &users);
 
-	if (r == 0)
+	if (r >= 0 && ret_closed)
+		*ret_closed = r;
+	if (r >= 0)
 		r = monitor_settle_released(ob, users.v, users.n, reason, name);
 	id_list_free(&users);
 	return r;
@@ -366,11 +472,11 @@ static void sweep(void)
 			outbox_abort(&ob);
 			return;
 		}
-		r = release(&ob, name, PROTO_LOBBY_UNMONITORED_SILENT, last);
+		r = release(&ob, name, PROTO_LOBBY_UNMONITORED_SILENT, last, NULL);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 		if (r < 0) {
-			log_err("cluster: node '%s' is dead but its machines and attendance were not released: %s", name,
-				strerror(-r));
+			log_err("cluster: node '%s' is dead but its machines and attendance were not released: %s",
+				name, strerror(-r));
 			return;
 		}
 		log_warn("cluster: node '%s' silent since %lld ms: its machines, monitor reports and attendance "
@@ -382,10 +488,17 @@ static void heartbeat_cb(lws_sorted_usec_list_t *sul)
 {
 	int r = store_call(srv->store, node_heartbeat, now_ms());
 
-	if (r < 0)
+	if (r < 0) {
 		log_debug("cluster: heartbeat not stored: %s", strerror(-r));
-	else
+	} else {
+		if (r > 0) {
+			/* stalled past the silence window: another node released our rows; write them again */
+			log_warn("cluster: node '%s' was taken for dead (no heartbeat for the silence window): "
+				 "reporting its agents' machines and accounts again", srv->cfg->node_name);
+			monitor_reassert();
+		}
 		sweep();
+	}
 	if (!cl.stopping && !srv->stopping)
 		lws_sul_schedule(srv->ctx, 0, &cl.heartbeat, heartbeat_cb,
 				 (lws_usec_t)CLUSTER_HEARTBEAT_MS * LWS_US_PER_MS);
@@ -397,7 +510,7 @@ int cluster_recover(void)
 {
 	int64_t now = now_ms(), last = 0;
 	struct outbox ob;
-	int r;
+	int r, closed = 0;
 
 	if (!cluster_active())
 		return 0;
@@ -407,11 +520,15 @@ int cluster_recover(void)
 	if ((r = outbox_begin(&ob)) < 0)
 		return r;
 	/* rows an earlier run left end at its last heartbeat (now when it left none) */
-	r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, last ? last : now);
+	r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, last ? last : now, &closed);
 	r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
-	if (r == 0)
-		log_info("cluster: node '%s' joined (its own earlier rows released)", srv->cfg->node_name);
-	return r;
+	if (r < 0)
+		return r;
+	/* the same words as one node's recovery (main.c) */
+	if (closed > 0)
+		log_warn("recovery: closed %d attendance row(s) left open by an unclean stop", closed);
+	log_info("cluster: node '%s' joined (its own earlier rows released)", srv->cfg->node_name);
+	return 0;
 }
 
 int cluster_start(void)
@@ -434,7 +551,7 @@ void cluster_stop(void)
 
 	cl.stopping = true;
 	if ((r = outbox_begin(&ob)) == 0) {
-		r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now_ms());
+		r = release(&ob, srv->cfg->node_name, PROTO_LOBBY_UNMONITORED_DISCONNECTED, now_ms(), NULL);
 		r = r == 0 ? outbox_commit(&ob) : (outbox_abort(&ob), r);
 	}
 	if (r < 0)

@@ -7,10 +7,11 @@
  * Fan-out. Every transaction that appends lobby events queues, with
  * cluster_notify_*(), a pg_notify on channel "sphinx" (store op notify:
  * sent at commit, in commit order, never for a rollback). Each node LISTENs
- * on one connection of its own (libpq, non-blocking once connected) whose
- * socket is adopted into the lws event loop as a raw file (no thread, no
- * polling): when it is readable, the notifications are read and dispatched
- * by kind. "events of meeting M up to offset O": when this node has a live
+ * on one connection of its own (libpq, non-blocking from the connect on:
+ * PQconnectStartParams/PQconnectPoll) whose socket is adopted into the lws
+ * event loop as a raw file (no thread, no polling): its readiness drives
+ * the connect, the LISTEN, then reading the notifications, dispatched by
+ * kind. "events of meeting M up to offset O": when this node has a live
  * lobby for M whose last delivered offset is below O, the lobby catches up
  * from the store (lobby_catch_up: events_since, audience rules as at
  * commit). A notification is only a hint: a lost one delays delivery until
@@ -22,6 +23,7 @@
  * Bans and meeting end: their notification follows the event's in the same
  * transaction; the other nodes deliver the event, then close the banned
  * user's sockets (or every socket of the meeting) with the same close codes.
+ * A sign-out closes the user's lobby sockets on every node (4001).
  *
  * Presence: monitor.c keeps "which accounts this node's agents report" in
  * the store (node_monitors); an account is monitored while any node reports
@@ -88,6 +90,8 @@ int cluster_notify_events(int64_t meeting_id, uint64_t offset);
 int cluster_notify_ban(int64_t meeting_id, int64_t user_id, const char *reason);
 int cluster_notify_end(int64_t meeting_id);
 int cluster_notify_organiser(int64_t meeting_id, int64_t user_id);
+/* user_id signed out: the other nodes close their lobby sockets (sent at once outside a transaction) */
+int cluster_notify_signout(int64_t user_id);
 int cluster_notify_monitor(int64_t user_id);
 
 /* The raw protocol of the adopted LISTEN socket (ws.c's protocol table). */

@@ -177,7 +177,10 @@ static char *members_text(json_t *obj, size_t *ret_len)
 	return s;
 }
 
-/* Every person recording now in this meeting, online, for organisers. */
+/*
+ * Every person recording now in this meeting, online, for organisers:
+ * here, or (several nodes) with an open attendance row on another node.
+ */
 static json_t *flagged_people(struct lobby *l, json_t *recs)
 {
 	json_t *out = json_array();
@@ -188,9 +191,10 @@ static json_t *flagged_people(struct lobby *l, json_t *recs)
 		uint64_t uid;
 		struct person p = { 0 };
 
-		if (parse_u64(key, 1, INT64_MAX, &uid) < 0 || !lobby_presence(l, (int64_t)uid))
+		if (parse_u64(key, 1, INT64_MAX, &uid) < 0)
 			continue;
-		if (store_call(srv->store, person, l->meeting_id, (int64_t)uid, &p) == 0)
+		if (store_call(srv->store, person, l->meeting_id, (int64_t)uid, &p) == 0 &&
+		    (p.online || lobby_presence(l, (int64_t)uid)))
 			json_array_append_new(out, person_object(&p, recs, true));
 		person_clear(&p);
 	}

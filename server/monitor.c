@@ -322,6 +322,23 @@ static int publish(struct monitor_source *a, struct change *ch, size_t n, bool m
 	return r;
 }
 
+void monitor_reassert(void)
+{
+	for (struct monitor_source *a = online; a; a = a->next) {
+		struct change *ch = calloc(a->nuids + 1, sizeof(*ch));
+		int r;
+
+		if (!ch)
+			return;
+		for (uint32_t i = 0; i < a->nuids; i++)
+			ch[i] = (struct change){ .user_id = a->uids[i], .monitored = true };
+		r = publish(a, ch, a->nuids, true, NULL, NULL, true);
+		if (r < 0)
+			log_err("monitor: machine '%s': state not stored again: %s", a->machine, strerror(-r));
+		free(ch);
+	}
+}
+
 int monitor_settle_released(struct outbox *ob, const int64_t *uids, size_t n, const char *reason, const char *who)
 {
 	struct change *ch = calloc(n + 1, sizeof(*ch));

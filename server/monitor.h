@@ -87,6 +87,13 @@ uint64_t monitor_generation(void);
 void monitor_refresh(int64_t user_id);
 void monitor_refresh_all(void);
 
+/*
+ * This node's rows were released by another node that took it for dead
+ * (cluster.c): write every online source's machine and reports again,
+ * announcing the accounts that flip back to monitored.
+ */
+void monitor_reassert(void);
+
 struct outbox;
 /*
  * A node's monitor reports for the accounts uids[0..n) (ascending) were

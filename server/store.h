@@ -399,6 +399,7 @@ struct store_ops {
 	 * the heartbeat an earlier run under that name left (0: none).
 	 */
 	int (*node_hello)(struct store *s, const char *name, int64_t at, int64_t *ret_last_heartbeat);
+	/* 1: the node's row was gone (another node took it for dead) and is made again; 0: updated */
 	int (*node_heartbeat)(struct store *s, int64_t at);
 	/*
 	 * Claim one other node whose heartbeat is older than `before` (its row
@@ -411,7 +412,8 @@ struct store_ops {
 	 * reason, its open attendance rows close at `at`, its monitor reports
 	 * are dropped (*ret_users: the accounts it reported, ascending). Rows
 	 * that name no node (written before there were nodes) count as the
-	 * caller's own when name is its own.
+	 * caller's own when name is its own. Returns the number of attendance
+	 * rows closed.
 	 */
 	int (*node_release)(struct store *s, const char *name, const char *reason, int64_t at,
 			    struct id_list *ret_users);

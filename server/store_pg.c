@@ -927,7 +927,8 @@ static int pg_bans(struct store *s, int64_t meeting_id, struct ban_list *ret)
 static int pg_attendance_open(struct store *s, int64_t meeting_id, int64_t user_id, int64_t at, int64_t *ret_id)
 {
 	return insert_id_(s, ret_id, "INSERT INTO attendance(meeting_id, user_id, join_at, node)"
-			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at, node_(s));
+			  " VALUES($1, $2, $3, nullif($4, '')) RETURNING id", "iiis", meeting_id, user_id, at,
+			  node_(s));
 }
 
 static int pg_attendance_close(struct store *s, int64_t id, int64_t at)
@@ -1031,7 +1032,8 @@ static int pg_event_next_offset(struct store *s, int64_t meeting_id, uint64_t *r
 	/* the row stays locked until the caller's commit: the next appender of this meeting waits for it */
 	int err;
 	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO event_counters(meeting_id, last)"
-					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE meeting_id = $1))"
+					   " VALUES($1, (SELECT coalesce(max(seq), 0) + 1 FROM events"
+					   " WHERE meeting_id = $1))"
 					   " ON CONFLICT(meeting_id) DO UPDATE SET last = event_counters.last + 1"
 					   " RETURNING last", "i", meeting_id);
 
@@ -1197,7 +1199,8 @@ static int pg_machine_state(struct store *s, int64_t id, bool online, const char
 {
 	/* offline only from the node that holds it: the agent may have moved to another node meanwhile */
 	int r = exec_(s, "UPDATE machines SET online = $1, offline_reason = $2, state_at = $3,"
-		      " users = coalesce($4, users), last_seen = $3, node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
+		      " users = coalesce($4, users), last_seen = $3,"
+		      " node = CASE WHEN $1 THEN nullif($6, '') ELSE node END"
 		      " WHERE id = $5 AND ($1 OR node IS NULL OR node = $6)",
 		      "bsisis", (int)online, online ? NULL : reason, at, users_json, id, node_(s));
 	return r < 0 ? r : 0;
@@ -1553,10 +1556,15 @@ static int pg_node_hello(struct store *s, const char *name, int64_t at, int64_t 
 
 static int pg_node_heartbeat(struct store *s, int64_t at)
 {
-	/* a row another node took away as dead comes back: this node is alive after all */
-	int r = exec_(s, "INSERT INTO nodes(name, started_at, heartbeat_at) VALUES($1, $2, $2)"
-		      " ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2", "si", node_(s), at);
-	return r < 0 ? r : 0;
+	/* a row another node took away as dead comes back (xmax 0: inserted): this node is alive after all */
+	int err;
+	_cleanup_res_ PGresult *res = row_(s, &err, "INSERT INTO nodes(name, started_at, heartbeat_at)"
+					   " VALUES($1, $2, $2) ON CONFLICT(name) DO UPDATE SET heartbeat_at = $2"
+					   " RETURNING (xmax = 0)", "si", node_(s), at);
+
+	if (!res)
+		return err;
+	return col_b(res, 0, 0) ? 1 : 0;
 }
 
 static int pg_node_claim_dead(struct store *s, int64_t before, char **ret_name, int64_t *ret_heartbeat)
@@ -1580,19 +1588,19 @@ static int pg_node_release(struct store *s, const char *name, const char *reason
 			   struct id_list *ret_users)
 {
 	bool self = strcmp(name, node_(s)) == 0;
-	int r;
+	int r, closed = 0;
 
 	r = exec_(s, "UPDATE machines SET online = false, offline_reason = $1, state_at = $2 WHERE online"
 		  " AND (node = $3 OR ($4 AND node IS NULL))", "sisb", reason, at, name, (int)self);
 	if (r >= 0)
-		r = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
-			  " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
+		r = closed = exec_(s, "UPDATE attendance SET leave_at = greatest(join_at, $1) WHERE leave_at IS NULL"
+				   " AND (node = $2 OR ($3 AND node IS NULL))", "isb", at, name, (int)self);
 	if (r >= 0)
 		r = list_(s, ret_users, fill_id, "WITH gone AS (DELETE FROM node_monitors WHERE node = $1"
 			  " RETURNING user_id) SELECT DISTINCT user_id FROM gone ORDER BY user_id", "s", name);
 	if (r < 0)
 		id_list_free(ret_users);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : closed;
 }
 
 static int pg_monitor_local(struct store *s, int64_t user_id, bool on, int64_t machine_id)

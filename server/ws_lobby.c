@@ -4,6 +4,7 @@
 
 #include "broadcast.h"
 #include "cleanup.h"
+#include "cluster.h"
 #include "conn.h"
 #include "json_shape.h"
 #include "lobby.h"
@@ -164,6 +165,9 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	}
 	c->organiser = org > 0;
 	c->meeting_id = m.id;
+	/* several nodes: what others committed and not yet notified goes out before this snapshot's offset */
+	if (cluster_active())
+		lobby_catch_up(l);
 	p = lobby_presence(l, c->user_id);
 	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
 		meeting_clear(&m);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Several sphinx-server nodes on one PostgreSQL store (server/cluster.h):
-// three nodes A, B, C on a private PostgreSQL cluster this test starts
-// (initdb/pg_ctl as the postgres user, a Unix socket in its own directory,
-// no TCP), each with its own data directory and node_name. What one node
+// three nodes A, B, C (node_name node1..node3) on a private PostgreSQL
+// cluster that tests/node/cluster.js starts for this file (initdb/pg_ctl as
+// the postgres user, a Unix socket in its own directory, no TCP), each with
+// its own data directory; no balancer: each client picks its node. What one node
 // commits reaches the clients of the others through NOTIFY/LISTEN and the
 // store's event log:
 //   - chat written on A and on B reaches a client on B (and A) in one order,
@@ -12,44 +13,23 @@
 //   - a ban on A closes the banned user's socket on B (4003, after the ban
 //     event and the "banned" message); a meeting ended on A closes every
 //     node's sockets (4410);
-//   - an agent on C makes its user monitored in a lobby on A; C killed with
-//     SIGKILL: A announces the user unmonitored ("silent") within the agent
-//     silence window plus a heartbeat and a margin, and a snapshot agrees;
+//   - an agent on C makes its user monitored in a lobby on A; C frozen
+//     (SIGSTOP) past the window is taken for dead (unmonitored on A), then
+//     reports its agent again when it resumes; C killed with SIGKILL: A
+//     announces the user unmonitored ("silent") within the agent silence
+//     window plus a heartbeat and a margin, and a snapshot agrees;
+//   - a node starting again releases only its own earlier rows, never those
+//     of a live node (machine, attendance, monitor state);
+//   - signing out on A closes the user's lobby socket on B (4001);
 //   - a lost notification only delays: B's LISTEN connection terminated by
 //     pg_terminate_backend, a chat written on A meanwhile reaches B's client
 //     once B has reconnected.
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { spawnSync } = require('child_process');
+const { test, run, assert, eq, sleep, Client, agent } = require('./lib');
+const { startCluster } = require('./cluster');
 
-// ------------------------------------------------ the private PostgreSQL
-const PGBIN = (() => {
-  try {
-    const v = fs.readdirSync('/usr/lib/postgresql').sort((a, b) => Number(a) - Number(b)).pop();
-    return v ? `/usr/lib/postgresql/${v}/bin` : null;
-  } catch (e) { return null; }
-})();
-const PGDIR = fs.mkdtempSync(path.join(os.tmpdir(), 'sphinx-nodes-pg-'));
-const PGPORT = 5433;	// names the socket file in PGDIR only: no TCP listener
-const DB = 'sphinx_nodes';
-const CONNINFO = `host=${PGDIR} port=${PGPORT} user=postgres dbname=${DB}`;
-// every server and admin command of lib.js gets the store (read when lib.js loads)
-process.env.SPHINX_SERVER_ARGS = JSON.stringify(['-o', 'store=postgresql', '-o', `postgresql=${CONNINFO}`]);
-const { test, run, assert, eq, sleep, Server, Client, agent } = require('./lib');
-
-function pg(args, opts = {}) {
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', ...args], Object.assign({ encoding: 'utf8' }, opts));
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
-const psql = (sql) => pg([`${PGBIN}/psql`, '-X', '-A', '-t', '-h', PGDIR, '-p', String(PGPORT), '-d', DB, '-c', sql]).trim();
-function pgStop() {
-  if (fs.existsSync(path.join(PGDIR, 'data', 'postmaster.pid')))
-    spawnSync('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', path.join(PGDIR, 'data'), '-m', 'immediate', '-w', 'stop']);
-}
-process.on('exit', () => { pgStop(); fs.rmSync(PGDIR, { recursive: true, force: true }); });
+let cluster;
+const psql = (sql) => cluster.psql(sql);
 
 // ----------------------------------------------------------------- helpers
 const nodes = {};
@@ -57,11 +37,6 @@ let olga, alice, bob, carol, code;
 const monitorOf = (uid) => (m) => m.type === 'monitor' && m.user.id === uid;
 const chatText = (t) => (m) => m.type === 'chat' && m.text === t;
 
-async function node(name) {
-  const s = await new Server({ args: ['-o', `node_name=${name}`] }).start();
-  nodes[name] = s;
-  return s;
-}
 // A client signed in on a node (sessions live in the store: one sign-in works on every node).
 function on(client, s) {
   const c = new Client(s);
@@ -78,25 +53,22 @@ async function hello(s, token, users, machine) {
   const a = agent(s, token); await a.opened;
   a.send({ type: 'hello', v: 1, machine, boot_id: 'b00t0000-0000-4000-8000-0000000000c1', agent_version: '0.1.0', users });
   await a.next('welcome');
+  // a live agent: heartbeats every second (its node's silence window is 6.5 s)
+  const beat = setInterval(() => { try { a.send({ type: 'heartbeat', v: 1, ts: Date.now() * 1e6 }); } catch (e) { /* closed */ } }, 1000);
+  a.closed.then(() => clearInterval(beat));
   return a;
 }
 
 test('setup: a private PostgreSQL, three nodes A B C on it, a meeting with an organiser and attendees', async () => {
-  assert(PGBIN && fs.existsSync(`${PGBIN}/initdb`), 'PostgreSQL server binaries (scripts/install-deps.sh --test)');
-  fs.chmodSync(PGDIR, 0o755);
-  spawnSync('chown', ['postgres:', PGDIR]);
-  pg([`${PGBIN}/initdb`, '-D', path.join(PGDIR, 'data'), '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
-  pg([`${PGBIN}/pg_ctl`, '-D', path.join(PGDIR, 'data'), '-l', path.join(PGDIR, 'log'), '-w', '-o',
-    `-k ${PGDIR} -p ${PGPORT} -c listen_addresses='' -c fsync=off`, 'start']);
-  pg([`${PGBIN}/createdb`, '-h', PGDIR, '-p', String(PGPORT), DB]);
-  await node('A'); await node('B'); await node('C');
+  cluster = await startCluster({ nodes: 3 });
+  [nodes.A, nodes.B, nodes.C] = cluster.nodes;
   olga = await new Client(nodes.A).signup('olga');
   alice = await new Client(nodes.A).signup('alice');
   bob = await new Client(nodes.B).signup('bob');
   carol = await new Client(nodes.C).signup('carol');
   code = await olga.createMeeting('Exam on three nodes');
   for (const c of [alice, bob, carol]) eq((await on(c, nodes.C).join(code)).status, 200, 'joined through C');
-  eq(psql('SELECT string_agg(name, \',\' ORDER BY name) FROM nodes'), 'A,B,C', 'each node has its row');
+  eq(psql('SELECT string_agg(name, \',\' ORDER BY name) FROM nodes'), 'node1,node2,node3', 'each node has its row');
 });
 
 test('chat written on A and on B reaches clients on both in one order, offsets contiguous, none twice', async () => {
@@ -154,6 +126,9 @@ test('an agent on C makes alice monitored in a lobby on A; its recording turns h
   const [x, snap] = await lobbyOn(olga, nodes.A);
   const a = snap.attendees.find((p) => p.id === alice.user.id);
   eq(a.recording, true, 'snapshot on A: card red'); eq(a.monitored, true, 'snapshot on A: monitored');
+  // the organisers' "flagged" list: alice is online (her lobby is on B), recording
+  const fl = (snap.flagged || []).find((p) => p.id === alice.user.id);
+  assert(fl && fl.recording, 'snapshot on A: alice among the flagged: ' + JSON.stringify(snap.flagged));
   await x.close();
 });
 
@@ -173,9 +148,35 @@ test('a ban on A closes the banned user\'s socket on B (ban event, banned messag
   await lc.close();
 });
 
+test('a node stalled past the window (SIGSTOP) is taken for dead, then reports its agents again when it resumes', async () => {
+  const t0 = Date.now();
+  process.kill(nodes.C.proc.pid, 'SIGSTOP');
+  let m;
+  try {
+    m = await lo.next(monitorOf(alice.user.id), 15000);
+  } finally {
+    process.kill(nodes.C.proc.pid, 'SIGCONT');
+  }
+  eq(m.monitored, false, 'unmonitored while C is frozen'); eq(m.reason, 'silent', 'reason: silent');
+  console.log(`# node SIGSTOP -> "unmonitored" on another node: ${Date.now() - t0} ms`);
+  const back = await lo.next(monitorOf(alice.user.id), 8000);
+  eq(back.monitored, true, 'monitored again once C resumed and wrote its reports again');
+  // C's own silence timer may now also time out the agent whose heartbeats queued up while C was frozen:
+  // a fresh agent connection on C for the next test, and only what follows it counts
+  await ag.terminate();
+  ag = await hello(nodes.C, token, ['alice'], 'lab-c');
+  for (let i = 0; i < 50 && psql("SELECT online FROM machines WHERE name = 'lab-c'") !== 't'; i++) await sleep(100);
+  eq(psql("SELECT online FROM machines WHERE name = 'lab-c'"), 't', "C's machine online again");
+  const [x, snap] = await lobbyOn(olga, nodes.A);
+  eq(snap.attendees.find((p) => p.id === alice.user.id).monitored, true, 'snapshot on A: monitored');
+  await x.close();
+  await lo.marker();
+  lo.msgs.length = 0;
+});
+
 test('a node killed with SIGKILL: its agent\'s user goes unmonitored on A within the silence window, not forever', async () => {
   const t0 = Date.now();
-  await nodes.C.kill9();
+  await cluster.kill9(2);
   const m = await lo.next(monitorOf(alice.user.id), 15000);
   const ms = Date.now() - t0;
   eq(m.monitored, false, 'unmonitored'); eq(m.reason, 'silent', 'reason: silent');
@@ -185,9 +186,9 @@ test('a node killed with SIGKILL: its agent\'s user goes unmonitored on A within
   const [x, snap] = await lobbyOn(olga, nodes.A);
   eq(snap.attendees.find((p) => p.id === alice.user.id).monitored, false, 'snapshot on A agrees');
   await x.close();
-  eq(psql("SELECT count(*) FROM nodes WHERE name = 'C'"), '0', "C's row claimed by a live node");
+  eq(psql("SELECT count(*) FROM nodes WHERE name = 'node3'"), '0', "C's row claimed by a live node");
   eq(psql("SELECT online FROM machines WHERE name = 'lab-c'"), 'f', "C's machine offline");
-  eq(psql("SELECT count(*) FROM attendance WHERE node = 'C' AND leave_at IS NULL"), '0', "C's attendance rows closed");
+  eq(psql("SELECT count(*) FROM attendance WHERE node = 'node3' AND leave_at IS NULL"), '0', "C's attendance rows closed");
   await lal.close();
 });
 
@@ -196,17 +197,32 @@ test('a lost notification only delays: B\'s LISTEN connection terminated, a chat
   const [la] = await lobbyOn(alice, nodes.A);
   // both arrivals announced (presence ticks) before: no other event of this meeting may carry the chat over
   await lb.next((m) => m.type === 'presence' && m.joined.some((u) => u.id === alice.user.id), 5000);
-  eq(psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sphinx-listen B'"), '1',
+  eq(psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'sphinx-listen node2'"), '1',
     "B's LISTEN connection terminated");
   la.send({ type: 'chat', v: 1, text: 'while B was deaf' });
   const m = await lb.next(chatText('while B was deaf'), 8000);
   assert(Number.isInteger(m.offset), 'delivered on B');
   await sleep(300);
-  eq(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sphinx-listen B'"), '1', 'B listens again');
+  eq(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sphinx-listen node2'"), '1', 'B listens again');
   la.send({ type: 'chat', v: 1, text: 'after' });
   assert((await lb.next(chatText('after'), 5000)).offset > m.offset, 'the next one follows');
   await lb.none(chatText('while B was deaf'));
   await Promise.all([lb.close(), la.close()]);
+});
+
+test('a node starting (C, after its crash) releases only its own rows, never a live node\'s', async () => {
+  const tb = nodes.B.admin(['enroll-machine', 'lab-b']).out;
+  const [lc] = await lobbyOn(carol, nodes.B);
+  const ab = await hello(nodes.B, tb, ['carol'], 'lab-b');
+  eq((await lo.next(monitorOf(carol.user.id), 5000)).monitored, true, 'carol monitored by an agent on B');
+  nodes.C = await cluster.restartNode(2);
+  assert(/cluster: node 'node3' joined/.test(nodes.C.log), 'C joined again');
+  eq(psql("SELECT online FROM machines WHERE name = 'lab-b'"), 't', "B's machine still online");
+  eq(psql(`SELECT count(*) FROM attendance WHERE node = 'node2' AND leave_at IS NULL AND user_id = ${carol.user.id}`), '1',
+    "carol's attendance row on B still open");
+  eq(psql(`SELECT monitored FROM monitor_state WHERE user_id = ${carol.user.id}`), 't', 'carol still monitored');
+  await lo.none(monitorOf(carol.user.id));
+  await ab.close(); await lc.close();
 });
 
 test('meeting end on A closes every node\'s sockets (4410)', async () => {
@@ -220,12 +236,21 @@ test('meeting end on A closes every node\'s sockets (4410)', async () => {
   }
 });
 
-test('every node still up exits 0 on SIGTERM', async () => {
-  for (const n of ['A', 'B']) {
-    const r = await nodes[n].stop();
-    eq(r.code, 0, `node ${n} exit status`);
-    assert(!/AddressSanitizer|runtime error/.test(nodes[n].log), `no sanitizer report on ${n}`);
-  }
+test('signing out on A closes the user\'s lobby socket on B (4001)', async () => {
+  const code2 = await olga.createMeeting('After the exam');
+  eq((await on(carol, nodes.A).join(code2)).status, 200, 'carol joined');
+  const [lc] = await lobbyOn(carol, nodes.B, code2);
+  const [lo2] = await lobbyOn(olga, nodes.B, code2);
+  eq((await on(carol, nodes.A).req('POST', '/api/auth/logout')).status, 200, 'signed out on A');
+  const ci = await Promise.race([lc.closed, sleep(5000).then(() => null)]);
+  assert(ci, "carol's socket on B closed");
+  eq(ci.code, 4001, 'signed-out code');
+  assert(!lo2.closeInfo, "olga's socket stays");
+  await lo2.close();
+});
+
+test('the nodes still up exit 0 on SIGTERM, PostgreSQL stops', async () => {
+  await cluster.stop();
 });
 
 run();

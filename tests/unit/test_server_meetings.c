@@ -15,7 +15,8 @@
  * does so), each test on an emptied database; unset, on SQLite in a
  * temporary directory. The SQLite migration test has a PostgreSQL twin
  * (schema_version, a newer schema refused), and PostgreSQL alone has the
- * tests of an unreachable database and of a connection lost mid-way.
+ * tests of an unreachable database, of a connection lost mid-way and of
+ * several nodes on one database (two store handles, two node names).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -751,6 +752,136 @@ static void test_tx_after_conflict(void **state)
 	fixture_free(f);
 }
 
+/*
+ * Both back ends: event offsets come from the store, one after the other
+ * inside a transaction (its own appends counted), and a rollback gives them
+ * back.
+ */
+static void test_event_next_offset(void **state)
+{
+	struct fixture *f = fixture_new();
+	uint64_t o1 = 0, o2 = 0, o3 = 0;
+
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, event_next_offset, f->meeting, &o1), 0);
+	assert_int_equal(o1, 1);
+	assert_int_equal(store_call(f->s, event_append, f->meeting, o1, "chat", "{}", AUDIENCE_ALL, 1), 0);
+	assert_int_equal(store_call(f->s, event_next_offset, f->meeting, &o2), 0);
+	assert_int_equal(o2, 2);
+	assert_int_equal(store_call(f->s, event_append, f->meeting, o2, "chat", "{}", AUDIENCE_ALL, 2), 0);
+	assert_int_equal(store_call(f->s, commit), 0);
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, event_next_offset, f->meeting, &o3), 0);
+	assert_int_equal(o3, 3);
+	store_call(f->s, rollback);
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, event_next_offset, f->meeting, &o3), 0);
+	assert_int_equal(o3, 3);	/* the rolled-back one again: no hole in the log */
+	assert_int_equal(store_call(f->s, event_append, f->meeting, o3, "chat", "{}", AUDIENCE_ALL, 3), 0);
+	assert_int_equal(store_call(f->s, commit), 0);
+	fixture_free(f);
+}
+
+/* A second handle on the same database: another node. */
+static struct store *pg_node(const char *name, int64_t at)
+{
+	char err[256] = "";
+	struct store *s = NULL;
+	int64_t last = -1;
+
+	if (store_pg_open(pg_conninfo(), err, sizeof(err), &s) < 0)
+		fail_msg("store_pg_open: %s", err);
+	assert_int_equal(store_call(s, node_hello, name, at, &last), 0);
+	return s;
+}
+
+/*
+ * PostgreSQL, several nodes: one event log (offsets of two nodes follow
+ * each other); an account is monitored while any node reports it, and only
+ * the last report's end flips it; a dead node is claimed once, and releasing
+ * it touches its rows only (machines, attendance, reports), not another
+ * node's; a node's heartbeat row taken away comes back, and says so.
+ */
+static void test_pg_nodes(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct store *a = pg_node("node-a", 1000), *b = pg_node("node-b", 1000);
+	struct machine_list ml = { 0 };
+	struct id_list users = { 0 };
+	char *name = NULL;
+	int64_t hb = 0, att_a, att_b, ma, mb;
+	uint64_t o = 0;
+	bool on = false;
+
+	/* offsets: a then b then a, one sequence */
+	for (int i = 0; i < 3; i++) {
+		struct store *n = i == 1 ? b : a;
+		assert_int_equal(store_call(n, begin), 0);
+		assert_int_equal(store_call(n, event_next_offset, f->meeting, &o), 0);
+		assert_int_equal(o, (uint64_t)i + 1);
+		assert_int_equal(store_call(n, event_append, f->meeting, o, "chat", "{}", AUDIENCE_ALL, 1), 0);
+		assert_int_equal(store_call(n, notify, "sphinx", "test"), 0);
+		assert_int_equal(store_call(n, commit), 0);
+	}
+
+	/* monitored while any node reports the account */
+	assert_int_equal(store_call(a, monitor_local, f->alice, true, 0), 0);
+	assert_int_equal(store_call(a, monitor_settle, f->alice, true, NULL, 0, 10, &on), 1);
+	assert_true(on);
+	assert_int_equal(store_call(b, monitor_local, f->alice, true, 0), 0);
+	assert_int_equal(store_call(b, monitor_settle, f->alice, true, NULL, 0, 11, &on), 0);
+	assert_int_equal(store_call(a, monitor_local, f->alice, false, 0), 0);
+	assert_int_equal(store_call(a, monitor_settle, f->alice, false, "shutdown", 0, 12, &on), 0);
+	assert_true(on);	/* b still reports alice */
+
+	/* rows of each node */
+	assert_int_equal(store_call(a, machine_create, "lab-a", "ta", 1, &ma), 0);
+	assert_int_equal(store_call(a, machine_create, "lab-b", "tb", 1, &mb), 0);
+	assert_int_equal(store_call(a, machine_state, ma, true, NULL, NULL, 20), 0);
+	assert_int_equal(store_call(b, machine_state, mb, true, NULL, NULL, 20), 0);
+	/* a's old connection going offline must not take b's machine down (the agent moved to b) */
+	assert_int_equal(store_call(a, machine_state, mb, false, "silent", NULL, 21), 0);
+	assert_int_equal(store_call(a, machines, &ml), 0);
+	assert_int_equal(ml.n, 2);
+	assert_true(ml.v[1].online);
+	machine_list_free(&ml);
+	assert_int_equal(store_call(a, attendance_open, f->meeting, f->alice, 30, &att_a), 0);
+	assert_int_equal(store_call(b, attendance_open, f->meeting, f->olga, 30, &att_b), 0);
+
+	/* b is silent: a claims it, once */
+	assert_int_equal(store_call(a, node_heartbeat, 5000), 0);
+	assert_int_equal(store_call(a, node_claim_dead, 4000, &name, &hb), 1);
+	assert_string_equal(name, "node-b");
+	assert_int_equal(hb, 1000);
+	free(name);
+	assert_int_equal(store_call(a, node_claim_dead, 4000, &name, &hb), 0);
+	assert_int_equal(store_call(a, node_release, "node-b", "silent", 1000, &users), 1);	/* olga's row */
+	assert_int_equal(users.n, 1);
+	assert_int_equal(users.v[0], f->alice);
+	id_list_free(&users);
+	assert_int_equal(store_call(a, monitor_settle, f->alice, false, "silent", 0, 40, &on), 1);
+	assert_false(on);
+	assert_int_equal(store_call(a, machines, &ml), 0);
+	assert_int_equal(ml.n, 2);
+	assert_true(ml.v[0].online);	/* lab-a: node-a's */
+	assert_false(ml.v[1].online);	/* lab-b: node-b's, released */
+	assert_string_equal(ml.v[1].offline_reason, "silent");
+	machine_list_free(&ml);
+	users = (struct id_list){ 0 };
+	assert_int_equal(store_call(a, attendance_open_meetings, f->alice, &users), 0);
+	assert_int_equal(users.n, 1);	/* node-a's row stays open */
+	id_list_free(&users);
+	assert_int_equal(store_call(a, attendance_open_meetings, f->olga, &users), 0);
+	assert_int_equal(users.n, 0);	/* node-b's row closed */
+
+	/* b was only stalled: its next heartbeat makes its row again, and says so */
+	assert_int_equal(store_call(b, node_heartbeat, 6000), 1);
+	assert_int_equal(store_call(b, node_heartbeat, 6001), 0);
+	store_call(a, close);
+	store_call(b, close);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,13 +896,15 @@ int main(void)
 		cmocka_unit_test(test_other_rows),
 		cmocka_unit_test(test_tx_after_conflict),
 		cmocka_unit_test(test_event_replay),
+		cmocka_unit_test(test_event_next_offset),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),
 		cmocka_unit_test(test_pg_aborted_tx),
+		cmocka_unit_test(test_pg_nodes),
 	};
 
-	/* the last three are PostgreSQL's own: run only there (never reported as a skip that passed) */
-	size_t n = ARRAY_SIZE(tests) - (pg_conninfo() ? 0 : 3);
+	/* the last four are PostgreSQL's own: run only there (never reported as a skip that passed) */
+	size_t n = ARRAY_SIZE(tests) - (pg_conninfo() ? 0 : 4);
 
 	if (sodium_init() < 0)
 		return 1;
