@@ -16,20 +16,25 @@
 
 static bool draining;
 static int64_t began_ms;
+static uint64_t refused;	/* upgrades refused while draining */
 static void (*stop_fn)(void);
 static lws_sorted_usec_list_t drain_sul;
 
 bool drain_active(void) { return draining; }
+
+void drain_refused(void) { refused++; }
 
 static void drain_tick(lws_sorted_usec_list_t *sul)
 {
 	int64_t took = now_ms() - began_ms;
 
 	if (srv->connections == 0) {
-		log_info("drain: every socket moved in %lld ms: stopping", (long long)took);
+		log_info("drain: every socket moved in %lld ms (%llu new upgrade(s) refused meanwhile): stopping",
+			 (long long)took, (unsigned long long)refused);
 	} else if (took >= (int64_t)srv->cfg->drain_seconds * 1000) {
-		log_warn("drain: %llu socket(s) still open after drain_seconds (%llu s): cutting them",
-			 (unsigned long long)srv->connections, (unsigned long long)srv->cfg->drain_seconds);
+		log_warn("drain: %llu socket(s) still open after drain_seconds (%llu s; %llu new upgrade(s) refused "
+			 "meanwhile): cutting them", (unsigned long long)srv->connections,
+			 (unsigned long long)srv->cfg->drain_seconds, (unsigned long long)refused);
 	} else {
 		lws_sul_schedule(srv->ctx, 0, &drain_sul, drain_tick, DRAIN_TICK_US);
 		return;
