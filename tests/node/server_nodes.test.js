@@ -18,6 +18,8 @@
 //     reports its agent again when it resumes; C killed with SIGKILL: A
 //     announces the user unmonitored ("silent") within the agent silence
 //     window plus a heartbeat and a margin, and a snapshot agrees;
+//   - a node starting again releases only its own earlier rows, never those
+//     of a live node (machine, attendance, monitor state);
 //   - signing out on A closes the user's lobby socket on B (4001);
 //   - a lost notification only delays: B's LISTEN connection terminated by
 //     pg_terminate_backend, a chat written on A meanwhile reaches B's client
@@ -206,6 +208,21 @@ test('a lost notification only delays: B\'s LISTEN connection terminated, a chat
   assert((await lb.next(chatText('after'), 5000)).offset > m.offset, 'the next one follows');
   await lb.none(chatText('while B was deaf'));
   await Promise.all([lb.close(), la.close()]);
+});
+
+test('a node starting (C, after its crash) releases only its own rows, never a live node\'s', async () => {
+  const tb = nodes.B.admin(['enroll-machine', 'lab-b']).out;
+  const [lc] = await lobbyOn(carol, nodes.B);
+  const ab = await hello(nodes.B, tb, ['carol'], 'lab-b');
+  eq((await lo.next(monitorOf(carol.user.id), 5000)).monitored, true, 'carol monitored by an agent on B');
+  nodes.C = await cluster.restartNode(2);
+  assert(/cluster: node 'node3' joined/.test(nodes.C.log), 'C joined again');
+  eq(psql("SELECT online FROM machines WHERE name = 'lab-b'"), 't', "B's machine still online");
+  eq(psql(`SELECT count(*) FROM attendance WHERE node = 'node2' AND leave_at IS NULL AND user_id = ${carol.user.id}`), '1',
+    "carol's attendance row on B still open");
+  eq(psql(`SELECT monitored FROM monitor_state WHERE user_id = ${carol.user.id}`), 't', 'carol still monitored');
+  await lo.none(monitorOf(carol.user.id));
+  await ab.close(); await lc.close();
 });
 
 test('meeting end on A closes every node\'s sockets (4410)', async () => {
