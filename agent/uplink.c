@@ -494,8 +494,8 @@ static void on_lost(struct uplink *u, const char *why)
 		/* the node is going away: another one takes the link now */
 		u->drained = false;
 		u->backoff_ms = 0;
-		log_info("server %s: the node is draining; reconnecting at once (%zu events spooled)", u->url,
-			 spool_count(u->spool));
+		log_info("server %s: the node is draining; reconnecting at once "
+			 "(%zu events spooled)", u->url, spool_count(u->spool));
 		lws_sul_schedule(u->ctx, 0, &u->sul_reconnect, connect_now, 1);
 		return;
 	}
@@ -581,9 +581,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		/* in: the close frame's payload, a two-byte code first */
-		if (len >= 2 && ((unsigned)((unsigned char *)in)[0] << 8 | ((unsigned char *)in)[1]) ==
-				    PROTO_AGENT_CLOSE_DRAIN)
-			u->drained = true;
+		if (len >= 2) {
+			const unsigned char *b = in;
+
+			u->drained = ((unsigned)b[0] << 8 | b[1]) == PROTO_AGENT_CLOSE_DRAIN;
+		}
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		on_lost(u, in ? (const char *)in : "connection failed");

@@ -49,7 +49,7 @@
 /* ---------------------------------------------------------- close codes */
 #define PROTO_AGENT_CLOSE_SILENT 4408	/* no message within the heartbeat window */
 #define PROTO_AGENT_CLOSE_REPLACED 4409	/* a newer connection of this machine said hello */
-#define PROTO_AGENT_CLOSE_DRAIN 4503	/* this node is going away: reconnect at once, resend the spool */
+#define PROTO_AGENT_CLOSE_DRAIN 4503	/* node going away: reconnect at once, resend the spool */
 
 /* ------------------------------------------------ field limits (bytes) */
 #define PROTO_AGENT_MACHINE_MAX 64

@@ -53,7 +53,7 @@
 #define PROTO_LOBBY_CLOSE_NOT_MEMBER 4403
 #define PROTO_LOBBY_CLOSE_UNKNOWN_MEETING 4404
 #define PROTO_LOBBY_CLOSE_MEETING_ENDED 4410
-/* not final: this node is going away; reconnect now (through the balancer) and resume from the last offset */
+/* not final: the node is going away; reconnect now (the balancer), resume from the offset */
 #define PROTO_LOBBY_CLOSE_DRAIN 4503
 
 /* ---------------------------------------------------------- error codes */

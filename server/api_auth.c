@@ -114,8 +114,9 @@ int api_health(struct http_req *r, const char *arg)
 		checked_at = now;
 	}
 	return http_json(r, store_ok && !draining ? 200 : 503,
-			 json_pack("{s:b, s:s, s:s, s:b, s:s}", "ok", store_ok && !draining, "node", srv->cfg->node_name,
-				   "store", store_ok ? "ok" : "down", "draining", draining, "version", "0.1.0"));
+			 json_pack("{s:b, s:s, s:s, s:b, s:s}", "ok", store_ok && !draining, "node",
+				   srv->cfg->node_name, "store", store_ok ? "ok" : "down", "draining", draining,
+				   "version", "0.1.0"));
 }
 
 int api_config(struct http_req *r, const char *arg)

@@ -29,6 +29,9 @@
 /* Whether a drain has begun (it never ends: the process exits). */
 bool drain_active(void);
 
+/* ws.c refused an upgrade because the node drains: counted, logged at the end. */
+void drain_refused(void);
+
 /*
  * Begin draining: steps 1 and 2 above, then a timer that calls stop()
  * once no WebSocket is open or drain_seconds have passed. Idempotent:

@@ -514,6 +514,8 @@ static int serve(void)
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
+	if (drain_requested)
+		stop_requested = 1;	/* SIGTERM before the loop ran: nothing to drain yet */
 	while (!stop_requested && r >= 0)
 		r = lws_service(srv->ctx, 0);
 	notify_stopping("closing connections");

@@ -285,10 +285,12 @@ static int start_redirect(struct http_req *r, const char *ret)
 	    asprintf(&url, "%s%sresponse_type=code&client_id=%s&redirect_uri=%s&scope=%s&state=%s&nonce=%s"
 		     "&code_challenge=%s&code_challenge_method=S256", ep.authorization,
 		     strchr(ep.authorization, '?') ? "&" : "?", e_client, e_redirect, e_scope, p->state, p->nonce,
-		     challenge) < 0)
+		     challenge) < 0) {
+		sodium_memzero(&pend, sizeof(pend));
 		return http_error(r, 500, "internal", "out of memory");
+	}
 	cookie = state_cookie(p->state);
-	sodium_memzero(&pend, sizeof(pend));
+	sodium_memzero(&pend, sizeof(pend));	/* the store keeps it; this copy goes */
 	if (cookie)
 		http_add_header(r, "set-cookie:", cookie);
 	return http_redirect(r, url);

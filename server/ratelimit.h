@@ -21,7 +21,7 @@
  * (store_ops.rate_bucket: PostgreSQL), one row per rule and key, taken and
  * refilled by one atomic statement, with the same token-bucket arithmetic
  * as here. The row's id is an unkeyed hash of rule and key (every node
- * must compute the same one), so no address or username is stored. When
+ * must compute the same one): no address or username is stored as text. When
  * the store does not answer, the rule falls back to this node's table
  * (logged once): limited per node rather than not at all. Rules that are
  * not global (per connection, per node) always stay here.

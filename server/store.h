@@ -506,7 +506,8 @@ struct store_ops {
 	 * older than ttl_ms go, and beyond max the oldest: the same bounds on
 	 * every node, whichever started them.
 	 */
-	int (*oidc_pending_put)(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max, int64_t now);
+	int (*oidc_pending_put)(struct store *s, const struct oidc_pending *p, int64_t ttl_ms, unsigned max,
+				int64_t now);
 	/* the pending sign-in of state, deleted as it is read: one caller on one node gets it; -ENOENT */
 	int (*oidc_pending_take)(struct store *s, const char *state, struct oidc_pending *ret);
 	/*

@@ -1862,9 +1862,11 @@ static int pg_rate_bucket(struct store *s, const char *id, double per_s, double 
 	if (op == 't') {
 		/* one statement, under the row's lock: two nodes never both take the last token */
 		_cleanup_res_ PGresult *res = row_(
-			s, &err, "INSERT INTO rate_buckets AS r(id, tokens, at, expires) VALUES($1, $2::float8 - 1, $4, $5)"
-			" ON CONFLICT(id) DO UPDATE SET tokens = " REFILLED("r") " - 1, at = GREATEST(r.at, $4::bigint),"
-			" expires = $5 WHERE " REFILLED("r") " >= 1 RETURNING tokens + 1",
+			s, &err,
+			"INSERT INTO rate_buckets AS r(id, tokens, at, expires) VALUES($1, $2::float8 - 1, $4, $5)"
+			" ON CONFLICT(id) DO UPDATE SET tokens = " REFILLED("r") " - 1,"
+			" at = GREATEST(r.at, $4::bigint), expires = $5"
+			" WHERE " REFILLED("r") " >= 1 RETURNING tokens + 1",
 			"sssii", id, b, p, now, expires);
 		if (res) {
 			*ret_tokens = strtod(PQgetvalue(res, 0, 0), NULL);
@@ -1876,8 +1878,8 @@ static int pg_rate_bucket(struct store *s, const char *id, double per_s, double 
 		op = 'p';
 	}
 	if (op == 'p') {
-		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT " REFILLED("r") " FROM rate_buckets r WHERE id = $1",
-						   "sssi", id, b, p, now);
+		_cleanup_res_ PGresult *res = row_(s, &err, "SELECT " REFILLED("r") " FROM rate_buckets r"
+						   " WHERE id = $1", "sssi", id, b, p, now);
 		if (!res && err != -ENOENT)
 			return err;
 		*ret_tokens = res ? strtod(PQgetvalue(res, 0, 0), NULL) : burst;

@@ -1642,8 +1642,8 @@ static int sq_oidc_pending_put(struct store *s, const struct oidc_pending *p, in
 		r = exec_(s, "DELETE FROM oidc_pending WHERE state IN (SELECT state FROM oidc_pending"
 			  " ORDER BY created DESC, state LIMIT -1 OFFSET ?)", "i", (int64_t)(max ? max - 1 : 0));
 	if (r >= 0)
-		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created) VALUES(?, ?, ?, ?, ?)",
-			  "ssssi", p->state, p->nonce, p->verifier, p->return_to, p->created);
+		r = exec_(s, "INSERT INTO oidc_pending(state, nonce, verifier, return_to, created)"
+			  " VALUES(?, ?, ?, ?, ?)", "ssssi", p->state, p->nonce, p->verifier, p->return_to, p->created);
 	return r < 0 ? r : 0;
 }
 

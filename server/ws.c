@@ -119,6 +119,7 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 	u->since = -1;
 	if (drain_active()) {
 		/* the balancer retries this on another node (server/deploy/haproxy.cfg: retry-on 503) */
+		drain_refused();
 		*why = "this node is draining: connect again (through the balancer)";
 		return 503;
 	}

@@ -11,8 +11,10 @@
  *
  * Owns: each struct conn (conn.h), created at ESTABLISHED and freed at
  * CLOSED after the lobby or agent module let go of it, its transport
- * fields, and the list of every open connection (for ws_drain()). Called by lws only, on the event-loop thread (main.c hands it
- * ws_protocols[]), and by the fuzz harness through ws_dispatch().
+ * fields, and the list of every open connection (for ws_drain()). Called
+ * by lws only, on the event-loop thread (main.c hands it ws_protocols[];
+ * main.c's drain calls ws_drain()), and by the fuzz harness through
+ * ws_dispatch().
  */
 #ifndef SPHINX_WS_H
 #define SPHINX_WS_H

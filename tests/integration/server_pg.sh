@@ -80,8 +80,10 @@ check_sh "an unknown store is refused by name" 'grep -q "store: expected sqlite 
 #   server_pg_outage  run below, with the commands that stop and start this cluster;
 #   server_disk_full  fills the tmpfs its wrapper mounts as the data directory to
 #                     test the SQLite file on a full disk: on PostgreSQL the data is
-#                     not on that disk (the database's own disk is not ours to fill).
-PG_EXCLUDE=${PG_EXCLUDE-server_pg_outage server_disk_full}
+#                     not on that disk (the database's own disk is not ours to fill);
+#   server_nodes, server_drain  on PostgreSQL already: they start their own cluster
+#                     and nodes (tests/integration/server_nodes.sh, server_drain.sh).
+PG_EXCLUDE=${PG_EXCLUDE-server_pg_outage server_disk_full server_nodes server_drain}
 for f in tests/node/server_*.test.js; do
 	t=$(basename "$f" .test.js)
 	[[ " $PG_EXCLUDE " == *" $t "* ]] && continue

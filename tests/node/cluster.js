@@ -44,12 +44,15 @@
 // address of every "bind" line (-> 127.0.0.1:<free port>), and the "server"
 // lines: the first of each kind ("node1", "node1-backup") becomes one per
 // node of ours with that line's options (address -> 127.0.0.1:<node port>),
-// the file's other lines of that kind go. On checked servers the health-check
-// timing (inter, fastinter, downinter, fall, rise, slowstart) is shortened; the global maxconn set
-// from opts.maxconn (default 4 000: what the open-file limit allows) so a test sees a dead node
-// taken out in about a second. Until that file exists, a minimal
-// configuration with the same shape (roundrobin, httpchk GET /api/health,
-// timeout tunnel, redispatch) is generated here - the log line says which.
+// the file's other lines of that kind go. On checked servers the
+// health-check timing (inter, fastinter, downinter, fall, rise, slowstart)
+// is shortened, so a test sees a dead node taken out in about a second; the
+// global maxconn is opts.maxconn (default 4 000: this machine's open-file
+// limit, 20 000, allows about 9 000 at two descriptors a connection) and a
+// stats socket of our own lets waitBalanced() read the servers' states.
+// Without that file (before edge13's branch), a minimal configuration of
+// the same shape (roundrobin, httpchk GET /api/health, timeout tunnel,
+// redispatch) is generated here, and the test log says so.
 //
 // stop() and the end of the file (lib.js atEnd, and a last synchronous
 // 'exit' handler for a test that crashed) stop only what this harness
@@ -526,6 +529,11 @@ lib.atEnd(async () => {
     if (c.pg) c.pg.cleanup();
   }
 });
+// a test killed (tests/run's timeout, ^C) would leave them running: the
+// same clean-up, then the usual exit status of that signal
+for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]]) {
+  process.once(sig, () => { console.log(`# ${sig}: stopping the cluster this file started`); process.exit(code); });
+}
 process.on('exit', () => {
   for (const c of clusters) {
     if (c.haproxy && c.haproxy.proc && c.haproxy.proc.exitCode === null) { try { c.haproxy.proc.kill('SIGKILL'); } catch (e) { /* gone */ } }

@@ -10,7 +10,10 @@
 //   - a login flood from one address spread over both nodes meets ONE
 //     limit (login_address_burst), not one per node; likewise the
 //     wrong-password lock-out of one username and the unknown meeting
-//     codes one account may name (code_guard.c).
+//     codes one account may name (code_guard.c);
+//   - /api/health names the node and answers 503 "store": "down" while
+//     PostgreSQL is stopped, 200 once it is back; SIGHUP is logged and
+//     changes nothing (before, it killed the server).
 // Each limit check fails against per-node counters (the in-memory buckets of
 // ratelimit.c on each node): there the flood gets twice the burst through.
 'use strict';
@@ -113,6 +116,38 @@ test('unknown meeting codes one account names over both nodes meet one allowance
   const st = [];
   for (let i = 0; i < 4; i++) st.push((await (i % 2 ? onB : onA).join(`zzz-zzzz-zz${'abcd'[i]}`)).status);
   eq(st, [404, 404, 404, 429], 'three unknown codes in all, then 429 on both nodes');
+});
+
+test('GET /api/health names the node and its store; SIGHUP changes nothing (no reload, no exit)', async () => {
+  const h = await new Client(A).req('GET', '/api/health');
+  eq(h.status, 200, 'healthy');
+  eq([h.json.ok, h.json.node, h.json.store, h.json.draining], [true, A.name, 'ok', false], 'its body');
+  A.proc.kill('SIGHUP');
+  // the marker: a request answered after the signal was handled (the log line comes first)
+  const end = Date.now() + 5000;
+  while (!/SIGHUP: nothing to reload/.test(A.log) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert(/SIGHUP: nothing to reload/.test(A.log), 'SIGHUP logged: ' + A.log.split('\n').slice(-5).join('\n'));
+  eq((await new Client(A).req('GET', '/api/health')).status, 200, 'still serving after SIGHUP');
+  assert(A.alive(), 'still running');
+});
+
+test('PostgreSQL stopped: health answers 503 "store": "down" within a second or two; back: 200 again', async () => {
+  await c.stopPostgres('fast');
+  let h;
+  for (const end = Date.now() + 5000; Date.now() < end;) {
+    h = await new Client(B).req('GET', '/api/health');
+    if (h.status === 503) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  eq(h.status, 503, 'unhealthy while the store is away');
+  eq([h.json.ok, h.json.store, h.json.draining, h.json.node], [false, 'down', false, B.name], 'its body');
+  await c.startPostgres();
+  for (const end = Date.now() + 15000; Date.now() < end;) {
+    h = await new Client(B).req('GET', '/api/health');
+    if (h.status === 200) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  eq([h.status, h.json.store], [200, 'ok'], 'healthy again once the store answers');
 });
 
 test('stop the cluster and the provider', async () => {

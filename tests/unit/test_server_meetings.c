@@ -1019,6 +1019,67 @@ static void test_pg_nodes(void **state)
 	fixture_free(f);
 }
 
+/*
+ * State every node shares (issue 13): the health ping, pending OpenID
+ * Connect sign-ins (bounded, expiring, taken once) and, where the back end
+ * shares them (PostgreSQL), the global rate limits' token buckets.
+ */
+static void test_web_state_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct oidc_pending p = { .created = 1000 }, got;
+	double t = 0;
+
+	assert_int_equal(store_call(f->s, ping), 0);
+	/* three sign-ins with room for two: the oldest goes */
+	for (int i = 0; i < 3; i++) {
+		snprintf(p.state, sizeof(p.state), "state-%d", i);
+		snprintf(p.nonce, sizeof(p.nonce), "nonce-%d", i);
+		snprintf(p.verifier, sizeof(p.verifier), "verifier-%d", i);
+		snprintf(p.return_to, sizeof(p.return_to), "/back/%d", i);
+		p.created = 1000 + i;
+		assert_int_equal(store_call(f->s, oidc_pending_put, &p, 300000, 2, 1000 + i), 0);
+	}
+	assert_int_equal(store_call(f->s, oidc_pending_take, "state-0", &got), -ENOENT);
+	assert_int_equal(store_call(f->s, oidc_pending_take, "state-1", &got), 0);
+	assert_string_equal(got.nonce, "nonce-1");
+	assert_string_equal(got.verifier, "verifier-1");
+	assert_string_equal(got.return_to, "/back/1");
+	assert_int_equal(got.created, 1001);
+	/* once only */
+	assert_int_equal(store_call(f->s, oidc_pending_take, "state-1", &got), -ENOENT);
+	/* a later put drops what is older than the time to live */
+	snprintf(p.state, sizeof(p.state), "state-late");
+	p.created = 400000;
+	assert_int_equal(store_call(f->s, oidc_pending_put, &p, 300000, 1024, 400000), 0);
+	assert_int_equal(store_call(f->s, oidc_pending_take, "state-2", &got), -ENOENT);
+	assert_int_equal(store_call(f->s, oidc_pending_take, "state-late", &got), 0);
+
+	if (!f->s->ops->rate_bucket) {	/* one node (SQLite): the buckets stay in memory */
+		assert_null(f->s->ops->rate_purge);
+		fixture_free(f);
+		return;
+	}
+	/* burst 2, one token back a second: take, take, refused (and how many there are) */
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10000, 't', &t), 1);
+	assert_true(t > 1.99 && t < 2.01);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10000, 't', &t), 1);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10000, 't', &t), 0);
+	assert_true(t < 0.01);
+	assert_int_equal(store_call(f->s, rate_bucket, "k2", 1.0, 2.0, 10000, 'p', &t), 1);	/* other keys apart */
+	/* half a second later half a token; a refund makes it one and a half */
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10500, 'p', &t), 0);
+	assert_true(t > 0.49 && t < 0.51);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10500, 'r', &t), 1);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10500, 't', &t), 1);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 10500, 't', &t), 0);
+	/* full again after two seconds: the row may go */
+	assert_int_equal(store_call(f->s, rate_purge, 20000), 1);
+	assert_int_equal(store_call(f->s, rate_bucket, "k1", 1.0, 2.0, 20000, 'p', &t), 1);
+	assert_true(t > 1.99);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1032,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_recording_rows),
 		cmocka_unit_test(test_other_rows),
 		cmocka_unit_test(test_tx_after_conflict),
+		cmocka_unit_test(test_web_state_rows),
 		cmocka_unit_test(test_event_replay),
 		cmocka_unit_test(test_policy_rows),
 		cmocka_unit_test(test_fleet_rows),

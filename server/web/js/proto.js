@@ -49,7 +49,7 @@ export const CLOSE_TOO_MANY_SOCKETS = 4029;	// over lobby_user_sockets in this l
 export const CLOSE_NOT_MEMBER = 4403;
 export const CLOSE_UNKNOWN_MEETING = 4404;
 export const CLOSE_MEETING_ENDED = 4410;
-// not final: this node is going away; reconnect now (through the balancer) and resume from the last offset
+// not final: the node is going away; reconnect now (the balancer), resume from the offset
 export const CLOSE_DRAIN = 4503;
 // ---------------------------------------------------------- error codes
 export const ERR_UNKNOWN_MEETING = "unknown_meeting";
