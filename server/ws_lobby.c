@@ -134,7 +134,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	struct outbox ob;
 	struct lobby *l;
 	struct presence *p;
-	bool new_presence = false;
+	bool new_presence = false, live;
 	int r, org, mem;
 
 	c->kind = CONN_LOBBY;
@@ -158,6 +158,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 		return refuse(c, PROTO_LOBBY_ERR_NOT_MEMBER, PROTO_LOBBY_CLOSE_NOT_MEMBER,
 			      "not a member of this meeting: join it by its code first");
 	}
+	live = lobby_find(m.id) != NULL;
 	if (store_call(srv->store, user_get, c->user_id, &me) < 0 || !(l = lobby_get(&m))) {
 		meeting_clear(&m);
 		user_clear(&me);
@@ -165,8 +166,11 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	}
 	c->organiser = org > 0;
 	c->meeting_id = m.id;
-	/* several nodes: what others committed and not yet notified goes out before this snapshot's offset */
-	if (cluster_active())
+	/*
+	 * several nodes: what others committed and not yet notified goes out
+	 * before this snapshot's offset (a lobby made just now read its offset)
+	 */
+	if (live && cluster_active())
 		lobby_catch_up(l);
 	p = lobby_presence(l, c->user_id);
 	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
