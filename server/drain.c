@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The drain's state machine (drain.h): a flag, a start time and one lws
- * timer that looks every DRAIN_TICK_MS whether the node may stop yet.
+ * timer that looks every 50 ms (DRAIN_TICK_US) whether the node may stop yet.
  * srv->connections counts the open WebSockets (ws.c): the drain is done
  * when it reaches 0.
  */
@@ -52,7 +52,7 @@ bool drain_begin(void (*stop)(void))
 	stop_fn = stop;
 	began_ms = now_ms();
 	if (srv->cfg->drain_seconds == 0 || !srv->ctx) {
-		log_info("drain: drain_seconds is 0: stopping at once");
+		log_info("drain: %s: stopping at once", srv->ctx ? "drain_seconds is 0" : "not serving yet");
 		stop();
 		return true;
 	}

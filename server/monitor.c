@@ -10,6 +10,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "meeting.h"
+#include "drain.h"
 #include "monitor.h"
 #include "proto_lobby.h"
 #include "server.h"
@@ -500,7 +501,13 @@ int monitor_offline(struct monitor_source *a, const char *reason)
 	if (!other)
 		log_info("monitor: machine '%s' offline (%s)", a->machine, reason);
 	log_changes(a, ch, nch);
-	r = srv->stopping ? 0 : publish(a, ch, nch, false, reason, NULL, !other);
+	/*
+	 * Stopping, or draining (its agents are moving to other nodes): what
+	 * this node reported stays stored until it releases its rows at exit
+	 * (cluster_stop; on one node, the next start's reset), by which time
+	 * the agent reports to another node: no spurious "unmonitored" flip.
+	 */
+	r = srv->stopping || drain_active() ? 0 : publish(a, ch, nch, false, reason, NULL, !other);
 	if (r < 0)
 		log_err("monitor: machine '%s': state not stored: %s", a->machine, strerror(-r));
 	free(ch);

@@ -32,15 +32,15 @@ const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
 const WS = require('ws');
-const { test, run, assert, eq, sleep, Client, ROOT, atEnd } = require('./lib');
+const { test, run, assert, eq, sleep, Client, agent, ROOT, atEnd } = require('./lib');
 const { startCluster, serverKnows } = require('./cluster');
 
 const DRAIN_S = 6;
 const EVENTS = 120;
 const AGENT_BIN = path.resolve(ROOT, process.env.OUTPUT || 'build', 'sphinx-agent');
 
-let c, code, X, Y, xi, olga, bob, carol, stubborn, agentProc, agentLog = '', spool, tmp;
-let sigtermAt, exitInfo;
+let c, code, X, Y, xi, olga, bob, carol, alice, alicePc, stubborn, agentProc, agentLog = '', spool, tmp;
+let sigtermAt, exitInfo, olgaAtTerm;
 
 // ------------------------------------------- the web app's lobby socket in Node
 // lobby-socket.js is a browser ES module: it needs window, location and a
@@ -99,6 +99,16 @@ function frozenSocket(port, meeting, cookie) {
   });
 }
 
+// An agent that says hello for alice's machine (the protocol as agent/uplink.c speaks it).
+async function agentHello(server, token) {
+  const a = agent(server, token);
+  await a.opened;
+  a.send({ type: 'hello', v: 1, machine: 'alice-pc', boot_id: 'b00t0000-0000-4000-8000-00000000a11c',
+    agent_version: '0.1.0', users: ['alice'] });
+  await a.next('welcome');
+  return a;
+}
+
 function agentConnectedOn(s) { return /agent: machine 'drain-lab' \(id \d+\) connected/.test(s.log); }
 function spooled() { return fs.readdirSync(spool).filter((f) => f.endsWith('.json')).length; }
 
@@ -114,11 +124,12 @@ test('two nodes on one PostgreSQL behind HAProxy (server/deploy/haproxy.cfg); us
   const o = await new Client(front).signup('olga');
   const b = await new Client(front).signup('bob');
   const k = await new Client(front).signup('carol');
-  await new Client(front).signup('alice');	// the agent's local user
+  const a = await new Client(front).signup('alice');	// the agent's local user
   code = await o.createMeeting('Drain lecture');
   eq((await b.join(code)).status, 200, 'bob joins');
   eq((await k.join(code)).status, 200, 'carol joins');
-  Object.assign(cookies, { olga: o.cookie, bob: b.cookie, carol: k.cookie });
+  eq((await a.join(code)).status, 200, 'alice joins');
+  Object.assign(cookies, { olga: o.cookie, bob: b.cookie, carol: k.cookie, alice: a.cookie });
 });
 
 test(`the real sphinx-agent, ${EVENTS} events in its spool, connects through HAProxy`, async () => {
@@ -161,6 +172,18 @@ test('lobby sockets of the organiser and an attendee on that node (the web app\'
   carol = new Client(Y).lobby(code, { headers: { cookie: cookies.carol } });
   await carol.opened;
   await carol.next('lobby');
+  // alice has her tab on the other node (she stays put); the machine she is logged in at has its
+  // agent on X (an agent speaking the protocol from here: the real one reports this test machine's
+  // logged-in users, and alice is not one of them)
+  alice = new Client(Y).lobby(code, { headers: { cookie: cookies.alice } });
+  await alice.opened;
+  await alice.next('lobby');
+  const en = c.nodes[0].admin(['enroll-machine', 'alice-pc']);
+  eq(en.code, 0, 'enrolled: ' + en.err);
+  alicePc = { token: en.out };
+  alicePc.sock = await agentHello(X, alicePc.token);
+  await olga.until(() => olga.msgs.some((m) => m.type === 'monitor' && m.user.name === 'ALICE' && m.monitored),
+    10000, 'alice monitored');
   // and a tab on X that stopped reading (a frozen laptop): it never answers the close, so X stays
   // in its drain until the close times out or drain_seconds end - long enough to see HAProxy react
   stubborn = await frozenSocket(X.port, code, cookies.carol);
@@ -173,6 +196,7 @@ test('SIGTERM: health 503 "draining" within a second, upgrades refused 503, HAPr
   assert(spooled() > 20, `events still to send when the drain begins (spool: ${spooled()})`);
   X.exited.then((r) => { exitInfo = Object.assign({ at: Date.now() }, r); });
   sigtermAt = Date.now();
+  olgaAtTerm = olga.msgs.length;
   X.proc.kill('SIGTERM');
   // chat on the other node while the sockets move
   for (let i = 1; i <= 5; i++) carol.send({ type: 'chat', v: 1, text: `during ${i}`, cid: `c${i}` });
@@ -243,6 +267,22 @@ test(`the agent moved at once and resent what was not acknowledged: ${EVENTS} ev
     `${EVENTS}|${EVENTS}`, 'one recording per event, none twice');
 });
 
+test('an agent\'s user stays monitored across its move: no "unmonitored" event, no notice to the organisers', async () => {
+  // alice's machine: 4503, then at once through the balancer to the other node (as uplink.c does)
+  const closed = await alicePc.sock.closed;
+  eq(closed.code, 4503, 'her agent was told to move');
+  alicePc.sock = await agentHello(c.haproxy, alicePc.token);
+  await Promise.race([X.exited, sleep((DRAIN_S + 2) * 1000)]);
+  // the marker: a line sent after X released its rows; events are delivered in offset order
+  olga.ls.send({ type: 'chat', text: 'marker', cid: 'o2' });
+  await olga.until(() => olga.chats().includes('marker'), 5000, 'the marker');
+  const since = olga.msgs.slice(olgaAtTerm);
+  const flips = since.filter((m) => m.type === 'monitor');
+  eq(flips.map((m) => [m.user && m.user.name, m.monitored, m.reason]), [], 'no monitor flip since SIGTERM');
+  const notices = since.filter((m) => m.type === 'chat' && m.kind === 'system' && /monitored/.test(m.text));
+  eq(notices.map((m) => m.text), [], 'no organisers\' notice since SIGTERM');
+});
+
 test(`the drained node exits 0 within drain_seconds (${DRAIN_S} s)`, async () => {
   const r = await Promise.race([X.exited, sleep((DRAIN_S + 2) * 1000).then(() => null)]);
   assert(r, 'exited');
@@ -258,7 +298,8 @@ test(`the drained node exits 0 within drain_seconds (${DRAIN_S} s)`, async () =>
 });
 
 test('stop the agent and the cluster', async () => {
-  olga.ls.close(); bob.ls.close(); await carol.close(); stubborn.destroy();
+  olga.ls.close(); bob.ls.close(); await carol.close(); await alice.close(); await alicePc.sock.close();
+  stubborn.destroy();
   agentProc.kill('SIGTERM');
   await new Promise((r) => (agentProc.exitCode !== null ? r() : agentProc.on('exit', r)));
   await c.stop();
