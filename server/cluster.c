@@ -33,6 +33,7 @@
 #include "proto_lobby.h"
 #include "server.h"
 #include "util.h"
+#include "ws_agent.h"
 
 #define NOTIFY_MAX 700		/* a ban reason is at most PROTO_LOBBY_BAN_REASON_MAX (500) bytes */
 #define BACKOFF_MIN_MS 100
@@ -104,6 +105,11 @@ int cluster_notify_signout(int64_t user_id)
 int cluster_notify_monitor(int64_t user_id)
 {
 	return notify("m %lld", (long long)user_id);
+}
+
+int cluster_notify_policy(const char *grp)
+{
+	return notify("p 0%s%s", grp ? " " : "", grp ? grp : "");
 }
 
 /* ------------------------------------------------------------ dispatch in */
@@ -183,6 +189,11 @@ static void on_monitor(int64_t user_id, const char *rest)
 	monitor_refresh(user_id);
 }
 
+static void on_policy(int64_t unused, const char *rest)
+{
+	ws_agent_policy_changed(*rest ? rest : NULL);
+}
+
 static void on_signout(int64_t user_id, const char *rest)
 {
 	lobby_close_user_everywhere(user_id, PROTO_LOBBY_CLOSE_SIGNED_OUT, "signed out");
@@ -194,7 +205,7 @@ static void dispatch(const char *payload)
 		char kind;
 		void (*fn)(int64_t id, const char *rest);
 	} kinds[] = { { 'e', on_events }, { 'b', on_ban }, { 'x', on_end }, { 'o', on_organiser },
-		      { 'm', on_monitor }, { 'u', on_signout } };
+		      { 'm', on_monitor }, { 'u', on_signout }, { 'p', on_policy } };
 	size_t nl = strcspn(payload, " ");
 	const char *p = payload + nl;
 	int64_t id;

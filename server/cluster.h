@@ -93,6 +93,9 @@ int cluster_notify_organiser(int64_t meeting_id, int64_t user_id);
 /* user_id signed out: the other nodes close their lobby sockets (sent at once outside a transaction) */
 int cluster_notify_signout(int64_t user_id);
 int cluster_notify_monitor(int64_t user_id);
+/* the central policy of group grp (NULL: of any group, or a machine changed group) changed: the other
+ * nodes offer their agents the new bundle (policy_admin_changed; sent at once outside a transaction) */
+int cluster_notify_policy(const char *grp);
 
 /* The raw protocol of the adopted LISTEN socket (ws.c's protocol table). */
 int cluster_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);

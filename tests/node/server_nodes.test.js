@@ -249,6 +249,32 @@ test('signing out on A closes the user\'s lobby socket on B (4001)', async () =>
   await lo2.close();
 });
 
+test('central policy across nodes: a push through A and a group change through C reach an agent on B', async () => {
+  eq(nodes.A.admin(['add-user', 'root-admin', '--email', 'admin@example.org', '--admin'], 'admin-password\n').code, 0,
+    'add-user');
+  const admin = new Client(nodes.A);
+  eq((await admin.login('root-admin', 'admin-password')).status, 200, 'admin login on A');
+  const tp = nodes.B.admin(['enroll-machine', 'lab-p']).out;
+  const ap = agent(nodes.B, tp); await ap.opened;
+  ap.send({ type: 'hello', v: 1, machine: 'lab-p', boot_id: 'b00t0000-0000-4000-8000-0000000000p1',
+    agent_version: '0.1.0', policy_version: null, policy_source: 'server' });
+  await ap.next('welcome');
+  const rule = (prog) => `id: t.${prog}\ntitle: ${prog}\nlogsource: { category: process_creation, product: linux }\n` +
+    `detection:\n  sel:\n    Image|endswith: /${prog}\n  condition: sel\n`;
+  let r = await admin.req('POST', '/api/admin/policy', { files: [{ name: 'a.yml', text: rule('one') }] });
+  eq(r.status, 201, 'pushed on A: ' + r.text);
+  const p1 = await ap.next('policy', 5000);
+  eq([p1.version, p1.group], [r.json.version, 'default'], 'the agent on B gets the bundle pushed on A');
+  r = await admin.req('POST', '/api/admin/policy', { files: [{ name: 'a.yml', text: rule('lab') }], group: 'lab-9' });
+  eq(r.status, 201, 'pushed for group lab-9 on A');
+  await ap.none('policy', 1000);  // the other group's push: B would have sent it in ms
+  const onC = on(admin, nodes.C);
+  eq((await onC.req('PUT', '/api/admin/machines/lab-p/group', { group: 'lab-9' })).status, 200, 'group changed on C');
+  const p2 = await ap.next('policy', 5000);
+  eq([p2.version, p2.group], [r.json.version, 'lab-9'], 'the agent on B gets its new group\'s bundle');
+  await ap.close();
+});
+
 test('the nodes still up exit 0 on SIGTERM, PostgreSQL stops', async () => {
   await cluster.stop();
 });
