@@ -27,6 +27,8 @@
 #define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
 #define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
 #define PROTO_AGENT_MSG_GOODBYE "goodbye"
+/* what the policy saw (the --record lines), batched; only with share_observations = yes */
+#define PROTO_AGENT_MSG_OBSERVATIONS "observations"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
@@ -36,6 +38,8 @@
 /* ---------------------------------------------------------- error codes */
 #define PROTO_AGENT_ERR_HELLO_REQUIRED "hello_required"
 #define PROTO_AGENT_ERR_STORE_FAILED "store_failed"	/* send the event again later */
+/* observations sent to a server that keeps none (observations_retention_days = 0) */
+#define PROTO_AGENT_ERR_OBSERVATIONS_OFF "observations_off"
 
 /* ---------------------------------------------------------- close codes */
 #define PROTO_AGENT_CLOSE_SILENT 4408	/* no message within the heartbeat window */
@@ -58,6 +62,15 @@
 #define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
 #define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
 #define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
+/*
+ * observations: at most this many events in one message, each an object of
+ * at most PROTO_AGENT_OBS_EVENT_MAX bytes as compact JSON (the whole message
+ * also stays under the 64 KiB frame limit); a batch over either limit is
+ * refused whole (bad_message). The agent sends at most one batch a second.
+ */
+#define PROTO_AGENT_OBS_BATCH_MAX 256
+#define PROTO_AGENT_OBS_EVENT_MAX 16384
+#define PROTO_AGENT_OBS_CATEGORY_MAX 32	/* an observation's "category" */
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

@@ -131,6 +131,10 @@ static const char *const migrations[] = {
 	" meeting_id bigint NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id));"
 	"CREATE TABLE monitor_state(user_id bigint PRIMARY KEY REFERENCES users(id), monitored boolean NOT NULL,"
 	" reason text, machine_id bigint, at bigint NOT NULL);",
+	/* 2 (observe14): observations (SQLite's migration 8) */
+	"CREATE TABLE observations(id bigserial PRIMARY KEY, machine_id bigint NOT NULL REFERENCES machines(id),"
+	" at bigint NOT NULL, body text NOT NULL);"
+	"CREATE INDEX observations_at ON observations(at);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1479,6 +1483,57 @@ static void pg_close(struct store *s)
 	free(ps);
 }
 
+/* ----------------------------------------------------------- observations */
+
+static int pg_observations_add(struct store *s, int64_t machine_id, int64_t at, const struct observation_in *v,
+			       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = exec_(s, "INSERT INTO observations(machine_id, at, body) VALUES($1, $2, $3)", "iis",
+			      machine_id, at, v[i].body);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int pg_observations_purge(struct store *s, int64_t before, int64_t max_rows)
+{
+	int old = exec_(s, "DELETE FROM observations WHERE at < $1", "i", before), over;
+
+	if (old < 0)
+		return old;
+	over = exec_(s, "DELETE FROM observations WHERE id <= coalesce((SELECT id FROM observations"
+		     " ORDER BY id DESC LIMIT 1 OFFSET $1), 0)", "i", max_rows);
+	return over < 0 ? over : old + over;
+}
+
+static int fill_observation(const PGresult *res, int row, void *out)
+{
+	struct observation *o = out;
+	bool oom = false;
+
+	o->id = col_i(res, row, 0);
+	o->machine_id = col_i(res, row, 1);
+	o->machine = col_str(res, row, 2, &oom);
+	o->at = col_i(res, row, 3);
+	o->body = col_str(res, row, 4, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int pg_observations_page(struct store *s, int64_t since, const char *machine, int64_t after_id,
+				unsigned limit, struct observation_list *ret)
+{
+	int r = list_(s, ret, fill_observation,
+		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
+		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > $1 AND o.at >= $2"
+		      " AND ($3::text IS NULL OR m.name = $3) ORDER BY o.id LIMIT $4", "iisi", after_id, since,
+		      machine, (int64_t)limit);
+	if (r < 0)
+		observation_list_free(ret);
+	return r;
+}
+
 static const struct store_ops pg_ops = {
 	.close = pg_close, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
 	.meta_get = pg_meta_get, .meta_set = pg_meta_set,
@@ -1513,6 +1568,8 @@ static const struct store_ops pg_ops = {
 	.recordings_live_of_meeting = pg_recordings_live_of_meeting, .chat_page = pg_chat_page,
 	.chat_add_cid = pg_chat_add_cid, .chat_find_cid = pg_chat_find_cid, .chat_count = pg_chat_count,
 	.events_trim = pg_events_trim, .event_floor = pg_event_floor,
+	.observations_add = pg_observations_add, .observations_purge = pg_observations_purge,
+	.observations_page = pg_observations_page,
 };
 
 /* One simple-protocol command (several statements allowed); 0 or -errno, the database's message in err. */

@@ -125,6 +125,14 @@ static const char *const migrations[] = {
 	"CREATE INDEX attendance_open ON attendance(meeting_id, user_id) WHERE leave_at IS NULL;",
 	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
 	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 8 (observe14): what the policy saw on machines that opted in
+	 * (share_observations), for `sphinx-policy test`; at = received, purged
+	 * past observations_retention_days and observations_max
+	 */
+	"CREATE TABLE observations(id INTEGER PRIMARY KEY, machine_id INTEGER NOT NULL REFERENCES machines(id),"
+	" at INTEGER NOT NULL, body TEXT NOT NULL);"
+	"CREATE INDEX observations_at ON observations(at);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1377,6 +1385,58 @@ static void sq_close(struct store *s)
 	free(ss);
 }
 
+/* ----------------------------------------------------------- observations */
+
+static int sq_observations_add(struct store *s, int64_t machine_id, int64_t at, const struct observation_in *v,
+			       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = exec_(s, "INSERT INTO observations(machine_id, at, body) VALUES(?, ?, ?)", "iis", machine_id,
+			      at, v[i].body);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int sq_observations_purge(struct store *s, int64_t before, int64_t max_rows)
+{
+	int old = exec_(s, "DELETE FROM observations WHERE at < ?", "i", before), over;
+
+	if (old < 0)
+		return old;
+	/* the row cap: every row older than the max_rows-th newest */
+	over = exec_(s, "DELETE FROM observations WHERE id <= coalesce((SELECT id FROM observations"
+		     " ORDER BY id DESC LIMIT 1 OFFSET ?), 0)", "i", max_rows);
+	return over < 0 ? over : old + over;
+}
+
+static int fill_observation(sqlite3_stmt *st, void *row)
+{
+	struct observation *o = row;
+	bool oom = false;
+
+	o->id = col_i(st, 0);
+	o->machine_id = col_i(st, 1);
+	o->machine = col_str(st, 2, &oom);
+	o->at = col_i(st, 3);
+	o->body = col_str(st, 4, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_observations_page(struct store *s, int64_t since, const char *machine, int64_t after_id,
+				unsigned limit, struct observation_list *ret)
+{
+	int r = list_(s, ret, fill_observation,
+		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
+		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > ? AND o.at >= ?"
+		      " AND (? IS NULL OR m.name = ?) ORDER BY o.id LIMIT ?", "iissi", after_id, since, machine,
+		      machine, (int64_t)limit);
+	if (r < 0)
+		observation_list_free(ret);
+	return r;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
 	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
@@ -1411,6 +1471,8 @@ static const struct store_ops sqlite_ops = {
 	.recordings_live_of_meeting = sq_recordings_live_of_meeting, .chat_page = sq_chat_page,
 	.chat_add_cid = sq_chat_add_cid, .chat_find_cid = sq_chat_find_cid, .chat_count = sq_chat_count,
 	.events_trim = sq_events_trim, .event_floor = sq_event_floor,
+	.observations_add = sq_observations_add, .observations_purge = sq_observations_purge,
+	.observations_page = sq_observations_page,
 };
 
 static int migrate(sqlite3 *db)
