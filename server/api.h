@@ -36,6 +36,11 @@ int api_meeting_chat_page(struct http_req *r, const char *arg);
 
 int api_admin_machine_create(struct http_req *r, const char *arg);
 int api_admin_machine_list(struct http_req *r, const char *arg);
+/* Whether u may use the admin routes: users.is_admin, or named in admin_users. */
+bool api_is_admin(const struct user *u);
+
+/* api_observations.c: GET /api/admin/observations?since=&machine=&after= (JSON lines, paged) */
+int api_admin_observations(struct http_req *r, const char *arg);
 
 /* oidc.c */
 int oidc_start(struct http_req *r, const char *arg);

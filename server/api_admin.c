@@ -86,3 +86,8 @@ int api_admin_machine_list(struct http_req *r, const char *arg)
 	machine_list_free(&l);
 	return j ? http_json(r, 200, j) : http_error(r, 500, "internal", "cannot list machines");
 }
+
+bool api_is_admin(const struct user *u)
+{
+	return is_admin(u);
+}

@@ -45,6 +45,7 @@
 #include "lobby.h"
 #include "log.h"
 #include "monitor.h"
+#include "observations.h"
 #include "server.h"
 #include "util.h"
 #include "worker.h"
@@ -85,7 +86,10 @@ static void usage(FILE *f)
 		"  list-machines          list enrolled machines (JSON)\n"
 		"  add-user USERNAME --email ADDR [--name NAME] [--admin]\n"
 		"                         create a local account; password read from stdin\n"
-		"  set-password USERNAME  set a local password, read from stdin\n\n"
+		"  set-password USERNAME  set a local password, read from stdin\n"
+		"  observations export [--since 7d] [--machine NAME]\n"
+		"                         the observations opted-in agents sent, as JSON lines\n"
+		"                         for `sphinx-policy test POLICY -`\n\n"
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
 }
 
@@ -421,6 +425,7 @@ static int serve(void)
 		return r;
 	}
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
+	observations_start();
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
@@ -600,12 +605,69 @@ static int cmd_set_password(int argc, char **argv)
 	return ended < 0 ? 1 : 0;
 }
 
+/* observations export: every stored observation (since, of one machine) as JSON lines, paged from the store */
+static int cmd_observations(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' }, { "machine", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *machine = NULL;
+	int64_t since = 0, after = 0;
+	size_t lines = 0;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's' && observations_parse_since(optarg, now_ms(), &since) < 0) {
+			fprintf(stderr, "observations export: --since '%s': expected a duration back from now "
+				"(7d, 12h, 30m) or ms since the epoch\n", optarg);
+			return 2;
+		} else if (c == 'm') {
+			machine = optarg;
+		} else if (c != 's') {
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || strcmp(argv[optind], "export") != 0) {
+		fprintf(stderr, "usage: sphinx-server --data DIR observations export [--since 7d] [--machine NAME]\n");
+		return 2;
+	}
+	for (;;) {
+		struct observation_list l = { 0 };
+
+		r = store_call(srv->store, observations_page, since, machine, after, OBSERVATIONS_PAGE_ROWS, &l);
+		if (r < 0) {
+			fprintf(stderr, "observations export: cannot read the store: %s\n", strerror(-r));
+			return 1;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			_cleanup_free_ char *line = observations_line(&l.v[i]);
+
+			after = l.v[i].id;
+			if (line && printf("%s\n", line) > 0)
+				lines++;
+		}
+		r = l.n < OBSERVATIONS_PAGE_ROWS;
+		observation_list_free(&l);
+		if (r)
+			break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "observations export: cannot write: %s\n", strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "observations export: %zu lines\n", lines);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "enroll-machine", cmd_enroll }, { "revoke-machine", cmd_revoke }, { "list-machines", cmd_list_machines },
 	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password },
+	{ "observations", cmd_observations },
 };
 
 static int level_of(const char *s)

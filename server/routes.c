@@ -26,6 +26,7 @@ const struct route routes[] = {
 	{ HM_POST, "/api/meetings/:/bans", R_AUTH | R_JSON | R_CSRF, api_meeting_ban },
 	{ HM_POST, "/api/admin/machines", R_AUTH | R_JSON | R_CSRF, api_admin_machine_create },
 	{ HM_GET, "/api/admin/machines", R_AUTH, api_admin_machine_list },
+	{ HM_GET, "/api/admin/observations", R_AUTH, api_admin_observations },
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "meeting.h"
 #include "monitor.h"
+#include "observations.h"
 #include "proto_agent.h"
 #include "proto_lobby.h"
 #include "server.h"
@@ -393,10 +394,12 @@ static int on_hello(struct conn *c, json_t *msg)
 	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
-	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
+	/* "observations": whether this server keeps them (an agent with share_observations = yes sends them only then) */
+	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
 					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
 					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine,
-					   "heartbeat_s", (json_int_t)heartbeat_s()));
+					   "heartbeat_s", (json_int_t)heartbeat_s(), "observations",
+					   srv->cfg->observations_retention_days > 0));
 }
 
 static int on_users(struct conn *c, json_t *msg)
@@ -623,6 +626,29 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 static int on_capture_begin(struct conn *c, json_t *msg) { return on_capture(c, msg, true); }
 static int on_capture_end(struct conn *c, json_t *msg) { return on_capture(c, msg, false); }
 
+/*
+ * What the machine's policy saw, from an agent configured with
+ * share_observations = yes (observations.h keeps it for sphinx-policy
+ * test). Best-effort on both sides: nothing is acknowledged, and a batch
+ * is stored whole or refused whole with an error that says why.
+ */
+static int on_observations(struct conn *c, json_t *msg)
+{
+	char err[200], m[260];
+	size_t n = 0;
+	int r = observations_store(c->agent->machine_id, json_object_get(msg, "events"), &n, err, sizeof(err));
+
+	if (r == 0)
+		return 0;
+	snprintf(m, sizeof(m), "observations: %s", err);
+	if (r == -EPERM)
+		return conn_error(c, PROTO_AGENT_ERR_OBSERVATIONS_OFF, m);
+	if (r == -EINVAL)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, m);
+	log_err("agent: machine '%s': %s", c->agent->machine, m);
+	return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, m);
+}
+
 static const struct {
 	const char *type;
 	int (*fn)(struct conn *c, json_t *msg);
@@ -634,6 +660,7 @@ static const struct {
 	{ PROTO_AGENT_MSG_CAPTURE_END, on_capture_end, true },
 	{ PROTO_AGENT_MSG_USERS, on_users, true },
 	{ PROTO_AGENT_MSG_GOODBYE, on_goodbye, true },
+	{ PROTO_AGENT_MSG_OBSERVATIONS, on_observations, true },
 };
 
 int ws_agent_rx(struct conn *c, const char *buf, size_t len)
