@@ -13,6 +13,7 @@
  *   machine    = lab-12                           # default: the host name
  *   user_map   = username | email@DOMAIN          # how users are named to the server
  *   users      = alice, bob                       # monitored users when logind has no sessions
+ *   share_observations = no                       # yes: send what the policy sees (see below)
  *
  * Owns: the parsed struct agent_config (strings malloc'd; free with
  * agent_config_free()). Callers: main.c; uplink_start() copies what it needs.
@@ -41,6 +42,12 @@ struct agent_config {
 	/* ws:// accepted: the token and events cross the network in clear. It
 	 * never weakens wss:// (the certificate is verified all the same). */
 	bool insecure;
+	/*
+	 * Send the server every event the policy saw (what --record writes:
+	 * program, argv, paths, API names) for `sphinx-policy test`: opt-in,
+	 * best-effort, never spooled. The server may still refuse them.
+	 */
+	bool share_observations;
 };
 
 /*

@@ -43,6 +43,15 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 void uplink_print_status(const struct agent_config *cfg, FILE *out);
 /* New events are in the spool. Async-signal-unsafe; thread-safe. */
 void uplink_kick(struct uplink *u);
+/* Whether the configuration says share_observations = yes. NULL: false. */
+bool uplink_shares_observations(const struct uplink *u);
+/*
+ * Queue one observation (@json: an event as --record writes it, compact,
+ * malloc'd, NULL ignored; always taken over) for the server. Dropped unless connected to
+ * a server that keeps observations, or when the queue is full:
+ * best-effort, never spooled. Thread-safe; NULL @u ok.
+ */
+void uplink_observe(struct uplink *u, char *json);
 /* Send goodbye (when connected, waiting at most ~1 s), stop, join. NULL ok. */
 void uplink_stop(struct uplink *u);
 
