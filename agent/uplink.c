@@ -84,7 +84,7 @@ struct uplink {
 
 	/* Shared with other threads. */
 	atomic_bool stop, connected;
-	atomic_bool obs_accepted;	/* share_observations, and the welcome said the server keeps them */
+	atomic_bool obs_accepted;	/* we share, and the welcome said the server keeps them */
 	pthread_t thread;
 	bool share;			/* share_observations = yes (immutable) */
 	pthread_mutex_t obs_lock;	/* guards the four below */
@@ -175,8 +175,8 @@ static void obs_clear_locked(struct uplink *u)
  */
 static char *obs_batch(struct uplink *u)
 {
-	static const char head[] = "{\"" PROTO_WS_F_TYPE "\":\"" PROTO_AGENT_MSG_OBSERVATIONS "\",\""
-		PROTO_WS_F_VERSION "\":" STR(PROTO_AGENT_VERSION) ",\"events\":[";
+	static const char head[] = "{\"" PROTO_WS_F_TYPE "\":\"" PROTO_AGENT_MSG_OBSERVATIONS
+		"\",\"" PROTO_WS_F_VERSION "\":" STR(PROTO_AGENT_VERSION) ",\"events\":[";
 	char *msg = malloc(OBS_BATCH_BYTES + 64), *p;
 	unsigned taken = 0;
 	uint64_t dropped;
@@ -255,8 +255,8 @@ void uplink_observe(struct uplink *u, char *json)
 {
 	bool kick = false;
 
-	if (!json || !u || !u->share || !atomic_load(&u->obs_accepted) || !atomic_load(&u->connected) ||
-	    strlen(json) > PROTO_AGENT_OBS_EVENT_MAX) {
+	if (!json || !u || !u->share || !atomic_load(&u->obs_accepted) ||
+	    !atomic_load(&u->connected) || strlen(json) > PROTO_AGENT_OBS_EVENT_MAX) {
 		free(json);
 		return;
 	}
@@ -266,7 +266,7 @@ void uplink_observe(struct uplink *u, char *json)
 		free(json);
 	} else {
 		u->obs_queue[(u->obs_head + u->obs_n++) % OBS_QUEUE_MAX] = json;
-		kick = u->obs_n == 1;	/* the uplink thread looks once the queue is no longer empty */
+		kick = u->obs_n == 1;	/* the uplink thread looks when it stops being empty */
 	}
 	pthread_mutex_unlock(&u->obs_lock);
 	if (kick)
@@ -409,9 +409,12 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 
 		u->heartbeat_s = hb >= 1 && hb <= 300 ? (unsigned)hb : 5;
 		log_info("server welcomed this machine (heartbeat every %us)", u->heartbeat_s);
-		if (u->share && !json_is_true(json_object_get(obj, "observations")))
-			log_info("share_observations = yes, but this server keeps no observations: none are sent");
-		atomic_store(&u->obs_accepted, u->share && json_is_true(json_object_get(obj, "observations")));
+		bool keeps = json_is_true(json_object_get(obj, "observations"));
+
+		if (u->share && !keeps)
+			log_info("share_observations = yes, but this server keeps no observations: "
+				 "none are sent");
+		atomic_store(&u->obs_accepted, u->share && keeps);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
 	} else if (strcmp(type, PROTO_WS_MSG_ERROR) == 0) {

@@ -319,8 +319,8 @@ static void print_summary(const struct replay *st)
 
 		if (!t->events)
 			continue;
-		printf("rule %s: fired on %lu event%s", policy_rule_at(st->policy, i)->id, t->events,
-		       t->events == 1 ? "" : "s");
+		printf("rule %s: fired on %lu event%s", policy_rule_at(st->policy, i)->id,
+		       t->events, t->events == 1 ? "" : "s");
 		if (t->n_machines) {
 			printf(", %zu%s machine%s:", t->n_machines, t->more_machines ? "+" : "",
 			       t->n_machines == 1 && !t->more_machines ? "" : "s");
@@ -417,7 +417,8 @@ static void print_http_error(const char *url, long status, const struct fetch *f
 	fprintf(stderr, "sphinx-policy: %s: HTTP %ld%s%s\n", url, status, msg ? ": " : "",
 		msg ? msg : "");
 	if (status == 401)
-		fprintf(stderr, "sphinx-policy: the token is not a signed-in session (sign in again)\n");
+		fprintf(stderr, "sphinx-policy: the token is not a signed-in session "
+			"(sign in again)\n");
 	json_decref(j);
 }
 
@@ -450,9 +451,10 @@ static int replay_server(struct replay *st, const char *server, const char *toke
 		long status = 0;
 		CURLcode rc;
 
-		snprintf(url, sizeof(url), "%.*s/api/admin/observations?after=%s%s%s%s%s", (int)slen,
-			 server, after, esc_since ? "&since=" : "", esc_since ? esc_since : "",
-			 esc_machine ? "&machine=" : "", esc_machine ? esc_machine : "");
+		snprintf(url, sizeof(url), "%.*s/api/admin/observations?after=%s%s%s%s%s",
+			 (int)slen, server, after, esc_since ? "&since=" : "",
+			 esc_since ? esc_since : "", esc_machine ? "&machine=" : "",
+			 esc_machine ? esc_machine : "");
 		curl_easy_reset(curl);
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_COOKIE, cookie);
@@ -491,8 +493,8 @@ static int replay_server(struct replay *st, const char *server, const char *toke
 
 static int test_usage(void)
 {
-	fprintf(stderr, "sphinx-policy test: expected POLICY EVENTS.jsonl|-, or POLICY --server URL "
-		"--token-file FILE [--since 7d] [--machine NAME]\n");
+	fprintf(stderr, "sphinx-policy test: expected POLICY EVENTS.jsonl|-, or POLICY --server "
+		"URL --token-file FILE [--since 7d] [--machine NAME]\n");
 	return EXIT_USAGE;
 }
 

@@ -394,7 +394,7 @@ static int on_hello(struct conn *c, json_t *msg)
 	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
-	/* "observations": whether this server keeps them (an agent with share_observations = yes sends them only then) */
+	/* "observations": whether this server keeps them (agents with share_observations send them only then) */
 	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
 					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
 					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine,
