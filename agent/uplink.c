@@ -18,7 +18,7 @@
  * welcome said it keeps them; the uplink thread sends them in batches of
  * at most OBS_BATCH_EVENTS / OBS_BATCH_BYTES, at most one batch every
  * OBS_INTERVAL_US, after the spooled events and within the same send
- * pacing. Best-effort: never spooled, never acknowledged; a full queue or
+ * pacing; a clean stop sends what is queued before goodbye. Best-effort: never spooled, never acknowledged; a full queue or
  * a dropped link drops them (counted, logged at most once a minute).
  *
  * The link goes where server_url says and nowhere else: lws is told not to
@@ -240,7 +240,8 @@ static bool obs_due(struct uplink *u)
 	pthread_mutex_unlock(&u->obs_lock);
 	if (!queued)
 		return false;
-	if (now - u->obs_sent_at >= OBS_INTERVAL_US)
+	/* stopping: what is queued goes before goodbye (within the second stop allows) */
+	if (now - u->obs_sent_at >= OBS_INTERVAL_US || atomic_load(&u->stop))
 		return true;
 	lws_sul_schedule(u->ctx, 0, &u->sul_obs, obs_tick, u->obs_sent_at + OBS_INTERVAL_US - now);
 	return false;
@@ -359,8 +360,7 @@ static int on_writeable(struct uplink *u)
 		event_id(text, f->id, sizeof(f->id));
 		u->last_sent_seq = seq;
 		u->send_tokens -= 1;
-	} else if (!wait && u->send_tokens >= 1 && !atomic_load(&u->stop) && obs_due(u) &&
-		   (text = obs_batch(u))) {
+	} else if (!wait && u->send_tokens >= 1 && obs_due(u) && (text = obs_batch(u))) {
 		u->obs_sent_at = lws_now_usecs();
 		u->send_tokens -= 1;
 	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
