@@ -77,6 +77,7 @@ struct agent {
 	FILE *record;
 	struct spool *spool;		/* set when a server is configured */
 	struct uplink *uplink;
+	uint64_t status_seen;		/* status table generation last written */
 };
 
 static volatile sig_atomic_t stop_requested, reload_requested;
@@ -230,6 +231,19 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* The status report to the server (the fleet view), when there is one. */
+static void send_status(struct agent *a)
+{
+	json_t *report;
+
+	if (!a->uplink)
+		return;
+	report = status_report_json();
+	if (!report || uplink_set_status(a->uplink, report) < 0)
+		log_warn("status report for the server not updated: out of memory");
+	json_decref(report);
+}
+
 static void write_status_file(struct agent *a)
 {
 	char tmp[512];
@@ -246,6 +260,7 @@ static void write_status_file(struct agent *a)
 	uplink_print_status(&a->cfg, f);
 	if (fclose(f) == 0)
 		rename(tmp, a->opts.status_path);
+	send_status(a);
 }
 
 /* --status while an agent runs: show what it has attached. */
@@ -305,7 +320,8 @@ static int run_loop(struct agent *a)
 			events_tick(now);
 			last_tick = now;
 		}
-		if (compositor_status_changed())	/* a new compositor's rows */
+		/* a new compositor's rows, an X server hooked, a probe refused */
+		if (compositor_status_changed() | status_changed(&a->status_seen))
 			write_status_file(a);
 	}
 	return 0;
@@ -476,12 +492,13 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	install_signals();
-	write_status_file(&a);
 	if (a.cfg.server_url) {
 		err = start_uplink(&a);
 		if (err)
 			goto cleanup;
 	}
+	status_changed(&a.status_seen);
+	write_status_file(&a);	/* and the first status report */
 	layers_describe(layers, sizeof(layers));
 	log_info("started: policy %s (%zu rules), layers %s", a.opts.policy_path,
 		 policy_rule_count(a.policy), layers);

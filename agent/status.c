@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The probe status table (status.h): a fixed array of rows, filled in the
- * order the layers attach, never shrunk while the agent runs.
+ * order the layers attach, never shrunk while the agent runs, and a
+ * generation number that every change moves on.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "cleanup.h"
 #include "log.h"
+#include "proto_agent.h"
 #include "status.h"
 
 struct probe_status {
@@ -21,6 +24,7 @@ struct probe_status {
 
 static struct probe_status rows[STATUS_MAX_ROWS];
 static unsigned n_rows;
+static uint64_t generation = 1;	/* moved on by every change to a row */
 
 static const char *const state_names[] = {
 	[PROBE_ATTACHED] = "attached",
@@ -43,21 +47,29 @@ struct probe_status *status_add(enum sphinx_layer layer, const char *layer_name,
 	s->state = PROBE_NOT_AVAILABLE;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->where, sizeof(s->where), "%s", where);
+	generation++;
 	return s;
 }
 
 void status_set(struct probe_status *row, enum probe_state state, const char *why)
 {
+	char before[sizeof(row->why)];
+
 	if (!row)
 		return;
-	row->state = state;
+	snprintf(before, sizeof(before), "%s", row->why);
 	snprintf(row->why, sizeof(row->why), "%s", why ? why : "");
+	if (row->state != state || strcmp(before, row->why) != 0)
+		generation++;
+	row->state = state;
 }
 
 void status_rename(struct probe_status *row, const char *name)
 {
-	if (row)
-		snprintf(row->name, sizeof(row->name), "%s", name);
+	if (!row || strncmp(row->name, name, sizeof(row->name) - 1) == 0)
+		return;
+	snprintf(row->name, sizeof(row->name), "%s", name);
+	generation++;
 }
 
 enum probe_state status_state(const struct probe_status *row)
@@ -108,4 +120,101 @@ void status_log_unattached(void)
 		if (rows[i].state != PROBE_ATTACHED)
 			log_info("%s layer: %s (%s) not attached: %s", rows[i].layer_name,
 				 rows[i].name, rows[i].where, rows[i].why);
+}
+
+bool status_changed(uint64_t *seen)
+{
+	if (*seen == generation)
+		return false;
+	*seen = generation;
+	return true;
+}
+
+/* ------------------------------------------------------- the report */
+
+struct layer_sum {
+	unsigned total, attached, failed;
+	const struct probe_status *first_failed, *first_absent;
+};
+
+static void layer_sum(enum sphinx_layer layer, struct layer_sum *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < n_rows; i++) {
+		const struct probe_status *s = &rows[i];
+
+		if (s->layer != layer)
+			continue;
+		sum->total++;
+		if (s->state == PROBE_ATTACHED) {
+			sum->attached++;
+		} else if (s->state == PROBE_FAILED) {
+			if (!sum->failed++)
+				sum->first_failed = s;
+		} else if (!sum->first_absent) {
+			sum->first_absent = s;
+		}
+	}
+}
+
+/* The state word and the sentence that says why, into @detail (cut at its end). */
+static const char *layer_state(const struct layer_sum *sum, char *detail, size_t len)
+{
+	const struct probe_status *f = sum->first_failed, *a = sum->first_absent;
+	int n;	/* where is cut to 200 bytes: the detail is a summary */
+
+	if (sum->failed) {
+		n = snprintf(detail, len, "%u of %u probes refused by the kernel: "
+			     "%s (%.200s): %s%s",
+			     sum->failed, sum->total, f->name, f->where,
+			     f->why[0] ? f->why : "no reason given",
+			     sum->failed > 1 ? " (and more, see --status)" : "");
+		(void)n;
+		return PROTO_AGENT_LAYER_DEGRADED;
+	}
+	if (sum->attached) {
+		snprintf(detail, len, "%u of %u probes attached", sum->attached, sum->total);
+		return PROTO_AGENT_LAYER_ATTACHED;
+	}
+	if (a)
+		n = snprintf(detail, len, "none of %u probes in place: %s (%.200s)%s%s", sum->total,
+			     a->name, a->where, a->why[0] ? ": " : "", a->why);
+	else
+		n = snprintf(detail, len, "no probe in place");
+	(void)n;
+	return PROTO_AGENT_LAYER_OFF;
+}
+
+json_t *status_report_json(void)
+{
+	struct utsname un;
+	json_t *layers = json_array();
+
+	if (uname(&un) < 0) {
+		snprintf(un.release, sizeof(un.release), "unknown");
+		snprintf(un.machine, sizeof(un.machine), "unknown");
+	}
+	for (unsigned l = 0; layers && l < LAYER__COUNT; l++) {
+		char detail[PROTO_AGENT_STATUS_DETAIL_MAX + 1];
+		struct layer_sum sum;
+		const char *state;
+		json_t *text, *row;
+
+		layer_sum(l, &sum);
+		state = layer_state(&sum, detail, sizeof(detail));
+		text = json_string(detail);
+		/* a path cut inside a UTF-8 sequence (or not UTF-8) is no JSON string: say less */
+		if (!text)
+			text = json_string("a probe's path is not UTF-8 text, see --status");
+		row = json_pack("{s:s, s:s, s:o}", "name", layer_name(l), "state", state, "detail",
+				text);
+		if (json_array_append_new(layers, row) < 0) {
+			json_decref(layers);
+			layers = NULL;
+		}
+	}
+	return layers ? json_pack("{s:s%, s:s%, s:o}", "kernel", un.release,
+				    strnlen(un.release, sizeof(un.release)), "arch", un.machine,
+				    strnlen(un.machine, sizeof(un.machine)), "layers", layers)
+		      : NULL;
 }

@@ -5,21 +5,30 @@
  * attached and, if not, why. `--status`, the status file and the start-up
  * log print it; a layer is active when one of its rows is attached.
  *
- * Knows layers only as enum values and the names layer.c gives with each
- * row, so it depends on no other agent module.
+ * Knows layers as enum values, the names layer.c gives with each row and
+ * layer_name() (for a layer without rows); it calls no other agent module.
+ *
+ * The same table, summed up per layer, is the agent's "status" report to
+ * the server (status_report_json(): the kernel, and each layer attached,
+ * degraded or off with why), which the fleet view shows. Every change to a
+ * row bumps a generation number, so main.c rewrites the status file and
+ * sends a new report only when something changed (status_changed()).
  *
  * Owns: the rows (at most STATUS_MAX_ROWS; a row past the cap is dropped
  * and its handle is NULL, which every function here accepts).
  * Callers: layer.c adds rows as it attaches and prints the table with its
  * layers line; devices.c updates the row of the on-demand ioctl
- * tracepoint; main.c logs what did not attach. Single-threaded (the
+ * tracepoint; main.c logs what did not attach and builds the report. Single-threaded (the
  * detection loop).
  */
 #ifndef SPHINX_AGENT_STATUS_H
 #define SPHINX_AGENT_STATUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "layer.h"
 
@@ -58,5 +67,21 @@ void status_print_line(FILE *out, const char *layer_name, const char *name,
 		       enum probe_state state, const char *where);
 /* Log every row that is not attached, once, with its reason. */
 void status_log_unattached(void);
+
+/*
+ * Has any row been added, set or renamed since *@seen? True once per
+ * change: *@seen (0 at first) is moved to the current generation.
+ */
+bool status_changed(uint64_t *seen);
+/*
+ * The body of the agent's "status" message (docs/protocol.md): {kernel,
+ * arch, layers: [{name, state, detail}]} with one entry per layer, in
+ * enum order. A layer is "degraded" when the kernel refused one of its
+ * probes that exists, "attached" when a probe is in place and none was
+ * refused, else "off" (nothing to hook on this machine); detail says
+ * which probe and why in at most PROTO_AGENT_STATUS_DETAIL_MAX bytes.
+ * A new reference (the caller decrefs), NULL when out of memory.
+ */
+json_t *status_report_json(void);
 
 #endif

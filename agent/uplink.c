@@ -6,8 +6,10 @@
  * looks at the spool and at the stop flag.
  *
  * Sending: one message per WRITEABLE callback (lws' rule). Order: hello,
- * a heartbeat when due, the next spooled event after the last one sent on
- * this connection, and when stopping, once the spool is sent, goodbye. In-flight
+ * the status report when this connection has not sent the latest one (the
+ * main thread leaves it as text under a mutex), a heartbeat when due, the
+ * next spooled event after the last one sent on this connection, and when
+ * stopping, once the spool is sent, goodbye. In-flight
  * events are remembered by id so an ack can name its spool entry; the spool
  * hands out only events the server can acknowledge (malformed entries are
  * set aside there and logged here), so the in-flight slots always drain.
@@ -18,8 +20,9 @@
  * welcome said it keeps them; the uplink thread sends them in batches of
  * at most OBS_BATCH_EVENTS / OBS_BATCH_BYTES, at most one batch every
  * OBS_INTERVAL_US, after the spooled events and within the same send
- * pacing; a clean stop sends what is queued before goodbye. Best-effort: never spooled, never acknowledged; a full queue or
- * a dropped link drops them (counted, logged at most once a minute).
+ * pacing; a clean stop sends what is queued before goodbye. Best-effort:
+ * never spooled, never acknowledged; a full queue or a dropped link drops
+ * them (counted, logged at most once a minute).
  *
  * The link goes where server_url says and nowhere else: lws is told not to
  * follow redirects (LCCSCF_HTTP_NO_FOLLOW_REDIRECT; lws 4.1 follows them by
@@ -86,6 +89,9 @@ struct uplink {
 	atomic_bool stop, connected;
 	atomic_bool obs_accepted;	/* we share, and the welcome said the server keeps them */
 	pthread_t thread;
+	pthread_mutex_t status_lock;	/* guards status_text and status_gen */
+	char *status_text;		/* the latest "status" message, NULL: none yet */
+	uint64_t status_gen;		/* moved on with each new status_text */
 	bool share;			/* share_observations = yes (immutable) */
 	pthread_mutex_t obs_lock;	/* guards the four below */
 	char *obs_queue[OBS_QUEUE_MAX];	/* a ring of JSON objects, oldest at obs_head */
@@ -103,6 +109,7 @@ struct uplink {
 	unsigned heartbeat_s;
 	bool attempt;			/* a connection is being made or is up */
 	bool hello_sent, goodbye_sent, heartbeat_due;
+	uint64_t status_sent_gen;	/* the report this connection sent, 0: none */
 	char refusal[400];		/* why the server's answer was refused */
 	char last_why[400];		/* the last failure logged */
 	uint64_t last_sent_seq;
@@ -155,6 +162,21 @@ static char *simple_json(const char *type, const char *reason)
 	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return s;
+}
+
+/* The latest status message when this connection has not sent it, else NULL. Caller frees. */
+static char *status_due(struct uplink *u)
+{
+	char *text = NULL;
+
+	pthread_mutex_lock(&u->status_lock);
+	if (u->status_text && u->status_gen != u->status_sent_gen) {
+		text = strdup(u->status_text);
+		if (text)
+			u->status_sent_gen = u->status_gen;
+	}
+	pthread_mutex_unlock(&u->status_lock);
+	return text;
 }
 
 /* ------------------------------------------------------- observations */
@@ -349,6 +371,8 @@ static int on_writeable(struct uplink *u)
 	if (!u->hello_sent) {
 		text = hello_json(u);
 		u->hello_sent = true;
+	} else if ((text = status_due(u))) {
+		/* after hello, before the spool: the server knows what this agent sees */
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
 		text = simple_json(PROTO_AGENT_MSG_HEARTBEAT, NULL);
 		u->heartbeat_due = false;
@@ -522,6 +546,7 @@ static void on_connected(struct uplink *u)
 	u->backoff_ms = 0;
 	u->last_why[0] = '\0';
 	u->hello_sent = u->goodbye_sent = u->heartbeat_due = false;
+	u->status_sent_gen = 0;	/* every hello is followed by the report */
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
 	u->send_tokens = SEND_BURST;	/* as the server's bucket for a new link */
@@ -698,6 +723,8 @@ static void uplink_free(struct uplink *u)
 		free(u->layers[i]);
 	free(u->layers);
 	free(u->rx);
+	free(u->status_text);
+	pthread_mutex_destroy(&u->status_lock);
 	obs_clear_locked(u);
 	pthread_mutex_destroy(&u->obs_lock);
 	free(u);
@@ -727,6 +754,7 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->rx = malloc(RX_MAX);
 	u->info = *info;
 	u->spool = spool;
+	pthread_mutex_init(&u->status_lock, NULL);
 	u->share = cfg->share_observations;
 	pthread_mutex_init(&u->obs_lock, NULL);
 	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
@@ -781,6 +809,33 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out)
 	else
 		fprintf(out, "%-7s %s INSECURE: ws:// without TLS (insecure = yes), the token and "
 			"events cross the network in clear\n", "server", cfg->server_url);
+}
+
+int uplink_set_status(struct uplink *u, const json_t *report)
+{
+	json_t *msg;
+	char *text;
+
+	if (!u)
+		return 0;
+	/* the envelope first, as in every other message */
+	msg = json_pack("{s:s, s:i}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_STATUS, PROTO_WS_F_VERSION,
+			PROTO_AGENT_VERSION);
+	if (!msg || json_object_update_missing(msg, (json_t *)report) < 0) {
+		json_decref(msg);
+		return -ENOMEM;
+	}
+	text = json_dumps(msg, JSON_COMPACT);
+	json_decref(msg);
+	if (!text)
+		return -ENOMEM;
+	pthread_mutex_lock(&u->status_lock);
+	free(u->status_text);
+	u->status_text = text;
+	u->status_gen++;
+	pthread_mutex_unlock(&u->status_lock);
+	lws_cancel_service(u->ctx);
+	return 0;
 }
 
 void uplink_kick(struct uplink *u)

@@ -14,13 +14,16 @@
  * on the same URL.
  *
  * Owns: the connection, its thread and copies of everything it sends
- * (struct uplink). Callers: main.c (start, stop, status), output.c (kick).
+ * (struct uplink). Callers: main.c (start, stop, status, status report),
+ * output.c (kick).
  */
 #ifndef SPHINX_UPLINK_H
 #define SPHINX_UPLINK_H
 
 #include <stdbool.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 struct spool;
 struct agent_config;
@@ -41,6 +44,13 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
  * certificate verification, or ws:// accepted with `insecure = yes`).
  */
 void uplink_print_status(const struct agent_config *cfg, FILE *out);
+/*
+ * The agent's status changed: send @report (status_report_json()'s object,
+ * not kept: copied as text) as a "status" message now when connected, and
+ * after every hello from now on. Thread-safe; NULL @u is a no-op. 0, or
+ * -ENOMEM (the last report stays the one sent).
+ */
+int uplink_set_status(struct uplink *u, const json_t *report);
 /* New events are in the spool. Async-signal-unsafe; thread-safe. */
 void uplink_kick(struct uplink *u);
 /* Whether the configuration says share_observations = yes. NULL: false. */

@@ -27,12 +27,21 @@
 #define PROTO_AGENT_MSG_CAPTURE_BEGIN "capture.begin"
 #define PROTO_AGENT_MSG_CAPTURE_END "capture.end"
 #define PROTO_AGENT_MSG_GOODBYE "goodbye"
+/* {source, version, rules, error}: the policy in force, after hello and after each apply */
+#define PROTO_AGENT_MSG_POLICY_STATE "policy.state"
+/* hello.policy_source, policy.state.source */
+#define PROTO_AGENT_POLICY_SOURCE_SERVER "server"
+#define PROTO_AGENT_POLICY_SOURCE_LOCAL "local"
+/* the agent's --status report: after hello and whenever it changes (fleet view) */
+#define PROTO_AGENT_MSG_STATUS "status"
 /* what the policy saw (the --record lines), batched; only with share_observations = yes */
 #define PROTO_AGENT_MSG_OBSERVATIONS "observations"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
 #define PROTO_AGENT_MSG_ACK "ack"	/* an event is committed; "duplicate": true for a replay */
+/* {version, group, note, files: [{name, text}]}: the group's newest bundle, when it differs */
+#define PROTO_AGENT_MSG_POLICY "policy"
 /* errors are PROTO_WS_MSG_ERROR, with "id" when they concern one event */
 
 /* ---------------------------------------------------------- error codes */
@@ -62,6 +71,19 @@
 #define PROTO_AGENT_EVIDENCE_MAX 256	/* each of "api", "target", "action" */
 #define PROTO_AGENT_ARGV_MAX 16384	/* argv as stored JSON; longer is cut, not refused */
 #define PROTO_AGENT_GOODBYE_REASON_SHOWN 64	/* of goodbye.reason, logged */
+/* policy.state.error as stored; longer is cut, not refused */
+#define PROTO_AGENT_POLICY_ERROR_MAX 4096
+/* a "policy" message, whole: its files are at most 512 KiB (POLICY_BUNDLE_MAX_JSON) */
+#define PROTO_AGENT_POLICY_RX_MAX (640 * 1024)
+#define PROTO_AGENT_KERNEL_MAX 128	/* status.kernel: uname -r */
+#define PROTO_AGENT_ARCH_MAX 32	/* status.arch: uname -m */
+#define PROTO_AGENT_STATUS_LAYERS_MAX 16	/* entries in status.layers */
+#define PROTO_AGENT_STATUS_DETAIL_MAX 512	/* a layer's "detail" */
+
+/* ------------------------------------------------ status layer states */
+#define PROTO_AGENT_LAYER_ATTACHED "attached"	/* probes in place, none refused */
+#define PROTO_AGENT_LAYER_DEGRADED "degraded"	/* the kernel refused a probe that exists */
+#define PROTO_AGENT_LAYER_OFF "off"	/* nothing to hook here (no library, no X server) */
 /*
  * observations: at most this many events in one message, each an object of
  * at most PROTO_AGENT_OBS_EVENT_MAX bytes as compact JSON (the whole message

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Handlers of the JSON HTTP API (routes.c lists them; docs/api.md documents
- * them), split by concern: api_auth.c, api_meetings.c, api_admin.c, oidc.c.
+ * them), split by concern: api_auth.c, api_meetings.c, api_admin.c,
+ * api_fleet.c (the fleet view), api_policy.c, oidc.c.
  *
  * Owns: no state, except oidc.c's pending logins and discovered endpoints.
  * Callers: http.c, through routes.c's table, on the event-loop thread (slow
@@ -35,9 +36,20 @@ int api_meeting_people(struct http_req *r, const char *arg);
 int api_meeting_chat_page(struct http_req *r, const char *arg);
 
 int api_admin_machine_create(struct http_req *r, const char *arg);
+/* api_fleet.c: the fleet, problems first; ?group=NAME&state=online|silent|shutdown|disconnected|never|revoked */
 int api_admin_machine_list(struct http_req *r, const char *arg);
-/* Whether u may use the admin routes: users.is_admin, or named in admin_users. */
+/* the same rows as CSV */
+int api_admin_machine_csv(struct http_req *r, const char *arg);
+/* users.is_admin, or listed in admin_users (api_admin.c) */
 bool api_is_admin(const struct user *u);
+
+/* api_policy.c: central policy (policy_admin.h) */
+int api_admin_policy_push(struct http_req *r, const char *arg);
+int api_admin_policy_list(struct http_req *r, const char *arg);
+int api_admin_policy_show(struct http_req *r, const char *arg);
+int api_admin_policy_rollback(struct http_req *r, const char *arg);
+int api_admin_policy_rollout(struct http_req *r, const char *arg);
+int api_admin_machine_group(struct http_req *r, const char *arg);
 
 /* api_observations.c: GET /api/admin/observations?since=&machine=&after= (JSON lines, paged) */
 int api_admin_observations(struct http_req *r, const char *arg);

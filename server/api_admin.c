@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Admin routes: machine enrollment. Admins: users.is_admin or listed in admin_users. */
+/*
+ * Admin routes: machine enrollment (the fleet's listing is api_fleet.c).
+ * Admins: users.is_admin or listed in admin_users.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -8,7 +11,7 @@
 #include "log.h"
 #include "server.h"
 
-static bool is_admin(const struct user *u)
+bool api_is_admin(const struct user *u)
 {
 	const char *list = srv->cfg->admin_users, *p = list;
 	size_t n;
@@ -56,7 +59,7 @@ int api_admin_machine_create(struct http_req *r, const char *arg)
 	int64_t id;
 	int e;
 
-	if (!is_admin(&r->user))
+	if (!api_is_admin(&r->user))
 		return http_error(r, 403, "admins_only", "only administrators may enroll machines");
 	if (!name)
 		return http_error(r, 400, "bad_request", "\"name\" is required");
@@ -71,23 +74,4 @@ int api_admin_machine_create(struct http_req *r, const char *arg)
 	http_json(r, 201, json_pack("{s:I, s:s, s:s}", "machine_id", (json_int_t)id, "name", name, "token", token));
 	free(token);
 	return 0;
-}
-
-int api_admin_machine_list(struct http_req *r, const char *arg)
-{
-	struct machine_list l = { 0 };
-	json_t *j;
-
-	if (!is_admin(&r->user))
-		return http_error(r, 403, "admins_only", "only administrators may list machines");
-	if (store_call(srv->store, machines, &l) < 0)
-		return http_error(r, 500, "internal", "cannot list machines");
-	j = json_pack("{s:o}", "machines", machines_json(&l));
-	machine_list_free(&l);
-	return j ? http_json(r, 200, j) : http_error(r, 500, "internal", "cannot list machines");
-}
-
-bool api_is_admin(const struct user *u)
-{
-	return is_admin(u);
 }

@@ -77,3 +77,29 @@ int datadir_lock(const char *dir, char *err, size_t errlen)
 	lock_fd = TAKE_FD(fd);
 	return 0;
 }
+
+int datadir_server_pid(const char *dir, pid_t *ret)
+{
+	_cleanup_close_ int fd = -1;
+	char path[4096], pid[32];
+	uint64_t v;
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, LOCK_NAME) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* a shared lock we can take means no server holds its exclusive one (ours goes with fd) */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return -ESRCH;
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	n = pread(fd, pid, sizeof(pid) - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	if (parse_u64(pid, 1, INT32_MAX, &v) < 0)
+		return -ESRCH;
+	*ret = (pid_t)v;
+	return 0;
+}

@@ -10,12 +10,14 @@
  * (enroll-machine, ...) do not take the lock: they run beside a server.
  *
  * Owns: the lock's file descriptor (a file static in datadir.c). Callers:
- * main.c only, once at start.
+ * main.c only: once at start, and datadir_server_pid() from the policy
+ * admin commands.
  */
 #ifndef SPHINX_DATADIR_H
 #define SPHINX_DATADIR_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * Create dir (0700) if missing and check it is a directory. 0, or -errno
@@ -28,5 +30,13 @@ int datadir_check(const char *dir, char *err, size_t errlen);
  * -EBUSY with the holder's pid in err, or another -errno with why in err.
  */
 int datadir_lock(const char *dir, char *err, size_t errlen);
+
+/*
+ * The pid of the server serving dir (holding its lock), for an admin
+ * command that tells it something changed (policy push). 0 and *ret, or
+ * -ESRCH when no server holds the lock, another -errno when the lock file
+ * cannot be read. Does not take the lock (a shared probe, released at once).
+ */
+int datadir_server_pid(const char *dir, pid_t *ret);
 
 #endif

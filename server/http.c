@@ -70,6 +70,11 @@ int http_json(struct http_req *r, unsigned status, json_t *json)
 	return set_body(r, status, "application/json", s);
 }
 
+int http_text(struct http_req *r, unsigned status, const char *ctype, char *body)
+{
+	return set_body(r, status, ctype, body);
+}
+
 int http_error(struct http_req *r, unsigned status, const char *code, const char *message)
 {
 	return http_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", message));

@@ -82,6 +82,8 @@ extern const size_t routes_count;
 int http_json(struct http_req *r, unsigned status, json_t *json);
 int http_error(struct http_req *r, unsigned status, const char *code, const char *message);
 int http_redirect(struct http_req *r, const char *location);
+/* A body that is not JSON (a CSV export): body, malloc'd, is stolen; ctype a static string. */
+int http_text(struct http_req *r, unsigned status, const char *ctype, char *body);
 int http_add_header(struct http_req *r, const char *name, const char *value);
 
 /*

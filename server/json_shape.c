@@ -281,6 +281,31 @@ static json_t *machine_json(const struct machine *m)
 
 json_t *machines_json(const struct machine_list *l) { return ARRAY_OF(l->v, l->n, machine_json); }
 
+json_t *fleet_machine_json(const struct machine *m, const char *state, json_t *problems, json_t *people)
+{
+	json_t *o = machine_json(m);
+
+	if (!o) {
+		json_decref(problems);
+		json_decref(people);
+		return NULL;
+	}
+	set(o, "group", str(m->grp ? m->grp : POLICY_GROUP_DEFAULT));
+	set(o, "policy_source", str(m->policy_source));
+	set(o, "policy_version", num_or_null(m->policy_version, 0));
+	set(o, "policy_error", str(m->policy_error));
+	set(o, "policy_at", num_or_null(m->policy_at, 0));
+	set(o, "spool_dropped_new", json_integer(m->spool_dropped_new));
+	set(o, "kernel", str(m->kernel));
+	set(o, "status", embedded(m->status_json));
+	set(o, "status_at", num_or_null(m->status_at, 0));
+	set(o, "last_event_at", num_or_null(m->last_event_at, 0));
+	set(o, "state", str(state));
+	set(o, "problems", problems);
+	set(o, "people", people);
+	return o;
+}
+
 /* A "monitor" event body {user: {id, name}, monitored, reason, machine, ts} as the API lists it. */
 static json_t *monitor_event_json(const struct event_row *e)
 {

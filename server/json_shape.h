@@ -86,6 +86,17 @@ json_t *chat_json(const struct chat_list *l);
 json_t *machines_json(const struct machine_list *l);
 
 /*
+ * One machine of the fleet view (GET /api/admin/machines, docs/fleet.md):
+ * machines_json's keys, then {group, policy_source, policy_version,
+ * policy_error, policy_at, spool_dropped_new, kernel, status: {arch,
+ * layers: [{name, state, detail}]} | null, status_at, last_event_at,
+ * state, problems, people}. state and problems (an array of strings, worst
+ * first) are the caller's verdict; people ([{id, name}], the accounts the
+ * machine's agent reports at the screen now) is taken over.
+ */
+json_t *fleet_machine_json(const struct machine *m, const char *state, json_t *problems, json_t *people);
+
+/*
  * A meeting's monitor transitions from its "monitor" events:
  * [{user_id, name, monitored, reason, machine, at}] (a key the event lacks is null).
  */

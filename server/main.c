@@ -9,6 +9,17 @@
  *   sphinx-server [OPTIONS] add-user USERNAME --email E [--name N] [--admin]
  *                                                (password read from stdin)
  *   sphinx-server [OPTIONS] set-password USERNAME (password read from stdin)
+ *   sphinx-server [OPTIONS] policy push DIR [--group G] [--note TEXT] [--author NAME]
+ *   sphinx-server [OPTIONS] policy list [--group G]
+ *   sphinx-server [OPTIONS] policy show VERSION
+ *   sphinx-server [OPTIONS] policy rollback [--group G] [--note TEXT] [--author NAME]
+ *   sphinx-server [OPTIONS] machine-group NAME GROUP
+ *   sphinx-server [OPTIONS] observations export [--since 7d] [--machine NAME]
+ *
+ * A policy command that changes what agents should run tells the server
+ * serving the same data_dir with SIGUSR1 (its pid from the data
+ * directory's lock); the server then offers every connected agent its
+ * group's newest bundle (policy_admin_changed()).
  *
  * Serving: open the store (migrating it), close attendance rows a crash
  * left open at the last "alive" tick, create the lws context with our one
@@ -31,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pwd.h>
 #include <libwebsockets.h>
 #include <sodium.h>
 
@@ -45,6 +57,8 @@
 #include "lobby.h"
 #include "log.h"
 #include "monitor.h"
+#include "policy_admin.h"
+#include "policy_bundle.h"
 #include "observations.h"
 #include "server.h"
 #include "util.h"
@@ -60,7 +74,7 @@
 #define ALIVE_TICK_US (10 * LWS_US_PER_SEC)
 
 static struct server the_server;
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, policy_signalled;
 static lws_sorted_usec_list_t alive_sul;
 static lws_sorted_usec_list_t clock_sul;
 
@@ -87,6 +101,15 @@ static void usage(FILE *f)
 		"  add-user USERNAME --email ADDR [--name NAME] [--admin]\n"
 		"                         create a local account; password read from stdin\n"
 		"  set-password USERNAME  set a local password, read from stdin\n"
+		"  policy push DIR [--group G] [--note TEXT] [--author NAME]\n"
+		"                         check DIR's rule files and store them as the next\n"
+		"                         policy version of group G (default \"default\")\n"
+		"  policy list [--group G]  list the stored bundles, newest first\n"
+		"  policy show VERSION    print a bundle and its files\n"
+		"  policy rollback [--group G] [--note TEXT] [--author NAME]\n"
+		"                         store a new version with the files of the version\n"
+		"                         before the group's newest\n"
+		"  machine-group NAME GROUP  put a machine in a policy group (\"default\": none)\n"
 		"  observations export [--since 7d] [--machine NAME]\n"
 		"                         the observations opted-in agents sent, as JSON lines\n"
 		"                         for `sphinx-policy test POLICY -`\n\n"
@@ -95,7 +118,10 @@ static void usage(FILE *f)
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGUSR1)
+		policy_signalled = 1;	/* an admin command stored a policy change */
+	else
+		stop_requested = 1;
 	if (srv && srv->ctx)
 		lws_cancel_service(srv->ctx);	/* async-signal-safe: writes a pipe */
 }
@@ -105,9 +131,15 @@ static void on_signal(int sig)
  * own SIGINT watcher). With libev, lws_service() runs the loop until the
  * context is destroyed, so the first stage of lws_context_destroy() has to
  * be called from inside it; main() completes the destruction afterwards.
+ * The same wake-up carries SIGUSR1: a policy command changed the store.
  */
 void server_check_stop(void)
 {
+	if (policy_signalled && srv && srv->ctx && !srv->stopping) {
+		policy_signalled = 0;
+		log_info("policy: an admin command changed the policy (SIGUSR1): offering agents their bundles");
+		policy_admin_changed(NULL);
+	}
 	if (!stop_requested || !srv || !srv->ctx || srv->stopping)
 		return;
 	srv->stopping = true;
@@ -381,6 +413,7 @@ static int serve(void)
 	lws_set_log_level((int)lws_levels, lws_log_bridge);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* one vhost per address, its socket family forced to the address's */
@@ -605,6 +638,222 @@ static int cmd_set_password(int argc, char **argv)
 	return ended < 0 ? 1 : 0;
 }
 
+/* ------------------------------------------------------- policy commands */
+
+/* Tell the server serving our data_dir that the policy changed; say what happened. */
+static void tell_server(void)
+{
+	pid_t pid;
+	int r = datadir_server_pid(srv->cfg->data_dir, &pid);
+
+	if (r == 0 && kill(pid, SIGUSR1) == 0)
+		fprintf(stderr, "policy: told the server (pid %d): connected agents get it now\n", (int)pid);
+	else if (r == -ESRCH)
+		fprintf(stderr, "policy: no server is serving %s: agents get it when it runs\n", srv->cfg->data_dir);
+	else
+		fprintf(stderr,
+			"policy: cannot tell the server serving %s (%s): agents get it at their next connection\n",
+			srv->cfg->data_dir, strerror(r < 0 ? -r : errno));
+}
+
+struct policy_opts {
+	const char *grp, *note, *author;
+	char user[64];
+};
+
+/* --group, --note, --author after the sub-command; the operands stay in argv[optind..). -1: usage */
+static int policy_options(int argc, char **argv, struct policy_opts *o)
+{
+	static const struct option opts[] = {
+		{ "group", required_argument, NULL, 'g' }, { "note", required_argument, NULL, 'n' },
+		{ "author", required_argument, NULL, 'a' }, { NULL, 0, NULL, 0 },
+	};
+	struct passwd *pw = getpwuid(getuid());
+	int c;
+
+	snprintf(o->user, sizeof(o->user), "%s", pw ? pw->pw_name : "unknown");
+	o->author = o->user;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'g')
+			o->grp = optarg;
+		else if (c == 'n')
+			o->note = optarg;
+		else if (c == 'a')
+			o->author = optarg;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static void print_time(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm))
+		snprintf(buf, len, "%lld", (long long)ms);
+}
+
+static int policy_push(int argc, char **argv, struct policy_opts *o)
+{
+	json_t *files = NULL, *errors = NULL, *e;
+	char err[512];
+	int64_t version;
+	size_t rules, i;
+	int r;
+
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: sphinx-server policy push DIR [--group G] [--note TEXT] [--author NAME]\n");
+		return 2;
+	}
+	r = policy_bundle_from_dir(argv[optind], &files, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "policy push: refused: %s\n", err);
+		return 1;
+	}
+	r = policy_admin_push(files, o->grp, o->author, o->note, &version, &rules, &errors);
+	json_decref(files);
+	if (r < 0) {
+		fprintf(stderr, "policy push: %s %s; nothing was stored:\n", argv[optind],
+			r == -EINVAL ? "refused" : "failed");
+		json_array_foreach(errors, i, e)
+			fprintf(stderr, "%s\n", json_string_value(e));
+		json_decref(errors);
+		return 1;
+	}
+	printf("policy v%lld stored for group %s (%zu rules)\n", (long long)version,
+	       o->grp ? o->grp : POLICY_GROUP_DEFAULT, rules);
+	tell_server();
+	return 0;
+}
+
+static int policy_list(int argc, char **argv, struct policy_opts *o)
+{
+	struct policy_bundle_list l = { 0 };
+	char at[32];
+
+	if (optind != argc || (o->grp && !policy_group_ok(o->grp))) {
+		fprintf(stderr, "usage: sphinx-server policy list [--group G]\n");
+		return 2;
+	}
+	if (store_call(srv->store, policies, o->grp, &l) < 0) {
+		fprintf(stderr, "policy list: cannot read the store\n");
+		return 1;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct policy_bundle *b = &l.v[i];
+
+		print_time(b->at, at, sizeof(at));
+		printf("v%-5lld %-16s %s  %-12s %s", (long long)b->version, b->grp, at, b->author ? b->author : "-",
+		       b->note ? b->note : "");
+		if (b->rolled_back_from)
+			printf("%s(rolls v%lld back)", b->note ? " " : "", (long long)b->rolled_back_from);
+		putchar('\n');
+	}
+	policy_bundle_list_free(&l);
+	return 0;
+}
+
+static int policy_show(int argc, char **argv, struct policy_opts *o)
+{
+	struct policy_bundle b = { 0 };
+	uint64_t version;
+	json_t *files, *f;
+	char at[32];
+	size_t i;
+	int r;
+
+	if (optind != argc - 1 || parse_u64(argv[optind][0] == 'v' ? argv[optind] + 1 : argv[optind], 1, INT64_MAX,
+					    &version) < 0) {
+		fprintf(stderr, "usage: sphinx-server policy show VERSION\n");
+		return 2;
+	}
+	r = store_call(srv->store, policy_get, (int64_t)version, &b);
+	if (r < 0) {
+		fprintf(stderr, "policy show: %s\n", r == -ENOENT ? "no such version" : "cannot read the store");
+		return 1;
+	}
+	print_time(b.at, at, sizeof(at));
+	printf("version: %lld\ngroup: %s\nauthor: %s\nat: %s\nnote: %s\n", (long long)b.version, b.grp,
+	       b.author ? b.author : "-", at, b.note ? b.note : "");
+	if (b.rolled_back_from)
+		printf("rolls back: v%lld\n", (long long)b.rolled_back_from);
+	files = json_loads(b.files_json, 0, NULL);
+	json_array_foreach(files, i, f)
+		printf("\n==> %s <==\n%s", json_string_value(json_object_get(f, "name")),
+		       json_string_value(json_object_get(f, "text")));
+	json_decref(files);
+	policy_bundle_clear(&b);
+	return 0;
+}
+
+static int policy_rollback(int argc, char **argv, struct policy_opts *o)
+{
+	int64_t version, to;
+	int r;
+
+	if (optind != argc) {
+		fprintf(stderr, "usage: sphinx-server policy rollback [--group G] [--note TEXT] [--author NAME]\n");
+		return 2;
+	}
+	r = policy_admin_rollback(o->grp, o->author, o->note, &version, &to);
+	if (r < 0) {
+		fprintf(stderr, "policy rollback: %s\n",
+			r == -ENOENT ? "the group has fewer than two versions: nothing to roll back to"
+			: r == -EINVAL ? "group: 1 to 64 of A-Z a-z 0-9 . _ -; note: at most 1024 bytes"
+			: "cannot write the store");
+		return 1;
+	}
+	printf("policy v%lld stored for group %s: the files of v%lld\n", (long long)version,
+	       o->grp ? o->grp : POLICY_GROUP_DEFAULT, (long long)to);
+	tell_server();
+	return 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv, struct policy_opts *o);
+	} subs[] = {
+		{ "push", policy_push }, { "list", policy_list }, { "show", policy_show },
+		{ "rollback", policy_rollback },
+	};
+	struct policy_opts o = { 0 };
+
+	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(subs); i++) {
+		if (strcmp(argv[1], subs[i].name))
+			continue;
+		if (policy_options(argc - 1, argv + 1, &o) < 0)
+			return 2;
+		return subs[i].fn(argc - 1, argv + 1, &o);
+	}
+	fprintf(stderr, "usage: sphinx-server policy push|list|show|rollback ... (see --help)\n");
+	return 2;
+}
+
+static int cmd_machine_group(int argc, char **argv)
+{
+	int r;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: sphinx-server machine-group NAME GROUP\n");
+		return 2;
+	}
+	r = policy_admin_set_group(argv[1], argv[2]);
+	if (r < 0) {
+		fprintf(stderr, "machine-group: %s\n",
+			r == -ENOENT ? "no such machine" : r == -EINVAL ? "group: 1 to 64 of A-Z a-z 0-9 . _ -"
+			: "cannot write the store");
+		return 1;
+	}
+	printf("machine %s is in group %s\n", argv[1], argv[2]);
+	tell_server();
+	return 0;
+}
+
 /* observations export: every stored observation (since, of one machine) as JSON lines, paged from the store */
 static int cmd_observations(int argc, char **argv)
 {
@@ -666,6 +915,8 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	{ "enroll-machine", cmd_enroll }, { "revoke-machine", cmd_revoke }, { "list-machines", cmd_list_machines },
+	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password }, { "policy", cmd_policy },
+	{ "machine-group", cmd_machine_group },
 	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password },
 	{ "observations", cmd_observations },
 };
@@ -774,6 +1025,9 @@ int main(int argc, char **argv)
 	srv->tls = cfg.tls_cert[0] && cfg.tls_key[0];
 	srv->cookie_name = srv->tls ? "__Host-sphinx_session" : "sphinx_session";
 	auth_local_costs(cfg.password_strength, &srv->pw_ops, &srv->pw_mem);
+	/* a policy command may signal the lock holder before serve() handles it: never die of it */
+	if (optind == argc)
+		signal(SIGUSR1, SIG_IGN);
 	if (datadir_check(cfg.data_dir, err, sizeof(err)) < 0 ||
 	    (optind == argc && datadir_lock(cfg.data_dir, err, sizeof(err)) < 0)) {
 		log_err("%s", err);

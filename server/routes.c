@@ -26,6 +26,13 @@ const struct route routes[] = {
 	{ HM_POST, "/api/meetings/:/bans", R_AUTH | R_JSON | R_CSRF, api_meeting_ban },
 	{ HM_POST, "/api/admin/machines", R_AUTH | R_JSON | R_CSRF, api_admin_machine_create },
 	{ HM_GET, "/api/admin/machines", R_AUTH, api_admin_machine_list },
+	{ HM_GET, "/api/admin/machines.csv", R_AUTH, api_admin_machine_csv },
+	{ HM_PUT, "/api/admin/machines/:/group", R_AUTH | R_JSON | R_CSRF, api_admin_machine_group },
+	{ HM_POST, "/api/admin/policy", R_AUTH | R_JSON | R_CSRF, api_admin_policy_push },
+	{ HM_GET, "/api/admin/policy", R_AUTH, api_admin_policy_list },
+	{ HM_GET, "/api/admin/policy/rollout", R_AUTH, api_admin_policy_rollout },
+	{ HM_POST, "/api/admin/policy/rollback", R_AUTH | R_JSON | R_CSRF, api_admin_policy_rollback },
+	{ HM_GET, "/api/admin/policy/:", R_AUTH, api_admin_policy_show },
 	{ HM_GET, "/api/admin/observations", R_AUTH, api_admin_observations },
 };
 

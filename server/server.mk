@@ -6,16 +6,19 @@ SERVER_LIBS := $(shell $(PKG_CONFIG) --libs $(SERVER_PKGS) 2>/dev/null || \
 	echo -lwebsockets -ljansson -lsqlite3 -lpq -lsodium -lcjose -lcurl -lssl -lcrypto -lsystemd)
 # worker.c runs password hashing and outbound HTTP on a thread pool
 SERVER_LIBS += -pthread
+# central policy checks a pushed bundle with the agent's own policy library
+SERVER_LIBS := $(POLICY_LIB) $(POLICY_LIBS) $(SERVER_LIBS)
 SERVER_SRCS := $(wildcard server/*.c)
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(OUTPUT)/%.o)
 # everything but main(): linked into the fuzz and unit test binaries too
 SERVER_LIB_OBJS := $(filter-out $(OUTPUT)/server/main.o,$(SERVER_OBJS))
 
 $(SERVER_OBJS): CFLAGS += $(SERVER_CFLAGS)
+$(OUTPUT)/server/policy_admin.o $(OUTPUT)/server/api_policy.o $(OUTPUT)/server/main.o: CFLAGS += -Ipolicy
 # The installed web app, for a server started without web_root (main.c).
 $(OUTPUT)/server/main.o: CFLAGS += -DSPHINX_WEB_ROOT='"$(DATADIR)/sphinx/web"'
 
-$(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ)
+$(OUTPUT)/sphinx-server: $(SERVER_OBJS) $(COMMON_OBJS) $(NOTIFY_OBJ) $(POLICY_LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) -o $@
 
@@ -62,6 +65,6 @@ INSTALL_EXTRA += install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/sphinx/web
 # tests/unit/test_server_*.c link the real server objects (all but main.o).
 $(OUTPUT)/tests/unit/test_server_%.o: CFLAGS += $(SERVER_CFLAGS) -Iserver
 
-$(OUTPUT)/tests/test_server_%: $(OUTPUT)/tests/unit/test_server_%.o $(SERVER_LIB_OBJS) $(COMMON_OBJS)
+$(OUTPUT)/tests/test_server_%: $(OUTPUT)/tests/unit/test_server_%.o $(SERVER_LIB_OBJS) $(COMMON_OBJS) $(POLICY_LIB)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(SERVER_LIBS) $(CMOCKA_LIBS) -o $@

@@ -99,6 +99,22 @@ static void machine_clear(struct machine *m)
 	free(m->agent_version);
 	free(m->offline_reason);
 	free(m->users_json);
+	free(m->grp);
+	free(m->policy_source);
+	free(m->policy_error);
+	free(m->kernel);
+	free(m->status_json);
+}
+
+void policy_bundle_clear(struct policy_bundle *b)
+{
+	if (!b)
+		return;
+	free(b->grp);
+	free(b->author);
+	free(b->note);
+	free(b->files_json);
+	memset(b, 0, sizeof(*b));
 }
 
 static void monitor_row_clear(struct monitor_row *m) { free(m->reason); }
@@ -120,6 +136,7 @@ void machine_list_free(struct machine_list *l) { LIST_FREE(l, machine_clear); }
 void monitor_list_free(struct monitor_list *l) { LIST_FREE(l, monitor_row_clear); }
 void recording_list_free(struct recording_list *l) { LIST_FREE(l, recording_clear); }
 void id_list_free(struct id_list *l) { LIST_FREE(l, id_clear); }
+void policy_bundle_list_free(struct policy_bundle_list *l) { LIST_FREE(l, policy_bundle_clear); }
 void observation_list_free(struct observation_list *l) { LIST_FREE(l, observation_clear); }
 
 void attendance_list_free(struct attendance_list *l)

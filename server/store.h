@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The store: every durable thing the server knows (users, sessions,
- * meetings, organisers, members, attendance, bans, chat, machines, agent
- * events, recordings and the per-meeting event log) behind one table of
+ * meetings, organisers, members, attendance, bans, chat, machines and
+ * their policy groups, agent events, recordings, policy bundles and the
+ * per-meeting event log) behind one table of
  * operations. store_sqlite.c implements it on an embedded SQLite database
  * in WAL mode; store_pg.c implements the same struct store_ops on PostgreSQL.
  *
@@ -175,6 +176,34 @@ struct machine {
 	int64_t state_at;	/* 0: never */
 	char *users_json;	/* local users last reported, a JSON array; NULL: none */
 	int64_t spool_dropped;	/* events the agent said its spool dropped (last hello) */
+	char *grp;		/* the machine's policy group, NULL: "default" (POLICY_GROUP_DEFAULT) */
+	char *policy_source;	/* "server" | "local" as the agent last reported (policy.state), NULL: never */
+	int64_t policy_version;	/* server bundle version the agent has in force, 0: none */
+	char *policy_error;	/* the agent's last apply error, NULL: none */
+	int64_t policy_at;	/* when it last reported policy.state, 0: never */
+	/* the fleet view (issue 14) */
+	int64_t spool_dropped_new;	/* how many more the last hello reported than the one before */
+	char *kernel;		/* uname -r from the agent's last status report; NULL: none */
+	char *status_json;	/* that report's {arch, layers: [{name, state, detail}]}, as stored; NULL: none */
+	int64_t status_at;	/* when it came; 0: never */
+	int64_t last_event_at;	/* the newest capture event stored for the machine; 0: none */
+};
+
+/* The group of a machine no one put in one. */
+#define POLICY_GROUP_DEFAULT "default"
+
+/*
+ * A stored policy bundle: the rule files an admin pushed for a group.
+ * Versions increase across every group (one sequence), never reused.
+ */
+struct policy_bundle {
+	int64_t version;
+	char *grp;
+	char *author;		/* NULL: not known */
+	char *note;		/* NULL: none */
+	int64_t at;
+	char *files_json;	/* JSON array of {"name","text"}, as stored; NULL when the op says it is not read */
+	int64_t rolled_back_from;	/* the version this rollback undid, 0: a push */
 };
 
 struct monitor_row {
@@ -229,6 +258,7 @@ struct machine_list { struct machine *v; size_t n; };
 struct monitor_list { struct monitor_row *v; size_t n; };
 struct recording_list { struct recording *v; size_t n; };
 struct id_list { int64_t *v; size_t n; };
+struct policy_bundle_list { struct policy_bundle *v; size_t n; };
 struct observation_list { struct observation *v; size_t n; };
 
 struct store;
@@ -311,10 +341,17 @@ struct store_ops {
 	int (*machine_create)(struct store *s, const char *name, const char *token_hash, int64_t at, int64_t *ret_id);
 	int (*machine_by_token)(struct store *s, const char *token_hash, int64_t *ret_id, char **ret_name);
 	int (*machine_seen)(struct store *s, int64_t id, const char *boot_id, const char *version, int64_t at);
-	/* the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one stored */
+	/*
+	 * the agent's count of events its spool dropped (hello.spool_dropped); *ret_before: the last one
+	 * stored. Also stores spool_dropped_new: dropped - before (dropped when the count went down: a new spool).
+	 */
 	int (*machine_spool_dropped)(struct store *s, int64_t id, int64_t dropped, int64_t *ret_before);
 	/* every enrolled machine, by name */
 	int (*machines)(struct store *s, struct machine_list *ret);
+	/* the agent's status report: kernel (uname -r) and the report's JSON text as the server rebuilt it */
+	int (*machine_status)(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at);
+	/* a capture event of the machine at `at` was stored: last_event_at moves forward only */
+	int (*machine_event_at)(struct store *s, int64_t id, int64_t at);
 	/* presence: online, or offline with a reason; users_json (local users reported) NULL keeps the last */
 	int (*machine_state)(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
 			     int64_t at);
@@ -389,6 +426,32 @@ struct store_ops {
 	int (*event_floor)(struct store *s, int64_t meeting_id, uint64_t *ret);
 
 	/*
+	 * Central policy (issue 14): bundles per group, machines in groups,
+	 * what each agent reports it has in force.
+	 */
+	/*
+	 * store a new bundle for group grp with the next version (one more than
+	 * the highest of any group); files_json is the JSON array of {name,text}
+	 * the caller checked. -EEXIST: another writer took that version at the
+	 * same time (PostgreSQL, several nodes): call again.
+	 */
+	int (*policy_add)(struct store *s, const char *grp, const char *author, const char *note,
+			  const char *files_json, int64_t rolled_back_from, int64_t at, int64_t *ret_version);
+	/* one bundle with its files, *ret to policy_bundle_clear(); -ENOENT */
+	int (*policy_get)(struct store *s, int64_t version, struct policy_bundle *ret);
+	/* the newest bundle of grp with its files; -ENOENT: the group has none */
+	int (*policy_latest)(struct store *s, const char *grp, struct policy_bundle *ret);
+	/* bundles of grp (NULL: every group), newest first, without their files (files_json NULL) */
+	int (*policies)(struct store *s, const char *grp, struct policy_bundle_list *ret);
+	/* put the machine called name in group grp (NULL: back to "default"); -ENOENT: no such machine */
+	int (*machine_set_group)(struct store *s, const char *name, const char *grp);
+	/* the machine's group, "default" when none was set; *ret_grp to free() */
+	int (*machine_group)(struct store *s, int64_t id, char **ret_grp);
+	/* the agent's policy.state: source "server"|"local", version 0: none, error NULL: none */
+	int (*machine_policy_state)(struct store *s, int64_t id, const char *source, int64_t version,
+				    const char *error, int64_t at);
+
+	/*
 	 * Observations (issue 14): the events machines that opted in
 	 * (share_observations = yes) sent, kept for `sphinx-policy test`.
 	 */
@@ -432,6 +495,7 @@ void user_clear(struct user *u);
 void meeting_clear(struct meeting *m);
 void person_clear(struct person *p);
 void recording_clear(struct recording *r);
+void policy_bundle_clear(struct policy_bundle *b);
 void meeting_list_free(struct meeting_list *l);
 void person_list_free(struct person_list *l);
 void ban_list_free(struct ban_list *l);
@@ -442,6 +506,7 @@ void machine_list_free(struct machine_list *l);
 void monitor_list_free(struct monitor_list *l);
 void recording_list_free(struct recording_list *l);
 void id_list_free(struct id_list *l);
+void policy_bundle_list_free(struct policy_bundle_list *l);
 void observation_list_free(struct observation_list *l);
 
 #define store_call(s, op, ...) ((s)->ops->op((s), ##__VA_ARGS__))

@@ -131,7 +131,22 @@ static const char *const migrations[] = {
 	" meeting_id bigint NOT NULL REFERENCES meetings(id), PRIMARY KEY(meeting_id, recording_id));"
 	"CREATE TABLE monitor_state(user_id bigint PRIMARY KEY REFERENCES users(id), monitored boolean NOT NULL,"
 	" reason text, machine_id bigint, at bigint NOT NULL);",
-	/* 2 (observe14): observations (SQLite's migration 8) */
+	/*
+	 * 2 (SQLite 8): central policy (issue 14): bundles of rule files per
+	 * group, a machine's group (NULL: "default") and what its agent has in force
+	 */
+	"CREATE TABLE policy_bundles(version bigint PRIMARY KEY, grp text NOT NULL, author text, note text,"
+	" at bigint NOT NULL, files text NOT NULL, rolled_back_from bigint);"
+	"CREATE INDEX policy_bundles_grp ON policy_bundles(grp, version);"
+	"ALTER TABLE machines ADD COLUMN grp text, ADD COLUMN policy_source text, ADD COLUMN policy_version bigint,"
+	" ADD COLUMN policy_error text, ADD COLUMN policy_at bigint;",
+	/* 3 (SQLite 9): the fleet view (issue 14): the agent's status report, the last event, spool drops */
+	"ALTER TABLE machines ADD COLUMN kernel text;"
+	"ALTER TABLE machines ADD COLUMN status_json text;"
+	"ALTER TABLE machines ADD COLUMN status_at bigint;"
+	"ALTER TABLE machines ADD COLUMN last_event_at bigint;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new bigint NOT NULL DEFAULT 0;",
+	/* 4 (SQLite 10): observations (issue 14) */
 	"CREATE TABLE observations(id bigserial PRIMARY KEY, machine_id bigint NOT NULL REFERENCES machines(id),"
 	" at bigint NOT NULL, body text NOT NULL);"
 	"CREATE INDEX observations_at ON observations(at);",
@@ -1098,9 +1113,8 @@ static int pg_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 	if (!res)
 		return err;
 	*ret_before = col_i(res, 0, 0);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = $1 WHERE id = $2", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = $1, spool_dropped_new = $2 WHERE id = $3", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -1121,17 +1135,42 @@ static int fill_machine(const PGresult *res, int row, void *out)
 	m->state_at = col_i(res, row, 9);
 	m->users_json = col_str(res, row, 10, &oom);
 	m->spool_dropped = col_i(res, row, 11);
+	m->grp = col_str(res, row, 12, &oom);
+	m->policy_source = col_str(res, row, 13, &oom);
+	m->policy_version = col_i(res, row, 14);
+	m->policy_error = col_str(res, row, 15, &oom);
+	m->policy_at = col_i(res, row, 16);
+	m->spool_dropped_new = col_i(res, row, 17);
+	m->kernel = col_str(res, row, 18, &oom);
+	m->status_json = col_str(res, row, 19, &oom);
+	m->status_at = col_i(res, row, 20);
+	m->last_event_at = col_i(res, row, 21);
 	return oom ? -ENOMEM : 0;
 }
 
 static int pg_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users, spool_dropped FROM machines"
-		      " ORDER BY name COLLATE \"C\"", "");
+		      " online, offline_reason, state_at, users, spool_dropped, grp, policy_source, policy_version,"
+		      " policy_error, policy_at, spool_dropped_new, kernel, status_json, status_at, last_event_at"
+		      " FROM machines ORDER BY name COLLATE \"C\"", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int pg_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = $1, status_json = $2, status_at = $3 WHERE id = $4", "ssii",
+		      kernel, status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int pg_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = greatest(coalesce(last_event_at, 0), $1) WHERE id = $2",
+		      "ii", at, id);
+	return r < 0 ? r : 0;
 }
 
 static int pg_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1197,6 +1236,103 @@ static int pg_agent_event_claim(struct store *s, int64_t machine_id, const char 
 {
 	return exec_(s, "INSERT INTO agent_events(machine_id, event_id, at) VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
 		     "isi", machine_id, event_id, at);
+}
+
+/* ----------------------------------------------------------------- policy */
+
+static int pg_policy_add(struct store *s, const char *grp, const char *author, const char *note,
+			 const char *files_json, int64_t rolled_back_from, int64_t at, int64_t *ret_version)
+{
+	/* two nodes computing the same version: the second inserts nothing, -EEXIST (store.h) */
+	return insert_id_(s, ret_version,
+			  "INSERT INTO policy_bundles(version, grp, author, note, at, files, rolled_back_from)"
+			  " SELECT coalesce(max(version), 0) + 1, $1, $2, $3, $4, $5, $6 FROM policy_bundles"
+			  " ON CONFLICT DO NOTHING RETURNING version", "sssisI", grp, author, note, at, files_json,
+			  rolled_back_from);
+}
+
+#define BUNDLE_COLS "SELECT version, grp, author, note, at, rolled_back_from, files FROM policy_bundles "
+
+static int fill_bundle(const PGresult *res, int row, void *out)
+{
+	struct policy_bundle *b = out;
+	bool oom = false;
+
+	b->version = col_i(res, row, 0);
+	b->grp = col_str(res, row, 1, &oom);
+	b->author = col_str(res, row, 2, &oom);
+	b->note = col_str(res, row, 3, &oom);
+	b->at = col_i(res, row, 4);
+	b->rolled_back_from = col_i(res, row, 5);
+	if (PQnfields(res) > 6)
+		b->files_json = col_str(res, row, 6, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int bundle_one_(struct store *s, struct policy_bundle *ret, const char *sql, const char *fmt, ...)
+{
+	va_list ap;
+	int err = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	va_start(ap, fmt);
+	_cleanup_res_ PGresult *res = runv(s, &err, sql, fmt, ap);
+	va_end(ap);
+	if (!res)
+		return err;
+	if (PQntuples(res) == 0)
+		return -ENOENT;
+	err = fill_bundle(res, 0, ret);
+	if (err < 0)
+		policy_bundle_clear(ret);
+	return err;
+}
+
+static int pg_policy_get(struct store *s, int64_t version, struct policy_bundle *ret)
+{
+	return bundle_one_(s, ret, BUNDLE_COLS "WHERE version = $1", "i", version);
+}
+
+static int pg_policy_latest(struct store *s, const char *grp, struct policy_bundle *ret)
+{
+	return bundle_one_(s, ret, BUNDLE_COLS "WHERE grp = $1 ORDER BY version DESC LIMIT 1", "s", grp);
+}
+
+static int pg_policies(struct store *s, const char *grp, struct policy_bundle_list *ret)
+{
+	int r = list_(s, ret, fill_bundle,
+		      "SELECT version, grp, author, note, at, rolled_back_from FROM policy_bundles"
+		      " WHERE $1::text IS NULL OR grp = $1 ORDER BY version DESC", "s", grp);
+	if (r < 0)
+		policy_bundle_list_free(ret);
+	return r;
+}
+
+static int pg_machine_set_group(struct store *s, const char *name, const char *grp)
+{
+	int r = exec_(s, "UPDATE machines SET grp = $1 WHERE name = $2", "ss", grp, name);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int pg_machine_group(struct store *s, int64_t id, char **ret_grp)
+{
+	int err;
+	bool oom = false;
+	_cleanup_res_ PGresult *res =
+		row_(s, &err, "SELECT coalesce(grp, '" POLICY_GROUP_DEFAULT "') FROM machines WHERE id = $1", "i", id);
+
+	if (!res)
+		return err;
+	*ret_grp = col_str(res, 0, 0, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int pg_machine_policy_state(struct store *s, int64_t id, const char *source, int64_t version,
+				   const char *error, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET policy_source = $1, policy_version = $2, policy_error = $3,"
+		      " policy_at = $4 WHERE id = $5", "sIsii", source, version, error, at, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
 /* ------------------------------------------------------------- recordings */
@@ -1557,6 +1693,7 @@ static const struct store_ops pg_ops = {
 	.machine_create = pg_machine_create, .machine_by_token = pg_machine_by_token,
 	.machine_seen = pg_machine_seen, .machines = pg_machines, .machine_revoke = pg_machine_revoke,
 	.machine_spool_dropped = pg_machine_spool_dropped,
+	.machine_status = pg_machine_status, .machine_event_at = pg_machine_event_at,
 	.agent_event_claim = pg_agent_event_claim,
 	.recording_begin = pg_recording_begin, .recording_end = pg_recording_end, .recording_get = pg_recording_get,
 	.recordings_ongoing = pg_recordings_ongoing, .recordings_close_stale = pg_recordings_close_stale,
@@ -1568,6 +1705,9 @@ static const struct store_ops pg_ops = {
 	.recordings_live_of_meeting = pg_recordings_live_of_meeting, .chat_page = pg_chat_page,
 	.chat_add_cid = pg_chat_add_cid, .chat_find_cid = pg_chat_find_cid, .chat_count = pg_chat_count,
 	.events_trim = pg_events_trim, .event_floor = pg_event_floor,
+	.policy_add = pg_policy_add, .policy_get = pg_policy_get, .policy_latest = pg_policy_latest,
+	.policies = pg_policies, .machine_set_group = pg_machine_set_group, .machine_group = pg_machine_group,
+	.machine_policy_state = pg_machine_policy_state,
 	.observations_add = pg_observations_add, .observations_purge = pg_observations_purge,
 	.observations_page = pg_observations_page,
 };

@@ -126,7 +126,29 @@ static const char *const migrations[] = {
 	/* 7: events a machine's agent says its spool dropped (hello.spool_dropped), over the spool's life */
 	"ALTER TABLE machines ADD COLUMN spool_dropped INTEGER NOT NULL DEFAULT 0;",
 	/*
-	 * 8 (observe14): what the policy saw on machines that opted in
+	 * 8: central policy (issue 14): bundles of rule files per group, a
+	 * machine's group (NULL: "default") and what its agent has in force
+	 */
+	"CREATE TABLE policy_bundles(version INTEGER PRIMARY KEY, grp TEXT NOT NULL, author TEXT, note TEXT,"
+	" at INTEGER NOT NULL, files TEXT NOT NULL, rolled_back_from INTEGER);"
+	"CREATE INDEX policy_bundles_grp ON policy_bundles(grp, version);"
+	"ALTER TABLE machines ADD COLUMN grp TEXT;"
+	"ALTER TABLE machines ADD COLUMN policy_source TEXT;"
+	"ALTER TABLE machines ADD COLUMN policy_version INTEGER;"
+	"ALTER TABLE machines ADD COLUMN policy_error TEXT;"
+	"ALTER TABLE machines ADD COLUMN policy_at INTEGER;",
+	/*
+	 * 9 (fleet view, issue 14): the agent's status report (kernel, layers),
+	 * the newest capture event, and how many events the spool dropped since
+	 * the hello before the last
+	 */
+	"ALTER TABLE machines ADD COLUMN kernel TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_json TEXT;"
+	"ALTER TABLE machines ADD COLUMN status_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN last_event_at INTEGER;"
+	"ALTER TABLE machines ADD COLUMN spool_dropped_new INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 10 (observations, issue 14): what the policy saw on machines that opted in
 	 * (share_observations), for `sphinx-policy test`; at = received, purged
 	 * past observations_retention_days and observations_max
 	 */
@@ -966,9 +988,8 @@ static int sq_machine_spool_dropped(struct store *s, int64_t id, int64_t dropped
 		return err;
 	*ret_before = col_i(st, 0);
 	sqlite3_reset(st);
-	if (dropped == *ret_before)
-		return 0;
-	err = exec_(s, "UPDATE machines SET spool_dropped = ? WHERE id = ?", "ii", dropped, id);
+	err = exec_(s, "UPDATE machines SET spool_dropped = ?, spool_dropped_new = ? WHERE id = ?", "iii", dropped,
+		    dropped >= *ret_before ? dropped - *ret_before : dropped, id);
 	return err < 0 ? err : 0;
 }
 
@@ -989,16 +1010,42 @@ static int fill_machine(sqlite3_stmt *st, void *row)
 	m->state_at = col_i(st, 9);
 	m->users_json = col_str(st, 10, &oom);
 	m->spool_dropped = col_i(st, 11);
+	m->grp = col_str(st, 12, &oom);
+	m->policy_source = col_str(st, 13, &oom);
+	m->policy_version = col_i(st, 14);
+	m->policy_error = col_str(st, 15, &oom);
+	m->policy_at = col_i(st, 16);
+	m->spool_dropped_new = col_i(st, 17);
+	m->kernel = col_str(st, 18, &oom);
+	m->status_json = col_str(st, 19, &oom);
+	m->status_at = col_i(st, 20);
+	m->last_event_at = col_i(st, 21);
 	return oom ? -ENOMEM : 0;
 }
 
 static int sq_machines(struct store *s, struct machine_list *ret)
 {
 	int r = list_(s, ret, fill_machine, "SELECT id, name, created_at, last_seen, boot_id, agent_version, revoked,"
-		      " online, offline_reason, state_at, users, spool_dropped FROM machines ORDER BY name", "");
+		      " online, offline_reason, state_at, users, spool_dropped, grp, policy_source, policy_version,"
+		      " policy_error, policy_at, spool_dropped_new, kernel, status_json, status_at, last_event_at"
+		      " FROM machines ORDER BY name", "");
 	if (r < 0)
 		machine_list_free(ret);
 	return r;
+}
+
+static int sq_machine_status(struct store *s, int64_t id, const char *kernel, const char *status_json, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET kernel = ?, status_json = ?, status_at = ? WHERE id = ?", "ssii", kernel,
+		      status_json, at, id);
+	return r < 0 ? r : 0;
+}
+
+static int sq_machine_event_at(struct store *s, int64_t id, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET last_event_at = max(coalesce(last_event_at, 0), ?) WHERE id = ?", "ii",
+		      at, id);
+	return r < 0 ? r : 0;
 }
 
 static int sq_machine_state(struct store *s, int64_t id, bool online, const char *reason, const char *users_json,
@@ -1064,6 +1111,115 @@ static int sq_agent_event_claim(struct store *s, int64_t machine_id, const char 
 {
 	return exec_(s, "INSERT OR IGNORE INTO agent_events(machine_id, event_id, at) VALUES(?, ?, ?)",
 		     "isi", machine_id, event_id, at);
+}
+
+/* ----------------------------------------------------------------- policy */
+
+static int sq_policy_add(struct store *s, const char *grp, const char *author, const char *note,
+			 const char *files_json, int64_t rolled_back_from, int64_t at, int64_t *ret_version)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err,
+				"INSERT INTO policy_bundles(version, grp, author, note, at, files, rolled_back_from)"
+				" SELECT coalesce(max(version), 0) + 1, ?, ?, ?, ?, ?, ? FROM policy_bundles"
+				" RETURNING version", "sssisI", grp, author, note, at, files_json, rolled_back_from);
+
+	if (!st)
+		return err == -ENOENT ? -EIO : err;
+	*ret_version = col_i(st, 0);
+	/* a RETURNING statement writes when stepped to its end */
+	err = sqlite3_step(st);
+	sqlite3_reset(st);
+	return err == SQLITE_DONE ? 0 : err_of(sqlite3_extended_errcode(DB(s)) & 0xff);
+}
+
+#define BUNDLE_COLS "SELECT version, grp, author, note, at, rolled_back_from, files FROM policy_bundles "
+
+static int fill_bundle(sqlite3_stmt *st, void *row)
+{
+	struct policy_bundle *b = row;
+	bool oom = false;
+
+	b->version = col_i(st, 0);
+	b->grp = col_str(st, 1, &oom);
+	b->author = col_str(st, 2, &oom);
+	b->note = col_str(st, 3, &oom);
+	b->at = col_i(st, 4);
+	b->rolled_back_from = col_i(st, 5);
+	if (sqlite3_column_count(st) > 6)
+		b->files_json = col_str(st, 6, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int bundle_one_(struct store *s, struct policy_bundle *ret, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	va_start(ap, fmt);
+	st = prep_bound(s, &err, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return err;
+	err = sqlite3_step(st);
+	if (err != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return err == SQLITE_DONE ? -ENOENT : -EIO;
+	}
+	err = fill_bundle(st, ret);
+	sqlite3_reset(st);
+	if (err < 0)
+		policy_bundle_clear(ret);
+	return err;
+}
+
+static int sq_policy_get(struct store *s, int64_t version, struct policy_bundle *ret)
+{
+	return bundle_one_(s, ret, BUNDLE_COLS "WHERE version = ?", "i", version);
+}
+
+static int sq_policy_latest(struct store *s, const char *grp, struct policy_bundle *ret)
+{
+	return bundle_one_(s, ret, BUNDLE_COLS "WHERE grp = ? ORDER BY version DESC LIMIT 1", "s", grp);
+}
+
+static int sq_policies(struct store *s, const char *grp, struct policy_bundle_list *ret)
+{
+	int r = list_(s, ret, fill_bundle,
+		      "SELECT version, grp, author, note, at, rolled_back_from FROM policy_bundles"
+		      " WHERE ?1 IS NULL OR grp = ?1 ORDER BY version DESC", "s", grp);
+	if (r < 0)
+		policy_bundle_list_free(ret);
+	return r;
+}
+
+static int sq_machine_set_group(struct store *s, const char *name, const char *grp)
+{
+	int r = exec_(s, "UPDATE machines SET grp = ? WHERE name = ?", "ss", grp, name);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+static int sq_machine_group(struct store *s, int64_t id, char **ret_grp)
+{
+	int err;
+	sqlite3_stmt *st = row_(s, &err, "SELECT coalesce(grp, '" POLICY_GROUP_DEFAULT "') FROM machines WHERE id = ?",
+				"i", id);
+
+	if (!st)
+		return err;
+	*ret_grp = col_dup(st, 0);
+	sqlite3_reset(st);
+	return *ret_grp ? 0 : -ENOMEM;
+}
+
+static int sq_machine_policy_state(struct store *s, int64_t id, const char *source, int64_t version,
+				   const char *error, int64_t at)
+{
+	int r = exec_(s, "UPDATE machines SET policy_source = ?, policy_version = ?, policy_error = ?, policy_at = ?"
+		      " WHERE id = ?", "sIsii", source, version, error, at, id);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 
 /* ------------------------------------------------------------- recordings */
@@ -1460,6 +1616,7 @@ static const struct store_ops sqlite_ops = {
 	.machine_create = sq_machine_create, .machine_by_token = sq_machine_by_token,
 	.machine_seen = sq_machine_seen, .machines = sq_machines, .machine_revoke = sq_machine_revoke,
 	.machine_spool_dropped = sq_machine_spool_dropped,
+	.machine_status = sq_machine_status, .machine_event_at = sq_machine_event_at,
 	.agent_event_claim = sq_agent_event_claim,
 	.recording_begin = sq_recording_begin, .recording_end = sq_recording_end, .recording_get = sq_recording_get,
 	.recordings_ongoing = sq_recordings_ongoing, .recordings_close_stale = sq_recordings_close_stale,
@@ -1471,6 +1628,9 @@ static const struct store_ops sqlite_ops = {
 	.recordings_live_of_meeting = sq_recordings_live_of_meeting, .chat_page = sq_chat_page,
 	.chat_add_cid = sq_chat_add_cid, .chat_find_cid = sq_chat_find_cid, .chat_count = sq_chat_count,
 	.events_trim = sq_events_trim, .event_floor = sq_event_floor,
+	.policy_add = sq_policy_add, .policy_get = sq_policy_get, .policy_latest = sq_policy_latest,
+	.policies = sq_policies, .machine_set_group = sq_machine_set_group, .machine_group = sq_machine_group,
+	.machine_policy_state = sq_machine_policy_state,
 	.observations_add = sq_observations_add, .observations_purge = sq_observations_purge,
 	.observations_page = sq_observations_page,
 };

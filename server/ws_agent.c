@@ -28,6 +28,9 @@ struct agent_state {
 	int64_t last_heartbeat;	/* last liveness write to the store */
 	int64_t last_rx;	/* last message of any kind (the silence timer's reference) */
 	struct monitor_source mon;	/* what monitor.c counts: online, the accounts reported */
+	int64_t policy_version;	/* the bundle the agent says it has in force, 0: none */
+	int64_t policy_sent;	/* the last bundle sent on this connection, 0: none */
+	bool policy_local;	/* the agent runs local policy only: never sent a bundle */
 	struct conn *conn;
 	lws_sorted_usec_list_t silence;	/* fires when no message came for the silence window */
 	struct conn *next;	/* in agents */
@@ -307,6 +310,20 @@ static int64_t *users_of(const struct conn *c, json_t *users, size_t *ret_n, cha
 
 /* ---------------------------------------------------------- messages */
 
+static void policy_offer(struct conn *c, const char *grp);
+
+/* hello.policy_source, policy.state.source */
+static bool policy_source_ok(const char *s)
+{
+	return strcmp(s, PROTO_AGENT_POLICY_SOURCE_SERVER) == 0 || strcmp(s, PROTO_AGENT_POLICY_SOURCE_LOCAL) == 0;
+}
+
+/* a bundle version as the agent reports it: absent, null, or an integer >= 1 */
+static bool policy_version_ok(json_t *v)
+{
+	return !v || json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 1);
+}
+
 /*
  * One live connection per enrollment token. A machine's agent reconnects
  * after a network cut before the server notices the old socket is dead; a
@@ -356,6 +373,8 @@ static int on_hello(struct conn *c, json_t *msg)
 	const char *version = str_field(msg, "agent_version", PROTO_AGENT_VERSION_MAX, false, &bad);
 	json_t *layers = json_object_get(msg, "layers");
 	json_t *dropped = json_object_get(msg, "spool_dropped");
+	json_t *pversion = json_object_get(msg, "policy_version");
+	const char *psource = str_field(msg, "policy_source", 16, false, &bad);
 	struct recording_list closed = { 0 };
 	struct outbox ob;
 	int r;
@@ -366,6 +385,12 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"layers\" must be an array");
 	if (dropped && (!json_is_integer(dropped) || json_integer_value(dropped) < 0))
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "hello: \"spool_dropped\" must be an integer >= 0");
+	if (!policy_version_ok(pversion))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "hello: \"policy_version\" must be null or an integer >= 1");
+	if (psource && !policy_source_ok(psource))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "hello: \"policy_source\" must be \"server\" or \"local\"");
 	size_t nuids = 0;
 	char *users_json = NULL;
 	int64_t *uids = users_of(c, json_object_get(msg, "users"), &nuids, &users_json, &bad);
@@ -373,6 +398,9 @@ static int on_hello(struct conn *c, json_t *msg)
 		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, bad);
 	c->agent->hello = true;
 	snprintf(c->agent->boot_id, sizeof(c->agent->boot_id), "%s", boot);
+	c->agent->policy_version = json_integer_value(pversion);
+	c->agent->policy_local = psource && strcmp(psource, PROTO_AGENT_POLICY_SOURCE_LOCAL) == 0;
+	c->agent->policy_sent = 0;
 	/* recordings left open by an earlier boot of this machine cannot still be running */
 	if ((r = outbox_begin(&ob)) == 0) {
 		r = store_call(srv->store, machine_seen, c->agent->machine_id, boot, version, now_ms());
@@ -395,11 +423,104 @@ static int on_hello(struct conn *c, json_t *msg)
 	free(users_json);
 	replace_older(c);
 	/* "observations": whether this server keeps them (agents with share_observations send them only then) */
-	return conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
-					   PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
-					   (json_int_t)c->agent->machine_id, "machine", c->agent->machine,
-					   "heartbeat_s", (json_int_t)heartbeat_s(), "observations",
-					   srv->cfg->observations_retention_days > 0));
+	r = conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
+					PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
+					(json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
+					(json_int_t)heartbeat_s(), "observations",
+					srv->cfg->observations_retention_days > 0));
+	if (r == 0)
+		policy_offer(c, NULL);
+	return r;
+}
+
+/* ------------------------------------------------------------ policy */
+
+/*
+ * Send the agent its group's newest bundle when it has another one (and
+ * was not sent this one already on this connection). grp: only when the
+ * machine is in that group (NULL: whatever its group). Store failures are
+ * logged; the next change or reconnect tries again.
+ */
+static void policy_offer(struct conn *c, const char *grp)
+{
+	struct agent_state *a = c->agent;
+	struct policy_bundle b = { 0 };
+	_cleanup_free_ char *mine = NULL;
+	json_t *files;
+	int r;
+
+	if (!a->hello || a->policy_local || c->closing)
+		return;
+	r = store_call(srv->store, machine_group, a->machine_id, &mine);
+	if (r == 0 && grp && strcmp(grp, mine))
+		return;
+	if (r == 0)
+		r = store_call(srv->store, policy_latest, mine, &b);
+	if (r == -ENOENT)
+		return;	/* no bundle for its group: it keeps what it has */
+	if (r < 0) {
+		log_err("agent: machine '%s': its group's policy cannot be read: %s", a->machine, strerror(-r));
+		return;
+	}
+	if (b.version != a->policy_version && b.version != a->policy_sent) {
+		files = json_loads(b.files_json, 0, NULL);
+		r = conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:s, s:o}", PROTO_WS_F_TYPE,
+						PROTO_AGENT_MSG_POLICY, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
+						"version", (json_int_t)b.version, "group", b.grp, "note",
+						b.note ? b.note : "", "files", files ? files : json_array()));
+		if (r == 0)
+			a->policy_sent = b.version;
+		log_info("agent: machine '%s' (group '%s', has v%lld): policy v%lld %s", a->machine, mine,
+			 (long long)a->policy_version, (long long)b.version, r == 0 ? "sent" : "not sent");
+	}
+	policy_bundle_clear(&b);
+}
+
+void ws_agent_policy_changed(const char *grp)
+{
+	for (struct conn *c = agents; c; c = c->agent->next)
+		policy_offer(c, grp);
+}
+
+static int on_policy_state(struct conn *c, json_t *msg)
+{
+	const char *bad = NULL;
+	const char *source = str_field(msg, "source", 16, true, &bad);
+	json_t *version = json_object_get(msg, "version"), *rules = json_object_get(msg, "rules");
+	json_t *error = json_object_get(msg, "error");
+	char cut[PROTO_AGENT_POLICY_ERROR_MAX + 1];
+	const char *why = NULL;
+	int r;
+
+	if (bad || !policy_source_ok(source))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "policy.state: \"source\" must be \"server\" or \"local\"");
+	if (!policy_version_ok(version))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "policy.state: \"version\" must be null or an integer >= 1");
+	if (!json_is_integer(rules) || json_integer_value(rules) < 0)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "policy.state: \"rules\" must be an integer >= 0");
+	if (error && !json_is_null(error) && !json_is_string(error))
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, "policy.state: \"error\" must be null or a string");
+	if (json_is_string(error)) {
+		/* the exact lines are the evidence: cut when long, never refused */
+		snprintf(cut, sizeof(cut), "%s", json_string_value(error));
+		why = cut;
+	}
+	c->agent->policy_version = json_integer_value(version);
+	c->agent->policy_local = strcmp(source, PROTO_AGENT_POLICY_SOURCE_LOCAL) == 0;
+	r = store_call(srv->store, machine_policy_state, c->agent->machine_id, source, c->agent->policy_version, why,
+		       now_ms());
+	if (r < 0)
+		log_err("agent: machine '%s': policy.state not stored: %s", c->agent->machine, strerror(-r));
+	if (why)
+		log_warn("agent: machine '%s': policy %s v%lld in force (%lld rules); error: %.200s",
+			 c->agent->machine, source, (long long)c->agent->policy_version,
+			 (long long)json_integer_value(rules), why);
+	else
+		log_info("agent: machine '%s': policy %s v%lld in force (%lld rules)", c->agent->machine, source,
+			 (long long)c->agent->policy_version, (long long)json_integer_value(rules));
+	return 0;
 }
 
 static int on_users(struct conn *c, json_t *msg)
@@ -418,6 +539,93 @@ static int on_users(struct conn *c, json_t *msg)
 	log_info("agent: machine '%s' reports users %s", c->agent->machine, users_json ? users_json : "[]");
 	monitor_online(&c->agent->mon, uids, n, users_json);
 	free(users_json);
+	return 0;
+}
+
+/*
+ * The agent's status report (the fleet view): every field checked against
+ * its limit and rebuilt from the known keys only, so what is stored is
+ * bounded and the server's own JSON. A report that breaks a rule is refused
+ * whole with an error naming the rule, and the one stored before stays.
+ */
+static const char *status_layer_bad(json_t *l, size_t i, char *why, size_t len)
+{
+	static const char *const states[] = { PROTO_AGENT_LAYER_ATTACHED, PROTO_AGENT_LAYER_DEGRADED,
+					      PROTO_AGENT_LAYER_OFF };
+	const char *bad = NULL, *state;
+	bool known = false;
+
+	if (!json_is_object(l)) {
+		snprintf(why, len, "status: layers[%zu] must be an object {name, state, detail}", i);
+		return why;
+	}
+	str_field(l, "name", PROTO_AGENT_LAYER_MAX, true, &bad);
+	if (bad) {
+		snprintf(why, len, "status: layers[%zu].name must be a string of 1 to " STR(PROTO_AGENT_LAYER_MAX)
+			 " bytes", i);
+		return why;
+	}
+	state = str_field(l, "state", 16, true, &bad);
+	for (size_t k = 0; state && k < ARRAY_SIZE(states); k++)
+		known |= strcmp(state, states[k]) == 0;
+	if (!known) {
+		snprintf(why, len, "status: layers[%zu].state must be \"attached\", \"degraded\" or \"off\"", i);
+		return why;
+	}
+	str_field(l, "detail", PROTO_AGENT_STATUS_DETAIL_MAX, false, &bad);
+	if (bad) {
+		snprintf(why, len, "status: layers[%zu].detail must be a string of at most "
+			 STR(PROTO_AGENT_STATUS_DETAIL_MAX) " bytes", i);
+		return why;
+	}
+	return NULL;
+}
+
+static int on_status(struct conn *c, json_t *msg)
+{
+	const char *bad = NULL;
+	const char *kernel = str_field(msg, "kernel", PROTO_AGENT_KERNEL_MAX, true, &bad);
+	const char *arch = NULL;
+	json_t *layers = json_object_get(msg, "layers"), *l;
+	json_auto_t *report = NULL, *kept = NULL;
+	_cleanup_free_ char *text = NULL;
+	char why[160];
+	size_t i;
+	int r;
+
+	if (bad)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"kernel\" must be a string of 1 to " STR(PROTO_AGENT_KERNEL_MAX) " bytes");
+	arch = str_field(msg, "arch", PROTO_AGENT_ARCH_MAX, false, &bad);
+	if (bad)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"arch\" must be a string of at most " STR(PROTO_AGENT_ARCH_MAX) " bytes");
+	if (!json_is_array(layers) || json_array_size(layers) > PROTO_AGENT_STATUS_LAYERS_MAX)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE,
+				  "status: \"layers\" must be an array of at most " STR(PROTO_AGENT_STATUS_LAYERS_MAX)
+				  " {name, state, detail} objects");
+	kept = json_array();
+	json_array_foreach(layers, i, l) {
+		if (status_layer_bad(l, i, why, sizeof(why)))
+			return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, why);
+		json_array_append_new(kept, json_pack("{s:O, s:O, s:O?}", "name", json_object_get(l, "name"), "state",
+						      json_object_get(l, "state"), "detail",
+						      json_object_get(l, "detail")));
+	}
+	report = json_pack("{s:s?, s:O}", "arch", arch, "layers", kept);
+	text = report ? json_dumps(report, JSON_COMPACT) : NULL;
+	if (!text)
+		return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, "status: out of memory");
+	r = store_call(srv->store, machine_status, c->agent->machine_id, kernel, text, now_ms());
+	if (r < 0) {
+		log_err("agent: machine '%s': status report not stored: %s", c->agent->machine, strerror(-r));
+		return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, "status: not stored; send it again");
+	}
+	json_array_foreach(kept, i, l)
+		if (strcmp(json_string_value(json_object_get(l, "state")), PROTO_AGENT_LAYER_DEGRADED) == 0)
+			log_warn("agent: machine '%s' (kernel %s): layer %s degraded: %s", c->agent->machine, kernel,
+				 json_string_value(json_object_get(l, "name")),
+				 json_string_value(json_object_get(l, "detail")) ?: "no detail");
 	return 0;
 }
 
@@ -571,6 +779,8 @@ static int capture_store(struct conn *c, const struct capture_event *ev, bool be
 		return r;
 	r = begin ? store_call(srv->store, recording_begin, &ev->cap, ret_rid)
 		  : store_call(srv->store, recording_end, &ev->cap, ret_rid);
+	if (r >= 0)	/* the fleet view's "last event" */
+		r = store_call(srv->store, machine_event_at, c->agent->machine_id, ev->cap.at);
 	return r < 0 ? r : 1;
 }
 
@@ -660,6 +870,8 @@ static const struct {
 	{ PROTO_AGENT_MSG_CAPTURE_END, on_capture_end, true },
 	{ PROTO_AGENT_MSG_USERS, on_users, true },
 	{ PROTO_AGENT_MSG_GOODBYE, on_goodbye, true },
+	{ PROTO_AGENT_MSG_STATUS, on_status, true },
+	{ PROTO_AGENT_MSG_POLICY_STATE, on_policy_state, true },
 	{ PROTO_AGENT_MSG_OBSERVATIONS, on_observations, true },
 };
 

@@ -8,7 +8,11 @@
  * (lws_sul, rescheduled lazily from the last message time) declares the
  * machine silent after agent_missed_heartbeats intervals without a message
  * and hangs up (PROTO_AGENT_CLOSE_SILENT); monitor.c turns all of this into
- * online/offline and monitored/unmonitored. The server stores each event
+ * online/offline and monitored/unmonitored. After welcome, and whenever
+ * policy_admin.c says its group's policy changed, an agent whose bundle
+ * version (hello.policy_version, then policy.state) differs from its
+ * group's newest is sent that bundle ("policy"), unless it runs local
+ * policy only; policy.state is stored on the machine. The server stores each event
  * once (a replayed id is acknowledged as a duplicate and ignored), maps the
  * machine's logged-in user to an account, writes the recording, tells every
  * live lobby that user is in, and acknowledges only after the commit. The
@@ -40,5 +44,11 @@ int ws_agent_rx(struct conn *c, const char *buf, size_t len);
 void ws_agent_closed(struct conn *c);
 /* Number of connected agents. */
 size_t ws_agent_count(void);
+/*
+ * The policy of group grp changed (NULL: any group, or machines changed
+ * group): every connected agent of that group whose bundle version differs
+ * from its group's newest gets a "policy" message (policy_admin.c calls it).
+ */
+void ws_agent_policy_changed(const char *grp);
 
 #endif

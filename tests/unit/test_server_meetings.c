@@ -580,6 +580,92 @@ static void test_other_rows(void **state)
 	fixture_free(f);
 }
 
+/*
+ * Central policy: versions grow across groups by one, the newest of a group
+ * is what it gets, a list never carries the files, a machine's group is
+ * "default" until set, and its policy state reads back in the machine row.
+ */
+static void test_policy_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct policy_bundle b = { 0 };
+	struct policy_bundle_list l = { 0 };
+	struct machine_list ms = { 0 };
+	static const char a_yml[] = "[{\"name\":\"a.yml\",\"text\":\"x\"}]";
+	int64_t v1, v2, v3, v4, machine;
+	char *grp = NULL;
+
+	(void)state;
+	assert_int_equal(store_call(f->s, policy_latest, "default", &b), -ENOENT);
+	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "first", a_yml, 0, 100, &v1), 0);
+	assert_int_equal(v1, 1);
+	assert_int_equal(store_call(f->s, policy_add, "lab-101", "olga", NULL, "[]", 0, 110, &v2), 0);
+	assert_int_equal(store_call(f->s, policy_add, "default", NULL, "second", "[{\"name\":\"b.yml\"}]", 0, 120,
+				    &v3), 0);
+	assert_int_equal(store_call(f->s, policy_add, "default", "olga", "undo", a_yml, v3, 130, &v4), 0);
+	assert_int_equal(v2, 2);
+	assert_int_equal(v3, 3);
+	assert_int_equal(v4, 4);
+
+	assert_int_equal(store_call(f->s, policy_latest, "default", &b), 0);
+	assert_int_equal(b.version, 4);
+	assert_int_equal(b.rolled_back_from, 3);
+	assert_string_equal(b.files_json, a_yml);
+	policy_bundle_clear(&b);
+	assert_int_equal(store_call(f->s, policy_latest, "lab-101", &b), 0);
+	assert_int_equal(b.version, 2);
+	assert_null(b.note);
+	policy_bundle_clear(&b);
+	assert_int_equal(store_call(f->s, policy_get, 3, &b), 0);
+	assert_string_equal(b.grp, "default");
+	assert_null(b.author);
+	assert_string_equal(b.note, "second");
+	assert_int_equal(b.at, 120);
+	assert_int_equal(b.rolled_back_from, 0);
+	policy_bundle_clear(&b);
+	assert_int_equal(store_call(f->s, policy_get, 99, &b), -ENOENT);
+
+	assert_int_equal(store_call(f->s, policies, NULL, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.v[0].version, 4);
+	assert_int_equal(l.v[3].version, 1);
+	assert_null(l.v[0].files_json);
+	policy_bundle_list_free(&l);
+	assert_int_equal(store_call(f->s, policies, "default", &l), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[2].note, "first");
+	policy_bundle_list_free(&l);
+
+	assert_int_equal(store_call(f->s, machine_create, "lab-p", "hp", 10, &machine), 0);
+	assert_int_equal(store_call(f->s, machine_group, machine, &grp), 0);
+	assert_string_equal(grp, "default");
+	free(grp);
+	assert_int_equal(store_call(f->s, machine_set_group, "lab-p", "lab-101"), 0);
+	assert_int_equal(store_call(f->s, machine_set_group, "nobody", "lab-101"), -ENOENT);
+	assert_int_equal(store_call(f->s, machine_group, machine, &grp), 0);
+	assert_string_equal(grp, "lab-101");
+	free(grp);
+	assert_int_equal(store_call(f->s, machine_policy_state, machine, "server", 2, "a.yml:3:1: bad", 200), 0);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_int_equal(ms.n, 1);
+	assert_string_equal(ms.v[0].grp, "lab-101");
+	assert_string_equal(ms.v[0].policy_source, "server");
+	assert_int_equal(ms.v[0].policy_version, 2);
+	assert_string_equal(ms.v[0].policy_error, "a.yml:3:1: bad");
+	assert_int_equal(ms.v[0].policy_at, 200);
+	machine_list_free(&ms);
+	assert_int_equal(store_call(f->s, machine_policy_state, machine, "local", 0, NULL, 210), 0);
+	assert_int_equal(store_call(f->s, machine_set_group, "lab-p", NULL), 0);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_null(ms.v[0].grp);
+	assert_int_equal(ms.v[0].policy_version, 0);
+	assert_null(ms.v[0].policy_error);
+	assert_string_equal(ms.v[0].policy_source, "local");
+	machine_list_free(&ms);
+	policy_bundle_list_free(NULL);
+	fixture_free(f);
+}
+
 struct replay {
 	uint64_t next;		/* the offset expected next */
 	size_t seen, stop_after;
@@ -836,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_other_rows),
 		cmocka_unit_test(test_tx_after_conflict),
 		cmocka_unit_test(test_event_replay),
+		cmocka_unit_test(test_policy_rows),
 		cmocka_unit_test(test_observation_rows),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),

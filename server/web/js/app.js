@@ -4,6 +4,7 @@
 //   #/                  home: meetings, create, join by code
 //   #/m/CODE            lobby: people, alerts, chat, in-app call
 //   #/m/CODE/details    attendance, recording log, timeline, CSV
+//   #/fleet             admins: every enrolled machine, problems first
 // Each page module exports render(main, params, app) and may return a
 // cleanup function, called when the user navigates away (the lobby closes
 // its socket and hangs up the call there).
@@ -13,6 +14,8 @@ import * as signin from './pages/signin.js';
 import * as home from './pages/home.js';
 import * as lobby from './pages/lobby.js';
 import * as details from './pages/details.js';
+import * as fleet from './pages/fleet.js';
+import { icon } from './icons.js';
 
 const routes = [
 	{ re: /^\/signin$/, page: signin, public: true },
@@ -20,6 +23,7 @@ const routes = [
 	// meeting codes: abc-defg-hij (older meetings keep six digits)
 	{ re: /^\/m\/([a-z]{3}-[a-z]{4}-[a-z]{3}|\d{6})$/, page: lobby },
 	{ re: /^\/m\/([a-z]{3}-[a-z]{4}-[a-z]{3}|\d{6})\/details$/, page: details },
+	{ re: /^\/fleet$/, page: fleet },
 ];
 
 const main = document.getElementById('main');
@@ -63,6 +67,7 @@ function renderUser() {
 	if (!u)
 		return;
 	box.append(
+		u.admin ? h('a', { class: 'btn btn-small', href: '#/fleet', id: 'nav-fleet' }, icon('list'), h('span', null, 'Fleet')) : null,
 		h('span', { class: 'who' }, 'Signed in as ', h('strong', null, u.name || u.username)),
 		button('Sign out', { icon: 'leave', class: 'btn btn-small', onclick: signOut }),
 	);
