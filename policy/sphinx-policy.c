@@ -52,6 +52,7 @@ static void usage(FILE *out)
 		"                             stdin) print the rules that fire, best first, then\n"
 		"                             per rule how many events (and machines) it fired on\n"
 		"  test POLICY --server URL --token-file FILE [--since 7d] [--machine NAME]\n"
+		"                             [--group G]\n"
 		"                             the same on the observations the server keeps\n"
 		"                             (machines with share_observations = yes); FILE\n"
 		"                             holds a signed-in admin's session token. Only\n"
@@ -426,10 +427,16 @@ static void print_http_error(const char *url, long status, const struct fetch *f
  * Replay every page of GET /api/admin/observations. 0, or -1 after a
  * message (the server cannot be reached, refuses, or answers nonsense).
  */
-static int replay_server(struct replay *st, const char *server, const char *token,
-			 const char *since, const char *machine, char *buf)
+struct server_query {
+	const char *url, *since, *machine, *grp;
+};
+
+static int replay_server(struct replay *st, const struct server_query *q, const char *token,
+			 char *buf)
 {
 	_cleanup_free_ char *cookie = NULL, *esc_since = NULL, *esc_machine = NULL;
+	_cleanup_free_ char *esc_grp = NULL;
+	const char *server = q->url;
 	char after[24] = "0", url[2048];
 	CURL *curl = curl_easy_init();
 	size_t slen = strlen(server);
@@ -443,18 +450,20 @@ static int replay_server(struct replay *st, const char *server, const char *toke
 	if (asprintf(&cookie, "%s=%s", strncmp(server, "https://", 8) == 0 ?
 		     "__Host-sphinx_session" : "sphinx_session", token) < 0)
 		cookie = NULL;
-	esc_since = since ? curl_easy_escape(curl, since, 0) : NULL;
-	esc_machine = machine ? curl_easy_escape(curl, machine, 0) : NULL;
+	esc_since = q->since ? curl_easy_escape(curl, q->since, 0) : NULL;
+	esc_machine = q->machine ? curl_easy_escape(curl, q->machine, 0) : NULL;
+	esc_grp = q->grp ? curl_easy_escape(curl, q->grp, 0) : NULL;
 	while (ret == 0 && cookie) {
 		struct fetch f = {};
 		FILE *in;
 		long status = 0;
 		CURLcode rc;
 
-		snprintf(url, sizeof(url), "%.*s/api/admin/observations?after=%s%s%s%s%s",
+		snprintf(url, sizeof(url), "%.*s/api/admin/observations?after=%s%s%s%s%s%s%s",
 			 (int)slen, server, after, esc_since ? "&since=" : "",
 			 esc_since ? esc_since : "", esc_machine ? "&machine=" : "",
-			 esc_machine ? esc_machine : "");
+			 esc_machine ? esc_machine : "", esc_grp ? "&group=" : "",
+			 esc_grp ? esc_grp : "");
 		curl_easy_reset(curl);
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_COOKIE, cookie);
@@ -486,7 +495,8 @@ static int replay_server(struct replay *st, const char *server, const char *toke
 	}
 	curl_free(esc_since);
 	curl_free(esc_machine);
-	esc_since = esc_machine = NULL;
+	curl_free(esc_grp);
+	esc_since = esc_machine = esc_grp = NULL;
 	curl_easy_cleanup(curl);
 	return cookie ? ret : -1;
 }
@@ -494,7 +504,7 @@ static int replay_server(struct replay *st, const char *server, const char *toke
 static int test_usage(void)
 {
 	fprintf(stderr, "sphinx-policy test: expected POLICY EVENTS.jsonl|-, or POLICY --server "
-		"URL --token-file FILE [--since 7d] [--machine NAME]\n");
+		"URL --token-file FILE [--since 7d] [--machine NAME] [--group G]\n");
 	return EXIT_USAGE;
 }
 
@@ -505,9 +515,11 @@ static int cmd_test(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 't' },
 		{ "since", required_argument, NULL, 'S' },
 		{ "machine", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
 		{},
 	};
 	const char *server = NULL, *token_file = NULL, *since = NULL, *machine = NULL;
+	const char *grp = NULL;
 	_cleanup_free_ char *buf = NULL;
 	struct replay st = {};
 	char token[512];
@@ -521,11 +533,12 @@ static int cmd_test(int argc, char **argv)
 		case 't': token_file = optarg; break;
 		case 'S': since = optarg; break;
 		case 'm': machine = optarg; break;
+		case 'g': grp = optarg; break;
 		default: return test_usage();
 		}
 	}
 	if (server ? optind != argc || !token_file || argc < 1
-		   : optind != argc - 1 || argc < 2 || token_file || since || machine)
+		   : optind != argc - 1 || argc < 2 || token_file || since || machine || grp)
 		return test_usage();
 	if (server && strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0) {
 		fprintf(stderr, "sphinx-policy: --server %s: expected http://HOST[:PORT] or "
@@ -550,7 +563,8 @@ static int cmd_test(int argc, char **argv)
 	if (server) {
 		st.name = server;
 		st.quiet_misses = true;
-		r = replay_server(&st, server, token, since, machine, buf);
+		r = replay_server(&st, &(struct server_query){ server, since, machine, grp }, token,
+				  buf);
 	} else {
 		FILE *in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "re");
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * GET /api/admin/observations?since=7d&machine=NAME&after=ID: the stored
+ * GET /api/admin/observations?since=7d&machine=NAME&group=G&after=ID: the stored
  * observations (observations.h) as JSON lines (application/x-ndjson), for
  * `sphinx-policy test --server`. Admins only: the lines hold programs,
  * command lines and paths of the machines that opted in.
@@ -58,11 +58,12 @@ static int page_add(struct page *p, const char *line)
  * Rows after *after into p until PAGE_BYTES or the end: 1 when more rows
  * follow (*after is then the last one written), 0 at the end, -errno.
  */
-static int fill(struct page *p, int64_t since, const char *machine, int64_t *after)
+static int fill(struct page *p, int64_t since, const char *machine, const char *grp, int64_t *after)
 {
 	for (;;) {
 		struct observation_list l = { 0 };
-		int r = store_call(srv->store, observations_page, since, machine, *after, OBSERVATIONS_PAGE_ROWS, &l);
+		int r = store_call(srv->store, observations_page, since, machine, grp, *after, OBSERVATIONS_PAGE_ROWS,
+				   &l);
 
 		if (r < 0)
 			return r;
@@ -91,6 +92,7 @@ static int fill(struct page *p, int64_t since, const char *machine, int64_t *aft
 int api_admin_observations(struct http_req *r, const char *arg)
 {
 	char since_s[32] = "", machine[PROTO_AGENT_MACHINE_MAX + 1] = "", after_s[24] = "", next[24];
+	char grp[PROTO_AGENT_MACHINE_MAX + 1] = "";
 	struct page p = { 0 };
 	int64_t since = 0, after = 0;
 	uint64_t v;
@@ -104,12 +106,14 @@ int api_admin_observations(struct http_req *r, const char *arg)
 				  "\"since\" is a duration back from now (7d, 12h, 30m) or ms since the epoch");
 	if (http_query(r, "machine", machine, sizeof(machine)) == -E2BIG)
 		return http_error(r, 400, "bad_request", "\"machine\" is a machine name of at most 64 bytes");
+	if (http_query(r, "group", grp, sizeof(grp)) == -E2BIG)
+		return http_error(r, 400, "bad_request", "\"group\" is a group name of at most 64 bytes");
 	e = http_query(r, "after", after_s, sizeof(after_s));
 	if (e == -E2BIG || (e == 0 && parse_u64(after_s, 0, INT64_MAX, &v) < 0))
 		return http_error(r, 400, "bad_request", "\"after\" is the X-Sphinx-Next-After of the previous page");
 	if (e == 0)
 		after = (int64_t)v;
-	e = fill(&p, since, machine[0] ? machine : NULL, &after);
+	e = fill(&p, since, machine[0] ? machine : NULL, grp[0] ? grp : NULL, &after);
 	if (e < 0) {
 		free(p.text);
 		log_err("observations: export failed: %s", strerror(-e));

@@ -14,7 +14,7 @@
  *   sphinx-server [OPTIONS] policy show VERSION
  *   sphinx-server [OPTIONS] policy rollback [--group G] [--note TEXT] [--author NAME]
  *   sphinx-server [OPTIONS] machine-group NAME GROUP
- *   sphinx-server [OPTIONS] observations export [--since 7d] [--machine NAME]
+ *   sphinx-server [OPTIONS] observations export [--since 7d] [--machine NAME] [--group G]
  *
  * A policy command that changes what agents should run tells the server
  * serving the same data_dir with SIGUSR1 (its pid from the data
@@ -110,7 +110,7 @@ static void usage(FILE *f)
 		"                         store a new version with the files of the version\n"
 		"                         before the group's newest\n"
 		"  machine-group NAME GROUP  put a machine in a policy group (\"default\": none)\n"
-		"  observations export [--since 7d] [--machine NAME]\n"
+		"  observations export [--since 7d] [--machine NAME] [--group G]\n"
 		"                         the observations opted-in agents sent, as JSON lines\n"
 		"                         for `sphinx-policy test POLICY -`\n\n"
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
@@ -859,9 +859,9 @@ static int cmd_observations(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "since", required_argument, NULL, 's' }, { "machine", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
+		{ "group", required_argument, NULL, 'g' }, { NULL, 0, NULL, 0 },
 	};
-	const char *machine = NULL;
+	const char *machine = NULL, *grp = NULL;
 	int64_t since = 0, after = 0;
 	size_t lines = 0;
 	int c, r;
@@ -874,18 +874,21 @@ static int cmd_observations(int argc, char **argv)
 			return 2;
 		} else if (c == 'm') {
 			machine = optarg;
+		} else if (c == 'g') {
+			grp = optarg;
 		} else if (c != 's') {
 			return 2;
 		}
 	}
 	if (optind != argc - 1 || strcmp(argv[optind], "export") != 0) {
-		fprintf(stderr, "usage: sphinx-server --data DIR observations export [--since 7d] [--machine NAME]\n");
+		fprintf(stderr, "usage: sphinx-server --data DIR observations export [--since 7d] [--machine NAME] "
+			"[--group G]\n");
 		return 2;
 	}
 	for (;;) {
 		struct observation_list l = { 0 };
 
-		r = store_call(srv->store, observations_page, since, machine, after, OBSERVATIONS_PAGE_ROWS, &l);
+		r = store_call(srv->store, observations_page, since, machine, grp, after, OBSERVATIONS_PAGE_ROWS, &l);
 		if (r < 0) {
 			fprintf(stderr, "observations export: cannot read the store: %s\n", strerror(-r));
 			return 1;

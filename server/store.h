@@ -465,10 +465,11 @@ struct store_ops {
 	int (*observations_purge)(struct store *s, int64_t before, int64_t max_rows);
 	/*
 	 * up to limit rows with id > after_id received at or after since, of the
-	 * machine named machine (NULL: every machine), by id
+	 * machine named machine (NULL: every machine) and of machines in group
+	 * grp (NULL: any; "default" holds the machines put in none), by id
 	 */
-	int (*observations_page)(struct store *s, int64_t since, const char *machine, int64_t after_id,
-				 unsigned limit, struct observation_list *ret);
+	int (*observations_page)(struct store *s, int64_t since, const char *machine, const char *grp,
+				 int64_t after_id, unsigned limit, struct observation_list *ret);
 };
 
 struct store {

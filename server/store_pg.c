@@ -1657,14 +1657,16 @@ static int fill_observation(const PGresult *res, int row, void *out)
 	return oom ? -ENOMEM : 0;
 }
 
-static int pg_observations_page(struct store *s, int64_t since, const char *machine, int64_t after_id,
-				unsigned limit, struct observation_list *ret)
+static int pg_observations_page(struct store *s, int64_t since, const char *machine, const char *grp,
+				int64_t after_id, unsigned limit, struct observation_list *ret)
 {
 	int r = list_(s, ret, fill_observation,
 		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
 		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > $1 AND o.at >= $2"
-		      " AND ($3::text IS NULL OR m.name = $3) ORDER BY o.id LIMIT $4", "iisi", after_id, since,
-		      machine, (int64_t)limit);
+		      " AND ($3::text IS NULL OR m.name = $3)"
+		      " AND ($4::text IS NULL OR coalesce(m.grp, '" POLICY_GROUP_DEFAULT "') = $4)"
+		      " ORDER BY o.id LIMIT $5",
+		      "iissi", after_id, since, machine, grp, (int64_t)limit);
 	if (r < 0)
 		observation_list_free(ret);
 	return r;

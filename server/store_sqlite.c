@@ -1580,14 +1580,15 @@ static int fill_observation(sqlite3_stmt *st, void *row)
 	return oom ? -ENOMEM : 0;
 }
 
-static int sq_observations_page(struct store *s, int64_t since, const char *machine, int64_t after_id,
-				unsigned limit, struct observation_list *ret)
+static int sq_observations_page(struct store *s, int64_t since, const char *machine, const char *grp,
+				int64_t after_id, unsigned limit, struct observation_list *ret)
 {
 	int r = list_(s, ret, fill_observation,
 		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
 		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > ? AND o.at >= ?"
-		      " AND (? IS NULL OR m.name = ?) ORDER BY o.id LIMIT ?", "iissi", after_id, since, machine,
-		      machine, (int64_t)limit);
+		      " AND (? IS NULL OR m.name = ?)"
+		      " AND (? IS NULL OR coalesce(m.grp, '" POLICY_GROUP_DEFAULT "') = ?) ORDER BY o.id LIMIT ?",
+		      "iissssi", after_id, since, machine, machine, grp, grp, (int64_t)limit);
 	if (r < 0)
 		observation_list_free(ret);
 	return r;

@@ -105,7 +105,7 @@ test('the export is admins only: 401 signed out, 403 for a user, JSON error', as
   assert(!/tool-1/.test(r.text), 'no observation in the refusal');
 });
 
-test('filters: machine, since (duration or ms), after; bad values are 400 naming the parameter', async () => {
+test('filters: machine, group, since (duration or ms), after; bad values are 400 naming the parameter', async () => {
   let p = await exportPage(admin, '?machine=obs-lab-2');
   eq(p.lines.map((l) => l.fields.Image).join(' '), '/usr/bin/tool-4', 'machine');
   p = await exportPage(admin, '?since=1h');
@@ -114,8 +114,16 @@ test('filters: machine, since (duration or ms), after; bad values are 400 naming
   eq(p.lines.length, 0, 'since the future');
   p = await exportPage(admin, '?since=7d&machine=no-such');
   eq(p.lines.length, 0, 'unknown machine');
+  const g = s.admin(['machine-group', 'obs-lab-2', 'room-b']);
+  eq(g.code, 0, 'machine-group: ' + g.err);
+  p = await exportPage(admin, '?group=room-b');
+  eq(p.lines.map((l) => l.machine).join(' '), 'obs-lab-2', 'group room-b');
+  p = await exportPage(admin, '?group=default');
+  eq(p.lines.map((l) => l.machine).join(' '), 'obs-lab-1 obs-lab-1 obs-lab-1', 'group default: machines in none');
+  const cli = s.admin(['observations', 'export', '--group', 'room-b']);
+  eq(cli.out.split('\n').length, 1, 'CLI --group: ' + cli.err);
   for (const [q, re] of [['?since=yesterday', /"since"/], ['?since=-5d', /"since"/], ['?after=x', /"after"/],
-    ['?machine=' + 'm'.repeat(65), /"machine"/]]) {
+    ['?machine=' + 'm'.repeat(65), /"machine"/], ['?group=' + 'g'.repeat(65), /"group"/]]) {
     const r = await admin.req('GET', '/api/admin/observations' + q);
     eq(r.status, 400, q);
     assert(re.test(r.json.message), `${q}: ${r.json.message}`);

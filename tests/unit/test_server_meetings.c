@@ -862,7 +862,7 @@ static void test_observation_rows(void **state)
 	assert_int_equal(store_call(f->s, observations_add, m1, 3000, batch, 1), 0);
 
 	/* every row, in id order, with its machine's name */
-	assert_int_equal(store_call(f->s, observations_page, 0, NULL, 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 4);
 	assert_string_equal(l.v[0].machine, "lab-1");
 	assert_string_equal(l.v[0].body, batch[0].body);
@@ -874,36 +874,47 @@ static void test_observation_rows(void **state)
 	int64_t second = l.v[1].id;
 	observation_list_free(&l);
 	/* paging: after a cursor, at most limit */
-	assert_int_equal(store_call(f->s, observations_page, 0, NULL, second, 1, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, second, 1, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.v[0].machine, "lab-2");
 	observation_list_free(&l);
 	/* since and machine */
-	assert_int_equal(store_call(f->s, observations_page, 2000, NULL, 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 2000, NULL, NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 2);
 	observation_list_free(&l);
-	assert_int_equal(store_call(f->s, observations_page, 0, "lab-1", 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, "lab-1", NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 3);
 	for (size_t i = 0; i < l.n; i++)
 		assert_string_equal(l.v[i].machine, "lab-1");
 	observation_list_free(&l);
-	assert_int_equal(store_call(f->s, observations_page, 0, "no-such", 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, "no-such", NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* group: lab-2 in room-b, lab-1 in none ("default") */
+	assert_int_equal(store_call(f->s, machine_set_group, "lab-2", "room-b"), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, "room-b", 0, 100, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].machine, "lab-2");
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, "default", 0, 100, &l), 0);
+	assert_int_equal(l.n, 3);
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, "lab-1", "room-b", 0, 100, &l), 0);
 	assert_int_equal(l.n, 0);
 
 	/* retention: the two rows received at 1000 go, nothing else */
 	assert_int_equal(store_call(f->s, observations_purge, 2000, 1000), 2);
-	assert_int_equal(store_call(f->s, observations_page, 0, NULL, 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.v[0].at, 2000);
 	observation_list_free(&l);
 	/* the row cap keeps the newest */
 	assert_int_equal(store_call(f->s, observations_purge, 0, 1), 1);
-	assert_int_equal(store_call(f->s, observations_page, 0, NULL, 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(l.v[0].at, 3000);
 	observation_list_free(&l);
 	assert_int_equal(store_call(f->s, observations_purge, 0, 0), 1);
-	assert_int_equal(store_call(f->s, observations_page, 0, NULL, 0, 100, &l), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
 	assert_int_equal(l.n, 0);
 	fixture_free(f);
 }
