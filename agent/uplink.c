@@ -438,6 +438,9 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 		if (u->share && !keeps)
 			log_info("share_observations = yes, but this server keeps no observations: "
 				 "none are sent");
+		else if (u->share)
+			log_info("share_observations = yes: every event the policy sees goes "
+				 "to the server (best-effort)");
 		atomic_store(&u->obs_accepted, u->share && keeps);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
@@ -809,6 +812,10 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out)
 	else
 		fprintf(out, "%-7s %s INSECURE: ws:// without TLS (insecure = yes), the token and "
 			"events cross the network in clear\n", "server", cfg->server_url);
+	if (cfg->server_url)
+		fprintf(out, "%-7s %s\n", "observe", cfg->share_observations ?
+			"shared: every event the policy sees goes to the server "
+			"(share_observations = yes)" : "not shared (share_observations = no)");
 }
 
 int uplink_set_status(struct uplink *u, const json_t *report)

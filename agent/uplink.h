@@ -40,8 +40,9 @@ struct uplink_info {
 int uplink_start(const struct agent_config *cfg, struct spool *spool,
 		 const struct uplink_info *info, struct uplink **ret);
 /*
- * One `server` line for --status: where events go and how (wss:// with
- * certificate verification, or ws:// accepted with `insecure = yes`).
+ * The `server` line for --status: where events go and how (wss:// with
+ * certificate verification, or ws:// accepted with `insecure = yes`), and
+ * with a server, the `observe` line: whether observations are shared.
  */
 void uplink_print_status(const struct agent_config *cfg, FILE *out);
 /*

@@ -74,6 +74,9 @@ QUIET_PID=$!
 PIDS_TO_KILL+=($QUIET_PID)
 check "the agent without share_observations says hello" \
 	wait_for "machine 'obs-quiet' hello" "$TMP/server.log" 20
+"$AGENT" --status --status-file "$TMP/quiet.status" >"$TMP/quiet.statusout" 2>&1
+check_sh "its --status says observations are not shared" \
+	'grep -q "^observe not shared (share_observations = no)" "$TMP/quiet.statusout"'
 "$TMP/obs14-harmless" quiet-run
 check "its policy saw the harmless tool (--record)" \
 	wait_for "obs14-harmless\".*quiet-run" "$TMP/quiet.record" 5
@@ -91,8 +94,12 @@ write_agent_conf "$TMP/share.conf" "server_url = ws://127.0.0.1:$port/agent" "in
 check "the sharing agent starts" start_agent share --config "$TMP/share.conf" \
 	--policy "$ROOT/policy/default" --status-file "$TMP/share.status"
 check "it says hello" wait_for "machine 'obs-share' hello" "$TMP/server.log" 20
-check_sh "the server's welcome keeps observations: no refusal logged" \
-	'! grep -q "keeps no observations" "$AGENT_LOG"'
+check_sh "the server's welcome keeps observations: the agent says it shares" \
+	'wait_for "share_observations = yes: every event the policy sees goes to the server" "$AGENT_LOG" 5 &&
+	 ! grep -q "keeps no observations" "$AGENT_LOG"'
+"$AGENT" --status --status-file "$TMP/share.status" >"$TMP/share.statusout" 2>&1
+check_sh "its --status says they are shared" \
+	'grep -q "^observe shared: every event the policy sees goes to the server" "$TMP/share.statusout"'
 t0=$(date -u +%s)
 xwd -root -silent -out /dev/null
 "$TMP/obs14-harmless" share-run
