@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* See observations.h. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
