@@ -93,6 +93,9 @@
 #define PROTO_AGENT_OBS_BATCH_MAX 256
 #define PROTO_AGENT_OBS_EVENT_MAX 16384
 #define PROTO_AGENT_OBS_CATEGORY_MAX 32	/* an observation's "category" */
+/* observations batches taken from one connection a second, after a burst (a stop's flush) */
+#define PROTO_AGENT_OBS_RATE 1
+#define PROTO_AGENT_OBS_BURST 10
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

@@ -31,6 +31,8 @@ struct agent_state {
 	int64_t policy_version;	/* the bundle the agent says it has in force, 0: none */
 	int64_t policy_sent;	/* the last bundle sent on this connection, 0: none */
 	bool policy_local;	/* the agent runs local policy only: never sent a bundle */
+	double obs_tokens;	/* observations batches it may send now (PROTO_AGENT_OBS_RATE) */
+	int64_t obs_at;		/* when obs_tokens was last refilled, ms */
 	struct conn *conn;
 	lws_sorted_usec_list_t silence;	/* fires when no message came for the silence window */
 	struct conn *next;	/* in agents */
@@ -844,10 +846,24 @@ static int on_capture_end(struct conn *c, json_t *msg) { return on_capture(c, ms
  */
 static int on_observations(struct conn *c, json_t *msg)
 {
+	struct agent_state *a = c->agent;
+	int64_t now = now_ms();
 	char err[200], m[260];
 	size_t n = 0;
-	int r = observations_store(c->agent->machine_id, json_object_get(msg, "events"), &n, err, sizeof(err));
+	int r;
 
+	/* a token bucket: the agent sends one batch a second; a stop may flush a few at once */
+	a->obs_tokens = a->obs_at ? a->obs_tokens + (double)(now - a->obs_at) * PROTO_AGENT_OBS_RATE / 1000
+				  : PROTO_AGENT_OBS_BURST;
+	if (a->obs_tokens > PROTO_AGENT_OBS_BURST)
+		a->obs_tokens = PROTO_AGENT_OBS_BURST;
+	a->obs_at = now;
+	if (a->obs_tokens < 1)
+		return conn_error(c, PROTO_WS_ERR_RATE_LIMITED,
+				  "observations: at most " STR(PROTO_AGENT_OBS_RATE) " batch a second (after a burst "
+				  "of " STR(PROTO_AGENT_OBS_BURST) "); this one is dropped");
+	a->obs_tokens -= 1;
+	r = observations_store(a->machine_id, json_object_get(msg, "events"), &n, err, sizeof(err));
 	if (r == 0)
 		return 0;
 	snprintf(m, sizeof(m), "observations: %s", err);

@@ -84,11 +84,16 @@ test('malformed and oversized batches are refused whole, naming the problem; not
     [{ type: 'observations', v: 1, events: [ev(5), ev(6, { fields: { CommandLine: 'x'.repeat(17000) } })] },
       /event 1: larger than 16384 bytes/],
   ];
+  // refused batches count against the connection's rate too: a fresh connection for each
+  const t = s.admin(['enroll-machine', 'obs-bad']).out;
   for (const [msg, re] of cases) {
-    ag.send(msg);
-    const e = await ag.next('error');
+    const bad = agent(s, t);
+    await hello(bad, 'obs-bad');
+    bad.send(msg);
+    const e = await bad.next('error');
     eq(e.code, 'bad_message', 'code for ' + re);
     assert(re.test(e.message), `message "${e.message}" matches ${re}`);
+    await bad.close();
   }
   const { lines } = await exportPage(admin);
   eq(lines.length, 4, 'still the four good rows');
@@ -130,28 +135,58 @@ test('filters: machine, group, since (duration or ms), after; bad values are 400
   }
 });
 
+test('one connection: a burst of 10 batches, then at most one a second (rate_limited, dropped)', async () => {
+  const t = s.admin(['enroll-machine', 'obs-burst']).out;
+  const b = agent(s, t);
+  await hello(b, 'obs-burst');
+  for (let i = 0; i < 10; i++) b.send({ type: 'observations', v: 1, events: [ev(5000 + i)] });
+  await b.none('error');
+  b.send({ type: 'observations', v: 1, events: [ev(5010)] });
+  const e = await b.next('error');
+  eq(e.code, 'rate_limited', 'code');
+  assert(/at most 1 batch a second \(after a burst of 10\)/.test(e.message), e.message);
+  const { lines } = await exportPage(admin, '?machine=obs-burst');
+  eq(lines.map((l) => l.pid - 1000).join(','), '5000,5001,5002,5003,5004,5005,5006,5007,5008,5009', 'the burst kept, the next dropped');
+  await b.close();
+});
+
 test('paged: pages of about 1 MiB follow X-Sphinx-Next-After to the end, every row once, in order', async () => {
-  // 60 batches of 40 events of ~1.3 KB (each under the 64 KiB message limit): about 3 MiB, three or four pages
+  // 6 machines x 10 batches (their burst) of 40 events of ~1.3 KB, each message under 64 KiB:
+  // about 3 MiB, three or four pages
   const pad = 'p'.repeat(1200);
-  for (let b = 0; b < 60; b++) {
-    ag.send({ type: 'observations', v: 1, events: Array.from({ length: 40 }, (_, i) => ev(10000 + b * 40 + i, { fields: { Image: '/bin/page', Pad: pad } })) });
+  const socks = [];
+  for (let m = 0; m < 6; m++) {
+    const sock = agent(s, s.admin(['enroll-machine', `obs-page-${m}`]).out);
+    await hello(sock, `obs-page-${m}`);
+    socks.push(sock);
   }
-  await ag.none('error');
+  for (let m = 0; m < 6; m++) {
+    for (let b = 0; b < 10; b++) {
+      socks[m].send({ type: 'observations', v: 1, events: Array.from({ length: 40 }, (_, i) =>
+        ev(10000 + m * 400 + b * 40 + i, { fields: { Image: '/bin/page', Pad: pad } })) });
+    }
+  }
+  for (const sock of socks) await sock.none('error');
   const seen = [];
   let after = '0', pages = 0;
   for (;;) {
-    const { r, lines, next } = await exportPage(admin, '?machine=obs-lab-1&after=' + after);
+    const { r, lines, next } = await exportPage(admin, '?after=' + after);
     eq(r.status, 200, 'page');
     assert(r.text.length <= 1024 * 1024 + 20000, 'page bounded: ' + r.text.length);
     pages++;
-    seen.push(...lines.filter((l) => l.fields.Image === '/bin/page').map((l) => l.pid));
+    seen.push(...lines.filter((l) => l.fields.Image === '/bin/page').map((l) => ({ m: l.machine, pid: l.pid - 11000 })));
     if (!next) break;
     after = next;
   }
   assert(pages >= 3, 'several pages: ' + pages);
   eq(seen.length, 2400, 'every row');
-  const wrong = seen.findIndex((pid, i) => pid !== 11000 + i);	// ev(i) has pid 1000 + i
-  eq(wrong, -1, 'once each, in order (first row out of place)');
+  eq(new Set(seen.map((x) => x.pid)).size, 2400, 'each once');
+  for (let m = 0; m < 6; m++) {
+    const mine = seen.filter((x) => x.m === `obs-page-${m}`).map((x) => x.pid);
+    const wrong = mine.findIndex((pid, i) => pid !== m * 400 + i);
+    eq(wrong, -1, `obs-page-${m}: its rows in the order sent (first out of place)`);
+  }
+  for (const sock of socks) await sock.close();
 });
 
 test('sphinx-server observations export prints the same lines (and bad --since is a usage error)', async () => {
