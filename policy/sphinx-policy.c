@@ -52,12 +52,13 @@ static void usage(FILE *out)
 		"                             stdin) print the rules that fire, best first, then\n"
 		"                             per rule how many events (and machines) it fired on\n"
 		"  test POLICY --server URL --token-file FILE [--since 7d] [--machine NAME]\n"
-		"                             [--group G]\n"
+		"                             [--group G] [--ca-file PEM]\n"
 		"                             the same on the observations the server keeps\n"
 		"                             (machines with share_observations = yes); FILE\n"
-		"                             holds a signed-in admin's session token. Only\n"
-		"                             events that fire are printed, with machine, time,\n"
-		"                             program and pid. `sphinx-server observations\n"
+		"                             holds a signed-in admin's session token; PEM, the\n"
+		"                             CA of an https:// server (default: the system's).\n"
+		"                             Only events that fire are printed, with machine,\n"
+		"                             time, program and pid. `sphinx-server observations\n"
 		"                             export | sphinx-policy test POLICY -` is the same\n"
 		"                             without the network\n"
 		"  list POLICY                print each rule's id, category, kind, level, title\n"
@@ -429,6 +430,7 @@ static void print_http_error(const char *url, long status, const struct fetch *f
  */
 struct server_query {
 	const char *url, *since, *machine, *grp;
+	const char *ca_file;		/* NULL: the system's CAs */
 };
 
 static int replay_server(struct replay *st, const struct server_query *q, const char *token,
@@ -472,6 +474,8 @@ static int replay_server(struct replay *st, const struct server_query *q, const 
 		curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(curl, CURLOPT_HEADERDATA, &f);
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		if (q->ca_file)
+			curl_easy_setopt(curl, CURLOPT_CAINFO, q->ca_file);
 		curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
 		curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
 		rc = curl_easy_perform(curl);
@@ -504,7 +508,8 @@ static int replay_server(struct replay *st, const struct server_query *q, const 
 static int test_usage(void)
 {
 	fprintf(stderr, "sphinx-policy test: expected POLICY EVENTS.jsonl|-, or POLICY --server "
-		"URL --token-file FILE [--since 7d] [--machine NAME] [--group G]\n");
+		"URL --token-file FILE [--since 7d] [--machine NAME] [--group G] "
+		"[--ca-file PEM]\n");
 	return EXIT_USAGE;
 }
 
@@ -516,10 +521,11 @@ static int cmd_test(int argc, char **argv)
 		{ "since", required_argument, NULL, 'S' },
 		{ "machine", required_argument, NULL, 'm' },
 		{ "group", required_argument, NULL, 'g' },
+		{ "ca-file", required_argument, NULL, 'c' },
 		{},
 	};
 	const char *server = NULL, *token_file = NULL, *since = NULL, *machine = NULL;
-	const char *grp = NULL;
+	const char *grp = NULL, *ca_file = NULL;
 	_cleanup_free_ char *buf = NULL;
 	struct replay st = {};
 	char token[512];
@@ -534,11 +540,14 @@ static int cmd_test(int argc, char **argv)
 		case 'S': since = optarg; break;
 		case 'm': machine = optarg; break;
 		case 'g': grp = optarg; break;
+		case 'c': ca_file = optarg; break;
 		default: return test_usage();
 		}
 	}
+	/* the server's options only with --server, which takes no EVENTS operand */
 	if (server ? optind != argc || !token_file || argc < 1
-		   : optind != argc - 1 || argc < 2 || token_file || since || machine || grp)
+		   : optind != argc - 1 || argc < 2 || token_file || since || machine || grp ||
+			     ca_file)
 		return test_usage();
 	if (server && strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0) {
 		fprintf(stderr, "sphinx-policy: --server %s: expected http://HOST[:PORT] or "
@@ -563,8 +572,9 @@ static int cmd_test(int argc, char **argv)
 	if (server) {
 		st.name = server;
 		st.quiet_misses = true;
-		r = replay_server(&st, &(struct server_query){ server, since, machine, grp }, token,
-				  buf);
+		struct server_query q = { server, since, machine, grp, ca_file };
+
+		r = replay_server(&st, &q, token, buf);
 	} else {
 		FILE *in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "re");
 
