@@ -17,7 +17,7 @@
 source "$(dirname "$0")/lib.bash"
 
 require_root
-require Xvfb xwd curl python3
+require Xvfb xwd curl python3 openssl
 SERVER=$OUTPUT/sphinx-server
 TOOL=$OUTPUT/sphinx-policy
 [ -x "$SERVER" ] && [ -x "$AGENT" ] && [ -x "$TOOL" ] || { not_ok "agent, server and sphinx-policy built in $OUTPUT"; finish; }
@@ -144,8 +144,35 @@ check_sh "sphinx-policy with bob's token fails (exit $rc) and says why" \
 
 check "the sharing agent stops cleanly" stop_agent
 
-# ------------------------------------------------------------ retention 0
+# ---------------------------------------- https: __Host- cookie, --ca-file
 check "the server stops cleanly" stop_pid "$SERVER_PID" "$TMP/server.log"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=Sphinx obs14 CA" -keyout "$TMP/ca.key" \
+	-out "$TMP/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$TMP/srv.key" -out "$TMP/srv.csr" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\n' >"$TMP/san.ext"
+openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" -CAcreateserial -days 1 \
+	-extfile "$TMP/san.ext" -out "$TMP/srv.pem" >/dev/null 2>&1
+"$SERVER" --data "$TMP/data" --port "$port" --bind 127.0.0.1 -o password_strength=min \
+	-o tls_cert="$TMP/srv.pem" -o tls_key="$TMP/srv.key" >>"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+PIDS_TO_KILL+=($SERVER_PID)
+check "the server starts with TLS" wait_for "serving \(https/wss" "$TMP/server.log" 10
+curl -fsS --cacert "$TMP/ca.pem" -c "$TMP/tls.jar" -H 'content-type: application/json' \
+	-d '{"username":"adm","password":"pw-adm-obs14"}' "https://127.0.0.1:$port/api/auth/login" >/dev/null
+awk '$6 == "__Host-sphinx_session" { print $7 }' "$TMP/tls.jar" >"$TMP/tls.token"
+check_sh "the admin signs in over https (a __Host- session cookie)" '[ -s "$TMP/tls.token" ]'
+"$TOOL" test "$TMP/new.yml" --server "https://127.0.0.1:$port" --token-file "$TMP/tls.token" \
+	--ca-file "$TMP/ca.pem" >"$TMP/tls.out" 2>&1
+check_sh "sphinx-policy test --server https://... --ca-file: the same finding" \
+	'grep -qx "rule t.obs14.harmless: fired on 1 event, 1 machine: obs-share" "$TMP/tls.out"'
+"$TOOL" test "$TMP/new.yml" --server "https://127.0.0.1:$port" --token-file "$TMP/tls.token" \
+	>"$TMP/tls-noca.out" 2>"$TMP/tls-noca.err"
+rc=$?
+check_sh "without --ca-file the unknown CA is refused (exit $rc)" \
+	'[ $rc -eq 1 ] && grep -qi "certificate" "$TMP/tls-noca.err"'
+
+# ------------------------------------------------------------ retention 0
+check "the TLS server stops cleanly" stop_pid "$SERVER_PID" "$TMP/server.log"
 check "it starts again with observations_retention_days = 0" start_server -o observations_retention_days=0
 check "the purge at start removes every observation" \
 	wait_for "observations: purged [0-9]+" "$TMP/server.log" 5
