@@ -79,6 +79,27 @@ static int set_policy(struct agent_config *c, char *v, char *err, size_t len)
 	return set_str(&c->policy, v);
 }
 
+static int set_policy_source(struct agent_config *c, char *v, char *err, size_t len)
+{
+	if (strcmp(v, "server") == 0 || strcmp(v, "local") == 0) {
+		c->policy_local = v[0] == 'l';
+		return 0;
+	}
+	snprintf(err, len, "policy_source: expected 'server' or 'local', got '%s'", v);
+	return -EINVAL;
+}
+
+static int set_server_policy_dir(struct agent_config *c, char *v, char *err, size_t len)
+{
+	if (v[0] != '/' || strlen(v) < 2 || v[strlen(v) - 1] == '/') {
+		snprintf(err, len,
+			 "server_policy_dir: expected an absolute path not ending in '/', "
+			 "got '%s'", v);
+		return -EINVAL;
+	}
+	return set_str(&c->server_policy_dir, v);
+}
+
 static int set_spool_dir(struct agent_config *c, char *v, char *err, size_t len)
 {
 	return set_str(&c->spool_dir, v);
@@ -139,6 +160,7 @@ static const struct { const char *key; setter_fn set;
 	{ "policy", set_policy },	  { "spool_dir", set_spool_dir },
 	{ "spool_max", set_spool_max },	  { "machine", set_machine },
 	{ "user_map", set_user_map },	  { "users", set_users },
+	{ "policy_source", set_policy_source }, { "server_policy_dir", set_server_policy_dir },
 	{ "share_observations", set_share_observations },
 };
 
@@ -226,6 +248,9 @@ int agent_config_load(const char *path, struct agent_config *cfg, char *err, siz
 	}
 	if (!cfg->spool_dir && set_str(&cfg->spool_dir, AGENT_SPOOL_DEFAULT) < 0)
 		return -ENOMEM;
+	if (!cfg->server_policy_dir &&
+	    set_str(&cfg->server_policy_dir, AGENT_SERVER_POLICY_DEFAULT) < 0)
+		return -ENOMEM;
 	if (!cfg->machine) {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "unknown");
@@ -242,6 +267,7 @@ void agent_config_free(struct agent_config *cfg)
 	free(cfg->token);
 	free(cfg->ca_file);
 	free(cfg->policy);
+	free(cfg->server_policy_dir);
 	free(cfg->spool_dir);
 	free(cfg->machine);
 	free(cfg->email_domain);

@@ -8,6 +8,9 @@
  *   token      = <enrollment token>               # from `sphinx-server enroll-machine`
  *   ca_file    = /etc/sphinx/ca.pem               # TLS trust for wss:// (default: system)
  *   policy     = /etc/sphinx/policy.d             # file or directory
+ *   policy_source = server | local                # server (default with a server_url):
+ *                                                 # the server's bundles; local: policy only
+ *   server_policy_dir = /var/lib/sphinx-agent/policy  # the last good server bundle
  *   spool_dir  = /var/lib/sphinx-agent/spool
  *   spool_max  = 10000                            # events kept while the server is away
  *   machine    = lab-12                           # default: the host name
@@ -27,6 +30,7 @@
 
 #define AGENT_CONFIG_DEFAULT "/etc/sphinx/agent.conf"
 #define AGENT_SPOOL_DEFAULT "/var/lib/sphinx-agent/spool"
+#define AGENT_SERVER_POLICY_DEFAULT "/var/lib/sphinx-agent/policy"
 #define AGENT_CONFIG_MAX_USERS 32
 
 struct agent_config {
@@ -34,6 +38,7 @@ struct agent_config {
 	char *token;
 	char *ca_file;
 	char *policy;
+	char *server_policy_dir;	/* the last good server bundle (agent/bundle.h) */
 	char *spool_dir;
 	char *machine;
 	char *email_domain;		/* user_map = email@DOMAIN */
@@ -42,6 +47,8 @@ struct agent_config {
 	/* ws:// accepted: the token and events cross the network in clear. It
 	 * never weakens wss:// (the certificate is verified all the same). */
 	bool insecure;
+	/* policy_source = local: the server's bundles are ignored (and reported so) */
+	bool policy_local;
 	/*
 	 * Send the server every event the policy saw (what --record writes:
 	 * program, argv, paths, API names) for `sphinx-policy test`: opt-in,

@@ -5,13 +5,15 @@
  * probe, policy, process table, load, attach, poll; one cleanup path.
  *
  * Owns: the options, the configuration, the policy in force (events.c
- * borrows it), the process table, the ring buffer, the record file, the
- * spool and the uplink. Each module below keeps its own state behind its
+ * borrows it) and where it came from (the local files, or a server bundle
+ * kept by bundle.c), the process table, the ring buffer, the record file,
+ * the spool and the uplink. Each module below keeps its own state behind its
  * header: layer.h (the layer table), status.h (probe status), loader.h
  * (the BPF object), devices.h, exec_wake.h, events.h, output.h.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 
 #include "api_names.h"
 #include "attribution.h"
+#include "bundle.h"
 #include "cleanup.h"
 #include "compositor.h"
 #include "config.h"
@@ -78,16 +81,27 @@ struct agent {
 	struct spool *spool;		/* set when a server is configured */
 	struct uplink *uplink;
 	uint64_t status_seen;		/* status table generation last written */
+	struct bundle_info bundle;	/* the server bundle in force; version 0: the local files */
+	char *policy_error;		/* the last server bundle's refusal, NULL: none */
 };
 
-static volatile sig_atomic_t stop_requested, reload_requested;
+static volatile sig_atomic_t stop_requested, reload_requested, policy_offered;
+static pthread_t main_thread;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		policy_offered = 1;	/* the uplink has a "policy" message */
 	else
 		stop_requested = 1;
+}
+
+/* Uplink thread: a "policy" message is waiting; wake the detection loop's poll. */
+static void wake_for_policy(void)
+{
+	pthread_kill(main_thread, SIGUSR1);
 }
 
 static void usage(FILE *out)
@@ -110,8 +124,9 @@ static void usage(FILE *out)
 "  -v, --verbose            more logging (twice: libbpf debug)\n"
 "  -h, --help               this text\n"
 "      --version            print the version\n\n"
-"Signals: SIGHUP reloads the policy (a broken one is refused and the old one\n"
-"kept); SIGTERM/SIGINT end open captures and exit, detaching every probe.\n");
+"Signals: SIGHUP reloads the policy in force, from the local files or the\n"
+"last good server bundle (a broken one is refused and the old one kept);\n"
+"SIGTERM/SIGINT end open captures and exit, detaching every probe.\n");
 }
 
 static int parse_args(int argc, char **argv, struct agent_options *o)
@@ -194,24 +209,147 @@ static int load_policy(const char *path, struct policy **ret)
 	return err;
 }
 
-/* SIGHUP: swap in the new policy only if it loads cleanly. Sessions hold
- * copies of what they need, so the old rules can go at once. */
-static void reload_policy(struct agent *a)
+/* The server's bundles are taken (policy_source = server, with a server_url). */
+static bool server_policy(const struct agent *a)
 {
-	struct policy *fresh = NULL;
+	return a->cfg.server_url && !a->cfg.policy_local;
+}
 
-	if (load_policy(a->opts.policy_path, &fresh) < 0) {
-		log_err("policy reload refused; keeping the %zu rules in force",
-			policy_rule_count(a->policy));
-		return;
-	}
+/* Where the policy in force was read from. */
+static const char *policy_origin(const struct agent *a)
+{
+	return a->bundle.version ? a->cfg.server_policy_dir : a->opts.policy_path;
+}
+
+/*
+ * Put fresh in force. Sessions hold copies of what they need, so the old
+ * rules can go at once; the device and exec-wake watches follow the new
+ * rules. SIGHUP and a server bundle both come here.
+ */
+static void swap_policy(struct agent *a, struct policy *fresh)
+{
 	events_set_policy(fresh);
 	policy_free(a->policy);
 	a->policy = fresh;
 	devices_watch(fresh);
 	exec_wake_fill(fresh);
-	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh),
-		 a->opts.policy_path);
+}
+
+/* SIGHUP: reload the policy in force from where it came, only if it loads cleanly. */
+static void reload_policy(struct agent *a)
+{
+	struct policy *fresh = NULL;
+	struct bundle_info info;
+	char why[1024];
+	int err;
+
+	if (a->bundle.version) {
+		err = bundle_load_last_good(policy_origin(a), &fresh, &info, why, sizeof(why));
+		if (err < 0)
+			log_err("policy: %s", why);
+	} else {
+		err = load_policy(a->opts.policy_path, &fresh);
+	}
+	if (err < 0) {
+		log_err("policy reload refused; keeping the %zu rules in force",
+			policy_rule_count(a->policy));
+		return;
+	}
+	swap_policy(a, fresh);
+	log_info("policy reloaded: %zu rules from %s", policy_rule_count(fresh), policy_origin(a));
+}
+
+/*
+ * At start: the last good server bundle on disk when the server's bundles
+ * are taken (the server may be away), else the local files.
+ */
+static int load_start_policy(struct agent *a)
+{
+	const char *dir = a->cfg.server_policy_dir, *local = a->opts.policy_path;
+	char why[1024];
+	int err;
+
+	if (server_policy(a)) {
+		err = bundle_load_last_good(dir, &a->policy, &a->bundle, why, sizeof(why));
+		if (err == 0) {
+			log_info("policy: the last good server bundle v%lld (group %s) from %s: "
+				 "%zu rules, until the server sends another",
+				 (long long)a->bundle.version, a->bundle.group, dir,
+				 policy_rule_count(a->policy));
+			return 0;
+		}
+		if (err == -ENOENT)
+			log_info("policy: no server bundle in %s yet: the local policy %s until "
+				 "the server sends one", dir, local);
+		else
+			log_warn("policy: the last good server bundle cannot be used (%s): "
+				 "the local policy %s until the server sends one", why, local);
+		memset(&a->bundle, 0, sizeof(a->bundle));
+	}
+	return load_policy(a->opts.policy_path, &a->policy);
+}
+
+static struct uplink_policy_state policy_state(const struct agent *a)
+{
+	return (struct uplink_policy_state){
+		.local_only = !server_policy(a),
+		.local = !a->bundle.version,
+		.version = a->bundle.version,
+		.rules = policy_rule_count(a->policy),
+		.error = a->policy_error,
+	};
+}
+
+static void set_policy_error(struct agent *a, char *error)
+{
+	free(a->policy_error);
+	a->policy_error = error;
+}
+
+static void write_status_file(struct agent *a);
+
+/*
+ * A "policy" message from the server: check it and keep it as the last
+ * good bundle (bundle.c), then put it in force as SIGHUP does; a bundle
+ * that fails leaves the policy in force. Either way the server hears the
+ * outcome (policy.state).
+ */
+static void apply_server_policy(struct agent *a)
+{
+	json_t *msg = uplink_take_policy(a->uplink);
+	const char *dir = a->cfg.server_policy_dir;
+	struct uplink_policy_state st;
+	struct policy *fresh = NULL;
+	struct bundle_info info;
+	char *error = NULL;
+	long long version;
+	int err;
+
+	if (!msg)
+		return;
+	version = (long long)json_integer_value(json_object_get(msg, "version"));
+	if (!server_policy(a)) {
+		log_info("policy: server bundle v%lld ignored (policy_source = local)", version);
+		if (asprintf(&error, "policy_source = local: server bundle v%lld ignored",
+			     version) < 0)
+			error = NULL;
+		set_policy_error(a, error);
+	} else if ((err = bundle_install(dir, msg, &fresh, &info, &error)) < 0) {
+		log_err("policy: server bundle v%lld refused, the %zu rules of %s stay in force: "
+			"%s", version, policy_rule_count(a->policy), policy_origin(a),
+			error ? error : strerror(-err));
+		set_policy_error(a, error ? error : strdup(strerror(-err)));
+	} else {
+		swap_policy(a, fresh);
+		a->bundle = info;
+		set_policy_error(a, NULL);
+		log_info("policy: server bundle v%lld (group %s) applied: %zu rules from %s",
+			 version, info.group, policy_rule_count(fresh), dir);
+		write_status_file(a);
+	}
+	json_decref(msg);
+	st = policy_state(a);
+	uplink_policy_state(a->uplink, &st);
 }
 
 static void read_boot_id(char *buf, size_t len)
@@ -244,6 +382,15 @@ static void send_status(struct agent *a)
 	json_decref(report);
 }
 
+/* Why the local files are in force, for the status file ("": no server). */
+static const char *local_why(const struct agent *a)
+{
+	if (!a->cfg.server_url)
+		return "";
+	return a->cfg.policy_local ? " (policy_source = local: server bundles ignored)"
+				   : " (no server bundle yet)";
+}
+
 static void write_status_file(struct agent *a)
 {
 	char tmp[512];
@@ -255,7 +402,16 @@ static void write_status_file(struct agent *a)
 	if (!f)
 		return;
 	fprintf(f, "pid %d\n", getpid());
-	fprintf(f, "policy %s (%zu rules)\n", a->opts.policy_path, policy_rule_count(a->policy));
+	if (a->bundle.version)
+		fprintf(f, "policy: server bundle v%lld (group %s), %zu rules\n",
+			(long long)a->bundle.version, a->bundle.group,
+			policy_rule_count(a->policy));
+	else
+		fprintf(f, "policy: local %s, %zu rules%s\n", a->opts.policy_path,
+			policy_rule_count(a->policy), local_why(a));
+	if (a->policy_error)
+		fprintf(f, "policy error: the last server bundle was refused: %.300s\n",
+			a->policy_error);
 	layers_print_status(f);
 	uplink_print_status(&a->cfg, f);
 	if (fclose(f) == 0)
@@ -288,6 +444,7 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -310,7 +467,12 @@ static int run_loop(struct agent *a)
 			reload_requested = 0;
 			notify_reloading();
 			reload_policy(a);
+			write_status_file(a);
 			notify_ready("watching: policy reloaded");
+		}
+		if (policy_offered) {
+			policy_offered = 0;	/* before taking: a newer one sets it again */
+			apply_server_policy(a);
 		}
 		notify_watchdog();
 		/* durations use CLOCK_BOOTTIME; event times follow wall-clock steps */
@@ -353,6 +515,8 @@ static int start_uplink(struct agent *a)
 	struct uplink_info info = {
 		.boot_id = a->boot_id,
 		.version = AGENT_VERSION,
+		.policy = policy_state(a),
+		.on_policy = wake_for_policy,
 	};
 	const char *layers[LAYER__COUNT + 1];
 	int err;
@@ -386,6 +550,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a.opts) < 0)
 		return 2;
+	main_thread = pthread_self();
 	log_init("sphinx-agent", a.opts.verbosity ? LOG_DEBUG : LOG_INFO);
 	notify_init();
 	if (a.opts.status_only && print_running_status(a.opts.status_path))
@@ -414,7 +579,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!a.opts.status_only) {
-		err = load_policy(a.opts.policy_path, &a.policy);
+		err = load_start_policy(&a);
 		if (err)
 			goto cleanup;
 	}
@@ -500,7 +665,7 @@ int main(int argc, char **argv)
 	status_changed(&a.status_seen);
 	write_status_file(&a);	/* and the first status report */
 	layers_describe(layers, sizeof(layers));
-	log_info("started: policy %s (%zu rules), layers %s", a.opts.policy_path,
+	log_info("started: policy %s (%zu rules), layers %s", policy_origin(&a),
 		 policy_rule_count(a.policy), layers);
 	status_log_unattached();
 
@@ -525,6 +690,7 @@ cleanup:
 	loader_destroy();
 	proc_table_free(&a.procs);
 	policy_free(a.policy);
+	free(a.policy_error);
 	libpath_reset();
 	if (a.record)
 		fclose(a.record);

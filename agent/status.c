@@ -161,15 +161,13 @@ static void layer_sum(enum sphinx_layer layer, struct layer_sum *sum)
 static const char *layer_state(const struct layer_sum *sum, char *detail, size_t len)
 {
 	const struct probe_status *f = sum->first_failed, *a = sum->first_absent;
-	int n;	/* where is cut to 200 bytes: the detail is a summary */
 
+	/* where is cut to 200 bytes: the detail is a summary, --status has the rest */
 	if (sum->failed) {
-		n = snprintf(detail, len, "%u of %u probes refused by the kernel: "
-			     "%s (%.200s): %s%s",
-			     sum->failed, sum->total, f->name, f->where,
-			     f->why[0] ? f->why : "no reason given",
-			     sum->failed > 1 ? " (and more, see --status)" : "");
-		(void)n;
+		snprintf(detail, len, "%u of %u probes refused by the kernel: %s (%.200s): %s%s",
+			 sum->failed, sum->total, f->name, f->where,
+			 f->why[0] ? f->why : "no reason given",
+			 sum->failed > 1 ? " (and more, see --status)" : "");
 		return PROTO_AGENT_LAYER_DEGRADED;
 	}
 	if (sum->attached) {
@@ -177,11 +175,10 @@ static const char *layer_state(const struct layer_sum *sum, char *detail, size_t
 		return PROTO_AGENT_LAYER_ATTACHED;
 	}
 	if (a)
-		n = snprintf(detail, len, "none of %u probes in place: %s (%.200s)%s%s", sum->total,
-			     a->name, a->where, a->why[0] ? ": " : "", a->why);
+		snprintf(detail, len, "none of %u probes in place: %s (%.200s)%s%s", sum->total,
+			 a->name, a->where, a->why[0] ? ": " : "", a->why);
 	else
-		n = snprintf(detail, len, "no probe in place");
-	(void)n;
+		snprintf(detail, len, "no probe in place");
 	return PROTO_AGENT_LAYER_OFF;
 }
 

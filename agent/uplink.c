@@ -50,7 +50,7 @@
 #include "util.h"
 
 #define INFLIGHT_MAX	256		/* unacked events on the wire */
-#define RX_MAX		(64 * 1024)	/* the protocol's message limit */
+#define RX_MAX		(64 * 1024)	/* the protocol's message limit, but for "policy" */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
 /*
@@ -89,6 +89,11 @@ struct uplink {
 	atomic_bool stop, connected;
 	atomic_bool obs_accepted;	/* we share, and the welcome said the server keeps them */
 	pthread_t thread;
+	pthread_mutex_t lock;		/* guards the policy fields below */
+	struct uplink_policy_state pstate;	/* pstate.error owned (pstate_error) */
+	char *pstate_error;
+	bool pstate_due;		/* policy.state to send on this connection */
+	json_t *policy_msg;		/* newest "policy" message not yet taken */
 	pthread_mutex_t status_lock;	/* guards status_text and status_gen */
 	char *status_text;		/* the latest "status" message, NULL: none yet */
 	uint64_t status_gen;		/* moved on with each new status_text */
@@ -116,7 +121,7 @@ struct uplink {
 	struct inflight inflight[INFLIGHT_MAX];
 	unsigned n_inflight;
 	char *rx;
-	size_t rx_len;
+	size_t rx_len, rx_cap;		/* rx grows to PROTO_AGENT_POLICY_RX_MAX for "policy" */
 };
 
 /* ------------------------------------------------------------- messages */
@@ -136,13 +141,57 @@ static char *hello_json(struct uplink *u)
 
 	for (size_t i = 0; u->layers[i]; i++)
 		json_array_append_new(layers, json_string(u->layers[i]));
-	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I}", PROTO_WS_F_TYPE,
-				PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION, PROTO_AGENT_VERSION,
-				"machine", u->machine, "boot_id", u->boot_id, "agent_version",
-				u->info.version, "layers", layers, "users", users, "spool_dropped",
-				(json_int_t)spool_dropped(u->spool));
+	pthread_mutex_lock(&u->lock);
+	json_t *pversion = u->pstate.version ? json_integer(u->pstate.version) : json_null();
+	const char *psource = u->pstate.local_only ? PROTO_AGENT_POLICY_SOURCE_LOCAL
+						   : PROTO_AGENT_POLICY_SOURCE_SERVER;
+	pthread_mutex_unlock(&u->lock);
+	json_t *obj = json_pack("{s:s, s:i, s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:s}",
+				PROTO_WS_F_TYPE, PROTO_AGENT_MSG_HELLO, PROTO_WS_F_VERSION,
+				PROTO_AGENT_VERSION, "machine", u->machine, "boot_id", u->boot_id,
+				"agent_version", u->info.version, "layers", layers, "users", users,
+				"spool_dropped", (json_int_t)spool_dropped(u->spool),
+				"policy_version", pversion, "policy_source", psource);
 	char *s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
+	json_decref(obj);
+	return s;
+}
+
+/* A copy of s cut to PROTO_AGENT_POLICY_ERROR_MAX bytes, never inside a UTF-8 sequence. */
+static char *error_copy(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > PROTO_AGENT_POLICY_ERROR_MAX) {
+		n = PROTO_AGENT_POLICY_ERROR_MAX;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return strndup(s, n);
+}
+
+/* policy.state, when one is due: a new string, else NULL. */
+static char *policy_state_json(struct uplink *u)
+{
+	json_t *obj = NULL;
+	char *s;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->pstate_due) {
+		obj = json_pack("{s:s, s:i, s:s, s:o, s:I, s:s?}", PROTO_WS_F_TYPE,
+				PROTO_AGENT_MSG_POLICY_STATE, PROTO_WS_F_VERSION,
+				PROTO_AGENT_VERSION,
+				"source",
+				u->pstate.local ? PROTO_AGENT_POLICY_SOURCE_LOCAL
+						: PROTO_AGENT_POLICY_SOURCE_SERVER,
+				"version",
+				u->pstate.version ? json_integer(u->pstate.version) : json_null(),
+				"rules", (json_int_t)u->pstate.rules, "error", u->pstate_error);
+		u->pstate_due = false;
+	}
+	pthread_mutex_unlock(&u->lock);
+	s = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	return s;
 }
@@ -371,6 +420,8 @@ static int on_writeable(struct uplink *u)
 	if (!u->hello_sent) {
 		text = hello_json(u);
 		u->hello_sent = true;
+	} else if ((text = policy_state_json(u))) {
+		/* before events: the server learns what this machine runs first */
 	} else if ((text = status_due(u))) {
 		/* after hello, before the spool: the server knows what this agent sees */
 	} else if (u->heartbeat_due && !atomic_load(&u->stop)) {
@@ -444,6 +495,16 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 		atomic_store(&u->obs_accepted, u->share && keeps);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
+	} else if (strcmp(type, PROTO_AGENT_MSG_POLICY) == 0) {
+		/* the detection thread checks and applies it (main.c) */
+		pthread_mutex_lock(&u->lock);
+		json_decref(u->policy_msg);
+		u->policy_msg = json_incref(obj);
+		pthread_mutex_unlock(&u->lock);
+		log_info("server sent policy bundle v%lld",
+			 (long long)json_integer_value(json_object_get(obj, "version")));
+		if (u->info.on_policy)
+			u->info.on_policy();
 	} else if (strcmp(type, PROTO_WS_MSG_ERROR) == 0) {
 		const char *code = json_string_value(json_object_get(obj, "code"));
 		const char *msg = json_string_value(json_object_get(obj, "message"));
@@ -552,6 +613,9 @@ static void on_connected(struct uplink *u)
 	u->status_sent_gen = 0;	/* every hello is followed by the report */
 	u->n_inflight = 0;
 	u->last_sent_seq = 0;	/* replay the spool from its start */
+	pthread_mutex_lock(&u->lock);
+	u->pstate_due = true;	/* after hello, on every connection */
+	pthread_mutex_unlock(&u->lock);
 	u->send_tokens = SEND_BURST;	/* as the server's bucket for a new link */
 	u->tokens_at = lws_now_usecs();
 	atomic_store(&u->connected, true);
@@ -585,6 +649,29 @@ static void on_lost(struct uplink *u, const char *why)
 	schedule_reconnect(u);
 }
 
+/*
+ * Room for need bytes in rx: only a "policy" message is larger than
+ * RX_MAX, up to PROTO_AGENT_POLICY_RX_MAX. -E2BIG past it.
+ */
+static int rx_grow(struct uplink *u, size_t need)
+{
+	size_t cap = u->rx_cap;
+	char *bigger;
+
+	if (need > PROTO_AGENT_POLICY_RX_MAX)
+		return -E2BIG;
+	while (cap < need)
+		cap *= 2;
+	if (cap > PROTO_AGENT_POLICY_RX_MAX)
+		cap = PROTO_AGENT_POLICY_RX_MAX;
+	bigger = realloc(u->rx, cap);
+	if (!bigger)
+		return -ENOMEM;
+	u->rx = bigger;
+	u->rx_cap = cap;
+	return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		    size_t len)
 {
@@ -613,8 +700,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		on_connected(u);
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (u->rx_len + len > RX_MAX) {
-			log_warn("server message over %d bytes: dropping the connection", RX_MAX);
+		if (u->rx_len + len > u->rx_cap && rx_grow(u, u->rx_len + len) < 0) {
+			log_warn("server message over %d bytes: dropping the connection",
+				 PROTO_AGENT_POLICY_RX_MAX);
 			return -1;
 		}
 		memcpy(u->rx + u->rx_len, in, len);
@@ -726,8 +814,11 @@ static void uplink_free(struct uplink *u)
 		free(u->layers[i]);
 	free(u->layers);
 	free(u->rx);
+	free(u->pstate_error);
+	json_decref(u->policy_msg);
 	free(u->status_text);
 	pthread_mutex_destroy(&u->status_lock);
+	pthread_mutex_destroy(&u->lock);
 	obs_clear_locked(u);
 	pthread_mutex_destroy(&u->obs_lock);
 	free(u);
@@ -755,9 +846,14 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->layers = copy_strv(info->layers);
 	u->users = copy_strv(info->users);
 	u->rx = malloc(RX_MAX);
+	u->rx_cap = RX_MAX;
 	u->info = *info;
 	u->spool = spool;
 	pthread_mutex_init(&u->status_lock, NULL);
+	pthread_mutex_init(&u->lock, NULL);
+	u->pstate = info->policy;
+	u->pstate_error = info->policy.error ? error_copy(info->policy.error) : NULL;
+	u->pstate.error = NULL;
 	u->share = cfg->share_observations;
 	pthread_mutex_init(&u->obs_lock, NULL);
 	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
@@ -816,6 +912,33 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out)
 		fprintf(out, "%-7s %s\n", "observe", cfg->share_observations ?
 			"shared: every event the policy sees goes to the server "
 			"(share_observations = yes)" : "not shared (share_observations = no)");
+}
+
+void uplink_policy_state(struct uplink *u, const struct uplink_policy_state *st)
+{
+	if (!u)
+		return;
+	pthread_mutex_lock(&u->lock);
+	u->pstate = *st;
+	u->pstate.error = NULL;
+	free(u->pstate_error);
+	u->pstate_error = st->error ? error_copy(st->error) : NULL;
+	u->pstate_due = true;
+	pthread_mutex_unlock(&u->lock);
+	lws_cancel_service(u->ctx);
+}
+
+json_t *uplink_take_policy(struct uplink *u)
+{
+	json_t *msg;
+
+	if (!u)
+		return NULL;
+	pthread_mutex_lock(&u->lock);
+	msg = u->policy_msg;
+	u->policy_msg = NULL;
+	pthread_mutex_unlock(&u->lock);
+	return msg;
 }
 
 int uplink_set_status(struct uplink *u, const json_t *report)

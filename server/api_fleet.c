@@ -281,7 +281,7 @@ static void csv_cell(FILE *f, const char *s, bool last)
 
 	if (quote)
 		fputc('"', f);
-	if (strchr("=+-@\t\r", s[0]) && s[0])
+	if (s[0] && strchr("=+-@\t\r", s[0]))
 		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')

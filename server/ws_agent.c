@@ -30,7 +30,7 @@ struct agent_state {
 	struct monitor_source mon;	/* what monitor.c counts: online, the accounts reported */
 	int64_t policy_version;	/* the bundle the agent says it has in force, 0: none */
 	int64_t policy_sent;	/* the last bundle sent on this connection, 0: none */
-	bool policy_local;	/* the agent runs local policy only: never sent a bundle */
+	bool policy_local;	/* hello.policy_source "local": policy_source = local, never sent a bundle */
 	double obs_tokens;	/* observations batches it may send now (PROTO_AGENT_OBS_RATE) */
 	int64_t obs_at;		/* when obs_tokens was last refilled, ms */
 	struct conn *conn;
@@ -509,8 +509,8 @@ static int on_policy_state(struct conn *c, json_t *msg)
 		snprintf(cut, sizeof(cut), "%s", json_string_value(error));
 		why = cut;
 	}
+	/* "local" here may be an agent that takes bundles but has none yet: hello said which */
 	c->agent->policy_version = json_integer_value(version);
-	c->agent->policy_local = strcmp(source, PROTO_AGENT_POLICY_SOURCE_LOCAL) == 0;
 	r = store_call(srv->store, machine_policy_state, c->agent->machine_id, source, c->agent->policy_version, why,
 		       now_ms());
 	if (r < 0)

@@ -581,6 +581,57 @@ static void test_other_rows(void **state)
 }
 
 /*
+ * The fleet view's columns: the agent's status report reads back as
+ * stored, last_event_at only moves forward, spool_dropped_new is the
+ * increase over the hello before (the count itself when it went down: a
+ * new spool), and a machine without any of it has "not known" values.
+ */
+static void test_fleet_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct machine_list ms = { 0 };
+	int64_t machine, idle, before = -1;
+	static const char st[] = "{\"arch\":\"x86_64\",\"layers\":[{\"name\":\"api\",\"state\":\"degraded\"}]}";
+
+	(void)state;
+	assert_int_equal(store_call(f->s, machine_create, "lab-f", "hf", 10, &machine), 0);
+	assert_int_equal(store_call(f->s, machine_create, "lab-g", "hg", 11, &idle), 0);
+	assert_int_equal(store_call(f->s, machine_status, machine, "6.18.0-test", st, 40), 0);
+	assert_int_equal(store_call(f->s, machine_event_at, machine, 500), 0);
+	assert_int_equal(store_call(f->s, machine_event_at, machine, 300), 0);	/* a replay: older */
+	assert_int_equal(store_call(f->s, machine_spool_dropped, machine, 5, &before), 0);
+	assert_int_equal(before, 0);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_int_equal(ms.n, 2);
+	assert_string_equal(ms.v[0].name, "lab-f");
+	assert_string_equal(ms.v[0].kernel, "6.18.0-test");
+	assert_string_equal(ms.v[0].status_json, st);
+	assert_int_equal(ms.v[0].status_at, 40);
+	assert_int_equal(ms.v[0].last_event_at, 500);
+	assert_int_equal(ms.v[0].spool_dropped, 5);
+	assert_int_equal(ms.v[0].spool_dropped_new, 5);
+	assert_null(ms.v[1].kernel);
+	assert_null(ms.v[1].status_json);
+	assert_int_equal(ms.v[1].status_at, 0);
+	assert_int_equal(ms.v[1].last_event_at, 0);
+	assert_int_equal(ms.v[1].spool_dropped_new, 0);
+	machine_list_free(&ms);
+
+	/* the same count again: nothing new; a smaller one: a new spool, all of it new */
+	assert_int_equal(store_call(f->s, machine_spool_dropped, machine, 5, &before), 0);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_int_equal(ms.v[0].spool_dropped_new, 0);
+	machine_list_free(&ms);
+	assert_int_equal(store_call(f->s, machine_spool_dropped, machine, 2, &before), 0);
+	assert_int_equal(before, 5);
+	assert_int_equal(store_call(f->s, machines, &ms), 0);
+	assert_int_equal(ms.v[0].spool_dropped, 2);
+	assert_int_equal(ms.v[0].spool_dropped_new, 2);
+	machine_list_free(&ms);
+	fixture_free(f);
+}
+
+/*
  * Central policy: versions grow across groups by one, the newest of a group
  * is what it gets, a list never carries the files, a machine's group is
  * "default" until set, and its policy state reads back in the machine row.
@@ -934,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_tx_after_conflict),
 		cmocka_unit_test(test_event_replay),
 		cmocka_unit_test(test_policy_rows),
+		cmocka_unit_test(test_fleet_rows),
 		cmocka_unit_test(test_observation_rows),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),

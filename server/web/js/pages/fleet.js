@@ -126,7 +126,7 @@ function drawMachines(panel, list) {
 		tbody.append(machineRow(m));
 	panel.append(h('div', { class: 'table-wrap' }, h('table', { class: 'fleet', id: 'fleet-table' },
 		h('thead', null, h('tr', null, ['Machine', 'State', 'Problems', 'Agent and kernel', 'Layers', 'Policy', 'At the screen',
-			'Last event', 'Spool drops'].map((t) => h('th', { scope: 'col' }, t)))),
+			'Events'].map((t) => h('th', { scope: 'col' }, t)))),
 		tbody)));
 }
 
@@ -136,24 +136,27 @@ function machineRow(m) {
 		class: flagged ? 'fleet-flagged' : m.problems.length ? 'fleet-problem' : null },
 	h('th', { scope: 'row' }, h('div', { class: 'm-title' }, m.name), h('span', { class: 'badge badge-muted', title: 'Policy group' }, m.group)),
 	h('td', null, stateCell(m)),
-	h('td', { class: 'fleet-problems' }, m.problems.length
+	h('td', null, h('div', { class: 'fleet-problems' }, m.problems.length
 		? m.problems.map((p) => h('span', { class: `badge ${p === 'degraded' || p === 'dropping' ? 'badge-rec' : 'badge-warn'}`, title: PROBLEMS[p] ? PROBLEMS[p][1] : p },
 			icon('alert'), PROBLEMS[p] ? PROBLEMS[p][0] : p))
-		: h('span', { class: 'muted' }, 'None')),
+		: h('span', { class: 'muted' }, 'None'))),
 	h('td', null, h('div', null, m.agent_version ? `Agent ${m.agent_version}` : h('span', { class: 'muted' }, 'No agent yet')),
 		h('div', { class: 'small mono' }, m.kernel ? `${m.kernel}${m.status && m.status.arch ? ` (${m.status.arch})` : ''}` : '')),
 	h('td', { class: 'fleet-layers' }, layersCell(m)),
 	h('td', null, policyCell(m)),
 	h('td', null, peopleCell(m)),
-	h('td', { class: 'num' }, m.last_event_at ? h('time', { datetime: isoTime(m.last_event_at), title: dateTime(m.last_event_at) }, when(m.last_event_at)) : h('span', { class: 'muted' }, 'None')),
-	h('td', { class: 'num' }, dropsCell(m)));
+	h('td', { class: 'fleet-events' },
+		h('div', null, m.last_event_at ? ['Last event ', h('time', { datetime: isoTime(m.last_event_at), title: dateTime(m.last_event_at) }, when(m.last_event_at))]
+			: h('span', { class: 'muted' }, 'No event yet')),
+		h('div', { class: 'fleet-drops-cell' }, dropsCell(m))));
 }
 
 function stateCell(m) {
 	const on = m.state === 'online';
-	return h('span', { class: `status${on ? ' on' : ''} fleet-state-${m.state}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }),
-		h('span', null, STATE_WORDS[m.state] || m.state),
-		m.state_at ? h('span', { class: 'small muted' }, ' since ', h('time', { datetime: isoTime(m.state_at), title: dateTime(m.state_at) }, when(m.state_at))) : null);
+	return h('div', { class: 'fleet-state' },
+		h('span', { class: `status${on ? ' on' : ''} fleet-state-${m.state}` }, h('span', { class: 'dot', 'aria-hidden': 'true' }),
+			h('span', null, STATE_WORDS[m.state] || m.state)),
+		m.state_at ? h('div', { class: 'small muted' }, 'since ', h('time', { datetime: isoTime(m.state_at), title: dateTime(m.state_at) }, when(m.state_at))) : null);
 }
 
 function layersCell(m) {
@@ -185,8 +188,8 @@ function peopleCell(m) {
 
 function dropsCell(m) {
 	if (m.spool_dropped_new > 0)
-		return h('span', { class: 'fleet-drops' }, `${m.spool_dropped_new} since the last hello`, h('div', { class: 'small muted' }, `${m.spool_dropped} in all`));
-	return m.spool_dropped ? h('span', { class: 'muted' }, `${m.spool_dropped} in all, none new`) : h('span', { class: 'muted' }, 'None');
+		return [h('span', { class: 'fleet-drops' }, `${m.spool_dropped_new} dropped since the last hello`), h('div', { class: 'small muted' }, `${m.spool_dropped} in all`)];
+	return h('span', { class: 'muted small' }, m.spool_dropped ? `${m.spool_dropped} dropped in all, none new` : 'No spool drops');
 }
 
 /* ------------------------------------------------------------- rollout */
