@@ -13,11 +13,13 @@
 #    shows its policy saw the tool, and once the server has its goodbye (the
 #    last message of its link, after anything queued) the server holds no
 #    observation of that machine;
-#  - a server started with observations_retention_days = 0 purges them all.
+#  - the purge at start deletes what was received more than
+#    observations_retention_days (7) ago and keeps the rest (rows backdated
+#    in the database while the server is stopped); with 0 it deletes all.
 source "$(dirname "$0")/lib.bash"
 
 require_root
-require Xvfb xwd curl python3 openssl
+require Xvfb xwd curl python3 openssl sqlite3
 SERVER=$OUTPUT/sphinx-server
 TOOL=$OUTPUT/sphinx-policy
 [ -x "$SERVER" ] && [ -x "$AGENT" ] && [ -x "$TOOL" ] || { not_ok "agent, server and sphinx-policy built in $OUTPUT"; finish; }
@@ -171,11 +173,29 @@ rc=$?
 check_sh "without --ca-file the unknown CA is refused (exit $rc)" \
 	'[ $rc -eq 1 ] && grep -qi "certificate" "$TMP/tls-noca.err"'
 
-# ------------------------------------------------------------ retention 0
+# ---------------------------------------------- retention: 7 days, then 0
 check "the TLS server stops cleanly" stop_pid "$SERVER_PID" "$TMP/server.log"
+# received 6 days ago: the harmless tool's row; 8 days ago: every other one
+DB=$TMP/data/sphinx.db
+total=$(sqlite3 "$DB" "SELECT count(*) FROM observations")
+# (the tool itself: other programs, grep among them, name it in their command lines)
+harmless="body LIKE '%\"Image\":\"%/obs14-harmless\"%'"
+sqlite3 "$DB" "UPDATE observations SET at = at - 8 * 86400000 WHERE NOT ($harmless);
+	UPDATE observations SET at = at - 6 * 86400000 WHERE $harmless"
+check_sh "one row is the harmless tool's" '[ "$(sqlite3 "$DB" "SELECT count(*) FROM observations WHERE $harmless")" -eq 1 ]'
+purges() { grep -c "observations: purged" "$TMP/server.log"; }
+before=$(purges)
+check "it starts again (observations_retention_days = 7, the default)" start_server
+check_sh "the purge at start deletes the $((total - 1)) rows received 8 days ago" \
+	'wait_for "observations: purged $((total - 1)) " "$TMP/server.log" 5'
+admin observations export >"$TMP/kept.export" 2>/dev/null
+check_sh "and keeps the one received 6 days ago" \
+	'[ "$(wc -l <"$TMP/kept.export")" -eq 1 ] && grep -q "\"Image\":\"$TMP/obs14-harmless\"" "$TMP/kept.export"'
+check "the server stops cleanly" stop_pid "$SERVER_PID" "$TMP/server.log"
+before=$(purges)
 check "it starts again with observations_retention_days = 0" start_server -o observations_retention_days=0
-check "the purge at start removes every observation" \
-	wait_for "observations: purged [0-9]+" "$TMP/server.log" 5
+check_sh "the purge at start removes every observation" \
+	'for _ in $(seq 50); do [ "$(purges)" -gt "$before" ] && break; sleep 0.1; done; [ "$(purges)" -gt "$before" ]'
 admin observations export >"$TMP/after.export" 2>/dev/null
 check_sh "none is left" '[ ! -s "$TMP/after.export" ]'
 check "the server stops cleanly again" stop_pid "$SERVER_PID" "$TMP/server.log"
