@@ -14,14 +14,24 @@
 #include "policy.h"
 #include "policy_bundle.h"
 
+/* A group name as the server allows them: it reaches the log and the status file. */
+static bool group_ok(const char *grp)
+{
+	size_t n = grp ? strlen(grp) : 0;
+
+	if (n == 0 || n > BUNDLE_GROUP_MAX)
+		return false;
+	return strspn(grp, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 /* The version and group of a "policy" message or a bundle.json; -EINVAL when wrong. */
 static int read_info(json_t *obj, struct bundle_info *info)
 {
 	json_t *v = json_object_get(obj, "version");
 	const char *grp = json_string_value(json_object_get(obj, "group"));
 
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || !grp || !*grp ||
-	    strlen(grp) > BUNDLE_GROUP_MAX)
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || !group_ok(grp))
 		return -EINVAL;
 	info->version = json_integer_value(v);
 	snprintf(info->group, sizeof(info->group), "%s", grp);
@@ -147,6 +157,8 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 		   char **ret_error)
 {
 	_cleanup_free_ char *staging = NULL, *final = NULL, *old = NULL, *copy = NULL;
+	_cleanup_free_ char *parent = NULL;	/* a copy of dir for dirname() */
+	const char *pdir;
 	struct policy_diags diags = {};
 	struct bundle_info got = {};
 	json_t *files = json_object_get(msg, "files");
@@ -157,7 +169,8 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 	*ret_error = NULL;
 	if (read_info(msg, &got) < 0) {
 		*ret_error =
-			strdup("policy message: \"version\" (>= 1) and \"group\" are required");
+			strdup("policy message: \"version\" (>= 1) and \"group\" (1 to 64 of "
+			       "A-Z a-z 0-9 . _ -) are required");
 		return -EINVAL;
 	}
 	if ((r = policy_bundle_validate(files, err, sizeof(err))) < 0) {
@@ -179,6 +192,11 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 			*ret_error = strdup(err);
 		return r;
 	}
+	/* its parent, made the first time (/var/lib/sphinx-agent) */
+	if (!(parent = strdup(dir)))
+		return -ENOMEM;
+	pdir = dirname(parent);
+	mkdir(pdir, 0755);
 	/* a crash may have left either behind */
 	policy_bundle_remove(staging);
 	policy_bundle_remove(final);
@@ -216,9 +234,9 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 	}
 	/* the version replaced, unless the same version came again */
 	if (old && strcmp(old, name) != 0 && !strchr(old, '/')) {
-		_cleanup_free_ char *parent = strdup(dir), *path = NULL;
+		_cleanup_free_ char *path = NULL;
 
-		if (parent && asprintf(&path, "%s/%s", dirname(parent), old) >= 0)
+		if (asprintf(&path, "%s/%s", pdir, old) >= 0)
 			policy_bundle_remove(path);
 	}
 	*info = got;

@@ -345,8 +345,8 @@ static void apply_server_policy(struct agent *a)
 		set_policy_error(a, NULL);
 		log_info("policy: server bundle v%lld (group %s) applied: %zu rules from %s",
 			 version, info.group, policy_rule_count(fresh), dir);
-		write_status_file(a);
 	}
+	write_status_file(a);
 	json_decref(msg);
 	st = policy_state(a);
 	uplink_policy_state(a->uplink, &st);

@@ -262,11 +262,11 @@ json_t *policy_rollout_json(const struct machine_list *machines, const struct po
 	}
 	for (size_t i = 0; i < machines->n; i++) {
 		const struct machine *m = &machines->v[i];
-		json_t *g = group_of(groups, m->grp ? m->grp : POLICY_GROUP_DEFAULT);
 		bool local = m->policy_source && strcmp(m->policy_source, "local") == 0;
 		char key[24];
+		json_t *g;
 
-		if (!g || m->revoked)
+		if (m->revoked || !(g = group_of(groups, m->grp ? m->grp : POLICY_GROUP_DEFAULT)))
 			continue;
 		snprintf(key, sizeof(key), "%lld", local ? 0LL : (long long)m->policy_version);
 		count(g, "machines");

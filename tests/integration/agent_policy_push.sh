@@ -89,7 +89,6 @@ conf() { # conf NAME TOKEN [extra lines]: an agent configuration for this server
 	write_agent_conf "$TMP/$name.conf" "server_url = ws://127.0.0.1:$port/agent" "insecure = yes" \
 		"token = $token" "machine = $name" "spool_dir = $TMP/$name-spool" \
 		"server_policy_dir = $TMP/$name-state/policy" "$@"
-	mkdir -p "$TMP/$name-state"
 }
 conf lab-a "$TOKEN_A"
 conf lab-b "$TOKEN_B"
@@ -114,7 +113,7 @@ start=$(now_us)
 srv policy push "$TMP/b1" --group lab-101 --note "polmark rule" >"$TMP/push1.out" 2>&1
 check "push: stored as v1" grep -q "policy v1 stored for group lab-101 (2 rules)" "$TMP/push1.out"
 check "push: the running server was told" grep -q "told the server (pid $SERVER_PID)" "$TMP/push1.out"
-check "lab-a applied v1" applied 1
+check "lab-a applied v1 (its server_policy_dir's parent made on the way)" applied 1
 ms=$(ms_since "$start")
 check_sh "... within a second of the push command's start ($ms ms, the CLI's own run included)" '[ "$ms" -le 1000 ]' 
 check "the new rule fires on a real launch (polmark)" fired polmark
@@ -154,6 +153,8 @@ check_sh "lab-b was never sent lab-101's bundles (v1, v2)" '! grep -qE "server s
 check_sh "lab-a was never sent the default group's (v3)" '! grep -q "server sent policy bundle v3" "$AGENT_LOG"'
 check "lab-b could not keep it: refused, naming why" \
 	wait_for "server bundle v3 refused, the 1 rules of $TMP/local stay in force: .*a directory, not the link" "$TMP/lab-b.log" 3
+check "lab-b's --status says the local policy is in force and why the bundle was refused" \
+	grep -q "^policy error: the last server bundle was refused: .*not the link" "$TMP/lab-b.status"
 check_sh "lab-b's error reached the server (rollout: an error in group default, lab-b on no version)" \
 	'r=$(api GET /api/admin/policy/rollout | head -n 1); 
 	 [ "$(jq ".groups[] | select(.group==\"default\") | .errors" <<<"$r")" = 1 ] &&

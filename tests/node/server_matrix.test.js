@@ -89,9 +89,14 @@ function bodyFor(key, m) {
   case 'POST /api/meetings/{code}/organisers': return { user_id: att.user.id };
   case 'POST /api/meetings/{code}/bans': return { user_id: att.user.id, reason: 'matrix' };
   case 'POST /api/admin/machines': return { name: 'lab-' + (++uniq) };
+  case 'POST /api/admin/policy': return { group: 'matrix', files: [{ name: 'm.yml', text: MATRIX_RULE }] };
+  case 'POST /api/admin/policy/rollback': return { group: 'matrix' };
+  case 'PUT /api/admin/machines/{code}/group': return { group: 'matrix' };
   default: return undefined;
   }
 }
+const MATRIX_RULE = 'id: matrix.rule\ntitle: matrix\nlogsource: { category: process_creation, product: linux }\n' +
+  'detection:\n  selection:\n    Image|endswith: /matrix\n  condition: selection\n';
 // Rows whose organiser/attendee success changes the meeting: a fresh one per role.
 const DESTRUCTIVE = /^(POST \/api\/meetings\/(join|\{code\}\/)|lobby (ban|end)$)/;
 
@@ -111,6 +116,8 @@ test('setup: organisers, attendee, stranger, banned user, signed-out client', as
   banned = await new Client(s).signup('boris');
   spare = await new Client(s).signup('spare');
   admin = await new Client(s).signup('root');
+  // a first bundle of group "matrix": the CSRF test's rollback then has one to go back to
+  eq((await admin.req('POST', '/api/admin/policy', bodyFor('POST /api/admin/policy'))).status, 201, 'a first bundle');
 });
 
 // ------------------------------------------------ the table is complete
@@ -239,7 +246,10 @@ test('CSRF: every state-changing route refuses no token, a wrong token, foreign/
   assert(csrfRoutes.length >= 8, 'found the state-changing routes');
   for (const r of csrfRoutes) {
     const m = await meeting();
-    let c = r.key.startsWith('POST /api/admin/') ? admin : m.org;
+    let c = /^[A-Z]+ \/api\/admin\//.test(r.key) ? admin : m.org;
+    // a machine the meeting's code names, for the routes of one machine
+    if (r.key.startsWith('PUT /api/admin/machines/'))
+      eq((await admin.req('POST', '/api/admin/machines', { name: m.code })).status, 201, 'a machine to put in a group');
     if (r.key === 'POST /api/auth/logout') {
       c = new Client(s);
       eq((await c.login(m.org.user.username)).status, 200, 'a session to log out');
