@@ -168,6 +168,19 @@ static json_t *problems_json(unsigned problems)
 	return a;
 }
 
+/* Add group name g to the sorted array of names a, once. */
+static void group_add(json_t *a, const char *g)
+{
+	size_t k, n = json_array_size(a);
+	int c = 1;
+
+	for (k = 0; k < n; k++)
+		if ((c = strcmp(json_string_value(json_array_get(a, k)), g)) >= 0)
+			break;
+	if (k == n || c != 0)
+		json_array_insert_new(a, k, json_string(g));
+}
+
 /*
  * The filters from the query: 0, or -EINVAL with a 400 answer naming the
  * problem already set. *ret_group and *ret_state: "" when not given.
@@ -230,14 +243,8 @@ static json_t *fleet_json(struct http_req *r)
 	for (size_t i = 0; i < l.n; i++) {
 		const struct machine *m = &l.v[i];
 		const char *g = fleet_group(m);
-		bool known = false;
-		json_t *v;
-		size_t k;
 
-		json_array_foreach(groups, k, v)
-			known |= strcmp(json_string_value(v), g) == 0;
-		if (!known)
-			json_array_append_new(groups, json_string(g));
+		group_add(groups, g);
 		if (group[0] && strcmp(group, g) != 0)
 			continue;
 		rows[n] = (struct fleet_row){ .m = m, .state = fleet_state(m), .problems = fleet_problems(m) };

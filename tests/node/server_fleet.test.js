@@ -136,14 +136,14 @@ test('degraded, dropping, silent and shut down machines', async () => {
 });
 
 test('a policy error (policy.state) in another group (policy14)', async () => {
-  const g = await admin.req('PUT', '/api/admin/machines/lab-policy/group', { group: 'room-b' });
+  const g = await admin.req('PUT', '/api/admin/machines/lab-policy/group', { group: 'annex' });
   eq(g.status, 200, 'group set: ' + g.text);
   const ag = await connect('lab-policy', 8, {}, { kernel: '6.18.0', layers: LAYERS_OK });
   ag.send({ type: 'policy.state', v: 1, source: 'server', version: null, rules: 0,
     error: 'policy.d/x.yml:3:7: unknown modifier \'endwith\' (did you mean \'endswith\'?)' });
   await ag.none('error');
   const m = await byName('lab-policy');
-  eq([m.group, m.problems], ['room-b', ['policy_error']], 'flagged policy_error in room-b');
+  eq([m.group, m.problems], ['annex', ['policy_error']], 'flagged policy_error in annex');
   assert(/x\.yml:3:7: unknown modifier/.test(m.policy_error), 'the error as the agent said it');
 });
 
@@ -152,7 +152,7 @@ test('problems first: degraded, dropping, policy error, silent, then the rest by
   eq(r.status, 200, 'status');
   eq(r.json.machines.map((m) => m.name),
     ['lab-degraded', 'lab-dropping', 'lab-policy', 'lab-silent', 'lab-down', 'lab-never', 'lab-ok'], 'order');
-  eq(r.json.groups, ['default', 'room-b'], 'groups');
+  eq(r.json.groups, ['annex', 'default'], 'groups');
 });
 
 test('a hello that reports no new drop clears "dropping"', async () => {
@@ -168,9 +168,9 @@ test('filters: ?state= and ?group=, and a bad state named', async () => {
   eq((await machines(admin, '?state=shutdown')).json.machines.map((m) => m.name), ['lab-down'], 'shutdown');
   eq((await machines(admin, '?state=never')).json.machines.map((m) => m.name), ['lab-never'], 'never');
   eq((await machines(admin, '?group=default')).json.machines.length, 6, 'group default: all but lab-policy');
-  const b = (await machines(admin, '?group=room-b')).json;
-  eq(b.machines.map((m) => m.name), ['lab-policy'], 'group room-b');
-  eq(b.groups, ['default', 'room-b'], 'groups are the whole fleet\'s, not filtered');
+  const b = (await machines(admin, '?group=annex')).json;
+  eq(b.machines.map((m) => m.name), ['lab-policy'], 'group annex');
+  eq(b.groups, ['annex', 'default'], 'groups are the whole fleet\'s, not filtered');
   eq((await machines(admin, '?group=room-c')).json.machines, [], 'an unknown group: none');
   eq((await machines(admin, '?group=default&state=silent')).json.machines.map((m) => m.name), ['lab-silent'], 'both');
   const bad = await machines(admin, '?state=asleep');

@@ -181,8 +181,10 @@ function policyCell(m) {
 function peopleCell(m) {
 	if (m.people && m.people.length)
 		return m.people.map((p) => p.name).join(', ');
+	if (m.users && m.users.length && m.state !== 'online')
+		return h('span', { class: 'muted' }, `Last reported: ${m.users.join(', ')}`);
 	if (m.users && m.users.length)
-		return h('span', { class: 'muted', title: 'Local users with no matching account' }, m.users.join(', '));
+		return h('span', { class: 'muted' }, `${m.users.join(', ')} (no matching account)`);
 	return h('span', { class: 'muted' }, 'Nobody');
 }
 
