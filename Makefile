@@ -125,7 +125,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUTPUT)/tests/%)
 TEST_BINS += $(UNIT_BINS)
 
 $(OUTPUT)/tests/unit/test_policy_%.o: CFLAGS += -Ipolicy
-AGENT_UNIT_OBJS := $(patsubst %,$(OUTPUT)/tests/unit/test_%.o,capture api_layer spool uprobe_site proc_table)
+AGENT_UNIT_OBJS := $(patsubst %,$(OUTPUT)/tests/unit/test_%.o,capture api_layer spool uprobe_site proc_table bundle)
 $(AGENT_UNIT_OBJS): CFLAGS += $(AGENT_INCLUDES)
 
 $(OUTPUT)/tests/test_policy_%: $(OUTPUT)/tests/unit/test_policy_%.o $(POLICY_LIB)
@@ -143,6 +143,10 @@ $(OUTPUT)/tests/test_api_layer: $(OUTPUT)/tests/unit/test_api_layer.o $(OUTPUT)/
 $(OUTPUT)/tests/test_spool: $(OUTPUT)/tests/unit/test_spool.o $(OUTPUT)/agent/spool.o $(COMMON_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(CMOCKA_LIBS) -ljansson -lpthread -o $@
+
+$(OUTPUT)/tests/test_bundle: $(OUTPUT)/tests/unit/test_bundle.o $(OUTPUT)/agent/bundle.o $(POLICY_LIB)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(CMOCKA_LIBS) -o $@
 
 $(OUTPUT)/tests/test_hashtab: $(OUTPUT)/tests/unit/test_hashtab.o $(OUTPUT)/common/hashtab.o
 	$(call msg,BINARY,$@)

@@ -200,7 +200,7 @@ int bundle_install(const char *dir, json_t *msg, struct policy **ret, struct bun
 	/* a crash may have left either behind */
 	policy_bundle_remove(staging);
 	policy_bundle_remove(final);
-	r = policy_bundle_write(staging, files, err, sizeof(err));
+	r = policy_bundle_write(staging, files, true, err, sizeof(err));
 	if (r == 0 && ((r = write_meta(staging, msg, &got)) < 0 || (r = fsync_dir(staging)) < 0))
 		snprintf(err, sizeof(err), "%s/" POLICY_BUNDLE_META ": %s", staging, strerror(-r));
 	if (r == 0 && rename(staging, final) < 0) {

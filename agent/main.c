@@ -247,6 +247,8 @@ static void reload_policy(struct agent *a)
 		err = bundle_load_last_good(policy_origin(a), &fresh, &info, why, sizeof(why));
 		if (err < 0)
 			log_err("policy: %s", why);
+		else
+			a->bundle = info;
 	} else {
 		err = load_policy(a->opts.policy_path, &fresh);
 	}

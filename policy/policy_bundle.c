@@ -235,7 +235,7 @@ int policy_bundle_remove(const char *dir)
 	return rmdir(dir) < 0 ? -errno : 0;
 }
 
-int policy_bundle_write(const char *dir, json_t *files, char *err, size_t errlen)
+int policy_bundle_write(const char *dir, json_t *files, bool sync, char *err, size_t errlen)
 {
 	_cleanup_close_ int dfd = -1;
 	size_t i;
@@ -264,10 +264,10 @@ int policy_bundle_write(const char *dir, json_t *files, char *err, size_t errlen
 		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0 ||
 		    (r = write_all(fd, json_string_value(text), json_string_length(text))) < 0 ||
-		    fsync(fd) < 0)
+		    (sync && fsync(fd) < 0))
 			r = r < 0 ? r : -errno;
 	}
-	if (r == 0 && fsync(dfd) < 0)
+	if (r == 0 && sync && fsync(dfd) < 0)
 		r = -errno;
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot write the bundle: %s", dir, strerror(-r));
@@ -313,9 +313,9 @@ int policy_bundle_check(json_t *files, const char *tmp_parent, size_t *ret_rules
 			 tmp_parent, strerror(-r));
 		return r;
 	}
-	/* policy_bundle_write() makes the directory itself */
+	/* policy_bundle_write() makes the directory itself; read once and removed: no fsync */
 	rmdir(dir);
-	r = policy_bundle_write(dir, files, err, errlen);
+	r = policy_bundle_write(dir, files, false, err, errlen);
 	if (r < 0)
 		return r;
 	r = policy_bundle_load(dir, &p, diags);

@@ -63,11 +63,13 @@ int policy_bundle_from_dir(const char *dir, json_t **ret, char *err, size_t errl
 
 /*
  * Write files (already validated) into the new directory dir (created
- * 0755; it must not exist), each file and then the directory fsynced, so
- * that a rename of dir after this returns publishes complete files. On
- * failure whatever was written is removed. 0, or -errno with err.
+ * 0755; it must not exist). With sync, each file and then the directory
+ * are fsynced, so that a rename of dir after this returns publishes
+ * complete files (the agent's last good bundle); a directory only read
+ * and removed again (a check) needs no sync. On failure whatever was
+ * written is removed. 0, or -errno with err.
  */
-int policy_bundle_write(const char *dir, json_t *files, char *err, size_t errlen);
+int policy_bundle_write(const char *dir, json_t *files, bool sync, char *err, size_t errlen);
 
 /*
  * policy_load(dir), with each diagnostic's file named relative to dir, as

@@ -8,8 +8,9 @@
 #     binary tests/run runs on SQLite) on PostgreSQL;
 #   - a database that cannot be reached: the server exits with status 3
 #     and says why, without the connection string's password;
-#   - the server's HTTP API and lobby Node tests against the server on
-#     PostgreSQL (tests/node/lib.js takes the store from SPHINX_SERVER_ARGS);
+#   - the server's HTTP API, lobby, central policy, fleet and observations
+#     Node tests against the server on PostgreSQL (tests/node/lib.js takes
+#     the store from SPHINX_SERVER_ARGS);
 #   - PostgreSQL stopped under a running server (here and in
 #     tests/node/server_pg_outage.test.js, with lobby and agent sockets):
 #     requests fail, nothing is acknowledged that was not committed, the
@@ -45,7 +46,7 @@ check "PostgreSQL starts on a private socket directory, no TCP" pg "$PGBIN/pg_ct
 	-l "$PGDIR/log" -w -o "-k $PGDIR -p $PGPORT -c listen_addresses=''" start
 # databases in a locale that sorts as people do ("alice" < "Bob"), unlike SQLite's bytewise order: the
 # store must sort and compare as on SQLite whatever the database's locale
-for db in unit api lobby fleet outage restart; do
+for db in unit api lobby policy fleet observations outage restart; do
 	pg "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" -T template0 --locale-provider=icu --icu-locale=en \
 		--locale=C.UTF-8 "sphinx_$db" || not_ok "createdb sphinx_$db (ICU locale en)"
 done
@@ -74,7 +75,7 @@ msg=$("$BIN" --data "$TMP/d0" -o store=mysql 2>&1)
 check_sh "an unknown store is refused by name" 'grep -q "store: expected sqlite or postgresql, got '"'mysql'"'" <<<"$msg"'
 
 # ------------------------------------------------------------ server Node tests
-for t in api lobby fleet; do
+for t in api lobby policy fleet observations; do
 	SPHINX_SERVER_ARGS="[\"-o\",\"store=postgresql\",\"-o\",\"postgresql=$(conninfo "sphinx_$t")\"]" \
 		run_tap "server_$t.test.js on PostgreSQL" bash tests/node/run.sh "server_$t.test.js"
 done

@@ -177,15 +177,15 @@ static void test_write(void **state)
 	struct policy *p = NULL;
 
 	snprintf(dir, sizeof(dir), "%s/w", scratch_dir);
-	assert_int_equal(policy_bundle_write(dir, b, err, sizeof(err)), 0);
+	assert_int_equal(policy_bundle_write(dir, b, true, err, sizeof(err)), 0);
 	assert_int_equal(policy_bundle_load(dir, &p, NULL), 0);
 	assert_int_equal(policy_rule_count(p), 1);
 	policy_free(p);
-	assert_int_equal(policy_bundle_write(dir, b, err, sizeof(err)), -EEXIST);
+	assert_int_equal(policy_bundle_write(dir, b, true, err, sizeof(err)), -EEXIST);
 	assert_int_equal(policy_bundle_remove(dir), 0);
 	json_decref(b);
 	b = json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "a.yml", "text", "x", "name", "../b.yml", "text", "y");
-	assert_int_equal(policy_bundle_write(dir, b, err, sizeof(err)), -EINVAL);
+	assert_int_equal(policy_bundle_write(dir, b, true, err, sizeof(err)), -EINVAL);
 	assert_int_equal(access(dir, F_OK), -1);
 	json_decref(b);
 	assert_int_equal(entries(scratch_dir), 0);
