@@ -64,7 +64,7 @@ $(POLICY_LIB): $(POLICY_OBJS) $(COMMON_OBJS)
 
 $(OUTPUT)/sphinx-policy: $(OUTPUT)/policy/sphinx-policy.o $(POLICY_LIB)
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(POLICY_LIBS) $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl) -o $@
 
 # ------------------------------------------------------------- kernel side
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

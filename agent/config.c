@@ -50,6 +50,16 @@ static int set_insecure(struct agent_config *c, char *v, char *err, size_t len)
 	return -EINVAL;
 }
 
+static int set_share_observations(struct agent_config *c, char *v, char *err, size_t len)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		c->share_observations = v[0] == 'y';
+		return 0;
+	}
+	snprintf(err, len, "share_observations: expected 'yes' or 'no', got '%s'", v);
+	return -EINVAL;
+}
+
 static int set_token(struct agent_config *c, char *v, char *err, size_t len)
 {
 	return set_str(&c->token, v);
@@ -151,6 +161,7 @@ static const struct { const char *key; setter_fn set;
 	{ "spool_max", set_spool_max },	  { "machine", set_machine },
 	{ "user_map", set_user_map },	  { "users", set_users },
 	{ "policy_source", set_policy_source }, { "server_policy_dir", set_server_policy_dir },
+	{ "share_observations", set_share_observations },
 };
 
 static char *trim(char *s)

@@ -16,6 +16,7 @@
  *   machine    = lab-12                           # default: the host name
  *   user_map   = username | email@DOMAIN          # how users are named to the server
  *   users      = alice, bob                       # monitored users when logind has no sessions
+ *   share_observations = no                       # yes: send what the policy sees (see below)
  *
  * Owns: the parsed struct agent_config (strings malloc'd; free with
  * agent_config_free()). Callers: main.c; uplink_start() copies what it needs.
@@ -48,6 +49,12 @@ struct agent_config {
 	bool insecure;
 	/* policy_source = local: the server's bundles are ignored (and reported so) */
 	bool policy_local;
+	/*
+	 * Send the server every event the policy saw (what --record writes:
+	 * program, argv, paths, API names) for `sphinx-policy test`: opt-in,
+	 * best-effort, never spooled. The server may still refuse them.
+	 */
+	bool share_observations;
 };
 
 /*

@@ -27,6 +27,7 @@ static struct {
 	uint64_t boot_to_wall_ns;
 	uint64_t seq;
 	bool to_stdout, enforce;
+	bool share;			/* the uplink sends observations (share_observations) */
 	const char *email_domain;
 	FILE *record;
 	struct spool *spool;
@@ -48,6 +49,7 @@ void output_set_link(struct spool *spool, struct uplink *uplink)
 {
 	out.spool = spool;
 	out.uplink = uplink;
+	out.share = uplink_shares_observations(uplink);
 }
 
 void output_follow_wall_clock(void)
@@ -160,7 +162,7 @@ void output_record(const struct policy_event *ev, uint32_t pid, uint64_t ts_boot
 {
 	json_t *obj;
 
-	if (!out.record)
+	if (!out.record && !out.share)
 		return;
 	obj = policy_event_to_json(ev);
 	if (!obj)
@@ -168,6 +170,10 @@ void output_record(const struct policy_event *ev, uint32_t pid, uint64_t ts_boot
 	json_object_set_new(obj, "ts",
 			    json_integer((json_int_t)(ts_boot_ns + out.boot_to_wall_ns)));
 	json_object_set_new(obj, "pid", json_integer(pid));
-	write_line(out.record, obj);
+	if (out.record)
+		write_line(out.record, obj);
+	/* the same object, for the server (uplink.h: best-effort, not spooled) */
+	if (out.share)
+		uplink_observe(out.uplink, json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII));
 	json_decref(obj);
 }

@@ -3,7 +3,8 @@
  * Where detections go: one JSON object per line on stdout (--stdout), the
  * log, the server (appended to the spool, then the uplink woken), and, with
  * --record, every policy event the matcher saw in the format `sphinx-policy
- * test` replays.
+ * test` replays. With share_observations = yes the same policy events also
+ * go to the uplink as observations (best-effort, not spooled).
  *
  * Owns: the record ids (boot_id:seq, never reused within a boot), the
  * boottime-to-wall-clock offset, and borrowed handles to the record file,
@@ -41,7 +42,7 @@ void output_set_link(struct spool *spool, struct uplink *uplink);
 void output_follow_wall_clock(void);
 /* A capture of @p began (@begin) or ended at @ts_boot_ns. */
 void output_capture(struct proc *p, bool begin, uint64_t ts_boot_ns);
-/* With --record: @ev as the policy saw it, for process @pid. */
+/* With --record and/or share_observations: @ev as the policy saw it, for process @pid. */
 void output_record(const struct policy_event *ev, uint32_t pid, uint64_t ts_boot_ns);
 
 #endif

@@ -14,6 +14,16 @@
  * hands out only events the server can acknowledge (malformed entries are
  * set aside there and logged here), so the in-flight slots always drain.
  *
+ * Observations (share_observations = yes, uplink_observe()): the main
+ * thread queues each event the policy saw, as --record writes it, into a
+ * bounded queue under obs_lock, only while connected to a server whose
+ * welcome said it keeps them; the uplink thread sends them in batches of
+ * at most OBS_BATCH_EVENTS / OBS_BATCH_BYTES, at most one batch every
+ * OBS_INTERVAL_US, after the spooled events and within the same send
+ * pacing; a clean stop sends what is queued before goodbye. Best-effort:
+ * never spooled, never acknowledged; a full queue or a dropped link drops
+ * them (counted, logged at most once a minute).
+ *
  * The link goes where server_url says and nowhere else: lws is told not to
  * follow redirects (LCCSCF_HTTP_NO_FOLLOW_REDIRECT; lws 4.1 follows them by
  * default and would send the Authorization header to the new place), and
@@ -43,6 +53,7 @@
 #include "proto_agent.h"
 #include "spool.h"
 #include "uplink.h"
+#include "util.h"
 
 #define INFLIGHT_MAX	256		/* unacked events on the wire */
 #define RX_MAX		(64 * 1024)	/* the protocol's message limit, but for "policy" */
@@ -58,6 +69,12 @@
  */
 #define SEND_RATE	10
 #define SEND_BURST	50
+/* observations: queued at most, per batch, and a batch at most this often */
+#define OBS_QUEUE_MAX	2048
+#define OBS_BATCH_EVENTS PROTO_AGENT_OBS_BATCH_MAX
+#define OBS_BATCH_BYTES	(48 * 1024)	/* under the server's 64 KiB message limit */
+#define OBS_INTERVAL_US	LWS_US_PER_SEC
+#define OBS_LOG_EVERY_US (60 * LWS_US_PER_SEC)
 
 struct inflight {
 	uint64_t seq;
@@ -76,6 +93,7 @@ struct uplink {
 
 	/* Shared with other threads. */
 	atomic_bool stop, connected;
+	atomic_bool obs_accepted;	/* we share, and the welcome said the server keeps them */
 	pthread_t thread;
 	pthread_mutex_t lock;		/* guards the policy fields below */
 	struct uplink_policy_state pstate;	/* pstate.error owned (pstate_error) */
@@ -85,11 +103,17 @@ struct uplink {
 	pthread_mutex_t status_lock;	/* guards status_text and status_gen */
 	char *status_text;		/* the latest "status" message, NULL: none yet */
 	uint64_t status_gen;		/* moved on with each new status_text */
+	bool share;			/* share_observations = yes (immutable) */
+	pthread_mutex_t obs_lock;	/* guards the four below */
+	char *obs_queue[OBS_QUEUE_MAX];	/* a ring of JSON objects, oldest at obs_head */
+	unsigned obs_head, obs_n;
+	uint64_t obs_dropped;		/* queue full, since the last log line */
 
 	/* Uplink thread only. */
 	struct lws_context *ctx;
 	struct lws *wsi;
-	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up, sul_pace;
+	lws_sorted_usec_list_t sul_reconnect, sul_heartbeat, sul_give_up, sul_pace, sul_obs;
+	lws_usec_t obs_sent_at, obs_logged_at;
 	double send_tokens;		/* events we may send now (SEND_RATE) */
 	lws_usec_t tokens_at;
 	unsigned backoff_ms;
@@ -211,6 +235,123 @@ static char *status_due(struct uplink *u)
 	return text;
 }
 
+/* ------------------------------------------------------- observations */
+
+/* Drop every queued observation (the link is gone: they are not kept). Caller holds obs_lock. */
+static void obs_clear_locked(struct uplink *u)
+{
+	for (; u->obs_n; u->obs_n--, u->obs_head = (u->obs_head + 1) % OBS_QUEUE_MAX)
+		free(u->obs_queue[u->obs_head]);
+	u->obs_head = 0;
+}
+
+/*
+ * The next observations message: the oldest queued events, as many as fit
+ * OBS_BATCH_EVENTS and OBS_BATCH_BYTES, taken off the queue. NULL when
+ * none are queued (or out of memory: the batch is then lost, as the
+ * contract allows).
+ */
+static char *obs_batch(struct uplink *u)
+{
+	static const char head[] = "{\"" PROTO_WS_F_TYPE "\":\"" PROTO_AGENT_MSG_OBSERVATIONS
+		"\",\"" PROTO_WS_F_VERSION "\":" STR(PROTO_AGENT_VERSION) ",\"events\":[";
+	char *msg = malloc(OBS_BATCH_BYTES + 64), *p;
+	unsigned taken = 0;
+	uint64_t dropped;
+
+	if (!msg)
+		return NULL;
+	p = msg + sizeof(head) - 1;
+	memcpy(msg, head, sizeof(head) - 1);
+	pthread_mutex_lock(&u->obs_lock);
+	while (u->obs_n && taken < OBS_BATCH_EVENTS) {
+		char *ev = u->obs_queue[u->obs_head];
+		size_t n = strlen(ev);
+
+		if ((size_t)(p - msg) + n + 1 > OBS_BATCH_BYTES && taken)
+			break;
+		if (taken)
+			*p++ = ',';
+		memcpy(p, ev, n);
+		p += n;
+		free(ev);
+		u->obs_head = (u->obs_head + 1) % OBS_QUEUE_MAX;
+		u->obs_n--;
+		taken++;
+	}
+	dropped = u->obs_dropped;
+	pthread_mutex_unlock(&u->obs_lock);
+	if (!taken) {
+		free(msg);
+		return NULL;
+	}
+	memcpy(p, "]}", 3);
+	if (dropped && lws_now_usecs() - u->obs_logged_at > OBS_LOG_EVERY_US) {
+		log_info("observations: %llu dropped (more than %d queued: they are best-effort)",
+			 (unsigned long long)dropped, OBS_QUEUE_MAX);
+		u->obs_logged_at = lws_now_usecs();
+		pthread_mutex_lock(&u->obs_lock);
+		u->obs_dropped = 0;
+		pthread_mutex_unlock(&u->obs_lock);
+	}
+	return msg;
+}
+
+static void obs_tick(lws_sorted_usec_list_t *sul)
+{
+	struct uplink *u = lws_container_of(sul, struct uplink, sul_obs);
+
+	if (u->wsi && atomic_load(&u->connected))
+		lws_callback_on_writable(u->wsi);
+}
+
+/* A batch may go now: true; else false, with a writeable turn asked for when one may. */
+static bool obs_due(struct uplink *u)
+{
+	lws_usec_t now = lws_now_usecs();
+	bool queued;
+
+	if (!atomic_load(&u->obs_accepted))
+		return false;
+	pthread_mutex_lock(&u->obs_lock);
+	queued = u->obs_n > 0;
+	pthread_mutex_unlock(&u->obs_lock);
+	if (!queued)
+		return false;
+	/* stopping: what is queued goes before goodbye (within the second stop allows) */
+	if (now - u->obs_sent_at >= OBS_INTERVAL_US || atomic_load(&u->stop))
+		return true;
+	lws_sul_schedule(u->ctx, 0, &u->sul_obs, obs_tick, u->obs_sent_at + OBS_INTERVAL_US - now);
+	return false;
+}
+
+bool uplink_shares_observations(const struct uplink *u)
+{
+	return u && u->share;
+}
+
+void uplink_observe(struct uplink *u, char *json)
+{
+	bool kick = false;
+
+	if (!json || !u || !u->share || !atomic_load(&u->obs_accepted) ||
+	    !atomic_load(&u->connected) || strlen(json) > PROTO_AGENT_OBS_EVENT_MAX) {
+		free(json);
+		return;
+	}
+	pthread_mutex_lock(&u->obs_lock);
+	if (u->obs_n == OBS_QUEUE_MAX) {
+		u->obs_dropped++;
+		free(json);
+	} else {
+		u->obs_queue[(u->obs_head + u->obs_n++) % OBS_QUEUE_MAX] = json;
+		kick = u->obs_n == 1;	/* the uplink thread looks when it stops being empty */
+	}
+	pthread_mutex_unlock(&u->obs_lock);
+	if (kick)
+		lws_cancel_service(u->ctx);
+}
+
 /* lws wants LWS_PRE bytes of headroom before the payload. */
 static int send_text(struct lws *wsi, const char *text)
 {
@@ -301,6 +442,9 @@ static int on_writeable(struct uplink *u)
 		event_id(text, f->id, sizeof(f->id));
 		u->last_sent_seq = seq;
 		u->send_tokens -= 1;
+	} else if (!wait && u->send_tokens >= 1 && obs_due(u) && (text = obs_batch(u))) {
+		u->obs_sent_at = lws_now_usecs();
+		u->send_tokens -= 1;
 	} else if (atomic_load(&u->stop) && !u->goodbye_sent && !wait) {
 		/* Last: the captures ended by the shutdown go out before it. */
 		text = simple_json(PROTO_AGENT_MSG_GOODBYE, "shutdown");
@@ -347,6 +491,15 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 
 		u->heartbeat_s = hb >= 1 && hb <= 300 ? (unsigned)hb : 5;
 		log_info("server welcomed this machine (heartbeat every %us)", u->heartbeat_s);
+		bool keeps = json_is_true(json_object_get(obj, "observations"));
+
+		if (u->share && !keeps)
+			log_info("share_observations = yes, but this server keeps no observations: "
+				 "none are sent");
+		else if (u->share)
+			log_info("share_observations = yes: every event the policy sees goes "
+				 "to the server (best-effort)");
+		atomic_store(&u->obs_accepted, u->share && keeps);
 		lws_sul_schedule(u->ctx, 0, &u->sul_heartbeat, heartbeat_tick,
 				 (lws_usec_t)u->heartbeat_s * LWS_US_PER_SEC);
 	} else if (strcmp(type, PROTO_AGENT_MSG_POLICY) == 0) {
@@ -365,6 +518,8 @@ static void on_message(struct uplink *u, const char *text, size_t len)
 		const char *id = json_string_value(json_object_get(obj, "id"));
 
 		log_warn("server error %s: %s", code ? code : "?", msg ? msg : "");
+		if (code && strcmp(code, PROTO_AGENT_ERR_OBSERVATIONS_OFF) == 0)
+			atomic_store(&u->obs_accepted, false);
 		/* An event the server will never accept must not block the spool. */
 		if (id && code && strcmp(code, PROTO_WS_ERR_BAD_MESSAGE) == 0)
 			on_ack(u, id);
@@ -481,6 +636,10 @@ static void on_lost(struct uplink *u, const char *why)
 {
 	bool was = atomic_exchange(&u->connected, false);
 
+	atomic_store(&u->obs_accepted, false);	/* until the next welcome says so */
+	pthread_mutex_lock(&u->obs_lock);
+	obs_clear_locked(u);
+	pthread_mutex_unlock(&u->obs_lock);
 	if (!u->attempt)
 		return;
 	u->attempt = false;
@@ -685,6 +844,8 @@ static void uplink_free(struct uplink *u)
 	free(u->status_text);
 	pthread_mutex_destroy(&u->status_lock);
 	pthread_mutex_destroy(&u->lock);
+	obs_clear_locked(u);
+	pthread_mutex_destroy(&u->obs_lock);
 	free(u);
 }
 
@@ -718,6 +879,8 @@ int uplink_start(const struct agent_config *cfg, struct spool *spool,
 	u->pstate = info->policy;
 	u->pstate_error = info->policy.error ? error_copy(info->policy.error) : NULL;
 	u->pstate.error = NULL;
+	u->share = cfg->share_observations;
+	pthread_mutex_init(&u->obs_lock, NULL);
 	if (!u->url || !u->token || !u->machine || !u->boot_id || !u->rx || !u->users ||
 	    !u->layers) {
 		uplink_free(u);
@@ -770,6 +933,10 @@ void uplink_print_status(const struct agent_config *cfg, FILE *out)
 	else
 		fprintf(out, "%-7s %s INSECURE: ws:// without TLS (insecure = yes), the token and "
 			"events cross the network in clear\n", "server", cfg->server_url);
+	if (cfg->server_url)
+		fprintf(out, "%-7s %s\n", "observe", cfg->share_observations ?
+			"shared: every event the policy sees goes to the server "
+			"(share_observations = yes)" : "not shared (share_observations = no)");
 }
 
 void uplink_policy_state(struct uplink *u, const struct uplink_policy_state *st)

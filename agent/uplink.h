@@ -61,8 +61,9 @@ struct uplink_info {
 int uplink_start(const struct agent_config *cfg, struct spool *spool,
 		 const struct uplink_info *info, struct uplink **ret);
 /*
- * One `server` line for --status: where events go and how (wss:// with
- * certificate verification, or ws:// accepted with `insecure = yes`).
+ * The `server` line for --status: where events go and how (wss:// with
+ * certificate verification, or ws:// accepted with `insecure = yes`), and
+ * with a server, the `observe` line: whether observations are shared.
  */
 void uplink_print_status(const struct agent_config *cfg, FILE *out);
 /*
@@ -78,6 +79,15 @@ void uplink_kick(struct uplink *u);
 void uplink_policy_state(struct uplink *u, const struct uplink_policy_state *st);
 /* The newest "policy" message not yet taken (json_decref() it), or NULL. Thread-safe. */
 json_t *uplink_take_policy(struct uplink *u);
+/* Whether the configuration says share_observations = yes. NULL: false. */
+bool uplink_shares_observations(const struct uplink *u);
+/*
+ * Queue one observation (@json: an event as --record writes it, compact,
+ * malloc'd, NULL ignored; always taken over) for the server. Dropped
+ * unless connected to a server that keeps observations, or when the queue
+ * is full: best-effort, never spooled. Thread-safe; NULL @u ok.
+ */
+void uplink_observe(struct uplink *u, char *json);
 /* Send goodbye (when connected, waiting at most ~1 s), stop, join. NULL ok. */
 void uplink_stop(struct uplink *u);
 

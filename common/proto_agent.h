@@ -34,6 +34,8 @@
 #define PROTO_AGENT_POLICY_SOURCE_LOCAL "local"
 /* the agent's --status report: after hello and whenever it changes (fleet view) */
 #define PROTO_AGENT_MSG_STATUS "status"
+/* what the policy saw (the --record lines), batched; only with share_observations = yes */
+#define PROTO_AGENT_MSG_OBSERVATIONS "observations"
 
 /* ---------------------------------------------------- server -> agent */
 #define PROTO_AGENT_MSG_WELCOME "welcome"
@@ -45,6 +47,8 @@
 /* ---------------------------------------------------------- error codes */
 #define PROTO_AGENT_ERR_HELLO_REQUIRED "hello_required"
 #define PROTO_AGENT_ERR_STORE_FAILED "store_failed"	/* send the event again later */
+/* observations sent to a server that keeps none (observations_retention_days = 0) */
+#define PROTO_AGENT_ERR_OBSERVATIONS_OFF "observations_off"
 
 /* ---------------------------------------------------------- close codes */
 #define PROTO_AGENT_CLOSE_SILENT 4408	/* no message within the heartbeat window */
@@ -81,6 +85,18 @@
 #define PROTO_AGENT_LAYER_ATTACHED "attached"	/* probes in place, none refused */
 #define PROTO_AGENT_LAYER_DEGRADED "degraded"	/* the kernel refused a probe that exists */
 #define PROTO_AGENT_LAYER_OFF "off"	/* nothing to hook here (no library, no X server) */
+/*
+ * observations: at most this many events in one message, each an object of
+ * at most PROTO_AGENT_OBS_EVENT_MAX bytes as compact JSON (the whole message
+ * also stays under the 64 KiB frame limit); a batch over either limit is
+ * refused whole (bad_message). The agent sends at most one batch a second.
+ */
+#define PROTO_AGENT_OBS_BATCH_MAX 256
+#define PROTO_AGENT_OBS_EVENT_MAX 16384
+#define PROTO_AGENT_OBS_CATEGORY_MAX 32	/* an observation's "category" */
+/* observations batches taken from one connection a second, after a burst (a stop's flush) */
+#define PROTO_AGENT_OBS_RATE 1
+#define PROTO_AGENT_OBS_BURST 10
 
 /* ----------------------------------------------------------- event kinds */
 #define PROTO_AGENT_KIND_RECORDING "recording"

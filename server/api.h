@@ -51,6 +51,9 @@ int api_admin_policy_rollback(struct http_req *r, const char *arg);
 int api_admin_policy_rollout(struct http_req *r, const char *arg);
 int api_admin_machine_group(struct http_req *r, const char *arg);
 
+/* api_observations.c: GET /api/admin/observations?since=&machine=&after= (JSON lines, paged) */
+int api_admin_observations(struct http_req *r, const char *arg);
+
 /* oidc.c */
 int oidc_start(struct http_req *r, const char *arg);
 int oidc_callback(struct http_req *r, const char *arg);

@@ -144,6 +144,12 @@ static const struct ckey keys[] = {
 	U(agent_missed_heartbeats, "3", 1, 100,
 	  "a machine whose agent sends nothing for this many heartbeat intervals (+0.5 s) is offline (silent) and its "
 	  "users unmonitored"),
+	U(observations_retention_days, "7", 0, 3650,
+	  "days the events that opted-in agents share (share_observations = yes: program, argv, paths, API names) are "
+	  "kept for `sphinx-policy test`; 0: refuse them and keep none"),
+	U(observations_max, "1000000", 0, 1000000000,
+	  "observations kept at most; past it the oldest are deleted (purged every few minutes, and early when many "
+	  "arrive)"),
 	S(log_level, "info", "err, warning, notice, info or debug"),
 };
 

@@ -95,6 +95,9 @@ struct config {
 	char *agent_user_map;		/* "username" or "email@DOMAIN" */
 	uint64_t agent_heartbeat_ms;
 	uint64_t agent_missed_heartbeats;	/* silent after this many intervals without a message */
+	/* observations (what opted-in agents' policies saw, for sphinx-policy test) */
+	uint64_t observations_retention_days;	/* 0: refused, none kept */
+	uint64_t observations_max;		/* rows kept at most, oldest deleted */
 	/* logging */
 	char *log_level;
 };

@@ -14,6 +14,7 @@
  *   sphinx-server [OPTIONS] policy show VERSION
  *   sphinx-server [OPTIONS] policy rollback [--group G] [--note TEXT] [--author NAME]
  *   sphinx-server [OPTIONS] machine-group NAME GROUP
+ *   sphinx-server [OPTIONS] observations export [--since 7d] [--machine NAME] [--group G]
  *
  * A policy command that changes what agents should run tells the server
  * serving the same data_dir with SIGUSR1 (its pid from the data
@@ -62,6 +63,7 @@
 #include "monitor.h"
 #include "policy_admin.h"
 #include "policy_bundle.h"
+#include "observations.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "util.h"
@@ -113,7 +115,10 @@ static void usage(FILE *f)
 		"  policy rollback [--group G] [--note TEXT] [--author NAME]\n"
 		"                         store a new version with the files of the version\n"
 		"                         before the group's newest\n"
-		"  machine-group NAME GROUP  put a machine in a policy group (\"default\": none)\n\n"
+		"  machine-group NAME GROUP  put a machine in a policy group (\"default\": none)\n"
+		"  observations export [--since 7d] [--machine NAME] [--group G]\n"
+		"                         the observations opted-in agents sent, as JSON lines\n"
+		"                         for `sphinx-policy test POLICY -`\n\n"
 		"See docs/server.md (man-page style) for the configuration and the admin commands.\n");
 }
 
@@ -511,6 +516,7 @@ static int serve(void)
 	}
 	lws_sul_schedule(srv->ctx, 0, &alive_sul, alive_tick, 1);
 	cluster_start();
+	observations_start();
 	notify_ready("serving");
 	if (strcmp(srv->cfg->event_lib, "libev") == 0)
 		lws_sul_schedule(srv->ctx, 0, &clock_sul, clock_tick, CLOCK_US);
@@ -909,6 +915,65 @@ static int cmd_machine_group(int argc, char **argv)
 	return 0;
 }
 
+/* observations export: every stored observation (since, of one machine) as JSON lines, paged from the store */
+static int cmd_observations(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "since", required_argument, NULL, 's' }, { "machine", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' }, { NULL, 0, NULL, 0 },
+	};
+	const char *machine = NULL, *grp = NULL;
+	int64_t since = 0, after = 0;
+	size_t lines = 0;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's' && observations_parse_since(optarg, now_ms(), &since) < 0) {
+			fprintf(stderr, "observations export: --since '%s': expected a duration back from now "
+				"(7d, 12h, 30m) or ms since the epoch\n", optarg);
+			return 2;
+		} else if (c == 'm') {
+			machine = optarg;
+		} else if (c == 'g') {
+			grp = optarg;
+		} else if (c != 's') {
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || strcmp(argv[optind], "export") != 0) {
+		fprintf(stderr, "usage: sphinx-server --data DIR observations export [--since 7d] [--machine NAME] "
+			"[--group G]\n");
+		return 2;
+	}
+	for (;;) {
+		struct observation_list l = { 0 };
+
+		r = store_call(srv->store, observations_page, since, machine, grp, after, OBSERVATIONS_PAGE_ROWS, &l);
+		if (r < 0) {
+			fprintf(stderr, "observations export: cannot read the store: %s\n", strerror(-r));
+			return 1;
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			_cleanup_free_ char *line = observations_line(&l.v[i]);
+
+			after = l.v[i].id;
+			if (line && printf("%s\n", line) > 0)
+				lines++;
+		}
+		r = l.n < OBSERVATIONS_PAGE_ROWS;
+		observation_list_free(&l);
+		if (r)
+			break;
+	}
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "observations export: cannot write: %s\n", strerror(errno));
+		return 1;
+	}
+	fprintf(stderr, "observations export: %zu lines\n", lines);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -916,6 +981,8 @@ static const struct {
 	{ "enroll-machine", cmd_enroll }, { "revoke-machine", cmd_revoke }, { "list-machines", cmd_list_machines },
 	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password }, { "policy", cmd_policy },
 	{ "machine-group", cmd_machine_group },
+	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password },
+	{ "observations", cmd_observations },
 };
 
 static int level_of(const char *s)

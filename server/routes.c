@@ -33,6 +33,7 @@ const struct route routes[] = {
 	{ HM_GET, "/api/admin/policy/rollout", R_AUTH, api_admin_policy_rollout },
 	{ HM_POST, "/api/admin/policy/rollback", R_AUTH | R_JSON | R_CSRF, api_admin_policy_rollback },
 	{ HM_GET, "/api/admin/policy/:", R_AUTH, api_admin_policy_show },
+	{ HM_GET, "/api/admin/observations", R_AUTH, api_admin_observations },
 };
 
 const size_t routes_count = ARRAY_SIZE(routes);

@@ -121,6 +121,12 @@ static void monitor_row_clear(struct monitor_row *m) { free(m->reason); }
 
 static void id_clear(int64_t *id) { (void)id; }
 
+static void observation_clear(struct observation *o)
+{
+	free(o->machine);
+	free(o->body);
+}
+
 void meeting_list_free(struct meeting_list *l) { LIST_FREE(l, meeting_entry_clear); }
 void person_list_free(struct person_list *l) { LIST_FREE(l, person_clear); }
 void ban_list_free(struct ban_list *l) { LIST_FREE(l, ban_clear); }
@@ -131,6 +137,7 @@ void monitor_list_free(struct monitor_list *l) { LIST_FREE(l, monitor_row_clear)
 void recording_list_free(struct recording_list *l) { LIST_FREE(l, recording_clear); }
 void id_list_free(struct id_list *l) { LIST_FREE(l, id_clear); }
 void policy_bundle_list_free(struct policy_bundle_list *l) { LIST_FREE(l, policy_bundle_clear); }
+void observation_list_free(struct observation_list *l) { LIST_FREE(l, observation_clear); }
 
 void attendance_list_free(struct attendance_list *l)
 {

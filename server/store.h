@@ -240,6 +240,20 @@ struct recording {
 	char *machine;		/* the machine's name */
 };
 
+/* One observation to store: an event an agent's policy saw, as the agent sent it. Strings borrowed. */
+struct observation_in {
+	const char *body;	/* one event as compact JSON text (the agent's --record line) */
+};
+
+/* An observation as stored (observations_page). */
+struct observation {
+	int64_t id;		/* increasing: the paging cursor */
+	int64_t machine_id;
+	char *machine;		/* the machine's name */
+	int64_t at;		/* when the server received it (ms): retention counts from here */
+	char *body;		/* the event's JSON text, as stored */
+};
+
 /* Lists: v[0..n), owned by the list (see the conventions above). */
 struct meeting_list { struct meeting_entry *v; size_t n; };
 struct person_list { struct person *v; size_t n; };
@@ -252,6 +266,7 @@ struct monitor_list { struct monitor_row *v; size_t n; };
 struct recording_list { struct recording *v; size_t n; };
 struct id_list { int64_t *v; size_t n; };
 struct policy_bundle_list { struct policy_bundle *v; size_t n; };
+struct observation_list { struct observation *v; size_t n; };
 
 struct store;
 
@@ -522,6 +537,26 @@ struct store_ops {
 			   double *ret_tokens);
 	/* drop the buckets that have refilled (a full bucket is no bucket); NULL where rate_bucket is */
 	int (*rate_purge)(struct store *s, int64_t now);
+
+	/*
+	 * Observations (issue 14): the events machines that opted in
+	 * (share_observations = yes) sent, kept for `sphinx-policy test`.
+	 */
+	/* store the n events of one batch of machine_id, received at `at` */
+	int (*observations_add)(struct store *s, int64_t machine_id, int64_t at, const struct observation_in *v,
+				size_t n);
+	/*
+	 * delete rows received before `before`, then all but the newest max_rows
+	 * (0: keep none): the number deleted
+	 */
+	int (*observations_purge)(struct store *s, int64_t before, int64_t max_rows);
+	/*
+	 * up to limit rows with id > after_id received at or after since, of the
+	 * machine named machine (NULL: every machine) and of machines in group
+	 * grp (NULL: any; "default" holds the machines put in none), by id
+	 */
+	int (*observations_page)(struct store *s, int64_t since, const char *machine, const char *grp,
+				 int64_t after_id, unsigned limit, struct observation_list *ret);
 };
 
 struct store {
@@ -560,6 +595,7 @@ void monitor_list_free(struct monitor_list *l);
 void recording_list_free(struct recording_list *l);
 void id_list_free(struct id_list *l);
 void policy_bundle_list_free(struct policy_bundle_list *l);
+void observation_list_free(struct observation_list *l);
 
 #define store_call(s, op, ...) ((s)->ops->op((s), ##__VA_ARGS__))
 

@@ -179,6 +179,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE rate_buckets(id text PRIMARY KEY, tokens double precision NOT NULL, at bigint NOT NULL,"
 	" expires bigint NOT NULL);"
 	"CREATE INDEX rate_buckets_expires ON rate_buckets(expires);",
+	/* 6 (SQLite 11): observations (issue 14) */
+	"CREATE TABLE observations(id bigserial PRIMARY KEY, machine_id bigint NOT NULL REFERENCES machines(id),"
+	" at bigint NOT NULL, body text NOT NULL);"
+	"CREATE INDEX observations_at ON observations(at);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1912,6 +1916,79 @@ static void pg_close(struct store *s)
 	free(ps);
 }
 
+/* ----------------------------------------------------------- observations */
+
+/*
+ * One round trip for the whole batch (up to 256 events, on the event-loop
+ * thread): the bodies, each a JSON text, go as one JSON array that the
+ * database splits in order; a json (not jsonb) element keeps its text as is.
+ */
+static int pg_observations_add(struct store *s, int64_t machine_id, int64_t at, const struct observation_in *v,
+			       size_t n)
+{
+	_cleanup_free_ char *arr = NULL;
+	size_t len = 3, off = 0;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i].body) + 1;
+	if (!(arr = malloc(len)))
+		return -ENOMEM;
+	arr[off++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		size_t b = strlen(v[i].body);
+
+		if (i)
+			arr[off++] = ',';
+		memcpy(arr + off, v[i].body, b);
+		off += b;
+	}
+	memcpy(arr + off, "]", 2);
+	r = exec_(s, "INSERT INTO observations(machine_id, at, body) SELECT $1, $2, e.value::text"
+		  " FROM json_array_elements($3::json) WITH ORDINALITY AS e(value, n) ORDER BY e.n", "iis",
+		  machine_id, at, arr);
+	return r < 0 ? r : 0;
+}
+
+static int pg_observations_purge(struct store *s, int64_t before, int64_t max_rows)
+{
+	int old = exec_(s, "DELETE FROM observations WHERE at < $1", "i", before), over;
+
+	if (old < 0)
+		return old;
+	over = exec_(s, "DELETE FROM observations WHERE id <= coalesce((SELECT id FROM observations"
+		     " ORDER BY id DESC LIMIT 1 OFFSET $1), 0)", "i", max_rows);
+	return over < 0 ? over : old + over;
+}
+
+static int fill_observation(const PGresult *res, int row, void *out)
+{
+	struct observation *o = out;
+	bool oom = false;
+
+	o->id = col_i(res, row, 0);
+	o->machine_id = col_i(res, row, 1);
+	o->machine = col_str(res, row, 2, &oom);
+	o->at = col_i(res, row, 3);
+	o->body = col_str(res, row, 4, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int pg_observations_page(struct store *s, int64_t since, const char *machine, const char *grp,
+				int64_t after_id, unsigned limit, struct observation_list *ret)
+{
+	int r = list_(s, ret, fill_observation,
+		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
+		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > $1 AND o.at >= $2"
+		      " AND ($3::text IS NULL OR m.name = $3)"
+		      " AND ($4::text IS NULL OR coalesce(m.grp, '" POLICY_GROUP_DEFAULT "') = $4)"
+		      " ORDER BY o.id LIMIT $5",
+		      "iissi", after_id, since, machine, grp, (int64_t)limit);
+	if (r < 0)
+		observation_list_free(ret);
+	return r;
+}
+
 static const struct store_ops pg_ops = {
 	.close = pg_close, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
 	.meta_get = pg_meta_get, .meta_set = pg_meta_set,
@@ -1956,6 +2033,8 @@ static const struct store_ops pg_ops = {
 	.attendance_open_meetings = pg_attendance_open_meetings,
 	.ping = pg_ping, .oidc_pending_put = pg_oidc_pending_put, .oidc_pending_take = pg_oidc_pending_take,
 	.rate_bucket = pg_rate_bucket, .rate_purge = pg_rate_purge,
+	.observations_add = pg_observations_add, .observations_purge = pg_observations_purge,
+	.observations_page = pg_observations_page,
 };
 
 /* One simple-protocol command (several statements allowed); 0 or -errno, the database's message in err. */

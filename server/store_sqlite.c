@@ -151,6 +151,14 @@ static const char *const migrations[] = {
 	"CREATE TABLE oidc_pending(state TEXT PRIMARY KEY, nonce TEXT NOT NULL, verifier TEXT NOT NULL,"
 	" return_to TEXT NOT NULL, created INTEGER NOT NULL);"
 	"CREATE INDEX oidc_pending_created ON oidc_pending(created);",
+	/*
+	 * 11 (observations, issue 14): what the policy saw on machines that opted in
+	 * (share_observations), for `sphinx-policy test`; at = received, purged
+	 * past observations_retention_days and observations_max
+	 */
+	"CREATE TABLE observations(id INTEGER PRIMARY KEY, machine_id INTEGER NOT NULL REFERENCES machines(id),"
+	" at INTEGER NOT NULL, body TEXT NOT NULL);"
+	"CREATE INDEX observations_at ON observations(at);",
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -1665,6 +1673,59 @@ static int sq_oidc_pending_take(struct store *s, const char *state, struct oidc_
 	return 0;
 }
 
+/* ----------------------------------------------------------- observations */
+
+static int sq_observations_add(struct store *s, int64_t machine_id, int64_t at, const struct observation_in *v,
+			       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = exec_(s, "INSERT INTO observations(machine_id, at, body) VALUES(?, ?, ?)", "iis", machine_id,
+			      at, v[i].body);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int sq_observations_purge(struct store *s, int64_t before, int64_t max_rows)
+{
+	int old = exec_(s, "DELETE FROM observations WHERE at < ?", "i", before), over;
+
+	if (old < 0)
+		return old;
+	/* the row cap: every row older than the max_rows-th newest */
+	over = exec_(s, "DELETE FROM observations WHERE id <= coalesce((SELECT id FROM observations"
+		     " ORDER BY id DESC LIMIT 1 OFFSET ?), 0)", "i", max_rows);
+	return over < 0 ? over : old + over;
+}
+
+static int fill_observation(sqlite3_stmt *st, void *row)
+{
+	struct observation *o = row;
+	bool oom = false;
+
+	o->id = col_i(st, 0);
+	o->machine_id = col_i(st, 1);
+	o->machine = col_str(st, 2, &oom);
+	o->at = col_i(st, 3);
+	o->body = col_str(st, 4, &oom);
+	return oom ? -ENOMEM : 0;
+}
+
+static int sq_observations_page(struct store *s, int64_t since, const char *machine, const char *grp,
+				int64_t after_id, unsigned limit, struct observation_list *ret)
+{
+	int r = list_(s, ret, fill_observation,
+		      "SELECT o.id, o.machine_id, m.name, o.at, o.body FROM observations o"
+		      " JOIN machines m ON m.id = o.machine_id WHERE o.id > ? AND o.at >= ?"
+		      " AND (? IS NULL OR m.name = ?)"
+		      " AND (? IS NULL OR coalesce(m.grp, '" POLICY_GROUP_DEFAULT "') = ?) ORDER BY o.id LIMIT ?",
+		      "iissssi", after_id, since, machine, machine, grp, grp, (int64_t)limit);
+	if (r < 0)
+		observation_list_free(ret);
+	return r;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
 	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
@@ -1708,6 +1769,8 @@ static const struct store_ops sqlite_ops = {
 	.monitor_local = sq_monitor_local, .monitor_settle = sq_monitor_settle, .monitor_get = sq_monitor_get,
 	.attendance_open_meetings = sq_attendance_open_meetings,
 	.ping = sq_ping, .oidc_pending_put = sq_oidc_pending_put, .oidc_pending_take = sq_oidc_pending_take,
+	.observations_add = sq_observations_add, .observations_purge = sq_observations_purge,
+	.observations_page = sq_observations_page,
 };
 
 static int migrate(sqlite3 *db)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "meeting.h"
 #include "monitor.h"
+#include "observations.h"
 #include "proto_agent.h"
 #include "proto_lobby.h"
 #include "server.h"
@@ -30,6 +31,8 @@ struct agent_state {
 	int64_t policy_version;	/* the bundle the agent says it has in force, 0: none */
 	int64_t policy_sent;	/* the last bundle sent on this connection, 0: none */
 	bool policy_local;	/* hello.policy_source "local": policy_source = local, never sent a bundle */
+	double obs_tokens;	/* observations batches it may send now (PROTO_AGENT_OBS_RATE) */
+	int64_t obs_at;		/* when obs_tokens was last refilled, ms */
 	struct conn *conn;
 	lws_sorted_usec_list_t silence;	/* fires when no message came for the silence window */
 	struct conn *next;	/* in agents */
@@ -447,10 +450,12 @@ static int on_hello(struct conn *c, json_t *msg)
 	monitor_online(&c->agent->mon, uids, nuids, users_json);
 	free(users_json);
 	replace_older(c);
-	r = conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
+	/* "observations": whether this server keeps them (agents with share_observations send them only then) */
+	r = conn_send_json(c, json_pack("{s:s, s:i, s:I, s:s, s:I, s:b}", PROTO_WS_F_TYPE, PROTO_AGENT_MSG_WELCOME,
 					PROTO_WS_F_VERSION, PROTO_AGENT_VERSION, "machine_id",
 					(json_int_t)c->agent->machine_id, "machine", c->agent->machine, "heartbeat_s",
-					(json_int_t)heartbeat_s()));
+					(json_int_t)heartbeat_s(), "observations",
+					srv->cfg->observations_retention_days > 0));
 	if (r == 0)
 		policy_offer(c, NULL);
 	return r;
@@ -859,6 +864,43 @@ static int on_capture(struct conn *c, json_t *msg, bool begin)
 static int on_capture_begin(struct conn *c, json_t *msg) { return on_capture(c, msg, true); }
 static int on_capture_end(struct conn *c, json_t *msg) { return on_capture(c, msg, false); }
 
+/*
+ * What the machine's policy saw, from an agent configured with
+ * share_observations = yes (observations.h keeps it for sphinx-policy
+ * test). Best-effort on both sides: nothing is acknowledged, and a batch
+ * is stored whole or refused whole with an error that says why.
+ */
+static int on_observations(struct conn *c, json_t *msg)
+{
+	struct agent_state *a = c->agent;
+	int64_t now = now_ms();
+	char err[200], m[260];
+	size_t n = 0;
+	int r;
+
+	/* a token bucket: the agent sends one batch a second; a stop may flush a few at once */
+	a->obs_tokens = a->obs_at ? a->obs_tokens + (double)(now - a->obs_at) * PROTO_AGENT_OBS_RATE / 1000
+				  : PROTO_AGENT_OBS_BURST;
+	if (a->obs_tokens > PROTO_AGENT_OBS_BURST)
+		a->obs_tokens = PROTO_AGENT_OBS_BURST;
+	a->obs_at = now;
+	if (a->obs_tokens < 1)
+		return conn_error(c, PROTO_WS_ERR_RATE_LIMITED,
+				  "observations: at most " STR(PROTO_AGENT_OBS_RATE) " batch a second (after a burst "
+				  "of " STR(PROTO_AGENT_OBS_BURST) "); this one is dropped");
+	a->obs_tokens -= 1;
+	r = observations_store(a->machine_id, json_object_get(msg, "events"), &n, err, sizeof(err));
+	if (r == 0)
+		return 0;
+	snprintf(m, sizeof(m), "observations: %s", err);
+	if (r == -EPERM)
+		return conn_error(c, PROTO_AGENT_ERR_OBSERVATIONS_OFF, m);
+	if (r == -EINVAL)
+		return conn_error(c, PROTO_WS_ERR_BAD_MESSAGE, m);
+	log_err("agent: machine '%s': %s", c->agent->machine, m);
+	return conn_error(c, PROTO_AGENT_ERR_STORE_FAILED, m);
+}
+
 static const struct {
 	const char *type;
 	int (*fn)(struct conn *c, json_t *msg);
@@ -872,6 +914,7 @@ static const struct {
 	{ PROTO_AGENT_MSG_GOODBYE, on_goodbye, true },
 	{ PROTO_AGENT_MSG_STATUS, on_status, true },
 	{ PROTO_AGENT_MSG_POLICY_STATE, on_policy_state, true },
+	{ PROTO_AGENT_MSG_OBSERVATIONS, on_observations, true },
 };
 
 int ws_agent_rx(struct conn *c, const char *buf, size_t len)

@@ -107,6 +107,7 @@ has "summary line (malformed lines count as events)" "$TMP/out" "7 events, 3 mat
 grep -v 'not json\|telepathy' "$TMP/events.jsonl" >"$TMP/clean.jsonl"
 expect "test with clean events succeeds" 0 "$TOOL" test "$DEFAULTS" "$TMP/clean.jsonl"
 has "clean summary" "$TMP/out" "5 events, 3 matched, 0 errors"
+has "per-rule summary after the totals" "$TMP/out" "rule sphinx.exec.xwd-root: fired on 1 event"
 expect "test reads events from stdin" 0 bash -c "'$TOOL' test '$DEFAULTS' - <'$TMP/clean.jsonl'"
 expect "test with a broken policy fails" 1 "$TOOL" test "$TMP/broken.yml" "$TMP/clean.jsonl"
 
@@ -182,6 +183,14 @@ expect "unknown command" 2 "$TOOL" frobnicate
 expect "unknown option" 2 "$TOOL" --frobnicate
 expect "check without paths" 2 "$TOOL" check
 expect "test with one argument" 2 "$TOOL" test "$DEFAULTS"
+expect "test --server without --token-file" 2 "$TOOL" test "$DEFAULTS" --server http://127.0.0.1:9
+expect "test --since without --server" 2 "$TOOL" test "$DEFAULTS" "$TMP/clean.jsonl" --since 7d
+expect "test --server with another scheme" 2 "$TOOL" test "$DEFAULTS" --server ftp://x --token-file /dev/null
+printf 'not-a-real-session\n' >"$TMP/token"
+expect "test --server that cannot be reached" 1 "$TOOL" test "$DEFAULTS" --server http://127.0.0.1:9 --token-file "$TMP/token"
+has "the unreachable server is named" "$TMP/err" "sphinx-policy: http://127.0.0.1:9/api/admin/observations?after=0: Couldn't connect to server"
+expect "test --token-file that does not exist" 1 "$TOOL" test "$DEFAULTS" --server http://127.0.0.1:9 --token-file "$TMP/none"
+has "the missing token file is named" "$TMP/err" "sphinx-policy: --token-file $TMP/none: No such file or directory"
 expect "list with two arguments" 2 "$TOOL" list "$DEFAULTS" "$DEFAULTS"
 
 echo "1..$n_tests"

@@ -1080,6 +1080,88 @@ static void test_web_state_rows(void **state)
 	fixture_free(f);
 }
 
+/*
+ * Observations (issue 14): a batch is stored in order, paged by id with the
+ * since and machine filters; purge drops rows received before the
+ * retention's start, then all but the newest max_rows (0: all of them).
+ */
+static void test_observation_rows(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct observation_list l = { 0 };
+	int64_t m1, m2;
+	const struct observation_in batch[] = {
+		{ "{\"category\":\"process_creation\",\"ts\":1}" },
+		{ "{\"category\":\"process_creation\",\"ts\":2}" },
+		{ "{\"category\":\"screen_capture\",\"ts\":3}" },
+	};
+
+	assert_int_equal(store_call(f->s, machine_create, "lab-1", "h1", 1, &m1), 0);
+	assert_int_equal(store_call(f->s, machine_create, "lab-2", "h2", 1, &m2), 0);
+	assert_int_equal(store_call(f->s, begin), 0);
+	assert_int_equal(store_call(f->s, observations_add, m1, 1000, batch, 2), 0);
+	assert_int_equal(store_call(f->s, commit), 0);
+	assert_int_equal(store_call(f->s, observations_add, m2, 2000, batch + 2, 1), 0);
+	assert_int_equal(store_call(f->s, observations_add, m1, 3000, batch, 1), 0);
+
+	/* every row, in id order, with its machine's name */
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].machine, "lab-1");
+	assert_string_equal(l.v[0].body, batch[0].body);
+	assert_string_equal(l.v[1].body, batch[1].body);
+	assert_string_equal(l.v[2].machine, "lab-2");
+	assert_int_equal(l.v[2].at, 2000);
+	assert_int_equal(l.v[2].machine_id, m2);
+	assert_true(l.v[0].id < l.v[1].id && l.v[1].id < l.v[2].id && l.v[2].id < l.v[3].id);
+	int64_t second = l.v[1].id;
+	observation_list_free(&l);
+	/* paging: after a cursor, at most limit */
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, second, 1, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].machine, "lab-2");
+	observation_list_free(&l);
+	/* since and machine */
+	assert_int_equal(store_call(f->s, observations_page, 2000, NULL, NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 2);
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, "lab-1", NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 3);
+	for (size_t i = 0; i < l.n; i++)
+		assert_string_equal(l.v[i].machine, "lab-1");
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, "no-such", NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 0);
+	/* group: lab-2 in room-b, lab-1 in none ("default") */
+	assert_int_equal(store_call(f->s, machine_set_group, "lab-2", "room-b"), 0);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, "room-b", 0, 100, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].machine, "lab-2");
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, "default", 0, 100, &l), 0);
+	assert_int_equal(l.n, 3);
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_page, 0, "lab-1", "room-b", 0, 100, &l), 0);
+	assert_int_equal(l.n, 0);
+
+	/* retention: the two rows received at 1000 go, nothing else */
+	assert_int_equal(store_call(f->s, observations_purge, 2000, 1000), 2);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.v[0].at, 2000);
+	observation_list_free(&l);
+	/* the row cap keeps the newest */
+	assert_int_equal(store_call(f->s, observations_purge, 0, 1), 1);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.v[0].at, 3000);
+	observation_list_free(&l);
+	assert_int_equal(store_call(f->s, observations_purge, 0, 0), 1);
+	assert_int_equal(store_call(f->s, observations_page, 0, NULL, NULL, 0, 100, &l), 0);
+	assert_int_equal(l.n, 0);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1098,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_policy_rows),
 		cmocka_unit_test(test_fleet_rows),
 		cmocka_unit_test(test_event_next_offset),
+		cmocka_unit_test(test_observation_rows),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),
 		cmocka_unit_test(test_pg_aborted_tx),
