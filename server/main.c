@@ -980,9 +980,7 @@ static const struct {
 } commands[] = {
 	{ "enroll-machine", cmd_enroll }, { "revoke-machine", cmd_revoke }, { "list-machines", cmd_list_machines },
 	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password }, { "policy", cmd_policy },
-	{ "machine-group", cmd_machine_group },
-	{ "add-user", cmd_add_user }, { "set-password", cmd_set_password },
-	{ "observations", cmd_observations },
+	{ "machine-group", cmd_machine_group }, { "observations", cmd_observations },
 };
 
 static int level_of(const char *s)

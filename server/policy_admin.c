@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "cluster.h"
 #include "log.h"
 #include "policy_admin.h"
 #include "policy_bundle.h"
@@ -33,6 +34,7 @@ bool policy_group_ok(const char *grp)
 void policy_admin_changed(const char *grp)
 {
 	ws_agent_policy_changed(grp);
+	cluster_notify_policy(grp);	/* the agents of the other nodes (PostgreSQL) */
 }
 
 /* A one-string error list for *ret_errors. */

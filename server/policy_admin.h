@@ -68,7 +68,9 @@ int policy_admin_set_group(const char *name, const char *grp);
 /*
  * The policy of group grp changed (NULL: perhaps any group, or a machine
  * changed group): offer each connected agent concerned its group's newest
- * bundle. Loop thread; a no-op in an admin command (no agents).
+ * bundle, and tell the other nodes on the same PostgreSQL store to do the
+ * same for theirs (cluster.h). Loop thread; in an admin command there are
+ * no agents, only the other nodes to tell.
  */
 void policy_admin_changed(const char *grp);
 
