@@ -44,7 +44,8 @@ test('three nodes + PostgreSQL + HAProxy; organisers on A and B, nine attendees 
   for (let i = 0; i < ATTENDEES; i++) {
     const u = await new Client(c.front).signup(`att${i}`);
     eq((await u.join(code)).status, 200, `att${i} joins`);
-    people.push(new LobbyUser(u, `att${i}`, { code: () => code, front: () => c.front }));
+    // 300 ms before reconnecting: ~27 lines of the flood missed, so ?since= must replay them
+    people.push(new LobbyUser(u, `att${i}`, { code: () => code, front: () => c.front, reconnectDelayMs: 300 }));
   }
   const os = await new Client(c.nodes[1]).signup('oscar');
   eq((await os.join(code)).status, 200, 'oscar joins');
@@ -122,7 +123,8 @@ test('kill -9 node C mid chat flood and mid recording: its clients and its agent
     await until(`${p.name} back and synced`, () => p.reconnects.every((r) => r.synced), 15000);
     for (const r of p.reconnects) {
       eq(r.recovered, true, `${p.name}: ?since= replayed what it missed (recovered)`);
-      console.log(`# ${p.name}: closed ${r.closed - killedAt} ms after the kill (code ${r.code}), synced ${r.synced - r.closed} ms later`);
+      assert(r.replayed > 0, `${p.name}: events replayed before synced (${r.replayed}): the reconnect missed some`);
+      console.log(`# ${p.name}: closed ${r.closed - killedAt} ms after the kill (code ${r.code}), synced ${r.synced - r.closed} ms later, ${r.replayed} events replayed`);
     }
   }
   await until('the agent of node C back through the balancer', () => ax.backAt, 15000);
