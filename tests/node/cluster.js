@@ -337,7 +337,8 @@ async function startCluster(opts = {}) { return new Cluster(opts).start(); }
 // while unconfirmed (a line refused while the store is away).
 // Records every event offset it receives (offsets, dups) for the gap checks.
 class LobbyUser {
-  // opts.code(), opts.front(): the meeting's code and where to reconnect (functions: read when used)
+  // opts.code(), opts.front(): the meeting's code and where to reconnect (functions: read when used);
+  // opts.reconnectDelayMs: wait that long before reconnecting (so that events are missed and replayed)
   constructor(client, name, opts) {
     this.c = client; this.name = name; this.opts = opts;
     this.last = null;	// last event offset received
@@ -347,13 +348,14 @@ class LobbyUser {
     this.events = [];	// { offset, type, msg, at }
     this.pending = new Map();	// cid -> { text, at }: sent at Date.now() at, not confirmed
     this.acked = new Set();	// cids confirmed (own chat event or chat.stored)
-    this.reconnects = [];	// { closed: ms, synced: ms, recovered }
+    this.reconnects = [];	// { closed: ms, synced: ms, recovered, replayed: events before synced }
     this.nextCid = 0;
   }
   async connect(server) {
     const s0 = this.c.s;
     this.c.s = server;
     const resume = this.last !== null;
+    this.replaying = resume;
     const sock = this.c.lobby(this.opts.code(), resume ? { since: this.last } : {});
     this.c.s = s0;
     this.sock = sock;
@@ -373,6 +375,7 @@ class LobbyUser {
       return;
     }
     if (m.type === 'synced') {
+      this.replaying = false;
       this.reconnects[this.reconnects.length - 1].synced = Date.now();
       this.reconnects[this.reconnects.length - 1].recovered = m.recovered;
       this.onSynced();
@@ -382,6 +385,7 @@ class LobbyUser {
     if (m.offset === undefined) return;
     if (this.last !== null && m.offset <= this.last) { this.dups.push(m.offset); return; }
     this.last = m.offset;
+    if (this.replaying) this.reconnects[this.reconnects.length - 1].replayed++;
     this.offsets.push(m.offset);
     this.events.push({ offset: m.offset, type: m.type, msg: m, at: Date.now() });
     if (m.type === 'chat') {
@@ -390,8 +394,9 @@ class LobbyUser {
     }
   }
   async lost() {
-    const r = { closed: Date.now(), synced: null, recovered: null, code: this.sock.closeInfo && this.sock.closeInfo.code };
+    const r = { closed: Date.now(), synced: null, recovered: null, replayed: 0, code: this.sock.closeInfo && this.sock.closeInfo.code };
     this.reconnects.push(r);
+    if (this.opts.reconnectDelayMs) await sleep(this.opts.reconnectDelayMs);
     for (let i = 0; i < 200; i++) {
       try {
         await this.connect(this.opts.front());
