@@ -25,11 +25,6 @@
 #include "ws_agent.h"
 #include "ws_lobby.h"
 
-struct pss {
-	struct http_req *req;
-	struct conn *conn;
-};
-
 struct upgrade {
 	enum conn_kind kind;
 	int64_t user_id;
@@ -39,6 +34,26 @@ struct upgrade {
 	int64_t since;
 	int64_t session_expires_at;	/* lobby: when its session ends (ms) */
 };
+
+struct pss {
+	struct http_req *req;
+	struct conn *conn;
+};
+
+/*
+ * What authorize() decided at LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, kept for
+ * the LWS_CALLBACK_ESTABLISHED of the same wsi, which lws calls right after
+ * it in the same dispatch (lws_process_ws_upgrade): an upgrade is then
+ * authorized once, not twice (its session, rate buckets and meeting code
+ * are store round trips). The per-session data does not exist yet at
+ * CONFIRM_UPGRADE, hence one slot for the one upgrade in flight; another
+ * wsi, or a wsi destroyed without being established, empties it, and
+ * ESTABLISHED without it authorizes again.
+ */
+static struct {
+	struct lws *wsi;
+	struct upgrade u;
+} confirmed;
 
 /* Rate-limit strikes before the connection is closed (1008). */
 #define MAX_STRIKES 50
@@ -203,7 +218,10 @@ static int established(struct lws *wsi, struct pss *pss)
 	const char *why = NULL;
 	struct conn *c;
 
-	if (authorize(wsi, &u, &why)) {
+	if (confirmed.wsi == wsi) {
+		u = confirmed.u;
+		confirmed.wsi = NULL;
+	} else if (authorize(wsi, &u, &why)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, strlen(why));
 		return -1;
 	}
@@ -408,6 +426,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		peer_limit_instantiated(wsi);
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
+		if (confirmed.wsi == wsi)
+			confirmed.wsi = NULL;	/* never established: a later wsi may get its address */
 		peer_limit_done(wsi);
 		break;
 	case LWS_CALLBACK_HTTP:
@@ -440,8 +460,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return 1;
 		}
 		status = authorize(wsi, &u, &why);
-		if (!status)
+		if (!status) {
+			confirmed.wsi = wsi;
+			confirmed.u = u;
 			return 0;
+		}
 		lws_return_http_status(wsi, status, why);
 		return 1;
 	case LWS_CALLBACK_ESTABLISHED:
