@@ -277,6 +277,7 @@ struct lobby_access {
 	struct meeting meeting;
 	struct user user;	/* id 0: no user has this id */
 	bool banned, organiser, member;
+	bool recording;		/* the user has a recording going on (recordings_ongoing would list one) */
 };
 
 struct store;
@@ -574,7 +575,8 @@ struct store_ops {
 	 * meeting with this code (as meeting_by_code: the ongoing one, else the
 	 * latest that ended), the user user_id (as user_get; user.id 0 when
 	 * there is none) and whether that user is banned from, organises and
-	 * is a member of the meeting (as is_banned, is_organiser, is_member).
+	 * is a member of the meeting (as is_banned, is_organiser, is_member),
+	 * and whether recordings_ongoing would list any recording of the user.
 	 * -ENOENT: no meeting has this code (*ret zeroed).
 	 */
 	int (*lobby_access)(struct store *s, const char *code, int64_t user_id, struct lobby_access *ret);

@@ -1995,13 +1995,14 @@ static int pg_lobby_access(struct store *s, const char *code, int64_t user_id, s
 {
 	bool oom = false;
 	int err;
-	/* MEETING_COLS (0-7), the user (8-13), its standing (14-16); the meeting as pg_meeting_by_code picks it */
+	/* MEETING_COLS (0-7), the user (8-13), its standing (14-16), recording (17); as pg_meeting_by_code */
 	PGresult *res = row_(s, &err,
 			     "SELECT m.id, m.code, m.title, m.link, m.created_by, m.start_at, coalesce(m.end_at, 0),"
 			     " m.join_policy = 'domain', u.id, u.username, u.email, u.name, u.picture, u.is_admin,"
 			     " EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = m.id AND b.user_id = $2),"
 			     " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = $2),"
-			     " EXISTS(SELECT 1 FROM members e WHERE e.meeting_id = m.id AND e.user_id = $2)"
+			     " EXISTS(SELECT 1 FROM members e WHERE e.meeting_id = m.id AND e.user_id = $2),"
+			     " EXISTS(SELECT 1 FROM recordings r WHERE r.user_id = $2 AND r.end_at IS NULL)"
 			     " FROM meetings m LEFT JOIN users u ON u.id = $2"
 			     " WHERE m.code = $1 ORDER BY m.end_at IS NOT NULL, m.id DESC LIMIT 1",
 			     "si", code, user_id);
@@ -2021,6 +2022,7 @@ static int pg_lobby_access(struct store *s, const char *code, int64_t user_id, s
 	ret->banned = col_b(res, 0, 14);
 	ret->organiser = col_b(res, 0, 15);
 	ret->member = col_b(res, 0, 16);
+	ret->recording = col_b(res, 0, 17);
 	PQclear(res);
 	if (err < 0 || oom) {
 		meeting_clear(&ret->meeting);

@@ -126,17 +126,18 @@ static int flag_ongoing(struct outbox *ob, struct lobby *l, const struct recordi
 /*
  * An arrival's writes: its attendance row, and its ongoing recordings
  * linked to the meeting with their events, in one transaction. Without
- * ongoing recordings (nearly every join of a storm) the attendance row is
- * the only write and needs no transaction around it: one round trip to
- * the store, not four (BEGIN, INSERT, the recordings, COMMIT).
+ * ongoing recordings (recording: lobby_access said whether there are any;
+ * nearly every join of a storm has none) the attendance row is the only
+ * write and needs no transaction around it: one round trip to the store,
+ * not four (BEGIN, INSERT, the recordings, COMMIT).
  */
-static int record_arrival(struct lobby *l, struct presence *p, int64_t user_id)
+static int record_arrival(struct lobby *l, struct presence *p, int64_t user_id, bool recording)
 {
 	_cleanup_(recording_list_free) struct recording_list recs = { 0 };
 	struct outbox ob;
 	int r;
 
-	r = store_call(srv->store, recordings_ongoing, user_id, &recs);
+	r = recording ? store_call(srv->store, recordings_ongoing, user_id, &recs) : 0;
 	if (r < 0)
 		return r;
 	if (recs.n == 0)
@@ -156,22 +157,30 @@ static int record_arrival(struct lobby *l, struct presence *p, int64_t user_id)
 
 /*
  * Store round trips of a join (issue 13: a lecture hall's storm waits for
- * them on the event loop): the upgrade's session, rate buckets and code
- * (ws.c, once), one lobby_access read for the meeting, the user and the
- * user's standing, on several nodes a catch-up read in a live lobby, then
- * for an arrival its recordings and attendance row, then the snapshot's
- * reads (lobby_view.c).
+ * them on the event loop): the upgrade's session, rate buckets and
+ * lobby_access read (ws.c, once: the meeting, the user, the user's
+ * standing, whether the user records), on several nodes a catch-up read
+ * unless the cached snapshot parts agree with the lobby's offset, then for
+ * an arrival its attendance row (and, recording, its recordings in one
+ * transaction), then the snapshot's reads unless cached (lobby_view.c).
  */
-int ws_lobby_open(struct conn *c, const char *code, int64_t since)
+int ws_lobby_open(struct conn *c, const char *code, int64_t since, struct lobby_access *access)
 {
 	struct lobby_access a = { 0 };
 	struct lobby *l;
 	struct presence *p;
 	bool live, caught_up;
-	int r;
+	int r = 0;
 
 	c->kind = CONN_LOBBY;
-	r = store_call(srv->store, lobby_access, code, c->user_id, &a);
+	if (access) {
+		a = *access;	/* taken: cleared below */
+		memset(access, 0, sizeof(*access));
+	}
+	if (!a.meeting.id) {
+		user_clear(&a.user);
+		r = store_call(srv->store, lobby_access, code, c->user_id, &a);
+	}
 	if (r == -ENOENT)
 		return refuse(c, PROTO_LOBBY_ERR_UNKNOWN_MEETING, PROTO_LOBBY_CLOSE_UNKNOWN_MEETING,
 			      "no meeting has this code");
@@ -220,7 +229,7 @@ int ws_lobby_open(struct conn *c, const char *code, int64_t since)
 	if (!p) {
 		/* an arrival (or a return within the tick): its attendance row now, its announcement at the tick */
 		p = lobby_presence_get(l, c->user_id);
-		r = p ? record_arrival(l, p, c->user_id) : -ENOMEM;
+		r = p ? record_arrival(l, p, c->user_id, a.recording) : -ENOMEM;
 		if (r < 0) {
 			if (p)
 				lobby_presence_drop(l, p);

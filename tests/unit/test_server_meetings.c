@@ -1165,6 +1165,7 @@ static void test_observation_rows(void **state)
 /* lobby_access against the ops it stands for, on the same rows */
 static void check_access(struct store *s, const char *code, int64_t user_id)
 {
+	struct recording_list recs = { 0 };
 	struct lobby_access a;
 	struct meeting m = { 0 };
 	struct user u = { 0 };
@@ -1193,6 +1194,9 @@ static void check_access(struct store *s, const char *code, int64_t user_id)
 	assert_int_equal(a.banned, store_call(s, is_banned, m.id, user_id) == 1);
 	assert_int_equal(a.organiser, store_call(s, is_organiser, m.id, user_id) == 1);
 	assert_int_equal(a.member, store_call(s, is_member, m.id, user_id) == 1);
+	assert_int_equal(store_call(s, recordings_ongoing, user_id, &recs), 0);
+	assert_int_equal(a.recording, recs.n > 0);
+	recording_list_free(&recs);
 	meeting_clear(&a.meeting);
 	user_clear(&a.user);
 	meeting_clear(&m);
@@ -1202,7 +1206,9 @@ static void check_access(struct store *s, const char *code, int64_t user_id)
 /*
  * A lobby join's one read (issue 13) answers what meeting_by_code, user_get,
  * is_banned, is_organiser and is_member answer: for an organiser, a member,
- * a banned member, a stranger and no user at all; of the ongoing meeting
+ * a banned member, a stranger and no user at all, and recordings_ongoing:
+ * whether the user records now (alice from her recording's begin to its
+ * end, not before nor after); of the ongoing meeting
  * of a code that an ended one had too, and of the ended one alone; and
  * -ENOENT for a code no meeting has.
  */
@@ -1210,7 +1216,8 @@ static void test_lobby_access(void **state)
 {
 	struct fixture *f = fixture_new();
 	struct lobby_access a;
-	int64_t carl = user(f->s, "carl"), second;
+	struct capture c;
+	int64_t carl = user(f->s, "carl"), second, machine, rec;
 
 	assert_int_equal(store_call(f->s, user_set_admin, f->olga, true), 0);
 	assert_int_equal(store_call(f->s, organiser_add, f->meeting, f->alice, f->olga, 140), 0);
@@ -1229,6 +1236,19 @@ static void test_lobby_access(void **state)
 	user_clear(&a.user);
 	for (int64_t who = f->olga; who <= carl + 1; who++)	/* carl + 1: no such user */
 		check_access(f->s, "row-rows-row", who);
+	assert_int_equal(store_call(f->s, machine_create, "lab-1", "hash", 10, &machine), 0);
+	c = capture_of(machine, f->alice, "boot1:42:1", 1000);
+	assert_int_equal(store_call(f->s, recording_begin, &c, &rec), 1);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", f->alice, &a), 0);
+	assert_true(a.recording);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	for (int64_t who = f->olga; who <= carl + 1; who++)
+		check_access(f->s, "row-rows-row", who);
+	c.duration_ms = 5;
+	c.calls = 1;
+	assert_int_equal(store_call(f->s, recording_end, &c, &rec), 0);
+	check_access(f->s, "row-rows-row", f->alice);
 
 	/* the ended meeting while it is the only one, then the ongoing one that took its code */
 	assert_int_equal(store_call(f->s, meeting_end, f->meeting, 200), 0);
