@@ -34,6 +34,7 @@ struct lobby_view {
 	char *chat[2];		/* [organiser]: "chat":[..],"chat_more":b */
 	size_t chat_len[2];
 	uint64_t monitor_gen;	/* monitor_generation() when the people parts were built */
+	bool current[2];	/* [organiser]: both parts agree with the lobby's offset (lobby_view_confirm) */
 };
 
 /*
@@ -51,6 +52,7 @@ void lobby_view_stale(struct lobby *l, bool chat_only)
 	if (!v)
 		return;
 	for (int i = 0; i < 2; i++) {
+		v->current[i] = false;
 		free(v->chat[i]);
 		v->chat[i] = NULL;
 		if (!chat_only) {
@@ -316,6 +318,23 @@ struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const 
 	buf[n - 1] = '}';
 	buf[n] = '\0';
 	return msg_new(buf, n);
+}
+
+bool lobby_view_current(const struct lobby *l, bool organiser)
+{
+	const struct lobby_view *v = l->view;
+	int k = organiser ? 1 : 0;
+
+	return v && v->current[k] && v->people[k] && v->chat[k] && v->monitor_gen == monitor_generation();
+}
+
+void lobby_view_confirm(struct lobby *l, bool organiser)
+{
+	struct lobby_view *v = l->view;
+	int k = organiser ? 1 : 0;
+
+	if (v && v->people[k] && v->chat[k] && v->monitor_gen == monitor_generation())
+		v->current[k] = true;
 }
 
 /* ---------------------------------------------------------------- presence */

@@ -61,6 +61,21 @@ void lobby_view_free(struct lobby *l);
 struct msg *lobby_view_snapshot(struct lobby *l, const struct meeting *m, const struct user *me, bool organiser);
 
 /*
+ * Several nodes: a snapshot's parts must show no event past the lobby's
+ * offset, or the event shows twice (in the snapshot, then delivered). A
+ * join catches the lobby up with the store before its snapshot; then
+ * lobby_view_confirm() marks the parts it was built from (organiser's or
+ * attendees') as agreeing with the offset: built after that catch-up, or
+ * older than it while it found nothing new. lobby_view_current(): such
+ * parts are still cached (no event, presence batch or monitoring change
+ * since), so the next join's snapshot reads nothing from the store and
+ * needs no catch-up first - what other nodes commit meanwhile reaches it
+ * by their notification, as it reaches every socket of the lobby.
+ */
+bool lobby_view_current(const struct lobby *l, bool organiser);
+void lobby_view_confirm(struct lobby *l, bool organiser);
+
+/*
  * The body of a presence event: {online, total, joined, left, more_joined,
  * more_left}, joined[0..nj) as person objects (at most PRESENCE_LIST are
  * passed; more_* count the rest). NULL on error.

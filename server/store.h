@@ -268,6 +268,18 @@ struct id_list { int64_t *v; size_t n; };
 struct policy_bundle_list { struct policy_bundle *v; size_t n; };
 struct observation_list { struct observation *v; size_t n; };
 
+/*
+ * What a lobby join needs of one meeting and one user (lobby_access): the
+ * meeting and the user rows and the user's standing in that meeting. The
+ * caller frees it with meeting_clear(&a->meeting) and user_clear(&a->user).
+ */
+struct lobby_access {
+	struct meeting meeting;
+	struct user user;	/* id 0: no user has this id */
+	bool banned, organiser, member;
+	bool recording;		/* the user has a recording going on (recordings_ongoing would list one) */
+};
+
 struct store;
 
 struct store_ops {
@@ -557,6 +569,17 @@ struct store_ops {
 	 */
 	int (*observations_page)(struct store *s, int64_t since, const char *machine, const char *grp,
 				 int64_t after_id, unsigned limit, struct observation_list *ret);
+
+	/*
+	 * A lobby join (ws_lobby.c) in one statement instead of five: the
+	 * meeting with this code (as meeting_by_code: the ongoing one, else the
+	 * latest that ended), the user user_id (as user_get; user.id 0 when
+	 * there is none) and whether that user is banned from, organises and
+	 * is a member of the meeting (as is_banned, is_organiser, is_member),
+	 * and whether recordings_ongoing would list any recording of the user.
+	 * -ENOENT: no meeting has this code (*ret zeroed).
+	 */
+	int (*lobby_access)(struct store *s, const char *code, int64_t user_id, struct lobby_access *ret);
 };
 
 struct store {

@@ -1989,6 +1989,49 @@ static int pg_observations_page(struct store *s, int64_t since, const char *mach
 	return r;
 }
 
+/* ------------------------------------------------------------ lobby join */
+
+static int pg_lobby_access(struct store *s, const char *code, int64_t user_id, struct lobby_access *ret)
+{
+	bool oom = false;
+	int err;
+	/* MEETING_COLS (0-7), the user (8-13), its standing (14-16), recording (17); as pg_meeting_by_code */
+	PGresult *res = row_(s, &err,
+			     "SELECT m.id, m.code, m.title, m.link, m.created_by, m.start_at, coalesce(m.end_at, 0),"
+			     " m.join_policy = 'domain', u.id, u.username, u.email, u.name, u.picture, u.is_admin,"
+			     " EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = m.id AND b.user_id = $2),"
+			     " EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = $2),"
+			     " EXISTS(SELECT 1 FROM members e WHERE e.meeting_id = m.id AND e.user_id = $2),"
+			     " EXISTS(SELECT 1 FROM recordings r WHERE r.user_id = $2 AND r.end_at IS NULL)"
+			     " FROM meetings m LEFT JOIN users u ON u.id = $2"
+			     " WHERE m.code = $1 ORDER BY m.end_at IS NOT NULL, m.id DESC LIMIT 1",
+			     "si", code, user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	if (!res)
+		return err;
+	err = fill_meeting(res, 0, &ret->meeting);
+	if (!col_null(res, 0, 8)) {
+		ret->user.id = col_i(res, 0, 8);
+		ret->user.username = col_str(res, 0, 9, &oom);
+		ret->user.email = col_str(res, 0, 10, &oom);
+		ret->user.name = col_str(res, 0, 11, &oom);
+		ret->user.picture = col_str(res, 0, 12, &oom);
+		ret->user.is_admin = col_b(res, 0, 13);
+	}
+	ret->banned = col_b(res, 0, 14);
+	ret->organiser = col_b(res, 0, 15);
+	ret->member = col_b(res, 0, 16);
+	ret->recording = col_b(res, 0, 17);
+	PQclear(res);
+	if (err < 0 || oom) {
+		meeting_clear(&ret->meeting);
+		user_clear(&ret->user);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static const struct store_ops pg_ops = {
 	.close = pg_close, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
 	.meta_get = pg_meta_get, .meta_set = pg_meta_set,
@@ -2035,6 +2078,7 @@ static const struct store_ops pg_ops = {
 	.rate_bucket = pg_rate_bucket, .rate_purge = pg_rate_purge,
 	.observations_add = pg_observations_add, .observations_purge = pg_observations_purge,
 	.observations_page = pg_observations_page,
+	.lobby_access = pg_lobby_access,
 };
 
 /* One simple-protocol command (several statements allowed); 0 or -errno, the database's message in err. */

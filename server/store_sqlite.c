@@ -1726,6 +1726,49 @@ static int sq_observations_page(struct store *s, int64_t since, const char *mach
 	return r;
 }
 
+/* ------------------------------------------------------------ lobby join */
+
+static int sq_lobby_access(struct store *s, const char *code, int64_t user_id, struct lobby_access *ret)
+{
+	bool oom = false;
+	int err;
+	/* MEETING_COLS (0-7), the user (8-13), its standing (14-16), recording (17); as sq_meeting_by_code */
+	sqlite3_stmt *st = row_(s, &err,
+				"SELECT m.id, m.code, m.title, m.link, m.created_by, m.start_at, coalesce(m.end_at, 0),"
+				" m.join_policy = 'domain', u.id, u.username, u.email, u.name, u.picture, u.is_admin,"
+				" EXISTS(SELECT 1 FROM bans b WHERE b.meeting_id = m.id AND b.user_id = ?2),"
+				" EXISTS(SELECT 1 FROM organisers o WHERE o.meeting_id = m.id AND o.user_id = ?2),"
+				" EXISTS(SELECT 1 FROM members e WHERE e.meeting_id = m.id AND e.user_id = ?2),"
+				" EXISTS(SELECT 1 FROM recordings r WHERE r.user_id = ?2 AND r.end_at IS NULL)"
+				" FROM meetings m LEFT JOIN users u ON u.id = ?2"
+				" WHERE m.code = ?1 ORDER BY m.end_at IS NOT NULL, m.id DESC LIMIT 1",
+				"si", code, user_id);
+
+	memset(ret, 0, sizeof(*ret));
+	if (!st)
+		return err;
+	err = fill_meeting(st, &ret->meeting);
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+		ret->user.id = col_i(st, 8);
+		ret->user.username = col_str(st, 9, &oom);
+		ret->user.email = col_str(st, 10, &oom);
+		ret->user.name = col_str(st, 11, &oom);
+		ret->user.picture = col_str(st, 12, &oom);
+		ret->user.is_admin = col_i(st, 13) != 0;
+	}
+	ret->banned = col_i(st, 14) != 0;
+	ret->organiser = col_i(st, 15) != 0;
+	ret->member = col_i(st, 16) != 0;
+	ret->recording = col_i(st, 17) != 0;
+	sqlite3_reset(st);
+	if (err < 0 || oom) {
+		meeting_clear(&ret->meeting);
+		user_clear(&ret->user);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
 	.meta_get = sq_meta_get, .meta_set = sq_meta_set,
@@ -1771,6 +1814,7 @@ static const struct store_ops sqlite_ops = {
 	.ping = sq_ping, .oidc_pending_put = sq_oidc_pending_put, .oidc_pending_take = sq_oidc_pending_take,
 	.observations_add = sq_observations_add, .observations_purge = sq_observations_purge,
 	.observations_page = sq_observations_page,
+	.lobby_access = sq_lobby_access,
 };
 
 static int migrate(sqlite3 *db)

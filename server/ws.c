@@ -25,11 +25,6 @@
 #include "ws_agent.h"
 #include "ws_lobby.h"
 
-struct pss {
-	struct http_req *req;
-	struct conn *conn;
-};
-
 struct upgrade {
 	enum conn_kind kind;
 	int64_t user_id;
@@ -38,7 +33,35 @@ struct upgrade {
 	char code[MEETING_CODE_SIZE];
 	int64_t since;
 	int64_t session_expires_at;	/* lobby: when its session ends (ms) */
+	struct lobby_access access;	/* lobby: what the join needs of its meeting and user, owned (upgrade_clear) */
 };
+
+static void upgrade_clear(struct upgrade *u)
+{
+	meeting_clear(&u->access.meeting);
+	user_clear(&u->access.user);
+}
+
+struct pss {
+	struct http_req *req;
+	struct conn *conn;
+};
+
+/*
+ * What authorize() decided at LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, kept for
+ * the LWS_CALLBACK_ESTABLISHED of the same wsi, which lws calls right after
+ * it in the same dispatch (lws_process_ws_upgrade): an upgrade is then
+ * authorized once, not twice (its session, rate buckets and meeting code
+ * are store round trips), and a lobby join gets the rows it read. The
+ * per-session data does not exist yet at CONFIRM_UPGRADE, hence one slot
+ * for the one upgrade in flight; another wsi, or a wsi destroyed without
+ * being established, empties it, and ESTABLISHED without it authorizes
+ * again.
+ */
+static struct {
+	struct lws *wsi;
+	struct upgrade u;
+} confirmed;
 
 /* Rate-limit strikes before the connection is closed (1008). */
 #define MAX_STRIKES 50
@@ -85,10 +108,11 @@ size_t ws_drain(void)
 /*
  * The lobby's code names a meeting: answered before the upgrade, and an
  * unknown code counts as a guess (code_guard.h) like one sent to the API.
+ * The same read gives the join (ws_lobby_open) the meeting, the user and
+ * the user's standing in it, kept in u->access.
  */
-static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const char **why)
+static unsigned lobby_code_known(struct lws *wsi, struct upgrade *u, const char **why)
 {
-	struct meeting m = { 0 };
 	char addr[64] = "";
 	int64_t now = now_ms();
 
@@ -97,17 +121,16 @@ static unsigned lobby_code_known(struct lws *wsi, const struct upgrade *u, const
 		*why = "lobby: too many unknown meeting codes; wait before trying another";
 		return 429;
 	}
-	if (store_call(srv->store, meeting_by_code, u->code, &m) < 0) {
+	if (store_call(srv->store, lobby_access, u->code, u->user_id, &u->access) < 0) {
 		code_guard_miss(u->user_id, addr, now);
 		*why = "lobby: no meeting has this code";
 		return 404;
 	}
-	meeting_clear(&m);
 	return 0;
 }
 
-/* Decide whether an upgrade may proceed. 0, or an HTTP status with *why. */
-static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
+/* Decide whether an upgrade may proceed. 0 (*u filled, see upgrade_clear), or an HTTP status with *why. */
+static unsigned authorize_(struct lws *wsi, struct upgrade *u, const char **why)
 {
 	char uri[128], auth[256], tok_hash[65], arg[64];
 	struct web_session_info s;
@@ -197,21 +220,32 @@ static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
 	return 404;
 }
 
+static unsigned authorize(struct lws *wsi, struct upgrade *u, const char **why)
+{
+	unsigned st = authorize_(wsi, u, why);
+
+	if (st)
+		upgrade_clear(u);
+	return st;
+}
+
 static int established(struct lws *wsi, struct pss *pss)
 {
 	struct upgrade u;
 	const char *why = NULL;
 	struct conn *c;
 
-	if (authorize(wsi, &u, &why)) {
+	if (confirmed.wsi == wsi) {
+		u = confirmed.u;
+		confirmed.wsi = NULL;
+	} else if (authorize(wsi, &u, &why)) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, strlen(why));
 		return -1;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c)
-		return -1;
-	if (conn_quota_add(u.kind == CONN_LOBBY ? u.user_id : 0) < 0) {
+	if (!c || conn_quota_add(u.kind == CONN_LOBBY ? u.user_id : 0) < 0) {
 		free(c);
+		upgrade_clear(&u);
 		return -1;
 	}
 	c->wsi = wsi;
@@ -225,7 +259,7 @@ static int established(struct lws *wsi, struct pss *pss)
 	/* a lobby socket lives no longer than the session that opened it (LWS_CALLBACK_TIMER) */
 	int64_t left = u.session_expires_at - now_ms();
 	lws_set_timer_usecs(wsi, (lws_usec_t)(left > 0 ? left : 1) * LWS_US_PER_MS);
-	return ws_lobby_open(c, u.code, u.since);
+	return ws_lobby_open(c, u.code, u.since, &u.access);	/* which takes u.access */
 }
 
 int ws_dispatch(struct conn *c, const char *buf, size_t len)
@@ -408,6 +442,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 		peer_limit_instantiated(wsi);
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
+		if (confirmed.wsi == wsi) {
+			upgrade_clear(&confirmed.u);
+			confirmed.wsi = NULL;	/* never established: a later wsi may get its address */
+		}
 		peer_limit_done(wsi);
 		break;
 	case LWS_CALLBACK_HTTP:
@@ -440,8 +478,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 			return 1;
 		}
 		status = authorize(wsi, &u, &why);
-		if (!status)
+		if (!status) {
+			if (confirmed.wsi)
+				upgrade_clear(&confirmed.u);
+			confirmed.wsi = wsi;
+			confirmed.u = u;
 			return 0;
+		}
 		lws_return_http_status(wsi, status, why);
 		return 1;
 	case LWS_CALLBACK_ESTABLISHED:

@@ -105,124 +105,163 @@ static int refuse(struct conn *c, const char *code, uint16_t close_code, const c
 	return 0;
 }
 
-/* Link the user's ongoing recordings to the meeting; one event per new link. */
-static int flag_ongoing(struct outbox *ob, struct lobby *l, int64_t user_id)
+/* Link the user's ongoing recordings recs to the meeting; one event per new link. */
+static int flag_ongoing(struct outbox *ob, struct lobby *l, const struct recording_list *recs)
 {
-	struct recording_list recs = { 0 };
-	int r = store_call(srv->store, recordings_ongoing, user_id, &recs);
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < recs.n; i++) {
-		r = store_call(srv->store, recording_link, recs.v[i].id, l->meeting_id);
+	for (size_t i = 0; i < recs->n; i++) {
+		r = store_call(srv->store, recording_link, recs->v[i].id, l->meeting_id);
 		if (r > 0)
 			r = outbox_event(ob, l, PROTO_LOBBY_EV_RECORDING_BEGIN,
-					 json_pack("{s:o, s:b}", "recording", recording_public_json(&recs.v[i]),
+					 json_pack("{s:o, s:b}", "recording", recording_public_json(&recs->v[i]),
 						   "before_join", 1),
 					 now_ms());
 		if (r < 0)
 			break;
 	}
-	recording_list_free(&recs);
 	return r < 0 ? r : 0;
 }
 
-int ws_lobby_open(struct conn *c, const char *code, int64_t since)
+/*
+ * An arrival's writes: its attendance row, and its ongoing recordings
+ * linked to the meeting with their events, in one transaction. Without
+ * ongoing recordings (recording: lobby_access said whether there are any;
+ * nearly every join of a storm has none) the attendance row is the only
+ * write and needs no transaction around it: one round trip to the store,
+ * not four (BEGIN, INSERT, the recordings, COMMIT).
+ */
+static int record_arrival(struct lobby *l, struct presence *p, int64_t user_id, bool recording)
 {
-	struct meeting m = { 0 };
-	struct user me = { 0 };
+	_cleanup_(recording_list_free) struct recording_list recs = { 0 };
 	struct outbox ob;
+	int r;
+
+	r = recording ? store_call(srv->store, recordings_ongoing, user_id, &recs) : 0;
+	if (r < 0)
+		return r;
+	if (recs.n == 0)
+		return store_call(srv->store, attendance_open, l->meeting_id, user_id, now_ms(), &p->attendance_id);
+	r = outbox_begin(&ob);
+	if (r < 0)
+		return r;
+	r = store_call(srv->store, attendance_open, l->meeting_id, user_id, now_ms(), &p->attendance_id);
+	if (r == 0)
+		r = flag_ongoing(&ob, l, &recs);
+	if (r < 0) {
+		outbox_abort(&ob);
+		return r;
+	}
+	return outbox_commit_pinned(&ob, l);
+}
+
+/*
+ * Store round trips of a join (issue 13: a lecture hall's storm waits for
+ * them on the event loop): the upgrade's session, rate buckets and
+ * lobby_access read (ws.c, once: the meeting, the user, the user's
+ * standing, whether the user records), on several nodes a catch-up read
+ * unless the cached snapshot parts agree with the lobby's offset, then for
+ * an arrival its attendance row (and, recording, its recordings in one
+ * transaction), then the snapshot's reads unless cached (lobby_view.c).
+ */
+int ws_lobby_open(struct conn *c, const char *code, int64_t since, struct lobby_access *access)
+{
+	struct lobby_access a = { 0 };
 	struct lobby *l;
 	struct presence *p;
-	bool new_presence = false, live;
-	int r, org, mem;
+	bool live, caught_up;
+	int r = 0;
 
 	c->kind = CONN_LOBBY;
-	if (store_call(srv->store, meeting_by_code, code, &m) < 0)
+	if (access) {
+		a = *access;	/* taken: cleared below */
+		memset(access, 0, sizeof(*access));
+	}
+	if (!a.meeting.id) {
+		user_clear(&a.user);
+		r = store_call(srv->store, lobby_access, code, c->user_id, &a);
+	}
+	if (r == -ENOENT)
 		return refuse(c, PROTO_LOBBY_ERR_UNKNOWN_MEETING, PROTO_LOBBY_CLOSE_UNKNOWN_MEETING,
 			      "no meeting has this code");
-	if (m.end_at) {
-		meeting_clear(&m);
-		return refuse(c, PROTO_LOBBY_ERR_MEETING_ENDED, PROTO_LOBBY_CLOSE_MEETING_ENDED,
-			      "this meeting has ended");
-	}
-	if (store_call(srv->store, is_banned, m.id, c->user_id) != 0) {
-		meeting_clear(&m);
-		log_info("lobby: banned user %lld refused in meeting %s", (long long)c->user_id, code);
-		return refuse(c, PROTO_LOBBY_ERR_BANNED, PROTO_LOBBY_CLOSE_BANNED, "you are banned from this meeting");
-	}
-	org = store_call(srv->store, is_organiser, m.id, c->user_id);
-	mem = store_call(srv->store, is_member, m.id, c->user_id);
-	if (org <= 0 && mem <= 0) {
-		meeting_clear(&m);
-		return refuse(c, PROTO_LOBBY_ERR_NOT_MEMBER, PROTO_LOBBY_CLOSE_NOT_MEMBER,
-			      "not a member of this meeting: join it by its code first");
-	}
-	live = lobby_find(m.id) != NULL;
-	if (store_call(srv->store, user_get, c->user_id, &me) < 0 || !(l = lobby_get(&m))) {
-		meeting_clear(&m);
-		user_clear(&me);
+	if (r < 0) {
+		log_err("lobby: cannot read meeting %s for user %lld: %s", code, (long long)c->user_id, strerror(-r));
 		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
 	}
-	c->organiser = org > 0;
-	c->meeting_id = m.id;
+	if (a.meeting.end_at) {
+		r = refuse(c, PROTO_LOBBY_ERR_MEETING_ENDED, PROTO_LOBBY_CLOSE_MEETING_ENDED, "this meeting has ended");
+		goto out;
+	}
+	if (a.banned) {
+		log_info("lobby: banned user %lld refused in meeting %s", (long long)c->user_id, code);
+		r = refuse(c, PROTO_LOBBY_ERR_BANNED, PROTO_LOBBY_CLOSE_BANNED, "you are banned from this meeting");
+		goto out;
+	}
+	if (!a.organiser && !a.member) {
+		r = refuse(c, PROTO_LOBBY_ERR_NOT_MEMBER, PROTO_LOBBY_CLOSE_NOT_MEMBER,
+			   "not a member of this meeting: join it by its code first");
+		goto out;
+	}
+	live = lobby_find(a.meeting.id) != NULL;
+	if (a.user.id == 0 || !(l = lobby_get(&a.meeting))) {
+		r = refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
+		goto out;
+	}
+	c->organiser = a.organiser;
+	c->meeting_id = a.meeting.id;
 	/*
 	 * several nodes: what others committed and not yet notified goes out
-	 * before this snapshot's offset (a lobby made just now read its offset)
+	 * before this snapshot's offset (a lobby made just now read its
+	 * offset), unless the snapshot comes from parts already shown to agree
+	 * with the offset (lobby_view.h): in a storm, one catch-up a presence
+	 * tick, not one a join
 	 */
-	if (live && cluster_active())
-		lobby_catch_up(l);
+	caught_up = live && cluster_active() && !lobby_view_current(l, a.organiser);
+	if (caught_up && lobby_catch_up(l) < 0)
+		caught_up = false;
 	p = lobby_presence(l, c->user_id);
 	if (p && p->sockets >= (int)srv->cfg->lobby_user_sockets) {
-		meeting_clear(&m);
-		user_clear(&me);
-		return refuse(c, PROTO_LOBBY_ERR_TOO_MANY_SOCKETS, PROTO_LOBBY_CLOSE_TOO_MANY_SOCKETS,
-			      "too many lobby connections for one user");
+		r = refuse(c, PROTO_LOBBY_ERR_TOO_MANY_SOCKETS, PROTO_LOBBY_CLOSE_TOO_MANY_SOCKETS,
+			   "too many lobby connections for one user");
+		goto out;
 	}
 
-	r = outbox_begin(&ob);
-	if (r == 0 && !lobby_presence(l, c->user_id)) {
+	if (!p) {
 		/* an arrival (or a return within the tick): its attendance row now, its announcement at the tick */
-		new_presence = true;
 		p = lobby_presence_get(l, c->user_id);
-		r = p ? store_call(srv->store, attendance_open, m.id, c->user_id, now_ms(), &p->attendance_id)
-		      : -ENOMEM;
-		if (r == 0)
-			r = flag_ongoing(&ob, l, c->user_id);
-	}
-	if (r == 0) {
-		r = outbox_commit_pinned(&ob, l);
-	} else {
-		outbox_abort(&ob);
-	}
-	if (r < 0) {
-		if (new_presence)
-			lobby_presence_drop(l, lobby_presence_get(l, c->user_id));
-		lobby_gc(l);
-		meeting_clear(&m);
-		user_clear(&me);
-		log_err("lobby: cannot record join of user %lld in %s: %s", (long long)c->user_id, code, strerror(-r));
-		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
+		r = p ? record_arrival(l, p, c->user_id, a.recording) : -ENOMEM;
+		if (r < 0) {
+			if (p)
+				lobby_presence_drop(l, p);
+			lobby_gc(l);
+			log_err("lobby: cannot record join of user %lld in %s: %s", (long long)c->user_id, code,
+				strerror(-r));
+			r = refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
+			goto out;
+		}
 	}
 	p = lobby_presence_get(l, c->user_id);
 	if (!p || lobby_attach(l, c) < 0) {
-		meeting_clear(&m);
-		user_clear(&me);
 		lobby_gc(l);
-		return refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
+		r = refuse(c, PROTO_WS_ERR_INTERNAL, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "internal error");
+		goto out;
 	}
 	c->peer_next = p->conns;
 	p->conns = c;
 	if (++p->sockets == 1)
 		lobby_presence_changed(l, p);
 	c->joined = true;
-	send_snapshot(c, l, &m, &me);
+	send_snapshot(c, l, &a.meeting, &a.user);
+	if (caught_up)
+		lobby_view_confirm(l, c->organiser);
 	if (since >= 0)
 		synced(c, replay(c, (uint64_t)since));	/* the snapshot above is the fallback */
 	log_debug("lobby: user %lld joined %s (%zu sockets)", (long long)c->user_id, code, l->n);
-	meeting_clear(&m);
-	user_clear(&me);
-	return 0;
+	r = 0;
+out:
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	return r;
 }
 
 /* ------------------------------------------------------------ messages */

@@ -20,9 +20,14 @@
 #include <stdint.h>
 
 struct conn;
+struct lobby_access;
 
-/* c->user_id set; code from the URL; since >= 0 replays events after it. */
-int ws_lobby_open(struct conn *c, const char *code, int64_t since);
+/*
+ * c->user_id set; code from the URL; since >= 0 replays events after it.
+ * access: the upgrade's lobby_access read of code for c->user_id, taken
+ * (cleared) here; NULL or a zeroed one (no meeting id): read it here.
+ */
+int ws_lobby_open(struct conn *c, const char *code, int64_t since, struct lobby_access *access);
 /*
  * One complete text message. 0: handled (errors go to the client as error
  * messages); -errno only when a reply to a message that is not JSON could

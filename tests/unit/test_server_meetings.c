@@ -1162,6 +1162,115 @@ static void test_observation_rows(void **state)
 	fixture_free(f);
 }
 
+/* lobby_access against the ops it stands for, on the same rows */
+static void check_access(struct store *s, const char *code, int64_t user_id)
+{
+	struct recording_list recs = { 0 };
+	struct lobby_access a;
+	struct meeting m = { 0 };
+	struct user u = { 0 };
+
+	assert_int_equal(store_call(s, lobby_access, code, user_id, &a), 0);
+	assert_int_equal(store_call(s, meeting_by_code, code, &m), 0);
+	assert_int_equal(a.meeting.id, m.id);
+	assert_string_equal(a.meeting.code, m.code);
+	assert_string_equal(a.meeting.title, m.title);
+	assert_true(!a.meeting.link == !m.link);
+	assert_int_equal(a.meeting.created_by, m.created_by);
+	assert_int_equal(a.meeting.start_at, m.start_at);
+	assert_int_equal(a.meeting.end_at, m.end_at);
+	assert_int_equal(a.meeting.join_policy, m.join_policy);
+	if (store_call(s, user_get, user_id, &u) == 0) {
+		assert_int_equal(a.user.id, u.id);
+		assert_string_equal(a.user.username, u.username);
+		assert_string_equal(a.user.email, u.email);
+		assert_string_equal(a.user.name, u.name);
+		assert_true(!a.user.picture == !u.picture);
+		assert_int_equal(a.user.is_admin, u.is_admin);
+	} else {
+		assert_int_equal(a.user.id, 0);
+		assert_null(a.user.name);
+	}
+	assert_int_equal(a.banned, store_call(s, is_banned, m.id, user_id) == 1);
+	assert_int_equal(a.organiser, store_call(s, is_organiser, m.id, user_id) == 1);
+	assert_int_equal(a.member, store_call(s, is_member, m.id, user_id) == 1);
+	assert_int_equal(store_call(s, recordings_ongoing, user_id, &recs), 0);
+	assert_int_equal(a.recording, recs.n > 0);
+	recording_list_free(&recs);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	meeting_clear(&m);
+	user_clear(&u);
+}
+
+/*
+ * A lobby join's one read (issue 13) answers what meeting_by_code, user_get,
+ * is_banned, is_organiser and is_member answer: for an organiser, a member,
+ * a banned member, a stranger and no user at all, and recordings_ongoing:
+ * whether the user records now (alice from her recording's begin to its
+ * end, not before nor after); of the ongoing meeting
+ * of a code that an ended one had too, and of the ended one alone; and
+ * -ENOENT for a code no meeting has.
+ */
+static void test_lobby_access(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct lobby_access a;
+	struct capture c;
+	int64_t carl = user(f->s, "carl"), second, machine, rec;
+
+	assert_int_equal(store_call(f->s, user_set_admin, f->olga, true), 0);
+	assert_int_equal(store_call(f->s, organiser_add, f->meeting, f->alice, f->olga, 140), 0);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", f->olga, &a), 0);
+	assert_true(a.organiser && !a.member && !a.banned && a.user.is_admin);
+	assert_string_equal(a.user.username, "olga");
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", f->bob, &a), 0);
+	assert_true(a.banned && a.member && !a.organiser && !a.user.is_admin);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", carl, &a), 0);
+	assert_true(!a.banned && !a.member && !a.organiser && a.user.id == carl);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	for (int64_t who = f->olga; who <= carl + 1; who++)	/* carl + 1: no such user */
+		check_access(f->s, "row-rows-row", who);
+	assert_int_equal(store_call(f->s, machine_create, "lab-1", "hash", 10, &machine), 0);
+	c = capture_of(machine, f->alice, "boot1:42:1", 1000);
+	assert_int_equal(store_call(f->s, recording_begin, &c, &rec), 1);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", f->alice, &a), 0);
+	assert_true(a.recording);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	for (int64_t who = f->olga; who <= carl + 1; who++)
+		check_access(f->s, "row-rows-row", who);
+	c.duration_ms = 5;
+	c.calls = 1;
+	assert_int_equal(store_call(f->s, recording_end, &c, &rec), 0);
+	check_access(f->s, "row-rows-row", f->alice);
+
+	/* the ended meeting while it is the only one, then the ongoing one that took its code */
+	assert_int_equal(store_call(f->s, meeting_end, f->meeting, 200), 0);
+	check_access(f->s, "row-rows-row", f->alice);
+	assert_int_equal(store_call(f->s, meeting_create, "row-rows-row", "Again", "https://example.org/x", JOIN_DOMAIN,
+				    carl, 300, &second), 0);
+	assert_int_equal(store_call(f->s, lobby_access, "row-rows-row", carl, &a), 0);
+	assert_int_equal(a.meeting.id, second);
+	assert_int_equal(a.meeting.end_at, 0);
+	assert_true(a.organiser && !a.member && !a.banned);
+	meeting_clear(&a.meeting);
+	user_clear(&a.user);
+	for (int64_t who = f->olga; who <= carl + 1; who++)
+		check_access(f->s, "row-rows-row", who);
+
+	memset(&a, 0xff, sizeof(a));	/* a failure leaves it zeroed */
+	assert_int_equal(store_call(f->s, lobby_access, "zzz-zzzz-zzz", f->olga, &a), -ENOENT);
+	assert_int_equal(a.meeting.id, 0);
+	assert_null(a.user.name);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1181,6 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_fleet_rows),
 		cmocka_unit_test(test_event_next_offset),
 		cmocka_unit_test(test_observation_rows),
+		cmocka_unit_test(test_lobby_access),
 		cmocka_unit_test(test_pg_unreachable),
 		cmocka_unit_test(test_pg_reconnects),
 		cmocka_unit_test(test_pg_aborted_tx),
