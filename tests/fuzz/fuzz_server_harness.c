@@ -114,7 +114,7 @@ static struct conn *lobby_open(int64_t user)
 	if (!c)
 		abort();
 	c->user_id = user;
-	ws_lobby_open(c, code, -1, NULL);
+	ws_lobby_open(c, code, -1, NULL);	/* NULL: it reads the meeting itself */
 	return c;
 }
 
