@@ -169,8 +169,7 @@ void lobby_presence_changed(struct lobby *l, struct presence *p)
 	if (!l->tick_pending) {
 		l->tick_pending = true;
 		lws_sul_schedule(srv->ctx, 0, &l->tick, tick,
-				 (lws_usec_t)srv->cfg->lobby_presence_tick_ms * (l->tick_scale ? l->tick_scale : 1) *
-					 LWS_US_PER_MS);
+				 (lws_usec_t)srv->cfg->lobby_presence_tick_ms * LWS_US_PER_MS);
 	}
 }
 
@@ -200,12 +199,6 @@ void lobby_presence_flush(struct lobby *l)
 		else
 			more_l++;
 	}
-	/* a storm: the next batch waits longer (lobby.h); a calm tick brings it back to one tick */
-	if (more_j + more_l)
-		l->tick_scale = l->tick_scale * 2 > PRESENCE_STORM_SCALE ? PRESENCE_STORM_SCALE
-			      : l->tick_scale ? l->tick_scale * 2 : 2;
-	else
-		l->tick_scale = 0;
 	if (nj + nl) {
 		body = lobby_view_presence(l, joined, nj, more_j, left, nl, more_l);
 		r = body ? outbox_begin(&ob) : -ENOMEM;

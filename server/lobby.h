@@ -29,12 +29,7 @@
  * departures are not announced one by one: each marks its presence entry
  * changed and queues it, and once per lobby_presence_tick the queue becomes
  * one "presence" event (counts, up to PRESENCE_LIST people who came and
- * ids who left) — persisted, then broadcast, like every event. In a storm
- * (a tick with more changes than one event names) the next tick waits twice
- * as long, up to PRESENCE_STORM_SCALE ticks, and back to one tick once a
- * tick is calm: every socket already there gets each batch, so the number
- * of batches, not their size, makes a storm's traffic grow faster than its
- * people when the joins take longer (a store a round trip away). A person
+ * ids who left) — persisted, then broadcast, like every event. A person
  * who came and went within one tick is not announced at all, unless a
  * snapshot went out in that tick (it may have shown them online): then
  * every queued entry is announced in its current state. A departed
@@ -65,7 +60,6 @@
 #include "store.h"
 
 #define PRESENCE_LIST 20	/* people named in one presence event's joined/left lists */
-#define PRESENCE_STORM_SCALE 8	/* in a join storm a tick stretches up to this many lobby_presence_ticks */
 
 struct presence {
 	int64_t user_id;
@@ -90,7 +84,6 @@ struct lobby {
 	size_t online;		/* entries with sockets > 0 */
 	struct presence *changed;	/* queued for the next presence event */
 	bool tick_pending;	/* the tick timer is armed (and pins the lobby) */
-	unsigned tick_scale;	/* the next tick waits this many lobby_presence_ticks (0: one) */
 	bool snapshot_in_tick;	/* a snapshot went out since the last presence event */
 	lws_sorted_usec_list_t tick;
 	/* retention */
