@@ -183,6 +183,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE observations(id bigserial PRIMARY KEY, machine_id bigint NOT NULL REFERENCES machines(id),"
 	" at bigint NOT NULL, body text NOT NULL);"
 	"CREATE INDEX observations_at ON observations(at);",
+	/*
+	 * 7: the global rate limits' buckets are UNLOGGED: a sign-in flood writes
+	 * one row a check, and a logged commit waits for its WAL flush on the
+	 * event loop (hundreds of ms on a busy disk); a bucket lost in a database
+	 * crash only forgives a few attempts.
+	 */
+	"ALTER TABLE rate_buckets SET UNLOGGED;",
 };
 
 /* ---------------------------------------------------------------- helpers */
