@@ -111,7 +111,8 @@ for db in $dbs; do
 	n=$((n + $(pg "$PGBIN/psql" -h "$PGDIR" -p "$PGPORT" -d "$db" -Atc "SELECT count(*) FROM users" 2>/dev/null || echo 0)))
 done
 diag "$(wc -w <<<"$dbs") databases, one per test server, $n accounts in them"
-check_sh "the Node tests wrote their accounts to PostgreSQL (not to SQLite files)" '[ "$n" -gt 100 ]'
+# the suite signs up about a hundred accounts (99 without server_scale): none would be here on SQLite files
+check_sh "the Node tests wrote their accounts to PostgreSQL (not to SQLite files)" '[ "$n" -gt 50 ]'
 
 # --------------------------------------------------- the database goes away
 while :; do
